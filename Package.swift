@@ -1,0 +1,30 @@
+// swift-tools-version:6.2
+// DreamPortrait in Swift. No package dependencies: standard library, Foundation and Dispatch only.
+import PackageDescription
+import Foundation
+
+// CPU baseline. Without one, SIMD FMA lowers to a libm call per lane (tensorcore-anchors §4.1).
+// Default x86-64-v3 (AVX2 + FMA + F16C); `TENSORCORE_MARCH=native` (or x86-64-v4) builds for this CPU,
+// which enables the AVX-512 GEMM tile.
+let march = ProcessInfo.processInfo.environment["TENSORCORE_MARCH"] ?? "x86-64-v3"
+let wide = march == "native" || march.hasSuffix("v4") || march.contains("avx512")
+let kernelFlags: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-march=\(march)"], .when(platforms: [.linux])),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    // Kernels are optimised even in debug builds so `swift test` runs at speed (SIMD at -Onone is 100-500x slower).
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+] + (wide ? [.define("TENSORCORE_WIDE")] : [])
+
+let package = Package(
+    name: "DreamPortrait",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .executable(name: "dreamportrait", targets: ["dreamportrait"]),
+    ],
+    targets: [
+        .target(name: "TensorCore", swiftSettings: kernelFlags),
+        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+    ]
+)

@@ -1,0 +1,129 @@
+// Elementwise drivers: a SIMD main loop with a scalar tail for dense operands (MLX's VectorVector), and a
+// row-by-row strided walk for broadcast or non-contiguous views (MLX's General). The per-op math comes in
+// as two closures, which specialise inline inside the module.
+
+/// Broadcast shape of two shapes (NumPy rules), or nil when they are incompatible.
+public func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let r = max(a.count, b.count)
+    var out = [Int](repeating: 1, count: r)
+    for i in 0..<r {
+        let x = i < r - a.count ? 1 : a[i - (r - a.count)]
+        let y = i < r - b.count ? 1 : b[i - (r - b.count)]
+        if x == y || y == 1 { out[i] = x } else if x == 1 { out[i] = y } else { return nil }
+    }
+    return out
+}
+
+extension Tensor {
+    /// Strides that read `self` as if it had the (broadcast) shape `target`: 0 on broadcast axes.
+    func broadcastStrides(to target: [Int]) -> [Int] {
+        let lead = target.count - rank
+        return (0..<target.count).map { i in
+            i < lead ? 0 : (shape[i - lead] == 1 && target[i] != 1 ? 0 : strides[i - lead])
+        }
+    }
+}
+
+/// Walks a shape row by row (the last axis is the row). For each row calls body(row offsets per operand).
+/// Rows are split across threads when there are enough of them.
+@inline(__always) func forEachRow(_ shape: [Int], _ strides: [[Int]], grain: Int,
+                                 _ body: (_ offsets: UnsafeMutablePointer<Int>, _ row: Int) -> Void) {
+    let rank = shape.count
+    let inner = rank == 0 ? 1 : shape[rank - 1]
+    let rows = rank <= 1 ? 1 : shape[0..<(rank - 1)].reduce(1, *)
+    if rows == 0 || inner == 0 { return }
+    let k = strides.count
+    parallelRanges(rows, grain: max(1, grain / max(inner, 1))) { range in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { offs in
+            for row in range {
+                for j in 0..<k { offs[j] = 0 }
+                var rem = row
+                var d = rank - 2
+                while d >= 0 {
+                    let i = rem % shape[d]
+                    rem /= shape[d]
+                    for j in 0..<k { offs[j] += i * strides[j][d] }
+                    d -= 1
+                }
+                body(offs.baseAddress!, row)
+            }
+        }
+    }
+}
+
+let elementwiseGrain = 32768
+
+/// out[i] = f(x[i]) for any view x.
+@inline(__always) func mapUnary(_ x: Tensor, _ vf: (V) -> V, _ sf: (Float) -> Float) -> Tensor {
+    let out = Tensor(uninitializedShape: x.shape)
+    let n = x.count, o = out.storage.base
+    if x.isContiguous {
+        let src = x.storage.base + x.offset
+        parallelRanges(n, grain: elementwiseGrain) { r in
+            var i = r.lowerBound
+            while i + vWidth <= r.upperBound { vstore(vf(vload(src + i)), o + i); i += vWidth }
+            while i < r.upperBound { o[i] = sf(src[i]); i += 1 }
+        }
+        return out
+    }
+    let base = x.storage.base + x.offset
+    let inner = x.rank == 0 ? 1 : x.shape[x.rank - 1]
+    let st = x.rank == 0 ? 0 : x.strides[x.rank - 1]
+    forEachRow(x.shape, [x.strides], grain: elementwiseGrain) { offs, row in
+        let s = base + offs[0], d = o + row * inner
+        for i in 0..<inner { d[i] = sf(s[i * st]) }
+    }
+    return out
+}
+
+/// out[i] = f(a[i], b[i]) with broadcasting and any views.
+@inline(__always) func mapBinary(_ a: Tensor, _ b: Tensor, _ op: String,
+                                _ vf: (V, V) -> V, _ sf: (Float, Float) -> Float) -> Tensor {
+    guard let shape = broadcastShape(a.shape, b.shape) else {
+        preconditionFailure("\(op): shapes \(a.shape) and \(b.shape) do not broadcast")
+    }
+    let out = Tensor(uninitializedShape: shape)
+    let n = out.count, o = out.storage.base
+    let pa = a.storage.base + a.offset, pb = b.storage.base + b.offset
+    if a.shape == b.shape && a.isContiguous && b.isContiguous {
+        parallelRanges(n, grain: elementwiseGrain) { r in
+            var i = r.lowerBound
+            while i + vWidth <= r.upperBound { vstore(vf(vload(pa + i), vload(pb + i)), o + i); i += vWidth }
+            while i < r.upperBound { o[i] = sf(pa[i], pb[i]); i += 1 }
+        }
+        return out
+    }
+    if b.count == 1 && a.shape == shape && a.isContiguous {
+        let s = pb[0], vs = V(repeating: s)
+        parallelRanges(n, grain: elementwiseGrain) { r in
+            var i = r.lowerBound
+            while i + vWidth <= r.upperBound { vstore(vf(vload(pa + i), vs), o + i); i += vWidth }
+            while i < r.upperBound { o[i] = sf(pa[i], s); i += 1 }
+        }
+        return out
+    }
+    let sa = a.broadcastStrides(to: shape), sb = b.broadcastStrides(to: shape)
+    let inner = shape.isEmpty ? 1 : shape[shape.count - 1]
+    let ia = sa.last ?? 0, ib = sb.last ?? 0
+    forEachRow(shape, [sa, sb], grain: elementwiseGrain) { offs, row in
+        let x = pa + offs[0], y = pb + offs[1], d = o + row * inner
+        if ia == 1 && ib == 1 {
+            var i = 0
+            while i + vWidth <= inner { vstore(vf(vload(x + i), vload(y + i)), d + i); i += vWidth }
+            while i < inner { d[i] = sf(x[i], y[i]); i += 1 }
+        } else if ia == 1 && ib == 0 {
+            let s = y[0], vs = V(repeating: s)
+            var i = 0
+            while i + vWidth <= inner { vstore(vf(vload(x + i), vs), d + i); i += vWidth }
+            while i < inner { d[i] = sf(x[i], s); i += 1 }
+        } else if ia == 0 && ib == 1 {
+            let s = x[0], vs = V(repeating: s)
+            var i = 0
+            while i + vWidth <= inner { vstore(vf(vs, vload(y + i)), d + i); i += vWidth }
+            while i < inner { d[i] = sf(s, y[i]); i += 1 }
+        } else {
+            for i in 0..<inner { d[i] = sf(x[i * ia], y[i * ib]) }
+        }
+    }
+    return out
+}

@@ -1,0 +1,113 @@
+// Single-precision GEMM: C (M x N) = A (M x K) · B (K x N), optionally C += A · B.
+// Operands are strided views: element (i, k) of A is a[i * a.rs + k * a.cs], so transposes cost nothing.
+// Goto/BLIS structure: K in blocks of kc; B packed into NR-wide panels (shared by all threads); each task
+// packs an MR-row strip block of A and runs the register tile (GemmTile.swift) over it.
+
+/// A strided matrix operand.
+public struct MatrixRef {
+    public let base: UnsafePointer<Float>
+    public let rs: Int, cs: Int
+    public init(_ base: UnsafePointer<Float>, rs: Int, cs: Int) { self.base = base; self.rs = rs; self.cs = cs }
+}
+
+/// Naive reference: the algorithmic definition, used to validate `gemm` (llm.c's matmul_forward_naive).
+public func gemmReference(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
+                          _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var s: Double = accumulate ? Double(c[i * ldc + j]) : 0
+            for p in 0..<k { s += Double(a.base[i * a.rs + p * a.cs]) * Double(b.base[p * b.rs + j * b.cs]) }
+            c[i * ldc + j] = Float(s)
+        }
+    }
+}
+
+let gemmKC = 256
+let gemmMC = gemmMR * 8
+
+/// C = A · B (or C += A · B). C is dense rows with row stride ldc. Runs across the worker threads.
+public func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
+                 _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if !accumulate { for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) } }
+        return
+    }
+    let nPanels = (n + gemmNR - 1) / gemmNR
+    let mBlocks = (m + gemmMC - 1) / gemmMC
+    let threads = Parallel.active ? 1 : Parallel.threadCount
+    // Split N too when there are too few row blocks to keep every thread busy (small-M GEMMs).
+    let nChunks = Swift.min(nPanels, Swift.max(1, (2 * threads + mBlocks - 1) / mBlocks))
+    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: nPanels * gemmNR * Swift.min(k, gemmKC))
+    defer { packedB.deallocate() }
+
+    var k0 = 0
+    while k0 < k {
+        let kc = Swift.min(gemmKC, k - k0)
+        // Pack B[k0..<k0+kc, :] into panels: panel p holds kc rows of NR floats (zero-padded).
+        parallelRanges(nPanels, grain: Swift.max(1, 4096 / kc)) { panels in
+            for p in panels { packB(b, k0: k0, kc: kc, j0: p * gemmNR, n: n, into: packedB + p * gemmNR * kc) }
+        }
+        let acc = accumulate || k0 > 0
+        parallelFor(mBlocks * nChunks) { task in
+            let mb = task / nChunks, nc = task % nChunks
+            let i0 = mb * gemmMC, mc = Swift.min(gemmMC, m - i0)
+            let p0 = nPanels * nc / nChunks, p1 = nPanels * (nc + 1) / nChunks
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMC * kc + gemmMR * gemmNR) { buf in
+                let packedA = buf.baseAddress!, tile = packedA + gemmMC * kc
+                let strips = (mc + gemmMR - 1) / gemmMR
+                for s in 0..<strips { packA(a, i0: i0 + s * gemmMR, m: m, k0: k0, kc: kc, into: packedA + s * gemmMR * kc) }
+                for p in p0..<p1 {
+                    let j0 = p * gemmNR, nr = Swift.min(gemmNR, n - j0)
+                    let bp = UnsafePointer(packedB + p * gemmNR * kc)
+                    for s in 0..<strips {
+                        let r0 = i0 + s * gemmMR, mr = Swift.min(gemmMR, m - r0)
+                        let ap = UnsafePointer(packedA + s * gemmMR * kc)
+                        if mr == gemmMR && nr == gemmNR {
+                            microKernel(kc, ap, bp, c + r0 * ldc + j0, ldc, acc)
+                        } else {
+                            // Edge tile: compute the full tile into scratch, copy the valid part.
+                            microKernel(kc, ap, bp, tile, gemmNR, false)
+                            for r in 0..<mr {
+                                let dst = c + (r0 + r) * ldc + j0, src = tile + r * gemmNR
+                                if acc { for j in 0..<nr { dst[j] += src[j] } } else { dst.update(from: src, count: nr) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        k0 += kc
+    }
+}
+
+/// packed[kk * NR + j] = B[k0 + kk, j0 + j], zero beyond column n.
+@inline(__always) func packB(_ b: MatrixRef, k0: Int, kc: Int, j0: Int, n: Int, into dst: UnsafeMutablePointer<Float>) {
+    let nr = Swift.min(gemmNR, n - j0)
+    if b.cs == 1 && nr == gemmNR {
+        for kk in 0..<kc { (dst + kk * gemmNR).update(from: b.base + (k0 + kk) * b.rs + j0, count: gemmNR) }
+        return
+    }
+    for kk in 0..<kc {
+        let row = b.base + (k0 + kk) * b.rs + j0 * b.cs, d = dst + kk * gemmNR
+        for j in 0..<nr { d[j] = row[j * b.cs] }
+        for j in nr..<gemmNR { d[j] = 0 }
+    }
+}
+
+/// packed[kk * MR + r] = A[i0 + r, k0 + kk], zero beyond row m.
+@inline(__always) func packA(_ a: MatrixRef, i0: Int, m: Int, k0: Int, kc: Int, into dst: UnsafeMutablePointer<Float>) {
+    let mr = Swift.min(gemmMR, m - i0)
+    if a.cs == 1 {
+        for r in 0..<mr {
+            let row = a.base + (i0 + r) * a.rs + k0
+            for kk in 0..<kc { dst[kk * gemmMR + r] = row[kk] }
+        }
+    } else {
+        for kk in 0..<kc {
+            let col = a.base + i0 * a.rs + (k0 + kk) * a.cs, d = dst + kk * gemmMR
+            for r in 0..<mr { d[r] = col[r * a.rs] }
+        }
+    }
+    if mr < gemmMR { for kk in 0..<kc { for r in mr..<gemmMR { dst[kk * gemmMR + r] = 0 } } }
+}

@@ -1,0 +1,53 @@
+// SIMD width, unaligned loads/stores and vector transcendentals, parametrised once (ggml's STEP/EPR).
+// Rules (tensorcore-anchors §4.2): FMA via addingProduct (needs the CPU baseline flag), several accumulators
+// for reductions, comparisons + replacing(with:where:) instead of clamped/pointwiseMin/max.
+
+public typealias V = SIMD16<Float>
+public let vWidth = 16
+
+@inline(__always) @inlinable func vload(_ p: UnsafePointer<Float>) -> V {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+@inline(__always) @inlinable func vload(_ p: UnsafeMutablePointer<Float>) -> V {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+@inline(__always) @inlinable func vstore(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+}
+
+/// Largest lane value (tree reduction; `.max()` scalarises).
+@inline(__always) @inlinable func vmaxAcross(_ v: V) -> Float {
+    let a = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+    let b = a.lowHalf.replacing(with: a.highHalf, where: a.highHalf .> a.lowHalf)
+    let c = b.lowHalf.replacing(with: b.highHalf, where: b.highHalf .> b.lowHalf)
+    return Swift.max(c[0], c[1])
+}
+@inline(__always) @inlinable func vmax(_ a: V, _ b: V) -> V { a.replacing(with: b, where: b .> a) }
+@inline(__always) @inlinable func vmin(_ a: V, _ b: V) -> V { a.replacing(with: b, where: b .< a) }
+
+/// e^x for 16 lanes. Constants follow ggml's ggml_v_expf (MIT licence): range reduction by ln 2 in two
+/// parts, a degree-5 polynomial, 2^n by exponent bits. Max relative error about 2e-7 against glibc.
+/// Inputs are clamped to [-87.33, 88.0] (e^x stays a normal float); below, 0; above 88.72, +inf.
+@inline(__always) @inlinable func vexp(_ x0: V) -> V {
+    let lo = V(repeating: -87.33), hi = V(repeating: 88.0)
+    var x: V = x0.replacing(with: lo, where: x0 .< lo)
+    x = x.replacing(with: hi, where: x .> hi)
+    let magic = V(repeating: 0x1.8p23)
+    let z: V = magic.addingProduct(x, V(repeating: 0x1.715476p+0))
+    let n: V = z - magic
+    let b1: V = x - n * V(repeating: 0x1.62e4p-1)
+    let b: V = b1 - n * V(repeating: 0x1.7f7d1cp-20)
+    let u: V = b * b
+    let p45: V = V(repeating: 0x1.573e2ep-5).addingProduct(V(repeating: 0x1.0e4020p-7), b)
+    let p23: V = V(repeating: 0x1.fffdb6p-2).addingProduct(V(repeating: 0x1.555e66p-3), b)
+    let p2345: V = p23.addingProduct(p45, u)
+    let j: V = (V(repeating: 0x1.ffffecp-1) * b).addingProduct(p2345, u)
+    let e = unsafeBitCast(z, to: SIMD16<UInt32>.self) &<< 23
+    let k = unsafeBitCast(e &+ unsafeBitCast(V(repeating: 1), to: SIMD16<UInt32>.self), to: V.self)
+    var r: V = k.addingProduct(j, k)
+    r = r.replacing(with: 0, where: x0 .< lo)
+    r = r.replacing(with: .infinity, where: x0 .> V(repeating: 88.72))
+    return r.replacing(with: x0, where: x0 .!= x0) // NaN stays NaN
+}
+
+@inline(__always) @inlinable func vsigmoid(_ x: V) -> V { 1 / (1 + vexp(-x)) }

@@ -1,0 +1,155 @@
+// Elementwise math and activations, each with its backward written in TensorCore ops (so it can be
+// differentiated again). Transcendentals use the SIMD exp where it exists and glibc otherwise.
+import Foundation
+
+@inline(__always) func lanes(_ v: V, _ f: (Float) -> Float) -> V {
+    var r = v
+    for i in 0..<vWidth { r[i] = f(v[i]) }
+    return r
+}
+
+extension Tensor {
+    public func exp() -> Tensor {
+        let out = mapUnary(self, vexp, { Foundation.exp($0) })
+        return out.recorded("exp", [self]) { g, _ in [g * out] }
+    }
+    public func log() -> Tensor {
+        let x = self
+        return mapUnary(x, { lanes($0, Foundation.log) }, { Foundation.log($0) })
+            .recorded("log", [x]) { g, _ in [g / x] }
+    }
+    public func sqrt() -> Tensor {
+        let out = mapUnary(self, { lanes($0, { $0.squareRoot() }) }, { $0.squareRoot() })
+        return out.recorded("sqrt", [self]) { g, _ in [g * 0.5 / out] }
+    }
+    public func rsqrt() -> Tensor {
+        let out = mapUnary(self, { 1 / lanes($0, { $0.squareRoot() }) }, { 1 / $0.squareRoot() })
+        return out.recorded("rsqrt", [self]) { g, _ in [g * out * out * out * -0.5] }
+    }
+    public func abs() -> Tensor {
+        let x = self
+        return mapUnary(x, { $0.replacing(with: -$0, where: $0 .< 0) }, { Swift.abs($0) })
+            .recorded("abs", [x]) { g, _ in [g * x.sign()] }
+    }
+    /// -1, 0 or 1 (no gradient).
+    public func sign() -> Tensor {
+        mapUnary(self, { v in V(repeating: 0).replacing(with: 1, where: v .> 0).replacing(with: -1, where: v .< 0) },
+                 { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })
+    }
+    public func sin() -> Tensor {
+        let x = self
+        return mapUnary(x, { lanes($0, Foundation.sin) }, { Foundation.sin($0) })
+            .recorded("sin", [x]) { g, _ in [g * x.cos()] }
+    }
+    public func cos() -> Tensor {
+        let x = self
+        return mapUnary(x, { lanes($0, Foundation.cos) }, { Foundation.cos($0) })
+            .recorded("cos", [x]) { g, _ in [-(g * x.sin())] }
+    }
+    public func tanh() -> Tensor {
+        let out = mapUnary(self, { lanes($0, Foundation.tanh) }, { Foundation.tanh($0) })
+        return out.recorded("tanh", [self]) { g, _ in [g * (1 - out * out)] }
+    }
+    public func sigmoid() -> Tensor {
+        let out = mapUnary(self, vsigmoid, { 1 / (1 + Foundation.exp(-$0)) })
+        return out.recorded("sigmoid", [self]) { g, _ in [g * out * (1 - out)] }
+    }
+    public func erf() -> Tensor {
+        let x = self
+        return mapUnary(x, { lanes($0, Foundation.erf) }, { Foundation.erf($0) })
+            .recorded("erf", [x]) { g, _ in [g * (x * x * -1).exp() * Float(2 / Double.pi.squareRoot())] }
+    }
+
+    /// PyTorch's softplus: log(1 + e^(βx)) / β, and x itself where βx > threshold.
+    public func softplus(beta: Float = 1, threshold: Float = 20) -> Tensor {
+        let x = self
+        let sf: (Float) -> Float = { v in
+            let z = v * beta
+            return z > threshold ? v : Foundation.log1p(Foundation.exp(z)) / beta
+        }
+        return mapUnary(x, { lanes($0, sf) }, sf)
+            .recorded("softplus", [x]) { g, _ in
+                let z = x * beta
+                return [g * Tensor.where(z.gt(threshold), Tensor(scalar: 1), z.sigmoid())]
+            }
+    }
+    public func relu() -> Tensor {
+        let x = self
+        return mapUnary(x, { $0.replacing(with: 0, where: $0 .< 0) }, { Swift.max($0, 0) })
+            .recorded("relu", [x]) { g, _ in [g * x.gt(0)] }
+    }
+    /// x where x > 0, else slope · x.
+    public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
+        let x = self
+        return mapUnary(x, { $0.replacing(with: $0 * slope, where: $0 .< 0) }, { $0 < 0 ? $0 * slope : $0 })
+            .recorded("leaky_relu", [x]) { g, _ in [g * (x.gt(0) * (1 - slope) + slope)] }
+    }
+    public func silu() -> Tensor {
+        let x = self
+        return mapUnary(x, { $0 * vsigmoid($0) }, { $0 / (1 + Foundation.exp(-$0)) })
+            .recorded("silu", [x]) { g, _ in
+                let s = x.sigmoid()
+                return [g * s * (1 + x * (1 - s))]
+            }
+    }
+    public enum GELUApproximation { case none, tanh }
+
+    /// GELU, exact (erf) or with PyTorch's tanh approximation.
+    public func gelu(approximate: GELUApproximation = .none) -> Tensor {
+        let x = self
+        switch approximate {
+        case .none:
+            let sf: (Float) -> Float = { 0.5 * $0 * (1 + Foundation.erf($0 * Float(0.5.squareRoot()))) }
+            return mapUnary(x, { lanes($0, sf) }, sf).recorded("gelu", [x]) { g, _ in
+                let cdf = ((x * Float(0.5.squareRoot())).erf() + 1) * 0.5
+                let pdf = (x * x * -0.5).exp() * Float(1 / (2 * Double.pi).squareRoot())
+                return [g * (cdf + x * pdf)]
+            }
+        case .tanh:
+            let k = Float((2 / Double.pi).squareRoot())
+            let sf: (Float) -> Float = { v in 0.5 * v * (1 + Foundation.tanh(k * (v + 0.044715 * v * v * v))) }
+            return mapUnary(x, { lanes($0, sf) }, sf).recorded("gelu_tanh", [x]) { g, _ in
+                let inner = (x + x * x * x * 0.044715) * k
+                let t = inner.tanh()
+                let dinner = (x * x * (3 * 0.044715) + 1) * k
+                return [g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * dinner)]
+            }
+        }
+    }
+
+    /// Limits values to [low, high]; the gradient passes where low ≤ x ≤ high (PyTorch's rule).
+    public func clamp(min low: Float = -.infinity, max high: Float = .infinity) -> Tensor {
+        let x = self
+        let vl = V(repeating: low), vh = V(repeating: high)
+        return mapUnary(x, { v in v.replacing(with: vl, where: v .< vl).replacing(with: vh, where: v .> vh) },
+                        { Swift.min(Swift.max($0, low), high) })
+            .recorded("clamp", [x]) { g, _ in [g * x.ge(low) * x.le(high)] }
+    }
+
+    /// cond ? a : b, elementwise with broadcasting (cond: nonzero is true).
+    public static func `where`(_ cond: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        let c = cond.detach()
+        let t = mapBinary(c, a, "where", { m, x in V(repeating: 0).replacing(with: x, where: m .!= 0) },
+                          { $0 != 0 ? $1 : 0 })
+        let f = mapBinary(c, b, "where", { m, y in V(repeating: 0).replacing(with: y, where: m .== 0) },
+                          { $0 == 0 ? $1 : 0 })
+        let out = mapBinary(t, f, "where", { $0 + $1 }, { $0 + $1 })
+        return out.recorded("where", [a, b]) { g, needs in
+            [needs[0] ? g * c.ne(0) : nil, needs[1] ? g * c.eq(0) : nil]
+        }
+    }
+
+    // Comparisons: 1 where true, else 0. No gradient.
+    public func gt(_ s: Float) -> Tensor { mapUnary(self, { V(repeating: 0).replacing(with: 1, where: $0 .> s) }, { $0 > s ? 1 : 0 }) }
+    public func ge(_ s: Float) -> Tensor { mapUnary(self, { V(repeating: 0).replacing(with: 1, where: $0 .>= s) }, { $0 >= s ? 1 : 0 }) }
+    public func lt(_ s: Float) -> Tensor { mapUnary(self, { V(repeating: 0).replacing(with: 1, where: $0 .< s) }, { $0 < s ? 1 : 0 }) }
+    public func le(_ s: Float) -> Tensor { mapUnary(self, { V(repeating: 0).replacing(with: 1, where: $0 .<= s) }, { $0 <= s ? 1 : 0 }) }
+    public func eq(_ s: Float) -> Tensor { mapUnary(self, { V(repeating: 0).replacing(with: 1, where: $0 .== s) }, { $0 == s ? 1 : 0 }) }
+    public func ne(_ s: Float) -> Tensor { mapUnary(self, { V(repeating: 0).replacing(with: 1, where: $0 .!= s) }, { $0 != s ? 1 : 0 }) }
+    public func gt(_ b: Tensor) -> Tensor { mapBinary(self, b, "gt", { V(repeating: 0).replacing(with: 1, where: $0 .> $1) }, { $0 > $1 ? 1 : 0 }) }
+    public func ge(_ b: Tensor) -> Tensor { mapBinary(self, b, "ge", { V(repeating: 0).replacing(with: 1, where: $0 .>= $1) }, { $0 >= $1 ? 1 : 0 }) }
+    public func lt(_ b: Tensor) -> Tensor { mapBinary(self, b, "lt", { V(repeating: 0).replacing(with: 1, where: $0 .< $1) }, { $0 < $1 ? 1 : 0 }) }
+    public func le(_ b: Tensor) -> Tensor { mapBinary(self, b, "le", { V(repeating: 0).replacing(with: 1, where: $0 .<= $1) }, { $0 <= $1 ? 1 : 0 }) }
+    public func eq(_ b: Tensor) -> Tensor { mapBinary(self, b, "eq", { V(repeating: 0).replacing(with: 1, where: $0 .== $1) }, { $0 == $1 ? 1 : 0 }) }
+    public func ne(_ b: Tensor) -> Tensor { mapBinary(self, b, "ne", { V(repeating: 0).replacing(with: 1, where: $0 .!= $1) }, { $0 != $1 ? 1 : 0 }) }
+}

@@ -1,0 +1,49 @@
+// matmul (batched, broadcasting over leading axes) and linear. Backward: dA = g · Bᵀ, dB = Aᵀ · g,
+// both again matmuls of views, so they differentiate a second time.
+
+extension Tensor {
+    /// (..., M, K) · (..., K, N) -> (..., M, N); leading axes broadcast. 1-D operands as in torch.matmul.
+    public func matmul(_ b: Tensor) -> Tensor {
+        if rank == 1 { return unsqueeze(0).matmul(b).squeeze(-2) }
+        if b.rank == 1 { return matmul(b.unsqueeze(1)).squeeze(-1) }
+        let a = self
+        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
+        precondition(b.shape[b.rank - 2] == k, "matmul: inner sizes differ: \(a.shape) · \(b.shape)")
+        guard let batch = broadcastShape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2))) else {
+            preconditionFailure("matmul: batch axes of \(a.shape) and \(b.shape) do not broadcast")
+        }
+        let av = a.expand(batch + [m, k]), bv = b.expand(batch + [k, n])
+        let out = Tensor(uninitializedShape: batch + [m, n])
+        let count = batch.reduce(1, *)
+        let ab = Tensor.contiguousStrides(batch)
+        let asr = av.strides, bsr = bv.strides
+        let pa = av.storage.base + av.offset, pb = bv.storage.base + bv.offset, pc = out.storage.base
+        let offsets: (Int) -> (Int, Int) = { idx in
+            var rem = idx, oa = 0, ob = 0
+            for d in 0..<batch.count { let i = rem / ab[d]; rem %= ab[d]; oa += i * asr[d]; ob += i * bsr[d] }
+            return (oa, ob)
+        }
+        let run: (Int) -> Void = { idx in
+            let (oa, ob) = offsets(idx)
+            gemm(m: m, n: n, k: k,
+                 MatrixRef(pa + oa, rs: asr[batch.count], cs: asr[batch.count + 1]),
+                 MatrixRef(pb + ob, rs: bsr[batch.count], cs: bsr[batch.count + 1]),
+                 pc + idx * m * n, ldc: n)
+        }
+        // Many small products: one per thread; few large ones: each GEMM uses every thread.
+        if count >= 2 * Parallel.threadCount && m * n * k < 1 << 22 { parallelFor(count, run) }
+        else { for i in 0..<count { run(i) } }
+        return out.recorded("matmul", [a, b]) { g, needs in
+            [needs[0] ? g.matmul(bv.transpose(-1, -2)) : nil,
+             needs[1] ? av.transpose(-1, -2).matmul(g) : nil]
+        }
+    }
+
+    /// x · Wᵀ + b, W: (out, in) as torch.nn.Linear.
+    public func linear(_ weight: Tensor, _ bias: Tensor? = nil) -> Tensor {
+        precondition(weight.rank == 2 && shape.last == weight.shape[1],
+                     "linear: input \(shape) does not match weight \(weight.shape) (out, in)")
+        let y = matmul(weight.transpose(0, 1))
+        return bias.map { y + $0 } ?? y
+    }
+}

@@ -1,0 +1,2 @@
+import TensorCore
+print("dreamportrait")

@@ -24,7 +24,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "TensorCore", swiftSettings: kernelFlags),
-        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
     ]
 )

@@ -55,7 +55,7 @@ extension Tensor {
 
     /// Accumulates d(self)/d(leaf) into every leaf's `grad`. `self` must be a scalar unless `seed` is given.
     public func backward(seed: Tensor? = nil, createGraph: Bool = false, retainGraph: Bool? = nil) {
-        precondition(seed != nil || count == 1, "backward: output has shape \(shape); pass a seed for non-scalar outputs")
+        require(seed != nil || count == 1, "backward: output has shape \(shape); pass a seed for non-scalar outputs")
         let g = seed ?? Tensor.ones(shape)
         let leaves = Autograd.run(root: self, seed: g, targets: nil, createGraph: createGraph,
                                   retainGraph: retainGraph ?? createGraph)
@@ -71,7 +71,7 @@ extension Tensor {
 /// fields are not touched. With `createGraph`, the results are differentiable.
 public func gradients(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = nil,
                       createGraph: Bool = false, retainGraph: Bool? = nil) -> [Tensor] {
-    precondition(seed != nil || output.count == 1, "gradients: output has shape \(output.shape); pass a seed")
+    require(seed != nil || output.count == 1, "gradients: output has shape \(output.shape); pass a seed")
     let g = seed ?? Tensor.ones(output.shape)
     let found = Autograd.run(root: output, seed: g, targets: inputs, createGraph: createGraph,
                              retainGraph: retainGraph ?? createGraph)
@@ -102,7 +102,7 @@ enum Autograd {
     /// Walks the graph backwards from `root`. Returns the cotangents of `targets` (or of every leaf when
     /// `targets` is nil). Cotangents are dropped as soon as they are consumed.
     static func run(root: Tensor, seed: Tensor, targets: [Tensor]?, createGraph: Bool, retainGraph: Bool) -> [(Tensor, Tensor)] {
-        precondition(seed.shape == root.shape, "backward: seed \(seed.shape) does not match output \(root.shape)")
+        require(seed.shape == root.shape, "backward: seed \(seed.shape) does not match output \(root.shape)")
         guard root.requiresGrad else { return [] }
         let order = topologicalOrder(root)
         let targetIDs = targets.map { Set($0.map(ObjectIdentifier.init)) }
@@ -127,7 +127,7 @@ enum Autograd {
                 let needs = node.inputs.map { $0.requiresGrad && leads.contains(ObjectIdentifier($0)) }
                 if needs.contains(true) {
                     let grads = node.backward(g, needs)
-                    precondition(grads.count == node.inputs.count, "backward of \(node.op): \(grads.count) gradients for \(node.inputs.count) inputs")
+                    require(grads.count == node.inputs.count, "backward of \(node.op): \(grads.count) gradients for \(node.inputs.count) inputs")
                     for (i, inp) in node.inputs.enumerated() where needs[i] {
                         guard let gi = grads[i] else { continue }
                         let reduced = gi.sumToShape(inp.shape, op: node.op)
@@ -148,11 +148,11 @@ extension Tensor {
     func sumToShape(_ target: [Int], op: String) -> Tensor {
         if shape == target { return self }
         let lead = rank - target.count
-        precondition(lead >= 0, "backward of \(op): gradient \(shape) cannot reduce to \(target)")
+        require(lead >= 0, "backward of \(op): gradient \(shape) cannot reduce to \(target)")
         var axes = Array(0..<lead)
         for i in 0..<target.count where target[i] == 1 && shape[lead + i] != 1 { axes.append(lead + i) }
         for i in 0..<target.count where target[i] != 1 {
-            precondition(shape[lead + i] == target[i], "backward of \(op): gradient \(shape) cannot reduce to \(target)")
+            require(shape[lead + i] == target[i], "backward of \(op): gradient \(shape) cannot reduce to \(target)")
         }
         let s = axes.isEmpty ? self : sum(axes: axes, keepDims: true)
         return s.reshape(target)

@@ -77,7 +77,7 @@ public final class RandomGenerator: @unchecked Sendable {
 
     /// A uniformly random integer in 0..<n (for shuffles and prompt sampling).
     public func integer(below n: Int) -> Int {
-        precondition(n > 0, "RandomGenerator.integer: bound must be positive, got \(n)")
+        require(n > 0, "RandomGenerator.integer: bound must be positive, got \(n)")
         let w = RandomGenerator.philox(reserve(4), 2, seed)
         let x = (UInt64(w[0]) << 32) | UInt64(w[1])
         return Int(x % UInt64(n))

@@ -11,7 +11,7 @@ public final class Storage: @unchecked Sendable {
 
     /// A new, uninitialised buffer (from the pool of recently freed large buffers when one fits).
     public init(count: Int) {
-        precondition(count >= 0, "Storage: negative element count \(count)")
+        require(count >= 0, "Storage: negative element count \(count)")
         self.count = count
         self.base = BufferPool.shared.take(count)
         self.owner = nil

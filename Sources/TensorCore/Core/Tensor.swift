@@ -20,8 +20,8 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     public init(storage: Storage, shape: [Int], strides: [Int]? = nil, offset: Int = 0, requiresGrad: Bool = false) {
         let st = strides ?? Tensor.contiguousStrides(shape)
-        precondition(st.count == shape.count, "Tensor: \(shape.count) dimensions but \(st.count) strides")
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative size in shape \(shape)")
+        require(st.count == shape.count, "Tensor: \(shape.count) dimensions but \(st.count) strides")
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative size in shape \(shape)")
         self.storage = storage
         self.shape = shape
         self.strides = st
@@ -32,7 +32,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         if shape.reduce(1, *) > 0 {
             var lo = offset, hi = offset
             for (n, s) in zip(shape, st) { if s > 0 { hi += (n - 1) * s } else { lo += (n - 1) * s } }
-            precondition(lo >= 0 && hi < storage.count, "Tensor: view \(shape) strides \(st) offset \(offset) exceeds storage of \(storage.count)")
+            require(lo >= 0 && hi < storage.count, "Tensor: view \(shape) strides \(st) offset \(offset) exceeds storage of \(storage.count)")
         }
         #endif
     }
@@ -44,7 +44,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     public convenience init(_ values: [Float], shape: [Int], requiresGrad: Bool = false) {
         let n = shape.reduce(1, *)
-        precondition(values.count == n, "Tensor: \(values.count) values for shape \(shape) (\(n) elements)")
+        require(values.count == n, "Tensor: \(values.count) values for shape \(shape) (\(n) elements)")
         let s = Storage(count: n)
         values.withUnsafeBufferPointer { s.base.update(from: $0.baseAddress!, count: n) }
         self.init(storage: s, shape: shape, requiresGrad: requiresGrad)
@@ -69,7 +69,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// Pointer to the first element of a contiguous tensor. Keep the tensor alive while using it.
     public var data: UnsafeMutablePointer<Float> {
-        precondition(isContiguous, "Tensor.data: tensor \(shape) strides \(strides) is not contiguous; call contiguous()")
+        require(isContiguous, "Tensor.data: tensor \(shape) strides \(strides) is not contiguous; call contiguous()")
         return storage.base + offset
     }
 
@@ -80,14 +80,14 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     public func item() -> Float {
-        precondition(count == 1, "item: tensor has shape \(shape), not one element")
+        require(count == 1, "item: tensor has shape \(shape), not one element")
         return storage.base[offset]
     }
 
     /// Resolves a negative axis and checks it.
     @inlinable public func axis(_ a: Int, _ op: String = "axis") -> Int {
         let r = a < 0 ? a + rank : a
-        precondition(r >= 0 && r < Swift.max(rank, 1), "\(op): axis \(a) out of range for shape \(shape)")
+        require(r >= 0 && r < Swift.max(rank, 1), "\(op): axis \(a) out of range for shape \(shape)")
         return r
     }
 

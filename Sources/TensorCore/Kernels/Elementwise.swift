@@ -80,7 +80,7 @@ let elementwiseGrain = 32768
 @inline(__always) func mapBinary(_ a: Tensor, _ b: Tensor, _ op: String,
                                 _ vf: (V, V) -> V, _ sf: (Float, Float) -> Float) -> Tensor {
     guard let shape = broadcastShape(a.shape, b.shape) else {
-        preconditionFailure("\(op): shapes \(a.shape) and \(b.shape) do not broadcast")
+        fatalError("\(op): shapes \(a.shape) and \(b.shape) do not broadcast")
     }
     let out = Tensor(uninitializedShape: shape)
     let n = out.count, o = out.storage.base

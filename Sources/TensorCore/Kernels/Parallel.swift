@@ -6,7 +6,7 @@ import Foundation
 public enum Parallel {
     /// Threads the kernels use. Defaults to the machine's active cores.
     nonisolated(unsafe) public static var threadCount = ProcessInfo.processInfo.activeProcessorCount {
-        didSet { precondition(threadCount >= 1, "Parallel.threadCount must be at least 1, got \(threadCount)") }
+        didSet { require(threadCount >= 1, "Parallel.threadCount must be at least 1, got \(threadCount)") }
     }
     @usableFromInline nonisolated(unsafe) static var active = false
 }

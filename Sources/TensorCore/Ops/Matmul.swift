@@ -8,9 +8,9 @@ extension Tensor {
         if b.rank == 1 { return matmul(b.unsqueeze(1)).squeeze(-1) }
         let a = self
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
-        precondition(b.shape[b.rank - 2] == k, "matmul: inner sizes differ: \(a.shape) · \(b.shape)")
+        require(b.shape[b.rank - 2] == k, "matmul: inner sizes differ: \(a.shape) · \(b.shape)")
         guard let batch = broadcastShape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2))) else {
-            preconditionFailure("matmul: batch axes of \(a.shape) and \(b.shape) do not broadcast")
+            fatalError("matmul: batch axes of \(a.shape) and \(b.shape) do not broadcast")
         }
         let av = a.expand(batch + [m, k]), bv = b.expand(batch + [k, n])
         let out = Tensor(uninitializedShape: batch + [m, n])
@@ -41,7 +41,7 @@ extension Tensor {
 
     /// x · Wᵀ + b, W: (out, in) as torch.nn.Linear.
     public func linear(_ weight: Tensor, _ bias: Tensor? = nil) -> Tensor {
-        precondition(weight.rank == 2 && shape.last == weight.shape[1],
+        require(weight.rank == 2 && shape.last == weight.shape[1],
                      "linear: input \(shape) does not match weight \(weight.shape) (out, in)")
         let y = matmul(weight.transpose(0, 1))
         return bias.map { y + $0 } ?? y

@@ -20,10 +20,10 @@ extension Tensor {
         var s = newShape
         let known = s.filter { $0 != -1 }.reduce(1, *)
         if let i = s.firstIndex(of: -1) {
-            precondition(known > 0 && count % known == 0, "reshape: cannot reshape \(shape) to \(newShape)")
+            require(known > 0 && count % known == 0, "reshape: cannot reshape \(shape) to \(newShape)")
             s[i] = count / known
         }
-        precondition(s.reduce(1, *) == count, "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        require(s.reduce(1, *) == count, "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         if s == shape { return self }
         let src = contiguous()
         let inShape = shape
@@ -37,7 +37,7 @@ extension Tensor {
     }
     public func unsqueeze(_ at: Int) -> Tensor {
         let a = at < 0 ? at + rank + 1 : at
-        precondition(a >= 0 && a <= rank, "unsqueeze: axis \(at) out of range for shape \(shape)")
+        require(a >= 0 && a <= rank, "unsqueeze: axis \(at) out of range for shape \(shape)")
         var s = shape; s.insert(1, at: a)
         var st = strides; st.insert(a < rank ? strides[a] * shape[a] : 1, at: a)
         return Tensor(storage: storage, shape: s, strides: st, offset: offset)
@@ -45,7 +45,7 @@ extension Tensor {
     }
     public func squeeze(_ at: Int) -> Tensor {
         let a = axis(at, "squeeze")
-        precondition(shape[a] == 1, "squeeze: axis \(at) of shape \(shape) has size \(shape[a]), not 1")
+        require(shape[a] == 1, "squeeze: axis \(at) of shape \(shape) has size \(shape[a]), not 1")
         var s = shape; s.remove(at: a)
         var st = strides; st.remove(at: a)
         return Tensor(storage: storage, shape: s, strides: st, offset: offset)
@@ -54,7 +54,7 @@ extension Tensor {
 
     /// Reorders axes (a view).
     public func permute(_ dims: [Int]) -> Tensor {
-        precondition(dims.count == rank && Set(dims) == Set(0..<rank), "permute: \(dims) is not a permutation of the axes of \(shape)")
+        require(dims.count == rank && Set(dims) == Set(0..<rank), "permute: \(dims) is not a permutation of the axes of \(shape)")
         var inverse = [Int](repeating: 0, count: rank)
         for (i, d) in dims.enumerated() { inverse[d] = i }
         return Tensor(storage: storage, shape: dims.map { shape[$0] }, strides: dims.map { strides[$0] }, offset: offset)
@@ -68,10 +68,10 @@ extension Tensor {
 
     /// Broadcasts size-1 axes (and new leading axes) to `newShape` without copying (stride 0).
     public func expand(_ newShape: [Int]) -> Tensor {
-        precondition(newShape.count >= rank, "expand: cannot expand \(shape) to fewer dimensions \(newShape)")
+        require(newShape.count >= rank, "expand: cannot expand \(shape) to fewer dimensions \(newShape)")
         let lead = newShape.count - rank
         for i in 0..<rank {
-            precondition(shape[i] == newShape[lead + i] || shape[i] == 1, "expand: cannot expand \(shape) to \(newShape)")
+            require(shape[i] == newShape[lead + i] || shape[i] == 1, "expand: cannot expand \(shape) to \(newShape)")
         }
         if newShape == shape { return self }
         return Tensor(storage: storage, shape: newShape, strides: broadcastStrides(to: newShape), offset: offset)
@@ -84,7 +84,7 @@ extension Tensor {
         let n = shape[a]
         var lo = start < 0 ? start + n : start, hi = end.map { $0 < 0 ? $0 + n : $0 } ?? n
         lo = Swift.min(Swift.max(lo, 0), n); hi = Swift.min(Swift.max(hi, lo), n)
-        precondition(step >= 1, "slice: step must be positive, got \(step)")
+        require(step >= 1, "slice: step must be positive, got \(step)")
         var s = shape; s[a] = (hi - lo + step - 1) / step
         var st = strides; st[a] = strides[a] * step
         let inShape = shape
@@ -105,7 +105,7 @@ extension Tensor {
 
     /// Writes `src`'s values into this view's memory (no graph; used by kernels that assemble outputs).
     func copyIn(_ src: Tensor) {
-        precondition(src.shape == shape, "copy: source \(src.shape) does not match destination \(shape)")
+        require(src.shape == shape, "copy: source \(src.shape) does not match destination \(shape)")
         let s = src.storage.base + src.offset, d = storage.base + offset
         let inner = rank == 0 ? 1 : shape[rank - 1]
         let ss = rank == 0 ? 0 : src.strides[rank - 1], ds = rank == 0 ? 0 : strides[rank - 1]
@@ -117,22 +117,22 @@ extension Tensor {
 
     public func split(_ sizes: [Int], axis ax: Int) -> [Tensor] {
         let a = axis(ax, "split")
-        precondition(sizes.reduce(0, +) == shape[a], "split: sizes \(sizes) do not add up to \(shape[a]) along axis \(ax) of \(shape)")
+        require(sizes.reduce(0, +) == shape[a], "split: sizes \(sizes) do not add up to \(shape[a]) along axis \(ax) of \(shape)")
         var start = 0
         return sizes.map { n in defer { start += n }; return slice(axis: a, start: start, end: start + n) }
     }
     public func chunk(_ parts: Int, axis ax: Int) -> [Tensor] {
         let a = axis(ax, "chunk")
-        precondition(shape[a] % parts == 0, "chunk: axis \(ax) of \(shape) does not divide into \(parts)")
+        require(shape[a] % parts == 0, "chunk: axis \(ax) of \(shape) does not divide into \(parts)")
         return split([Int](repeating: shape[a] / parts, count: parts), axis: a)
     }
 
     /// Joins tensors along an existing axis.
     public static func concat(_ ts: [Tensor], axis ax: Int) -> Tensor {
-        precondition(!ts.isEmpty, "concat: no tensors")
+        require(!ts.isEmpty, "concat: no tensors")
         let a = ts[0].axis(ax, "concat")
         for t in ts {
-            precondition(t.rank == ts[0].rank && (0..<t.rank).allSatisfy { $0 == a || t.shape[$0] == ts[0].shape[$0] },
+            require(t.rank == ts[0].rank && (0..<t.rank).allSatisfy { $0 == a || t.shape[$0] == ts[0].shape[$0] },
                          "concat: shapes \(ts.map(\.shape)) differ off axis \(ax)")
         }
         var s = ts[0].shape; s[a] = ts.map { $0.shape[a] }.reduce(0, +)
@@ -157,7 +157,7 @@ extension Tensor {
 
     /// Constant padding. `pads[i]` = (before, after) for axis i; negative values crop.
     public func pad(_ pads: [(Int, Int)], value: Float = 0) -> Tensor {
-        precondition(pads.count == rank, "pad: \(pads.count) pad pairs for shape \(shape)")
+        require(pads.count == rank, "pad: \(pads.count) pad pairs for shape \(shape)")
         var x = self
         for (i, p) in pads.enumerated() {
             if p.0 < 0 || p.1 < 0 { x = x.slice(axis: i, start: Swift.max(-p.0, 0), end: x.shape[i] - Swift.max(-p.1, 0)) }
@@ -180,7 +180,7 @@ extension Tensor {
 
     /// Tiles the tensor `counts[i]` times along axis i (torch.Tensor.repeat).
     public func `repeat`(_ counts: [Int]) -> Tensor {
-        precondition(counts.count >= rank, "repeat: \(counts.count) counts for shape \(shape)")
+        require(counts.count >= rank, "repeat: \(counts.count) counts for shape \(shape)")
         let x = counts.count > rank ? reshape([Int](repeating: 1, count: counts.count - rank) + shape) : self
         var inter: [Int] = [], expanded: [Int] = []
         for (c, n) in zip(counts, x.shape) { inter += [1, n]; expanded += [c, n] }

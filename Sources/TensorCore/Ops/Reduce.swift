@@ -4,7 +4,7 @@
 extension Tensor {
     func normalizedAxes(_ axes: [Int], _ op: String) -> [Int] {
         let a = axes.isEmpty ? Array(0..<rank) : axes.map { axis($0, op) }
-        precondition(Set(a).count == a.count, "\(op): repeated axis in \(axes) for shape \(shape)")
+        require(Set(a).count == a.count, "\(op): repeated axis in \(axes) for shape \(shape)")
         return a.sorted()
     }
 
@@ -55,7 +55,7 @@ extension Tensor {
     func extreme(_ axes: [Int], _ keepDims: Bool, isMax: Bool) -> Tensor {
         let ax = normalizedAxes(axes, isMax ? "max" : "min")
         let (rows, keepShape, dropShape) = rowsForReduction(ax)
-        precondition(rows.shape[1] > 0, "\(isMax ? "max" : "min"): empty reduction over shape \(shape)")
+        require(rows.shape[1] > 0, "\(isMax ? "max" : "min"): empty reduction over shape \(shape)")
         let out = Tensor(uninitializedShape: keepDims ? keepShape : dropShape)
         let r = rows.shape[1], src = rows.data, dst = out.storage.base
         parallelRanges(rows.shape[0], grain: Swift.max(1, 16384 / r)) { range in

@@ -1,0 +1,56 @@
+// A read-only file mapped into memory (private copy-on-write pages, so tensors may borrow it as storage).
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let bytes: UnsafeMutableRawPointer?
+    public let count: Int
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw FileError(path: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileError(path: path, message: "cannot stat: \(String(cString: strerror(errno)))") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, message: "not a regular file") }
+        count = Int(st.st_size)
+        if count == 0 { bytes = nil; return }
+        let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
+        guard let p, p != MAP_FAILED else { throw FileError(path: path, message: "cannot map \(count) bytes: \(String(cString: strerror(errno)))") }
+        bytes = p
+    }
+
+    deinit { if let bytes { munmap(bytes, count) } }
+}
+
+/// A problem with a file, naming the file.
+public struct FileError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let message: String
+    public init(path: String, message: String) { self.path = path; self.message = message }
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Writes `data` to `url` atomically: a temporary file in the same folder, then a rename, so a crash or
+/// interrupt never leaves a half-written checkpoint.
+public func writeAtomically(_ data: Data, to url: URL) throws {
+    let dir = url.deletingLastPathComponent()
+    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+    do {
+        try data.write(to: tmp)
+        if FileManager.default.fileExists(atPath: url.path) {
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
+        } else {
+            try FileManager.default.moveItem(at: tmp, to: url)
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: tmp)
+        throw FileError(path: url.path, message: "cannot write: \(error.localizedDescription)")
+    }
+}

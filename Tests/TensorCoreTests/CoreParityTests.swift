@@ -1,0 +1,73 @@
+// PyTorch parity for reductions, movement ops and matmul (Scripts/fixtures/reduce_move_matmul.py).
+import XCTest
+@testable import TensorCore
+
+final class CoreParityTests: XCTestCase {
+    func testReductions() throws {
+        let f = try fixture("ops_reduce_move_matmul.safetensors")
+        for axes in [[0], [1], [2], [0, 2], [0, 1, 2]] {
+            let tag = axes.map(String.init).joined()
+            try checkParity(f, "sum_\(tag)") { $0[0].sum(axes: axes) }
+            try checkParity(f, "mean_\(tag)") { $0[0].mean(axes: axes, keepDims: true) }
+            try checkParity(f, "var_\(tag)") { $0[0].variance(axes: axes) }
+            try checkParity(f, "amax_\(tag)") { $0[0].max(axes: axes) }
+            try checkParity(f, "amin_\(tag)") { $0[0].min(axes: axes) }
+            try checkParity(f, "logsumexp_\(tag)") { ($0[0] * 10).logsumexp(axes: axes) }
+        }
+        try checkParity(f, "sum_1000") { $0[0].sum() }
+        try checkParity(f, "var_pop_1000") { $0[0].variance(correction: 0) }
+        try checkParity(f, "sum_transposed") { $0[0].transpose(0, 2).sum(axis: 1) }
+        try checkParity(f, "argmax_1") { $0[0].argmax(axis: 1) }
+    }
+
+    func testMovement() throws {
+        let f = try fixture("ops_reduce_move_matmul.safetensors")
+        try checkParity(f, "permute") { $0[0].permute([2, 0, 1]) * 1.5 }
+        try checkParity(f, "reshape_t") { $0[0].transpose(1, 2).reshape([3, -1]) }
+        try checkParity(f, "slice_step") { $0[0].slice(axis: 1, start: 1, end: 6, step: 2).slice(axis: 2, step: 3) }
+        try checkParity(f, "concat") { Tensor.concat([$0[0], $0[1] * 2], axis: 1) }
+        try checkParity(f, "stack") { Tensor.stack([$0[0], $0[1]], axis: 1) }
+        try checkParity(f, "split") { $0[0].split([2, 5], axis: 1)[1] * 3 }
+        try checkParity(f, "pad") { $0[0].pad([(0, 0), (0, 3), (1, 2)], value: 0.5) }
+        try checkParity(f, "expand") { $0[0].expand([4, 7, 33]) * Tensor((0..<(4 * 7 * 33)).map { Float($0) / 100 }, shape: [4, 7, 33]) }
+        try checkParity(f, "repeat") { $0[0].repeat([2, 1, 3]) }
+    }
+
+    func testMatmul() throws {
+        let f = try fixture("ops_reduce_move_matmul.safetensors")
+        for (m, k, n) in [(1, 1, 1), (7, 31, 33), (33, 64, 7), (65, 100, 50), (128, 300, 96)] {
+            try checkParity(f, "matmul_\(m)_\(k)_\(n)") { $0[0].matmul($0[1]) }
+        }
+        try checkParity(f, "matmul_batched_bcast") { $0[0].matmul($0[1]) }
+        try checkParity(f, "matmul_transposed") { $0[0].transpose(0, 1).matmul($0[1].transpose(0, 1)) }
+        try checkParity(f, "matmul_vec") { $0[0].matmul($0[1]) }
+        try checkParity(f, "linear") { $0[0].linear($0[1], $0[2]) }
+    }
+
+    /// The fast GEMM against the naive reference, over odd sizes that exercise every edge tile.
+    func testGemmMatchesReference() {
+        for (m, n, k) in [(1, 1, 1), (5, 17, 3), (13, 33, 300), (97, 65, 257), (200, 40, 600)] {
+            for transA in [false, true] {
+                let a = testTensor(transA ? [k, m] : [m, k], seed: 1), b = testTensor([k, n], seed: 2)
+                let ar = transA ? MatrixRef(a.data, rs: 1, cs: m) : MatrixRef(a.data, rs: k, cs: 1)
+                let br = MatrixRef(b.data, rs: n, cs: 1)
+                let fast = Tensor.zeros([m, n]), slow = Tensor.zeros([m, n])
+                gemm(m: m, n: n, k: k, ar, br, fast.data, ldc: n)
+                gemmReference(m: m, n: n, k: k, ar, br, slow.data, ldc: n)
+                assertClose(fast, slow, tol: 1e-5, "gemm \(m)x\(n)x\(k) transA \(transA)")
+            }
+        }
+    }
+
+    func testGradchecks() {
+        let x = testTensor([3, 4, 5], seed: 4)
+        gradcheck([x], "sum/mean/var") { $0[0].sum(axes: [1]) + $0[0].mean(axes: [1]) * 2 + $0[0].variance(axes: [1]) }
+        gradcheck([x], "max/min/logsumexp") { $0[0].max(axes: [2]) + $0[0].min(axes: [0]).sum(axes: [1]) + $0[0].logsumexp(axes: [1, 2]).sum() }
+        gradcheck([x], "movement") { Tensor.concat([$0[0].permute([2, 0, 1]).reshape([5, 12]), $0[0].sum(axes: [0]).transpose(0, 1)], axis: 1).pad([(1, 0), (0, 2)]) }
+        let a = testTensor([2, 3, 4], seed: 5), b = testTensor([4, 5], seed: 6)
+        gradcheck([a, b], "matmul") { $0[0].matmul($0[1]) }
+        gradgradcheck([a, b], "matmul second order") { $0[0].matmul($0[1]).tanh() }
+        gradgradcheck([x], "var second order (minibatch std)") { ($0[0].variance(axes: [0], correction: 0) + 1e-8).sqrt().mean() * $0[0].sum(axes: [0]) }
+        gradgradcheck([x], "reshape/permute/slice second order") { $0[0].permute([2, 0, 1]).reshape([5, 12]).slice(axis: 1, start: 2, end: 9).pow(2) }
+    }
+}

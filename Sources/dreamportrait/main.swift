@@ -1,2 +1,37 @@
+// dreamportrait: text prompt -> 3D-aware portrait (DreamPortrait), on TensorCore.
+import Foundation
 import TensorCore
-print("dreamportrait")
+
+let version = "0.1.0"
+
+let root = Command(
+    name: "dreamportrait",
+    abstract: "Text-to-3D portraits in one forward pass (DreamPortrait on an EG3D tri-plane GAN), in pure Swift.",
+    discussion: "Generation, training and evaluation arrive with later milestones; `bench` measures the tensor engine.",
+    options: [Option(name: "--version", value: nil, help: "Show the version")],
+    subcommands: [BenchCommand.command]
+)
+
+func main() -> Int32 {
+    let argv = Array(CommandLine.arguments.dropFirst())
+    do {
+        if argv == ["--version"] { print("dreamportrait \(version)"); return 0 }
+        let (cmd, args, path) = try Parser.parse(root, argv)
+        if args.flag("--version") { print("dreamportrait \(version)"); return 0 }
+        if args.flag("--help") || cmd.run == nil {
+            print(Parser.help(cmd, path: path))
+            return args.flag("--help") || argv.isEmpty ? 0 : 64
+        }
+        Parallel.threadCount = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
+        try cmd.run!(args)
+        return 0
+    } catch let e as UsageError {
+        printError(e.description)
+        return 64
+    } catch {
+        printError("error: \(error)")
+        return 1
+    }
+}
+
+exit(main())

@@ -1,0 +1,108 @@
+// `dreamportrait bench`: times TensorCore's kernels on the shapes this project depends on.
+// Scripts/bench_torch.py prints the same cases for PyTorch; Scripts/bench_compare.sh runs both and prints ratios.
+import Foundation
+import TensorCore
+
+struct BenchCase {
+    let name: String
+    let shape: String
+    /// Floating-point operations per run (compute-bound cases) or bytes moved (memory-bound cases).
+    let work: Double
+    let memoryBound: Bool
+    /// Builds inputs once and returns the timed body.
+    let setup: () -> () -> Void
+}
+
+enum BenchCommand {
+    static let command = Command(
+        name: "bench",
+        abstract: "Time the tensor kernels (GEMM, convolution, sampling, normalisation, attention)",
+        discussion: "Each case is validated against its naive reference first, then timed (best of several runs).",
+        options: [
+            Option(name: "--json", value: nil, help: "Print one JSON object per case (name, shape, gflops or gbps, ms)"),
+            Option(name: "--cases", value: "LIST", help: "Comma-separated case names or prefixes", defaultValue: "all"),
+            Option(name: "--min-time", value: "SECONDS", help: "Minimum timed seconds per case", defaultValue: "1"),
+        ],
+        run: run)
+
+    static func run(_ args: Arguments) throws {
+        let wanted = args.list("--cases")
+        let minTime = Double(try args.float("--min-time", default: 1))
+        let json = args.flag("--json")
+        let cases = allCases.filter { c in wanted.map { w in w.contains { c.name.hasPrefix($0) } } ?? true }
+        if cases.isEmpty {
+            throw UsageError(message: "no benchmark case matches --cases \(args.string("--cases") ?? ""); cases: \(allCases.map(\.name).joined(separator: ", "))", command: "dreamportrait bench")
+        }
+        try validate()
+        if !json {
+            print("TensorCore benchmark, \(Parallel.threadCount) threads, fp32, \(BuildInfo.march)")
+            print("name".padding(toLength: 18, withPad: " ", startingAt: 0) + "shape".padding(toLength: 34, withPad: " ", startingAt: 0) + "      ms     rate")
+        }
+        for c in cases {
+            let body = withNoGrad { c.setup() }
+            let ms = withNoGrad { time(body, minTime: minTime) } * 1000
+            let rate = c.work / (ms / 1000) / 1e9
+            if json {
+                let key = c.memoryBound ? "gbps" : "gflops"
+                print("{\"name\": \"\(c.name)\", \"shape\": \"\(c.shape)\", \"\(key)\": \(String(format: "%.2f", rate)), \"ms\": \(String(format: "%.4f", ms)), \"threads\": \(Parallel.threadCount)}")
+            } else {
+                let unit = c.memoryBound ? "GB/s" : "GFLOP/s"
+                print(c.name.padding(toLength: 18, withPad: " ", startingAt: 0) + c.shape.padding(toLength: 34, withPad: " ", startingAt: 0)
+                      + String(format: "%8.3f %8.1f ", ms, rate) + unit)
+            }
+        }
+    }
+
+    /// Best time of repeated runs after one warm-up, running for at least `minTime` seconds.
+    static func time(_ body: () -> Void, minTime: Double) -> Double {
+        body()
+        var best = Double.infinity, total = 0.0, runs = 0
+        while total < minTime || runs < 3 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            best = min(best, dt); total += dt; runs += 1
+        }
+        return best
+    }
+
+    /// Fast kernels against their naive references on small shapes ("validate, then benchmark").
+    static func validate() throws {
+        let m = 67, n = 45, k = 129
+        let a = RandomGenerator(seed: 1).normal([m, k]), b = RandomGenerator(seed: 2).normal([k, n])
+        let fast = Tensor.zeros([m, n]), slow = Tensor.zeros([m, n])
+        gemm(m: m, n: n, k: k, MatrixRef(a.data, rs: k, cs: 1), MatrixRef(b.data, rs: n, cs: 1), fast.data, ldc: n)
+        gemmReference(m: m, n: n, k: k, MatrixRef(a.data, rs: k, cs: 1), MatrixRef(b.data, rs: n, cs: 1), slow.data, ldc: n)
+        let err = zip(fast.toArray(), slow.toArray()).map { abs($0 - $1) }.max() ?? 0
+        guard err < 1e-3 else { throw BenchError.validation("gemm differs from its reference by \(err)") }
+    }
+
+    enum BenchError: Error, CustomStringConvertible {
+        case validation(String)
+        var description: String { switch self { case .validation(let s): "validation failed: \(s)" } }
+    }
+
+    static func matmulCase(_ name: String, _ m: Int, _ k: Int, _ n: Int) -> BenchCase {
+        BenchCase(name: name, shape: "\(m)x\(k) · \(k)x\(n)", work: 2 * Double(m * n * k), memoryBound: false) {
+            let a = RandomGenerator(seed: 1).normal([m, k]), b = RandomGenerator(seed: 2).normal([k, n])
+            let c = Tensor.zeros([m, n])
+            return { gemm(m: m, n: n, k: k, MatrixRef(a.data, rs: k, cs: 1), MatrixRef(b.data, rs: n, cs: 1), c.data, ldc: n) }
+        }
+    }
+
+    static let allCases: [BenchCase] = [
+        matmulCase("sgemm_512", 512, 512, 512),
+        matmulCase("sgemm_1024", 1024, 1024, 1024),
+        matmulCase("sgemm_2048", 2048, 2048, 2048),
+        matmulCase("tallskinny_64", 16384, 64, 64),
+        matmulCase("tallskinny_32", 16384, 32, 64),
+    ] + BenchCases.ops
+}
+
+enum BuildInfo {
+    #if TENSORCORE_WIDE
+    static let march = "AVX-512 build (TENSORCORE_MARCH)"
+    #else
+    static let march = "x86-64-v3 build (AVX2+FMA)"
+    #endif
+}

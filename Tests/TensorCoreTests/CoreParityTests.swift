@@ -70,4 +70,24 @@ final class CoreParityTests: XCTestCase {
         gradgradcheck([x], "var second order (minibatch std)") { ($0[0].variance(axes: [0], correction: 0) + 1e-8).sqrt().mean() * $0[0].sum(axes: [0]) }
         gradgradcheck([x], "reshape/permute/slice second order") { $0[0].permute([2, 0, 1]).reshape([5, 12]).slice(axis: 1, start: 2, end: 9).pow(2) }
     }
+
+    func testMoreGradchecks() {
+        let x = testTensor([3, 4], seed: 8), y = testTensor([3, 4], seed: 9), e = testTensor([4], seed: 10, low: 0.5, high: 2)
+        let pos = testTensor([3, 4], seed: 12, low: 0.5, high: 2)
+        gradcheck([x, y], "where") { Tensor.where($0[0].gt(0.1), $0[0] * 2, $0[1]) }
+        gradcheck([pos, e], "pow(tensor)") { $0[0].pow($0[1]) }
+        gradcheck([x], "expand/repeat") { $0[0].unsqueeze(0).expand([2, 3, 4]) * $0[0] + $0[0].repeat([2, 1, 2]).sum(axes: [0]).slice(axis: 1, start: 0, end: 4) }
+        gradcheck([x, y], "stack/split/chunk") { Tensor.stack([$0[0], $0[1]], axis: 2).split([1, 2], axis: 0)[1].sum(axes: [2]) * $0[1].chunk(3, axis: 0)[0] }
+        gradcheck([x], "slice with step, squeeze") { $0[0].slice(axis: 1, start: 1, step: 2).unsqueeze(1).squeeze(1).exp() }
+        gradgradcheck([x, y], "where/concat/expand second order") {
+            Tensor.concat([Tensor.where($0[0].gt(0), $0[0] * $0[1], $0[1].exp()), $0[0].sum(axes: [1], keepDims: true).expand([3, 2])], axis: 1).pow(2)
+        }
+        gradgradcheck([x], "max/logsumexp second order") { $0[0].max(axes: [1]) * $0[0].logsumexp(axes: [1]) }
+    }
+
+    func testShapeErrorsNameTheOp() {
+        // Shape errors are preconditions; their messages are checked here through the helper that builds them.
+        XCTAssertNil(broadcastShape([2, 3], [4, 3]))
+        XCTAssertEqual(broadcastShape([2, 1, 3], [4, 1]), [2, 4, 3])
+    }
 }

@@ -48,11 +48,17 @@ extension Tensor {
     }
     public func tanh() -> Tensor {
         let out = mapUnary(self, { lanes($0, Foundation.tanh) }, { Foundation.tanh($0) })
-        return out.recorded("tanh", [self]) { g, _ in [g * (1 - out * out)] }
+        return out.recorded("tanh", [self]) { g, _ in
+            GradMode.isEnabled ? [g * (1 - out * out)]
+                : [mapBinary(g, out, "tanh_backward", { $0 * (1 - $1 * $1) }, { $0 * (1 - $1 * $1) })]
+        }
     }
     public func sigmoid() -> Tensor {
         let out = mapUnary(self, vsigmoid, { 1 / (1 + Foundation.exp(-$0)) })
-        return out.recorded("sigmoid", [self]) { g, _ in [g * out * (1 - out)] }
+        return out.recorded("sigmoid", [self]) { g, _ in
+            GradMode.isEnabled ? [g * out * (1 - out)]
+                : [mapBinary(g, out, "sigmoid_backward", { $0 * $1 * (1 - $1) }, { $0 * $1 * (1 - $1) })]
+        }
     }
     public func erf() -> Tensor {
         let x = self
@@ -76,13 +82,19 @@ extension Tensor {
     public func relu() -> Tensor {
         let x = self
         return mapUnary(x, { $0.replacing(with: 0, where: $0 .< 0) }, { Swift.max($0, 0) })
-            .recorded("relu", [x]) { g, _ in [g * x.gt(0)] }
+            .recorded("relu", [x]) { g, _ in
+                GradMode.isEnabled ? [g * x.gt(0)]
+                    : [mapBinary(g, x, "relu_backward", { $0.replacing(with: 0, where: $1 .<= 0) }, { $1 > 0 ? $0 : 0 })]
+            }
     }
     /// x where x > 0, else slope · x.
     public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
         let x = self
         return mapUnary(x, { $0.replacing(with: $0 * slope, where: $0 .< 0) }, { $0 < 0 ? $0 * slope : $0 })
-            .recorded("leaky_relu", [x]) { g, _ in [g * (x.gt(0) * (1 - slope) + slope)] }
+            .recorded("leaky_relu", [x]) { g, _ in
+                GradMode.isEnabled ? [g * (x.gt(0) * (1 - slope) + slope)]
+                    : [mapBinary(g, x, "leaky_relu_backward", { $0.replacing(with: $0 * slope, where: $1 .<= 0) }, { $1 > 0 ? $0 : $0 * slope })]
+            }
     }
     public func silu() -> Tensor {
         let x = self

@@ -43,7 +43,11 @@ extension Tensor {
     public func linear(_ weight: Tensor, _ bias: Tensor? = nil) -> Tensor {
         require(weight.rank == 2 && shape.last == weight.shape[1],
                      "linear: input \(shape) does not match weight \(weight.shape) (out, in)")
-        let y = matmul(weight.transpose(0, 1))
-        return bias.map { y + $0 } ?? y
+        // Leading axes are flattened so forward and both gradients are single GEMMs.
+        let lead = Array(shape.dropLast())
+        let x2 = rank == 2 ? self : reshape([-1, weight.shape[1]])
+        var y = x2.matmul(weight.transpose(0, 1))
+        if let bias { y = y + bias }
+        return rank == 2 ? y : y.reshape(lead + [weight.shape[0]])
     }
 }

@@ -20,11 +20,15 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "TriPlaneGAN", targets: ["TriPlaneGAN"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
     targets: [
         .target(name: "TensorCore", swiftSettings: kernelFlags),
         .executableTarget(name: "dreamportrait", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        .target(name: "TriPlaneGAN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"],
+                    swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
     ]
 )

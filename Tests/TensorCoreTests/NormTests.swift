@@ -98,6 +98,8 @@ final class NormTests: XCTestCase {
              { layerNorm($0[0], normalizedShape: [3, 19], weight: $0[1], bias: $0[2]) }),
             ("groupNorm", [testTensor([2, 6, 5, 7], seed: 4), testTensor([6], seed: 5), testTensor([6], seed: 6)],
              { groupNorm($0[0], groups: 2, weight: $0[1], bias: $0[2]) }),
+            ("softmax", [testTensor([3, 5, 37], seed: 7, low: -5, high: 5)], { $0[0].softmax(axis: -1) }),
+            ("logSoftmax", [testTensor([3, 5, 37], seed: 8, low: -5, high: 5)], { $0[0].logSoftmax(axis: 2) }),
         ]
         for (what, inputs, f) in cases {
             for t in inputs { t.requiresGrad = true }

@@ -39,9 +39,15 @@ struct AttentionGeometry {
     var acc = V()
     var j = 0
     while j + vWidth <= n { let e = vexp(vload(s + j) - vm); vstore(e, s + j); acc += e; j += vWidth }
-    var sum = acc.sum()
-    while j < n { let e = vexp(V(repeating: s[j] - m))[0]; s[j] = e; sum += e; j += 1 }
-    return sum
+    if j < n {
+        // Tail: one padded vector (padding -inf -> e = 0), not one vexp per element.
+        var t = V(repeating: -.infinity)
+        for u in 0..<(n - j) { t[u] = s[j + u] }
+        let e = vexp(t - vm)
+        for u in 0..<(n - j) { s[j + u] = e[u] }
+        acc += e
+    }
+    return acc.sum()
 }
 
 /// out (B, H, Lq, Dv) dense, lse (B, H, Lq). mask (B, Lk) dense or nil. Parallel over (b, h, query block).

@@ -9,7 +9,7 @@ import Foundation
 /// masked outputs zeros (as PyTorch's CPU kernels). `scale` defaults to 1/√D. Returns (B, H, Lq, Dv).
 /// Memory is O(block) per thread: no Lq × Lk matrix is formed.
 public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor? = nil, scale: Float? = nil) -> Tensor {
-    attention(q, k, v, keyMask, scale, queryBlock: 64, keyBlock: 256)
+    attention(q, k, v, keyMask, scale, queryBlock: 128, keyBlock: 256)
 }
 
 /// The fused op with explicit block sizes (tests use small blocks to exercise every edge).

@@ -1,6 +1,7 @@
 // softmax and log_softmax along one axis, as torch.softmax / torch.log_softmax: one fused, numerically stable
 // pass per row (max, then exp(x - max) with the SIMD exp and its sum, then scale), llm.c's softmax_forward.
-// Backward in TensorCore ops (differentiable again): softmax y·(g - Σ g·y); log_softmax g - e^y · Σ g.
+// Backward: softmax y·(g - Σ g·y), log_softmax g - e^y · Σ g, one fused pass per row for the common first-order
+// case (last axis), else in TensorCore ops, which differentiate again (createGraph).
 import Foundation
 
 extension Tensor {
@@ -9,7 +10,8 @@ extension Tensor {
         let a = self.axis(axis, "softmax")
         let out = softmaxForward(self, axis: a, log: false)
         return out.recorded("softmax", [self]) { g, _ in
-            [out * (g - (g * out).sum(axes: [a], keepDims: true))]
+            if let dx = softmaxBackwardFused(g, out, axis: a, log: false) { return [dx] }
+            return [out * (g - (g * out).sum(axes: [a], keepDims: true))]
         }
     }
 
@@ -18,7 +20,8 @@ extension Tensor {
         let a = self.axis(axis, "logSoftmax")
         let out = softmaxForward(self, axis: a, log: true)
         return out.recorded("log_softmax", [self]) { g, _ in
-            [g - out.exp() * g.sum(axes: [a], keepDims: true)]
+            if let dx = softmaxBackwardFused(g, out, axis: a, log: true) { return [dx] }
+            return [g - out.exp() * g.sum(axes: [a], keepDims: true)]
         }
     }
 }
@@ -77,6 +80,32 @@ func softmaxRows(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>
             }
         }
     }
+}
+
+/// First-order backward in one pass per row, for the last axis outside createGraph (the op-composed form in
+/// the closures is the reference, and the createGraph path): nil when it does not apply.
+func softmaxBackwardFused(_ g: Tensor, _ y: Tensor, axis a: Int, log: Bool) -> Tensor? {
+    guard !GradMode.isEnabled, a == y.rank - 1, y.isContiguous, y.count > 0 else { return nil }
+    let gc = g.contiguous(), n = y.shape[a], rows = y.count / n
+    let dx = Tensor(uninitializedShape: y.shape)
+    let gp = gc.data, yp = y.data, dp = dx.data
+    withExtendedLifetime((gc, y)) {
+        parallelRanges(rows, grain: Swift.max(1, 8192 / n)) { range in
+            for r in range {
+                let gr = gp + r * n, yr = yp + r * n, dr = dp + r * n
+                // softmax: dx = y · (g - Σ g·y);  log_softmax: dx = g - e^y · Σ g
+                let s = log ? sumRow(gr, n) : dotRow(gr, yr, n), vs = V(repeating: s)
+                var i = 0
+                while i + vWidth <= n {
+                    let gv = vload(gr + i), yv = vload(yr + i)
+                    vstore(log ? gv - vexp(yv) * vs : yv * (gv - vs), dr + i)
+                    i += vWidth
+                }
+                while i < n { dr[i] = log ? gr[i] - Foundation.exp(yr[i]) * s : yr[i] * (gr[i] - s); i += 1 }
+            }
+        }
+    }
+    return dx
 }
 
 /// Naive reference for `softmaxRows` (Float64).

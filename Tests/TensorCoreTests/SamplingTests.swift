@@ -12,7 +12,7 @@ final class SamplingTests: XCTestCase {
     func testInterpolateParity() throws {
         let f = try fixture("ops_sampling.safetensors")
         var checked = 0
-        for shape in [[1, 1, 1, 1], [2, 2, 7, 9], [1, 1, 33, 31]] {
+        for shape in [[1, 3, 1, 1], [2, 2, 7, 9], [1, 1, 33, 31]] {
             for size in [(1, 1), (7, 5), (31, 33), (3, 17), (14, 18)] {
                 for (tag, mode, ac, aa) in Self.modes {
                     try checkParity(f, "interp_\(tag)_\(shape[2])x\(shape[3])_to_\(size.0)x\(size.1)") {

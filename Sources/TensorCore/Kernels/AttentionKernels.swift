@@ -63,8 +63,11 @@ func attentionForward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v:
         let kp = k + bi * g.ks[0] + hi * g.ks[1], vp = v + bi * g.vs[0] + hi * g.vs[1]
         let op = out + (bh * g.lq + q0) * g.dv, lp = lse + bh * g.lq + q0
         let mp = mask.map { $0 + bi * g.lk }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: bq * bk + 2 * bq) { buf in
-            let s = buf.baseAddress!, m = s + bq * bk, l = m + bq
+        // Scratch on the heap: tiles of up to 128 KB are too large for worker-thread stacks.
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: bq * bk + 2 * bq)
+        defer { s.deallocate() }
+        do {
+            let m = s + bq * bk, l = m + bq
             m.initialize(repeating: -.infinity, count: rows); l.initialize(repeating: 0, count: rows)
             var k0 = 0
             while k0 < g.lk {
@@ -124,8 +127,10 @@ func attentionBackward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v
         let mp = mask.map { $0 + bi * g.lk }
         let priv = extra + (bh * (parts - 1) + part - 1) * kvSize
         let dkp = part == 0 ? dk + bh * g.lk * g.d : priv, dvp = part == 0 ? dv + bh * g.lk * g.dv : priv + g.lk * g.d
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * bq * bk + bq) { buf in
-            let p = buf.baseAddress!, ds = p + bq * bk, delta = ds + bq * bk
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * bq * bk + bq)
+        defer { p.deallocate() }
+        do {
+            let ds = p + bq * bk, delta = ds + bq * bk
             for blk in (qBlocks * part / parts)..<(qBlocks * (part + 1) / parts) {
                 let q0 = blk * bq, rows = Swift.min(bq, g.lq - q0)
                 let qp = q + bi * g.qs[0] + hi * g.qs[1] + q0 * g.qs[2]

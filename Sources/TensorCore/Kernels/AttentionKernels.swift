@@ -54,7 +54,7 @@ struct AttentionGeometry {
 func attentionForward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                       _ mask: UnsafePointer<Float>?, _ g: AttentionGeometry,
                       out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>) {
-    let bq = g.queryBlock, bk = g.keyBlock
+    let bq = g.queryBlock, bk = Swift.min(g.keyBlock, Swift.max(g.lk, 1))
     let qBlocks = (g.lq + bq - 1) / bq
     parallelFor(g.b * g.h * qBlocks) { task in
         let bh = task / qBlocks, q0 = (task % qBlocks) * bq, rows = Swift.min(bq, g.lq - q0)
@@ -110,7 +110,7 @@ func attentionBackward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v
                        _ mask: UnsafePointer<Float>?, _ g: AttentionGeometry, out: UnsafePointer<Float>,
                        lse: UnsafePointer<Float>, dout: UnsafePointer<Float>,
                        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
-    let bq = g.queryBlock, bk = g.keyBlock, nbh = g.b * g.h
+    let bq = g.queryBlock, bk = Swift.min(g.keyBlock, Swift.max(g.lk, 1)), nbh = g.b * g.h
     let qBlocks = (g.lq + bq - 1) / bq
     let threads = Parallel.active ? 1 : Parallel.threadCount
     let parts = nbh >= 2 * threads ? 1 : Swift.max(1, Swift.min(qBlocks, (2 * threads + nbh - 1) / nbh))

@@ -1,0 +1,181 @@
+// Fused scaled-dot-product attention with a key-padding mask, flash-attention style (Dao et al. 2022,
+// Algorithms 1 and 2, on the CPU): queries in blocks, keys in blocks, scores by GEMM into a small tile,
+// streamed ("online") softmax with running max m and sum l, so no Lq × Lk matrix exists. The forward keeps
+// lse = m + log l per query; the backward recomputes each score tile from it.
+// Fully masked query rows give 0 output and 0 gradients (PyTorch's CPU kernels do the same).
+import Foundation
+
+/// Sizes and element strides of q (B, H, Lq, D), k (B, H, Lk, D), v (B, H, Lk, Dv), any views.
+struct AttentionGeometry {
+    let b: Int, h: Int, lq: Int, lk: Int, d: Int, dv: Int
+    let qs: [Int], ks: [Int], vs: [Int]
+    let scale: Float
+    let queryBlock: Int, keyBlock: Int
+}
+
+/// One row of scores: scale, mask (0 in mask = masked -> -inf), then the row max.
+@inline(__always) func scaleMaskRow(_ s: UnsafeMutablePointer<Float>, _ n: Int, _ scale: Float,
+                                    _ mask: UnsafePointer<Float>?) -> Float {
+    let vs = V(repeating: scale), ninf = V(repeating: -.infinity)
+    var vm = ninf
+    var j = 0
+    while j + vWidth <= n {
+        var x = vload(s + j) * vs
+        if let mask { x = x.replacing(with: ninf, where: vload(mask + j) .== 0) }
+        vstore(x, s + j); vm = vmax(vm, x); j += vWidth
+    }
+    var m = vmaxAcross(vm)
+    while j < n {
+        var x = s[j] * scale
+        if let mask, mask[j] == 0 { x = -.infinity }
+        s[j] = x; m = Swift.max(m, x); j += 1
+    }
+    return m
+}
+
+/// s[j] = exp(s[j] - m) in place; returns the sum. exp(-inf) = 0, so masked keys drop out.
+@inline(__always) func expRow(_ s: UnsafeMutablePointer<Float>, _ n: Int, _ m: Float) -> Float {
+    let vm = V(repeating: m)
+    var acc = V()
+    var j = 0
+    while j + vWidth <= n { let e = vexp(vload(s + j) - vm); vstore(e, s + j); acc += e; j += vWidth }
+    if j < n {
+        // Tail: one padded vector (padding -inf -> e = 0), not one vexp per element.
+        var t = V(repeating: -.infinity)
+        for u in 0..<(n - j) { t[u] = s[j + u] }
+        let e = vexp(t - vm)
+        for u in 0..<(n - j) { s[j + u] = e[u] }
+        acc += e
+    }
+    return acc.sum()
+}
+
+/// out (B, H, Lq, Dv) dense, lse (B, H, Lq). mask (B, Lk) dense or nil. Parallel over (b, h, query block).
+func attentionForward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                      _ mask: UnsafePointer<Float>?, _ g: AttentionGeometry,
+                      out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>) {
+    let bq = g.queryBlock, bk = Swift.min(g.keyBlock, Swift.max(g.lk, 1))
+    let qBlocks = (g.lq + bq - 1) / bq
+    parallelFor(g.b * g.h * qBlocks) { task in
+        let bh = task / qBlocks, q0 = (task % qBlocks) * bq, rows = Swift.min(bq, g.lq - q0)
+        let bi = bh / g.h, hi = bh % g.h
+        let qp = q + bi * g.qs[0] + hi * g.qs[1] + q0 * g.qs[2]
+        let kp = k + bi * g.ks[0] + hi * g.ks[1], vp = v + bi * g.vs[0] + hi * g.vs[1]
+        let op = out + (bh * g.lq + q0) * g.dv, lp = lse + bh * g.lq + q0
+        let mp = mask.map { $0 + bi * g.lk }
+        // Scratch on the heap: tiles of up to 128 KB are too large for worker-thread stacks.
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: bq * bk + 2 * bq)
+        defer { s.deallocate() }
+        do {
+            let m = s + bq * bk, l = m + bq
+            m.initialize(repeating: -.infinity, count: rows); l.initialize(repeating: 0, count: rows)
+            var k0 = 0
+            while k0 < g.lk {
+                let kn = Swift.min(bk, g.lk - k0)
+                // S = Q · K[k0..<k0+kn]ᵀ
+                gemm(m: rows, n: kn, k: g.d, MatrixRef(qp, rs: g.qs[2], cs: g.qs[3]),
+                     MatrixRef(kp + k0 * g.ks[2], rs: g.ks[3], cs: g.ks[2]), s, ldc: bk)
+                for i in 0..<rows {
+                    let si = s + i * bk
+                    let mNew = Swift.max(m[i], scaleMaskRow(si, kn, g.scale, mp.map { $0 + k0 }))
+                    if mNew == -.infinity { si.initialize(repeating: 0, count: kn); continue } // nothing kept yet
+                    let alpha = m[i] == -.infinity ? 0 : vexp(V(repeating: m[i] - mNew))[0]
+                    l[i] = l[i] * alpha + expRow(si, kn, mNew)
+                    if k0 > 0 && alpha != 1 {
+                        let o = op + i * g.dv
+                        for c in 0..<g.dv { o[c] *= alpha }
+                    }
+                    m[i] = mNew
+                }
+                // O (+)= P · V[k0..<k0+kn]
+                gemm(m: rows, n: g.dv, k: kn, MatrixRef(s, rs: bk, cs: 1),
+                     MatrixRef(vp + k0 * g.vs[2], rs: g.vs[2], cs: g.vs[3]), op, ldc: g.dv, accumulate: k0 > 0)
+                k0 += kn
+            }
+            for i in 0..<rows {
+                let o = op + i * g.dv
+                if l[i] == 0 { o.initialize(repeating: 0, count: g.dv); lp[i] = .infinity; continue }
+                let inv = 1 / l[i]
+                for c in 0..<g.dv { o[c] *= inv }
+                lp[i] = m[i] + Foundation.log(l[i])
+            }
+        }
+    }
+}
+
+/// Backward (flash-attention Algorithm 2): dO (B, H, Lq, Dv) and out dense; dq (B, H, Lq, D), dk (B, H, Lk, D),
+/// dv (B, H, Lk, Dv) dense, overwritten. Each (b, h) is split into query chunks when there are few heads;
+/// every chunk after the first accumulates dk, dv privately, summed at the end.
+func attentionBackward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                       _ mask: UnsafePointer<Float>?, _ g: AttentionGeometry, out: UnsafePointer<Float>,
+                       lse: UnsafePointer<Float>, dout: UnsafePointer<Float>,
+                       dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
+    let bq = g.queryBlock, bk = Swift.min(g.keyBlock, Swift.max(g.lk, 1)), nbh = g.b * g.h
+    let qBlocks = (g.lq + bq - 1) / bq
+    let threads = Parallel.active ? 1 : Parallel.threadCount
+    let parts = nbh >= 2 * threads ? 1 : Swift.max(1, Swift.min(qBlocks, (2 * threads + nbh - 1) / nbh))
+    let kvSize = g.lk * (g.d + g.dv)
+    let extra = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, nbh * (parts - 1) * kvSize))
+    defer { extra.deallocate() }
+    extra.initialize(repeating: 0, count: nbh * (parts - 1) * kvSize)
+    dk.initialize(repeating: 0, count: nbh * g.lk * g.d)
+    dv.initialize(repeating: 0, count: nbh * g.lk * g.dv)
+    parallelFor(nbh * parts) { task in
+        let bh = task / parts, part = task % parts
+        let bi = bh / g.h, hi = bh % g.h
+        let kp = k + bi * g.ks[0] + hi * g.ks[1], vp = v + bi * g.vs[0] + hi * g.vs[1]
+        let mp = mask.map { $0 + bi * g.lk }
+        let priv = extra + (bh * (parts - 1) + part - 1) * kvSize
+        let dkp = part == 0 ? dk + bh * g.lk * g.d : priv, dvp = part == 0 ? dv + bh * g.lk * g.dv : priv + g.lk * g.d
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * bq * bk + bq)
+        defer { p.deallocate() }
+        do {
+            let ds = p + bq * bk, delta = ds + bq * bk
+            for blk in (qBlocks * part / parts)..<(qBlocks * (part + 1) / parts) {
+                let q0 = blk * bq, rows = Swift.min(bq, g.lq - q0)
+                let qp = q + bi * g.qs[0] + hi * g.qs[1] + q0 * g.qs[2]
+                let row0 = bh * g.lq + q0
+                let dop = dout + row0 * g.dv, dqp = dq + row0 * g.d
+                for i in 0..<rows { delta[i] = dotRow(dop + i * g.dv, out + (row0 + i) * g.dv, g.dv) }
+                var k0 = 0
+                while k0 < g.lk {
+                    let kn = Swift.min(bk, g.lk - k0)
+                    // P = exp(scale · Q Kᵀ - lse), masked -> 0
+                    gemm(m: rows, n: kn, k: g.d, MatrixRef(qp, rs: g.qs[2], cs: g.qs[3]),
+                         MatrixRef(kp + k0 * g.ks[2], rs: g.ks[3], cs: g.ks[2]), p, ldc: bk)
+                    for i in 0..<rows {
+                        let pi = p + i * bk
+                        _ = scaleMaskRow(pi, kn, g.scale, mp.map { $0 + k0 })
+                        _ = expRow(pi, kn, lse[row0 + i])
+                    }
+                    // dV += Pᵀ · dO ;  dP = dO · Vᵀ
+                    gemm(m: kn, n: g.dv, k: rows, MatrixRef(p, rs: 1, cs: bk), MatrixRef(dop, rs: g.dv, cs: 1),
+                         dvp + k0 * g.dv, ldc: g.dv, accumulate: true)
+                    gemm(m: rows, n: kn, k: g.dv, MatrixRef(dop, rs: g.dv, cs: 1),
+                         MatrixRef(vp + k0 * g.vs[2], rs: g.vs[3], cs: g.vs[2]), ds, ldc: bk)
+                    // dS = P ⊙ (dP - Δ) · scale
+                    for i in 0..<rows {
+                        let pi = p + i * bk, di = ds + i * bk, dl = delta[i], sc = g.scale
+                        for j in 0..<kn { di[j] = pi[j] * (di[j] - dl) * sc }
+                    }
+                    // dQ (+)= dS · K ;  dK += dSᵀ · Q
+                    gemm(m: rows, n: g.d, k: kn, MatrixRef(ds, rs: bk, cs: 1),
+                         MatrixRef(kp + k0 * g.ks[2], rs: g.ks[2], cs: g.ks[3]), dqp, ldc: g.d, accumulate: k0 > 0)
+                    gemm(m: kn, n: g.d, k: rows, MatrixRef(ds, rs: 1, cs: bk), MatrixRef(qp, rs: g.qs[2], cs: g.qs[3]),
+                         dkp + k0 * g.d, ldc: g.d, accumulate: true)
+                    k0 += kn
+                }
+            }
+        }
+    }
+    if parts > 1 {
+        parallelFor(nbh) { bh in
+            let dkp = dk + bh * g.lk * g.d, dvp = dv + bh * g.lk * g.dv
+            for part in 1..<parts {
+                let priv = extra + (bh * (parts - 1) + part - 1) * kvSize
+                for i in 0..<(g.lk * g.d) { dkp[i] += priv[i] }
+                for i in 0..<(g.lk * g.dv) { dvp[i] += priv[g.lk * g.d + i] }
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+// scaledDotProductAttention: PyTorch parity (Scripts/fixtures/attention.py) with the default blocks and with
+// small odd blocks (every query/key block edge), the fused kernels against the unfused op composition, and
+// finite-difference checks (second order through the createGraph backward).
+import Foundation
+import XCTest
+@testable import TensorCore
+
+final class AttentionTests: XCTestCase {
+    static let cases: [(String, Float?)] = [("attn_nomask", nil), ("attn_mask", nil), ("attn_mask_scale", 0.3), ("attn_tiny", nil),
+                                            ("attn_long", nil), ("attn_fully_masked", nil)]
+
+    func testParity() throws {
+        let f = try fixture("ops_attention.safetensors")
+        for (qb, kb) in [(64, 256), (7, 13), (1, 1), (128, 32)] {
+            for (name, scale) in Self.cases {
+                try checkParity(f, name) { attention($0[0], $0[1], $0[2], $0.count > 3 ? $0[3] : nil, scale, queryBlock: qb, keyBlock: kb) }
+            }
+            try checkParity(f, "attn_views") {
+                attention($0[0].transpose(1, 2), $0[1].transpose(1, 2), $0[2].transpose(1, 2), $0[3], nil, queryBlock: qb, keyBlock: kb)
+            }
+        }
+        try checkParity(f, "attn_mask") { scaledDotProductAttention(q: $0[0], k: $0[1], v: $0[2], keyMask: $0[3]) }
+        XCTAssertEqual(Self.cases.count + 1, parityCases(f).count)
+    }
+
+    /// Fused (blocked, streamed softmax) against the unfused composition, forward and gradients.
+    func testFusedMatchesComposite() {
+        for (b, h, lq, lk, d, dv) in [(1, 1, 1, 1, 1, 1), (2, 3, 67, 45, 17, 9), (1, 2, 130, 300, 33, 16)] {
+            let q = testTensor([b, h, lq, d], seed: 1, requiresGrad: true), k = testTensor([b, h, lk, d], seed: 2, requiresGrad: true)
+            let v = testTensor([b, h, lk, dv], seed: 3, requiresGrad: true)
+            var m = testTensor([b, lk], seed: 4).gt(-0.5).toArray()
+            for j in 0..<lk { m[j] = 1 }                 // batch 0 keeps every key
+            if b > 1 { for j in 0..<lk { m[lk + j] = j % 3 == 0 ? 0 : m[lk + j] } }
+            let mask = Tensor(m, shape: [b, lk])
+            let seed = testTensor([b, h, lq, dv], seed: 5)
+            let ref = attentionComposite(q: q, k: k, v: v, keyMask: mask)
+            let refGrads = gradients(of: ref, wrt: [q, k, v], seed: seed)
+            for (qb, kb) in [(64, 256), (5, 11)] {
+                let out = attention(q, k, v, mask, nil, queryBlock: qb, keyBlock: kb)
+                let grads = gradients(of: out, wrt: [q, k, v], seed: seed)
+                let what = "attention \([b, h, lq, lk, d, dv]) blocks \(qb)x\(kb)"
+                assertClose(out, ref, tol: 1e-5, what + " forward")
+                for i in 0..<3 { assertClose(grads[i], refGrads[i], tol: 1e-5, what + " gradient \(i)") }
+            }
+        }
+    }
+
+    func testGradchecks() {
+        let q = testTensor([2, 2, 5, 3], seed: 16), k = testTensor([2, 2, 4, 3], seed: 17), v = testTensor([2, 2, 4, 2], seed: 18)
+        let mask = Tensor([1, 1, 1, 1, 1, 0, 1, 0], shape: [2, 4])
+        gradcheck([q, k, v], eps: 1e-3, "attention") { attention($0[0], $0[1], $0[2], mask, nil, queryBlock: 2, keyBlock: 3) }
+        gradgradcheck([q, k, v], eps: 1e-3, "attention second order") {
+            scaledDotProductAttention(q: $0[0], k: $0[1], v: $0[2], keyMask: mask, scale: 0.7)
+        }
+    }
+
+    /// The target workload (65,536 queries x 77 keys, B = 1, H = 8, D = 64). Timed only with TENSORCORE_BENCH=1.
+    func testTargetWorkloadTiming() throws {
+        try XCTSkipUnless(ProcessInfo.processInfo.environment["TENSORCORE_BENCH"] == "1", "set TENSORCORE_BENCH=1 to time")
+        let q = testTensor([1, 8, 65536, 64], seed: 1, requiresGrad: true)
+        let k = testTensor([1, 8, 77, 64], seed: 2, requiresGrad: true), v = testTensor([1, 8, 77, 64], seed: 3, requiresGrad: true)
+        let mask = Tensor((0..<77).map { $0 < 60 ? 1 : 0 }, shape: [1, 77])
+        var t0 = Date()
+        let out = scaledDotProductAttention(q: q, k: k, v: v, keyMask: mask)
+        let fwd = Date().timeIntervalSince(t0)
+        t0 = Date()
+        let grads = gradients(of: out, wrt: [q, k, v], seed: Tensor.ones(out.shape))
+        let bwd = Date().timeIntervalSince(t0)
+        print("attention 1x8x65536x77x64: forward \(String(format: "%.3f", fwd)) s, backward \(String(format: "%.3f", bwd)) s, threads \(Parallel.threadCount)")
+        XCTAssertTrue(grads[0].toArray().allSatisfy(\.isFinite))
+    }
+}

@@ -68,7 +68,7 @@ final class ConvTests: XCTestCase {
     }
 
     /// (n, c, o, groups, ih, iw, kh, kw, sh, sw, ph, pw, dh, dw): odd sizes, every path (pointwise,
-    /// strided, dilated, grouped, one GEMM per item or items spread over threads).
+    /// strided, dilated, grouped; items side by side, one GEMM per item, or items spread over threads).
     static let shapes: [[Int]] = [
         [1, 3, 5, 1, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1],
         [2, 4, 6, 2, 13, 11, 3, 2, 2, 1, 1, 0, 1, 1],
@@ -78,6 +78,9 @@ final class ConvTests: XCTestCase {
         [1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1],
         [6, 4, 4, 4, 10, 10, 3, 3, 1, 1, 3, 3, 3, 2],
         [1, 64, 64, 1, 17, 17, 3, 3, 1, 1, 1, 1, 1, 1],
+        [4, 2, 3, 1, 32, 33, 3, 3, 1, 1, 1, 1, 1, 1],
+        [2, 3, 4, 1, 33, 33, 1, 1, 1, 1, 0, 0, 1, 1],
+        [1, 8, 8, 8, 9, 9, 3, 3, 2, 2, 1, 1, 1, 1],
     ]
 
     static func shape(_ v: [Int]) -> ConvShape {
@@ -90,7 +93,7 @@ final class ConvTests: XCTestCase {
     func testKernelsMatchReference() {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
-        for threads in [1, 4] {
+        for threads in [1, 2, 4] {
             Parallel.threadCount = threads
             for (i, v) in Self.shapes.enumerated() {
                 let s = Self.shape(v), tag = "shape \(v) threads \(threads)"
@@ -114,6 +117,7 @@ final class ConvTests: XCTestCase {
                 im2col(x.data, channels: s.cg, s, cols.data)
                 im2colReference(x.data, channels: s.cg, s, colsRef.data)
                 assertClose(cols, colsRef, tol: 0, "im2col \(tag)")
+                XCTAssertEqual(batchesColumns(s), s.n > 1 && s.positions < 1024, "path of \(tag)")
                 let img = Tensor.zeros([s.cg * s.imagePlane]), imgRef = Tensor.zeros([s.cg * s.imagePlane])
                 col2im(cols.data, channels: s.cg, s, img.data)
                 col2imReference(cols.data, channels: s.cg, s, imgRef.data)

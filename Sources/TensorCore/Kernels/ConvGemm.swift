@@ -4,7 +4,9 @@
 //   transposed:            cols (K, P)   = Wᵀ (K, og) · x (og, P)         image = col2im(cols)
 //   weight gradient:       gW (og, K)   += gy (og, P) · colsᵀ (P, K)      summed over the batch
 // with K = C/groups · kh · kw and P = oh · ow. A 1x1 stride-1 unpadded convolution skips im2col: the image
-// is its own column matrix. Naive direct twins below are the references the tests compare against.
+// is its own column matrix. When P is small (deep, low-resolution layers) the batch items are laid side by
+// side instead, one GEMM of N · P columns per group, so the GEMM is not too narrow to run well.
+// Naive direct twins below are the references the tests compare against.
 
 /// Runs body(task, scratch) for every task in 0..<tasks. Large problems go one after another, each GEMM
 /// using every thread; many small ones are spread over the threads, one scratch buffer per thread.
@@ -27,6 +29,41 @@ func forEachConvTask(_ tasks: Int, scratch: Int, work: Int, _ body: (Int, Unsafe
     }
 }
 
+/// Whether to put the batch items side by side (one GEMM of N · P columns): each item's own GEMM would be
+/// narrow, and the columns of all items fit in 16M floats.
+func batchesColumns(_ s: ConvShape) -> Bool {
+    s.n > 1 && s.positions < 1024 && s.kdim * s.n * s.positions <= 1 << 24
+}
+
+/// dst[r, b·p + j] = src[b, r0 + r, j]: the same rows of every item, items side by side.
+// src: (N, channels, p) -> dst: (rows, N · p)
+func gatherItems(_ src: UnsafePointer<Float>, n: Int, channels: Int, r0: Int, rows: Int, p: Int, _ dst: UnsafeMutablePointer<Float>) {
+    parallelRanges(rows * n, grain: Swift.max(1, 16384 / p)) { range in
+        for t in range {
+            let r = t / n, b = t % n
+            (dst + r * n * p + b * p).update(from: src + (b * channels + r0 + r) * p, count: p)
+        }
+    }
+}
+
+/// The inverse of gatherItems, adding bias[r]: dst[b, r0 + r, j] = src[r, b·p + j] + bias[r].
+// src: (rows, N · p) -> dst: (N, channels, p)
+func scatterItems(_ src: UnsafePointer<Float>, n: Int, channels: Int, r0: Int, rows: Int, p: Int,
+                  _ bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>) {
+    parallelRanges(rows * n, grain: Swift.max(1, 16384 / p)) { range in
+        for t in range {
+            let r = t / n, b = t % n
+            let d = dst + (b * channels + r0 + r) * p, sr = src + r * n * p + b * p
+            if let bias {
+                let v = bias[r]
+                for j in 0..<p { d[j] = sr[j] + v }
+            } else {
+                d.update(from: sr, count: p)
+            }
+        }
+    }
+}
+
 /// Writes bias[i] (or 0) over `rows` rows of `count` floats.
 @inline(__always) func fillRows(_ dst: UnsafeMutablePointer<Float>, rows: Int, count: Int, _ bias: UnsafePointer<Float>?) {
     for r in 0..<rows { (dst + r * count).initialize(repeating: bias?[r] ?? 0, count: count) }
@@ -37,6 +74,18 @@ func forEachConvTask(_ tasks: Int, scratch: Int, work: Int, _ body: (Int, Unsafe
 func convForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                  _ s: ConvShape, _ out: UnsafeMutablePointer<Float>) {
     let k = s.kdim, p = s.positions, pointwise = s.isPointwise
+    if batchesColumns(s) {
+        let np = s.n * p, ws = Storage(count: (k + s.og) * np)
+        withExtendedLifetime(ws) {
+            let cols = ws.base, tmp = ws.base + k * np
+            for g in 0..<s.groups {
+                for b in 0..<s.n { im2col(x + (b * s.c + g * s.cg) * s.imagePlane, channels: s.cg, s, cols + b * p, ld: np) }
+                gemm(m: s.og, n: np, k: k, MatrixRef(w + g * s.og * k, rs: k, cs: 1), MatrixRef(cols, rs: np, cs: 1), tmp, ldc: np)
+                scatterItems(tmp, n: s.n, channels: s.o, r0: g * s.og, rows: s.og, p: p, bias.map { $0 + g * s.og }, out)
+            }
+        }
+        return
+    }
     forEachConvTask(s.n * s.groups, scratch: pointwise ? 0 : k * p, work: s.og * k * p) { task, cols in
         let b = task / s.groups, g = task % s.groups
         let img = x + (b * s.c + g * s.cg) * s.imagePlane
@@ -53,6 +102,22 @@ func convForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: U
 func convTransposeForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                           _ s: ConvShape, _ image: UnsafeMutablePointer<Float>) {
     let k = s.kdim, p = s.positions, pointwise = s.isPointwise
+    if batchesColumns(s) {
+        let np = s.n * p, ws = Storage(count: (k + s.og) * np)
+        withExtendedLifetime(ws) {
+            let cols = ws.base, xg = ws.base + k * np
+            for g in 0..<s.groups {
+                gatherItems(x, n: s.n, channels: s.o, r0: g * s.og, rows: s.og, p: p, xg)
+                gemm(m: k, n: np, k: s.og, MatrixRef(w + g * s.og * k, rs: 1, cs: k), MatrixRef(xg, rs: np, cs: 1), cols, ldc: np)
+                for b in 0..<s.n {
+                    let dst = image + (b * s.c + g * s.cg) * s.imagePlane
+                    fillRows(dst, rows: s.cg, count: s.imagePlane, bias.map { $0 + g * s.cg })
+                    col2im(cols + b * p, channels: s.cg, s, dst, ld: np)
+                }
+            }
+        }
+        return
+    }
     forEachConvTask(s.n * s.groups, scratch: pointwise ? 0 : k * p, work: s.og * k * p) { task, cols in
         let b = task / s.groups, g = task % s.groups
         let src = x + (b * s.o + g * s.og) * p
@@ -73,6 +138,18 @@ func convTransposeForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, 
 func convWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ s: ConvShape, _ gw: UnsafeMutablePointer<Float>) {
     let k = s.kdim, p = s.positions, pointwise = s.isPointwise
     if s.n == 0 { gw.initialize(repeating: 0, count: s.o * k); return }
+    if batchesColumns(s) {
+        let np = s.n * p, ws = Storage(count: (k + s.og) * np)
+        withExtendedLifetime(ws) {
+            let cols = ws.base, gyg = ws.base + k * np
+            for g in 0..<s.groups {
+                gatherItems(gy, n: s.n, channels: s.o, r0: g * s.og, rows: s.og, p: p, gyg)
+                for b in 0..<s.n { im2col(x + (b * s.c + g * s.cg) * s.imagePlane, channels: s.cg, s, cols + b * p, ld: np) }
+                gemm(m: s.og, n: k, k: np, MatrixRef(gyg, rs: np, cs: 1), MatrixRef(cols, rs: 1, cs: np), gw + g * s.og * k, ldc: k)
+            }
+        }
+        return
+    }
     forEachConvTask(s.groups, scratch: pointwise ? 0 : k * p, work: s.og * k * p * s.n) { g, cols in
         for b in 0..<s.n {
             let img = x + (b * s.c + g * s.cg) * s.imagePlane

@@ -40,17 +40,18 @@ struct ConvShape {
 @inline(__always) func ceilDiv(_ a: Int, _ b: Int) -> Int { -floorDiv(-a, b) }
 
 /// Unfolds `channels` planes of the image: cols[(c, ky, kx), (oy, ox)] = img[c, oy·sh - ph + ky·dh,
-/// ox·sw - pw + kx·dw], zero outside the image. Rows run in parallel.
-// img: (channels, ih, iw) dense -> cols: (channels · kh · kw, oh · ow) dense
-func im2col(_ img: UnsafePointer<Float>, channels: Int, _ s: ConvShape, _ cols: UnsafeMutablePointer<Float>) {
-    let taps = s.kh * s.kw, p = s.positions
+/// ox·sw - pw + kx·dw], zero outside the image. Rows run in parallel. `ld`: the row stride of cols
+/// (default oh · ow; larger when several batch items sit side by side).
+// img: (channels, ih, iw) dense -> cols: (channels · kh · kw, oh · ow), row stride ld
+func im2col(_ img: UnsafePointer<Float>, channels: Int, _ s: ConvShape, _ cols: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+    let taps = s.kh * s.kw, p = s.positions, ld = ld ?? p
     parallelRanges(channels * taps, grain: Swift.max(1, 16384 / Swift.max(p, 1))) { rows in
         for row in rows {
             let c = row / taps, ky = (row % taps) / s.kw, kx = row % s.kw
             let (lo, hi) = s.columnRange(kx)
             let xoff = kx * s.dw - s.pw
             for oy in 0..<s.oh {
-                let dst = cols + row * p + oy * s.ow
+                let dst = cols + row * ld + oy * s.ow
                 let iy = oy * s.sh - s.ph + ky * s.dh
                 if iy < 0 || iy >= s.ih || lo >= hi { dst.initialize(repeating: 0, count: s.ow); continue }
                 if lo > 0 { dst.initialize(repeating: 0, count: lo) }
@@ -68,9 +69,9 @@ func im2col(_ img: UnsafePointer<Float>, channels: Int, _ s: ConvShape, _ cols: 
 
 /// The adjoint of im2col: img[c, iy, ix] += every column entry that im2col read from there. Written as a
 /// gather over image rows, so each task owns its rows and no two threads add into the same element.
-// cols: (channels · kh · kw, oh · ow) dense -> img: (channels, ih, iw) dense, accumulated
-func col2im(_ cols: UnsafePointer<Float>, channels: Int, _ s: ConvShape, _ img: UnsafeMutablePointer<Float>) {
-    let p = s.positions
+// cols: (channels · kh · kw, oh · ow), row stride ld -> img: (channels, ih, iw) dense, accumulated
+func col2im(_ cols: UnsafePointer<Float>, channels: Int, _ s: ConvShape, _ img: UnsafeMutablePointer<Float>, ld: Int? = nil) {
+    let ld = ld ?? s.positions
     parallelRanges(channels * s.ih, grain: Swift.max(1, 16384 / Swift.max(s.iw * s.kh * s.kw, 1))) { rows in
         for r in rows {
             let c = r / s.ih, iy = r % s.ih
@@ -83,7 +84,7 @@ func col2im(_ cols: UnsafePointer<Float>, channels: Int, _ s: ConvShape, _ img: 
                     let (lo, hi) = s.columnRange(kx)
                     if lo >= hi { continue }
                     let xoff = kx * s.dw - s.pw
-                    let src = cols + ((c * s.kh + ky) * s.kw + kx) * p + oy * s.ow
+                    let src = cols + ((c * s.kh + ky) * s.kw + kx) * ld + oy * s.ow
                     if s.sw == 1 {
                         let d = dst + xoff
                         var ox = lo

@@ -32,6 +32,13 @@ func upfirdnForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ s: U
     let lp = ow + (s.fw - 1) / s.downx          // length of one phase row
     let rowFloats = s.downx * lp
     let blocks = Swift.min(oh, Swift.max(1, (4 * Parallel.threadCount + s.planes - 1) / s.planes))
+    // Where input column ix lands in a row's phase buffer (phase r, index j -> r·lp + j), or -1 if cropped.
+    let dest = UnsafeMutablePointer<Int>.allocate(capacity: Swift.max(s.iw, 1))
+    defer { dest.deallocate() }
+    for ix in 0..<s.iw {
+        let u = ix * s.upx + s.padx0, j = floorDiv(u, s.downx), r = u - j * s.downx
+        dest[ix] = u >= 0 && j < lp ? r * lp + j : -1
+    }
     parallelRanges(s.planes * blocks, grain: 1) { tasks in
         let buf = UnsafeMutablePointer<Float>.allocate(capacity: s.ih * rowFloats)
         defer { buf.deallocate() }
@@ -44,12 +51,15 @@ func upfirdnForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ s: U
             if iy0 < iy1 {
                 for iy in iy0..<iy1 {
                     let row = src + iy * s.iw, dst = buf + (iy - iy0) * rowFloats
-                    for r in 0..<s.downx {
-                        let d = dst + r * lp
-                        for j in 0..<lp {
-                            let xi = j * s.downx + r - s.padx0
-                            d[j] = xi >= 0 && xi % s.upx == 0 && xi / s.upx < s.iw ? row[xi / s.upx] : 0
-                        }
+                    if s.upx == 1 && s.downx == 1 {
+                        // Plain padding: one copy between zero borders.
+                        let lo = Swift.min(lp, Swift.max(0, s.padx0)), hi = Swift.min(lp, Swift.max(lo, s.iw + s.padx0))
+                        dst.initialize(repeating: 0, count: lo)
+                        if lo < hi { (dst + lo).update(from: row + (lo - s.padx0), count: hi - lo) }
+                        (dst + hi).initialize(repeating: 0, count: lp - hi)
+                    } else {
+                        dst.initialize(repeating: 0, count: rowFloats)
+                        for ix in 0..<s.iw where dest[ix] >= 0 { dst[dest[ix]] = row[ix] }
                     }
                 }
             }

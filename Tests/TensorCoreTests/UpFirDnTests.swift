@@ -117,6 +117,19 @@ final class UpFirDnTests: XCTestCase {
             gradcheck([xs, b], "bias_act \(act)") { biasAct($0[0], $0[1], act: act) }
             gradgradcheck([xs, b], "bias_act \(act) second order") { biasAct($0[0], $0[1], act: act).pow(2) }
         }
+        // An EG3D discriminator block under the R1 penalty: conv -> bias_act(lrelu) -> filter2d -> stride-2 conv,
+        // the squared input gradient differentiated with respect to the weights (double backward through all).
+        let img = testTensor([2, 3, 6, 6], seed: 5), w1 = testTensor([4, 3, 3, 3], seed: 6), b1 = testTensor([4], seed: 7)
+        let w2 = testTensor([2, 4, 3, 3], seed: 8)
+        gradcheck([w1, b1, w2], "R1 through a discriminator block") { t in
+            GradMode.with(enabled: true) {
+                let x = Tensor(img.toArray(), shape: img.shape, requiresGrad: true)
+                let h = biasAct(conv2d(x, t[0], padding: (1, 1)), t[1], act: .lrelu)
+                let d = conv2d(filter2d(h, f4, padding: (1, 1, 1, 1)), t[2], stride: (2, 2)).sum()
+                let gx = gradients(of: d, wrt: [x], createGraph: true)[0]
+                return (gx * gx).sum()
+            }
+        }
         gradcheck([xs, b], "bias_act lrelu last dim") { biasAct($0[0].permute([0, 2, 3, 1]), $0[1], dim: 3, act: .lrelu, alpha: 0.3) }
     }
 }

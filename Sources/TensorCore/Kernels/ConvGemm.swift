@@ -1,0 +1,199 @@
+// The three GEMM-based convolution kernels (Caffe's BaseConvolutionLayer: forward_cpu_gemm,
+// backward_cpu_gemm, weight_cpu_gemm), per batch item and group, on one ConvShape:
+//   convolution:           out (og, P)   = W (og, K) · cols (K, P)        cols = im2col(image)
+//   transposed:            cols (K, P)   = Wᵀ (K, og) · x (og, P)         image = col2im(cols)
+//   weight gradient:       gW (og, K)   += gy (og, P) · colsᵀ (P, K)      summed over the batch
+// with K = C/groups · kh · kw and P = oh · ow. A 1x1 stride-1 unpadded convolution skips im2col: the image
+// is its own column matrix. When P is small (deep, low-resolution layers) the batch items are laid side by
+// side instead, one GEMM of N · P columns per group, so the GEMM is not too narrow to run well.
+// Naive direct twins below are the references the tests compare against.
+
+/// Runs body(task, scratch) for every task in 0..<tasks. Large problems go one after another, each GEMM
+/// using every thread; many small ones are spread over the threads, one scratch buffer per thread.
+/// `work` is one task's multiply-adds; `scratch` the floats one task needs.
+func forEachConvTask(_ tasks: Int, scratch: Int, work: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+    let threads = Parallel.active ? 1 : Swift.min(Parallel.threadCount, tasks)
+    if threads > 1 && tasks >= 2 * threads && work < 1 << 22 {
+        let ws = Storage(count: threads * Swift.max(scratch, 1))
+        withExtendedLifetime(ws) {
+            let base = ws.base
+            parallelFor(threads) { t in
+                for task in tasks * t / threads ..< tasks * (t + 1) / threads { body(task, base + t * scratch) }
+            }
+        }
+    } else {
+        let ws = Storage(count: Swift.max(scratch, 1))
+        withExtendedLifetime(ws) {
+            for task in 0..<tasks { body(task, ws.base) }
+        }
+    }
+}
+
+/// Whether to put the batch items side by side (one GEMM of N · P columns): each item's own GEMM would be
+/// narrow, and the columns of all items fit in 16M floats.
+func batchesColumns(_ s: ConvShape) -> Bool {
+    s.n > 1 && s.positions < 1024 && s.kdim * s.n * s.positions <= 1 << 24
+}
+
+/// dst[r, b·p + j] = src[b, r0 + r, j]: the same rows of every item, items side by side.
+// src: (N, channels, p) -> dst: (rows, N · p)
+func gatherItems(_ src: UnsafePointer<Float>, n: Int, channels: Int, r0: Int, rows: Int, p: Int, _ dst: UnsafeMutablePointer<Float>) {
+    parallelRanges(rows * n, grain: Swift.max(1, 16384 / p)) { range in
+        for t in range {
+            let r = t / n, b = t % n
+            (dst + r * n * p + b * p).update(from: src + (b * channels + r0 + r) * p, count: p)
+        }
+    }
+}
+
+/// The inverse of gatherItems, adding bias[r]: dst[b, r0 + r, j] = src[r, b·p + j] + bias[r].
+// src: (rows, N · p) -> dst: (N, channels, p)
+func scatterItems(_ src: UnsafePointer<Float>, n: Int, channels: Int, r0: Int, rows: Int, p: Int,
+                  _ bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>) {
+    parallelRanges(rows * n, grain: Swift.max(1, 16384 / p)) { range in
+        for t in range {
+            let r = t / n, b = t % n
+            let d = dst + (b * channels + r0 + r) * p, sr = src + r * n * p + b * p
+            if let bias {
+                let v = bias[r]
+                for j in 0..<p { d[j] = sr[j] + v }
+            } else {
+                d.update(from: sr, count: p)
+            }
+        }
+    }
+}
+
+/// Writes bias[i] (or 0) over `rows` rows of `count` floats.
+@inline(__always) func fillRows(_ dst: UnsafeMutablePointer<Float>, rows: Int, count: Int, _ bias: UnsafePointer<Float>?) {
+    for r in 0..<rows { (dst + r * count).initialize(repeating: bias?[r] ?? 0, count: count) }
+}
+
+/// Convolution: out = conv(image, w) + bias.
+// x: (N, C, ih, iw), w: (O, C/groups, kh, kw), bias: (O) -> out: (N, O, oh, ow), all dense
+func convForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                 _ s: ConvShape, _ out: UnsafeMutablePointer<Float>) {
+    let k = s.kdim, p = s.positions, pointwise = s.isPointwise
+    if batchesColumns(s) {
+        let np = s.n * p, ws = Storage(count: (k + s.og) * np)
+        withExtendedLifetime(ws) {
+            let cols = ws.base, tmp = ws.base + k * np
+            for g in 0..<s.groups {
+                for b in 0..<s.n { im2col(x + (b * s.c + g * s.cg) * s.imagePlane, channels: s.cg, s, cols + b * p, ld: np) }
+                gemm(m: s.og, n: np, k: k, MatrixRef(w + g * s.og * k, rs: k, cs: 1), MatrixRef(cols, rs: np, cs: 1), tmp, ldc: np)
+                scatterItems(tmp, n: s.n, channels: s.o, r0: g * s.og, rows: s.og, p: p, bias.map { $0 + g * s.og }, out)
+            }
+        }
+        return
+    }
+    forEachConvTask(s.n * s.groups, scratch: pointwise ? 0 : k * p, work: s.og * k * p) { task, cols in
+        let b = task / s.groups, g = task % s.groups
+        let img = x + (b * s.c + g * s.cg) * s.imagePlane
+        let dst = out + (b * s.o + g * s.og) * p
+        if let bias { fillRows(dst, rows: s.og, count: p, bias + g * s.og) }
+        if !pointwise { im2col(img, channels: s.cg, s, cols) }
+        gemm(m: s.og, n: p, k: k, MatrixRef(w + g * s.og * k, rs: k, cs: 1),
+             MatrixRef(pointwise ? img : UnsafePointer(cols), rs: p, cs: 1), dst, ldc: p, accumulate: bias != nil)
+    }
+}
+
+/// Transposed convolution (the adjoint of convForward in the image): image = convᵀ(x, w) + bias.
+// x: (N, O, oh, ow), w: (O, C/groups, kh, kw), bias: (C) -> image: (N, C, ih, iw), all dense
+func convTransposeForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                          _ s: ConvShape, _ image: UnsafeMutablePointer<Float>) {
+    let k = s.kdim, p = s.positions, pointwise = s.isPointwise
+    if batchesColumns(s) {
+        let np = s.n * p, ws = Storage(count: (k + s.og) * np)
+        withExtendedLifetime(ws) {
+            let cols = ws.base, xg = ws.base + k * np
+            for g in 0..<s.groups {
+                gatherItems(x, n: s.n, channels: s.o, r0: g * s.og, rows: s.og, p: p, xg)
+                gemm(m: k, n: np, k: s.og, MatrixRef(w + g * s.og * k, rs: 1, cs: k), MatrixRef(xg, rs: np, cs: 1), cols, ldc: np)
+                for b in 0..<s.n {
+                    let dst = image + (b * s.c + g * s.cg) * s.imagePlane
+                    fillRows(dst, rows: s.cg, count: s.imagePlane, bias.map { $0 + g * s.cg })
+                    col2im(cols + b * p, channels: s.cg, s, dst, ld: np)
+                }
+            }
+        }
+        return
+    }
+    forEachConvTask(s.n * s.groups, scratch: pointwise ? 0 : k * p, work: s.og * k * p) { task, cols in
+        let b = task / s.groups, g = task % s.groups
+        let src = x + (b * s.o + g * s.og) * p
+        let dst = image + (b * s.c + g * s.cg) * s.imagePlane
+        fillRows(dst, rows: s.cg, count: s.imagePlane, bias.map { $0 + g * s.cg })
+        let wt = MatrixRef(w + g * s.og * k, rs: 1, cs: k)   // Wᵀ: (K, og)
+        if pointwise {
+            gemm(m: k, n: p, k: s.og, wt, MatrixRef(src, rs: p, cs: 1), dst, ldc: p, accumulate: true)
+        } else {
+            gemm(m: k, n: p, k: s.og, wt, MatrixRef(src, rs: p, cs: 1), cols, ldc: p)
+            col2im(cols, channels: s.cg, s, dst)
+        }
+    }
+}
+
+/// Weight gradient: gw = Σ over the batch of gy · im2col(image)ᵀ.
+// x: (N, C, ih, iw), gy: (N, O, oh, ow) -> gw: (O, C/groups, kh, kw), all dense
+func convWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ s: ConvShape, _ gw: UnsafeMutablePointer<Float>) {
+    let k = s.kdim, p = s.positions, pointwise = s.isPointwise
+    if s.n == 0 { gw.initialize(repeating: 0, count: s.o * k); return }
+    if batchesColumns(s) {
+        let np = s.n * p, ws = Storage(count: (k + s.og) * np)
+        withExtendedLifetime(ws) {
+            let cols = ws.base, gyg = ws.base + k * np
+            for g in 0..<s.groups {
+                gatherItems(gy, n: s.n, channels: s.o, r0: g * s.og, rows: s.og, p: p, gyg)
+                for b in 0..<s.n { im2col(x + (b * s.c + g * s.cg) * s.imagePlane, channels: s.cg, s, cols + b * p, ld: np) }
+                gemm(m: s.og, n: k, k: np, MatrixRef(gyg, rs: np, cs: 1), MatrixRef(cols, rs: 1, cs: np), gw + g * s.og * k, ldc: k)
+            }
+        }
+        return
+    }
+    forEachConvTask(s.groups, scratch: pointwise ? 0 : k * p, work: s.og * k * p * s.n) { g, cols in
+        for b in 0..<s.n {
+            let img = x + (b * s.c + g * s.cg) * s.imagePlane
+            if !pointwise { im2col(img, channels: s.cg, s, cols) }
+            gemm(m: s.og, n: k, k: p, MatrixRef(gy + (b * s.o + g * s.og) * p, rs: p, cs: 1),
+                 MatrixRef(pointwise ? img : UnsafePointer(cols), rs: 1, cs: p), gw + g * s.og * k, ldc: k, accumulate: b > 0)
+        }
+    }
+}
+
+// MARK: - Naive references (direct loops, Float64 sums)
+
+/// Calls body(column-side index, image index, weight index) for every tap that lands inside the image.
+func forEachConvTap(_ s: ConvShape, _ body: (Int, Int, Int) -> Void) {
+    for b in 0..<s.n { for g in 0..<s.groups { for oc in 0..<s.og { for c in 0..<s.cg {
+        for ky in 0..<s.kh { for kx in 0..<s.kw { for oy in 0..<s.oh { for ox in 0..<s.ow {
+            let iy = oy * s.sh - s.ph + ky * s.dh, ix = ox * s.sw - s.pw + kx * s.dw
+            if iy < 0 || iy >= s.ih || ix < 0 || ix >= s.iw { continue }
+            let o = g * s.og + oc, ci = g * s.cg + c
+            body(((b * s.o + o) * s.oh + oy) * s.ow + ox, ((b * s.c + ci) * s.ih + iy) * s.iw + ix,
+                 ((o * s.cg + c) * s.kh + ky) * s.kw + kx)
+        } } } }
+    } } } }
+}
+
+/// Naive convolution.
+func convForwardReference(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                          _ s: ConvShape, _ out: UnsafeMutablePointer<Float>) {
+    var acc = [Double](repeating: 0, count: s.n * s.o * s.positions)
+    forEachConvTap(s) { o, i, k in acc[o] += Double(x[i]) * Double(w[k]) }
+    for (i, v) in acc.enumerated() { out[i] = Float(v + Double(bias?[(i / s.positions) % s.o] ?? 0)) }
+}
+
+/// Naive transposed convolution.
+func convTransposeReference(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                            _ s: ConvShape, _ image: UnsafeMutablePointer<Float>) {
+    var acc = [Double](repeating: 0, count: s.n * s.c * s.imagePlane)
+    forEachConvTap(s) { o, i, k in acc[i] += Double(x[o]) * Double(w[k]) }
+    for (i, v) in acc.enumerated() { image[i] = Float(v + Double(bias?[(i / s.imagePlane) % s.c] ?? 0)) }
+}
+
+/// Naive weight gradient.
+func convWeightGradReference(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ s: ConvShape, _ gw: UnsafeMutablePointer<Float>) {
+    var acc = [Double](repeating: 0, count: s.o * s.kdim)
+    forEachConvTap(s) { o, i, k in acc[k] += Double(gy[o]) * Double(x[i]) }
+    for (i, v) in acc.enumerated() { gw[i] = Float(v) }
+}

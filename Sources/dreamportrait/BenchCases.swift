@@ -1,6 +1,42 @@
-// Benchmark cases for ops beyond GEMM (convolution, sampling, normalisation, attention).
+// Benchmark cases beyond GEMM: convolution, tri-plane sampling, softmax, group norm and cross-attention,
+// on the shapes this project runs (the same cases and work counts as Scripts/bench_torch.py).
 import TensorCore
 
 enum BenchCases {
-    static let ops: [BenchCase] = []
+    static func normal(_ shape: [Int], _ seed: UInt64) -> Tensor { RandomGenerator(seed: seed).normal(shape) }
+
+    static func conv(_ name: String, n: Int, c: Int, hw: Int, o: Int, k: Int) -> BenchCase {
+        BenchCase(name: name, shape: "\(n)x\(c)x\(hw)x\(hw) -> \(o), \(k)x\(k)",
+                  work: 2 * Double(n * o * c * k * k * hw * hw), memoryBound: false) {
+            let x = normal([n, c, hw, hw], 1), w = normal([o, c, k, k], 2)
+            return { _ = conv2d(x, w, padding: (k / 2, k / 2)) }
+        }
+    }
+
+    static let ops: [BenchCase] = [
+        conv("conv3x3_512", n: 1, c: 512, hw: 32, o: 512, k: 3),
+        conv("conv3x3_256", n: 1, c: 256, hw: 64, o: 256, k: 3),
+        conv("conv3x3_128x4", n: 4, c: 128, hw: 64, o: 128, k: 3),
+        conv("conv1x1_256", n: 1, c: 256, hw: 64, o: 256, k: 1),
+        // EG3D's tri-plane lookup: 3 planes of 32 channels, 65,536 points each. Bytes: 4 taps x 32 channels
+        // read, 32 written, 2 grid coordinates read, per point.
+        BenchCase(name: "grid_sample", shape: "3x32x256x256, 3x1x65536 points",
+                  work: 4 * Double(3 * 65536 * (32 * 4 + 32 + 2)), memoryBound: true) {
+            let planes = normal([3, 32, 256, 256], 1)
+            let grid = RandomGenerator(seed: 2).uniform([3, 1, 65536, 2], low: -1, high: 1)
+            return { _ = gridSample(planes, grid) }
+        },
+        BenchCase(name: "softmax", shape: "16384x1024, last axis", work: 2 * 4 * 16384 * 1024, memoryBound: true) {
+            let x = normal([16384, 1024], 1)
+            return { _ = x.softmax(axis: -1) }
+        },
+        BenchCase(name: "group_norm", shape: "4x128x64x64, 32 groups", work: 2 * 4 * 4 * 128 * 64 * 64, memoryBound: true) {
+            let x = normal([4, 128, 64, 64], 1), w = normal([128], 2), b = normal([128], 3)
+            return { _ = groupNorm(x, groups: 32, weight: w, bias: b) }
+        },
+        BenchCase(name: "attention", shape: "q 1x8x65536x64, kv 77", work: 4 * 8 * 65536 * 77 * 64, memoryBound: false) {
+            let q = normal([1, 8, 65536, 64], 1), k = normal([1, 8, 77, 64], 2), v = normal([1, 8, 77, 64], 3)
+            return { _ = scaledDotProductAttention(q: q, k: k, v: v) }
+        },
+    ]
 }

@@ -66,6 +66,8 @@ final class SortScanTests: XCTestCase {
         let z = Tensor([0.5, 0, 1.2, -0.7, 0, 0.9, 0, 1.1, 0.8, -1.3, 0.6, 0], shape: [2, 6])
         gradgradcheck([z], "cumprod with zeros") { $0[0].cumprod(axis: 1) }
         let c = testTensor([3, 5], seed: 43)
+        gradcheck([x, c], "linear scan (first order)") { $0[0].linearScan($0[1], axis: 0, reverse: false) }
+        gradcheck([x, c], "reverse linear scan (first order)") { $0[0].linearScan($0[1], axis: 1, reverse: true) }
         gradgradcheck([x, c], "linear scan") { $0[0].linearScan($0[1], axis: 1, reverse: false).pow(2) }
         gradgradcheck([x, c], "reverse linear scan") { $0[0].linearScan($0[1], axis: 1, reverse: true).pow(2) }
     }

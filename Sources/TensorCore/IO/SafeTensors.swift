@@ -74,11 +74,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
             guard let shapeAny = d["shape"] as? [Any] else { throw fail("entry \"\(key)\" has no shape list") }
             var shape: [Int] = []
             var elements = 1
+            // The product of max(size, 1) bounds the strides too: a zero size must not let the others be
+            // absurd (strides of [0, 2^52, 2^52] overflow).
+            var extent = 1
             for s in shapeAny {
                 guard let v = SafeTensorsFile.integer(s), v >= 0 else { throw fail("entry \"\(key)\" has an invalid dimension in shape \(shapeAny)") }
-                let (p, overflow) = elements.multipliedReportingOverflow(by: v)
+                let (p, overflow) = extent.multipliedReportingOverflow(by: Swift.max(v, 1))
                 guard !overflow, p <= Int(UInt32.max) * 4 else { throw fail("entry \"\(key)\" shape \(shapeAny) is absurdly large") }
-                elements = p
+                extent = p
+                elements *= v
                 shape.append(v)
             }
             guard let offs = d["data_offsets"] as? [Any], offs.count == 2,

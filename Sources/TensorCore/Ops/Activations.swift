@@ -11,7 +11,7 @@ import Foundation
 extension Tensor {
     public func exp() -> Tensor {
         let out = mapUnary(self, vexp, { Foundation.exp($0) })
-        return out.recorded("exp", [self]) { g, _ in [g * out] }
+        return out.recorded("exp", [self]) { [unowned out] g, _ in [g * out] }
     }
     public func log() -> Tensor {
         let x = self
@@ -20,11 +20,11 @@ extension Tensor {
     }
     public func sqrt() -> Tensor {
         let out = mapUnary(self, { lanes($0, { $0.squareRoot() }) }, { $0.squareRoot() })
-        return out.recorded("sqrt", [self]) { g, _ in [g * 0.5 / out] }
+        return out.recorded("sqrt", [self]) { [unowned out] g, _ in [g * 0.5 / out] }
     }
     public func rsqrt() -> Tensor {
         let out = mapUnary(self, { 1 / lanes($0, { $0.squareRoot() }) }, { 1 / $0.squareRoot() })
-        return out.recorded("rsqrt", [self]) { g, _ in [g * out * out * out * -0.5] }
+        return out.recorded("rsqrt", [self]) { [unowned out] g, _ in [g * out * out * out * -0.5] }
     }
     public func abs() -> Tensor {
         let x = self
@@ -48,14 +48,14 @@ extension Tensor {
     }
     public func tanh() -> Tensor {
         let out = mapUnary(self, { lanes($0, Foundation.tanh) }, { Foundation.tanh($0) })
-        return out.recorded("tanh", [self]) { g, _ in
+        return out.recorded("tanh", [self]) { [unowned out] g, _ in
             GradMode.isEnabled ? [g * (1 - out * out)]
                 : [mapBinary(g, out, "tanh_backward", { $0 * (1 - $1 * $1) }, { $0 * (1 - $1 * $1) })]
         }
     }
     public func sigmoid() -> Tensor {
         let out = mapUnary(self, vsigmoid, { 1 / (1 + Foundation.exp(-$0)) })
-        return out.recorded("sigmoid", [self]) { g, _ in
+        return out.recorded("sigmoid", [self]) { [unowned out] g, _ in
             GradMode.isEnabled ? [g * out * (1 - out)]
                 : [mapBinary(g, out, "sigmoid_backward", { $0 * $1 * (1 - $1) }, { $0 * $1 * (1 - $1) })]
         }

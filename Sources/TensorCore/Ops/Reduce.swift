@@ -62,7 +62,7 @@ extension Tensor {
             for i in range { dst[i] = isMax ? maxRow(src + i * r, r) : -maxRow(src + i * r, r, negate: true) }
         }
         let x = self
-        return out.recorded(isMax ? "max" : "min", [x]) { g, _ in
+        return out.recorded(isMax ? "max" : "min", [x]) { [unowned out] g, _ in
             let m = (keepDims ? out : out.reshape(keepShape)).detach()
             let mask = x.eq(m)
             return [(keepDims ? g : g.reshape(keepShape)) * mask / mask.sum(axes: ax, keepDims: true)]

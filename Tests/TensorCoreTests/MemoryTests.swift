@@ -1,0 +1,88 @@
+// Memory: a training step (forward, backward, clipping, Adam) leaves no storage behind (swift-apis'
+// withTensorLeakChecking, over LiveStorage.count), and the buffer pool serves later steps' large
+// temporaries from earlier steps' buffers.
+import XCTest
+@testable import TensorCore
+
+/// Runs `body` and fails if it leaves more (or fewer) live storages than it found.
+func withTensorLeakChecking(_ what: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) rethrows {
+    let before = LiveStorage.count
+    try body()
+    XCTAssertEqual(LiveStorage.count, before, "\(what): \(LiveStorage.count - before) storages leaked", file: file, line: line)
+}
+
+final class MemoryTests: XCTestCase {
+    final class Net: Module {
+        let table: Embedding, fc0: Linear, fc1: Linear
+        init(seed: UInt64) {
+            let rng = RandomGenerator(seed: seed)
+            table = Embedding(10, 128, rng: rng); fc0 = Linear(128, 256, rng: rng); fc1 = Linear(256, 128, rng: rng)
+            super.init()
+            registerModule("table", table); registerModule("fc0", fc0); registerModule("fc1", fc1)
+        }
+        /// x: (B, 128), ids: (B) -> (B, 128)
+        func callAsFunction(_ x: Tensor, _ ids: Tensor) -> Tensor {
+            fc1(fc0(x + table(ids)).leakyRelu(0.2)).tanh()
+        }
+    }
+
+    /// One step on a batch of 128: large enough (≥ 16384 floats) that the activations come from the pool.
+    func trainStep(_ net: Net, _ opt: Adam, seed: UInt64) {
+        let x = testTensor([128, 128], seed: seed)
+        let ids = Tensor((0..<128).map { Float($0 % 10) }, shape: [128])
+        let y = net(x, ids)
+        let loss = (y * y).mean() + y.cumsum(axis: 1).sort(axis: 1).values.mean()
+        loss.backward()
+        clipGradNorm(net.parameters(), maxNorm: 1)
+        opt.step()
+        opt.zeroGrad()
+    }
+
+    func testTrainingStepDoesNotLeak() {
+        let net = Net(seed: 1)
+        let opt = Adam(net.namedParameters(), lr: 1e-3)
+        trainStep(net, opt, seed: 10) // creates Adam's moments
+        withTensorLeakChecking("training step") {
+            for s in 0..<3 { trainStep(net, opt, seed: 11 + UInt64(s)) }
+        }
+    }
+
+    /// EG3D's R1 penalty: a gradient taken with createGraph, then differentiated again.
+    func testDoubleBackwardDoesNotLeak() {
+        let net = Net(seed: 2)
+        let ids = Tensor((0..<128).map { Float($0 % 10) }, shape: [128])
+        withTensorLeakChecking("double backward") {
+            let x = testTensor([128, 128], seed: 3, requiresGrad: true)
+            let y = net(x, ids).cumsum(axis: 1).cumprod(axis: 0)
+            let g = gradients(of: y.sum(), wrt: [x], createGraph: true)[0]
+            (g * g).sum().backward()
+            net.zeroGrad()
+        }
+    }
+
+    /// A forward pass that records a graph nobody walks must still free it.
+    func testUnwalkedGraphDoesNotLeak() {
+        let net = Net(seed: 4)
+        let ids = Tensor((0..<128).map { Float($0 % 10) }, shape: [128])
+        withTensorLeakChecking("forward only") {
+            let x = testTensor([128, 128], seed: 5)
+            _ = net(x, ids).cumprod(axis: 1).sort().values.sum()
+        }
+    }
+
+    func testBufferPoolReusesAcrossSteps() {
+        let net = Net(seed: 6)
+        let opt = Adam(net.namedParameters(), lr: 1e-3)
+        for s in 0..<2 { trainStep(net, opt, seed: 20 + UInt64(s)) }
+        let pool = BufferPool.shared
+        let hits0 = pool.hits, misses0 = pool.misses
+        trainStep(net, opt, seed: 30)
+        let hits1 = pool.hits, misses1 = pool.misses
+        trainStep(net, opt, seed: 31)
+        let hits2 = pool.hits, misses2 = pool.misses
+        print("buffer pool: \(hits1 - hits0) and \(hits2 - hits1) hits per step, \(misses1 - misses0) and \(misses2 - misses1) misses, \(pool.pooledBytes >> 10) KiB pooled")
+        XCTAssertGreaterThan(hits1 - hits0, 10, "a step's large temporaries come from the pool")
+        XCTAssertEqual(hits2 - hits1, hits1 - hits0, "steady state: every step reuses as many buffers")
+        XCTAssertEqual(misses2 - misses1, 0, "steady state: no new large allocations")
+    }
+}

@@ -86,3 +86,42 @@ final class MemoryTests: XCTestCase {
         XCTAssertEqual(misses2 - misses1, 0, "steady state: no new large allocations")
     }
 }
+
+/// Every op family, forward with a graph that is never walked and forward + double backward: an op whose
+/// backward closure captured its own output strongly would leak here (a retain cycle through its node).
+final class OpLeakTests: XCTestCase {
+    func testNoOpLeaksItsGraph() {
+        let f = setupFilter([1, 3, 3, 1])
+        func everything(_ x: Tensor, _ w: Tensor) -> Tensor {
+            var y = conv2d(x, w, padding: (1, 1))
+            y = biasAct(y, nil, act: .lrelu, clamp: 256)
+            y = upfirdn2d(y, f, up: (2, 2), padding: (2, 1, 2, 1), gain: 4)
+            y = groupNorm(y, groups: 2, weight: nil, bias: nil)
+            y = avgPool2d(y, kernel: (2, 2)) + maxPool2d(y, kernel: (2, 2))
+            y = interpolate(y, size: (5, 5), mode: .bilinear, antialias: true)
+            let t = y.flatten(from: 2).transpose(1, 2)          // (N, 25, C)
+            let a = scaledDotProductAttention(q: t.unsqueeze(1), k: t.unsqueeze(1), v: t.unsqueeze(1)).squeeze(1)
+            let z = layerNorm(a, normalizedShape: [4]).softmax(axis: -1) + a.logSoftmax(axis: 1)
+            let s = z.sort(axis: 1).values.gather(axis: 2, Tensor.zeros([2, 25, 1])).cumsum(axis: 1).exp().sqrt()
+            let grid = (t.slice(axis: 2, start: 0, end: 2).tanh()).reshape([2, 5, 5, 2])
+            return s.sum() + gridSample(x, grid).sigmoid().sum() + z.rsqrt().abs().tanh().sum() + y.max(axes: [1]).sum()
+        }
+        let w = testTensor([4, 3, 3, 3], seed: 1, requiresGrad: true)
+        withTensorLeakChecking("forward with an unwalked graph") {
+            let x = testTensor([2, 3, 8, 8], seed: 2, requiresGrad: true)
+            _ = everything(x, w)
+        }
+        withTensorLeakChecking("backward") {
+            let x = testTensor([2, 3, 8, 8], seed: 3, requiresGrad: true)
+            everything(x, w).backward()
+            w.grad = nil
+        }
+        withTensorLeakChecking("R1-style double backward") {
+            let x = testTensor([2, 3, 8, 8], seed: 4, requiresGrad: true)
+            let y = biasAct(conv2d(x, w, padding: (1, 1)), nil, act: .lrelu).softmax(axis: 1)
+            let g = gradients(of: groupNorm(y, groups: 2).sum(), wrt: [x], createGraph: true)[0]
+            (g * g).sum().backward()
+            w.grad = nil
+        }
+    }
+}

@@ -86,14 +86,21 @@ func convForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: U
         }
         return
     }
-    forEachConvTask(s.n * s.groups, scratch: pointwise ? 0 : k * p, work: s.og * k * p) { task, cols in
+    // Implicit GEMM: the column panels are packed straight from the image (im2colPanel), so no column
+    // matrix is written and read back.
+    forEachConvTask(s.n * s.groups, scratch: 0, work: s.og * k * p) { task, _ in
         let b = task / s.groups, g = task % s.groups
         let img = x + (b * s.c + g * s.cg) * s.imagePlane
         let dst = out + (b * s.o + g * s.og) * p
         if let bias { fillRows(dst, rows: s.og, count: p, bias + g * s.og) }
-        if !pointwise { im2col(img, channels: s.cg, s, cols) }
-        gemm(m: s.og, n: p, k: k, MatrixRef(w + g * s.og * k, rs: k, cs: 1),
-             MatrixRef(pointwise ? img : UnsafePointer(cols), rs: p, cs: 1), dst, ldc: p, accumulate: bias != nil)
+        let wg = MatrixRef(w + g * s.og * k, rs: k, cs: 1)
+        if pointwise {
+            gemm(m: s.og, n: p, k: k, wg, MatrixRef(img, rs: p, cs: 1), dst, ldc: p, accumulate: bias != nil)
+        } else {
+            gemm(m: s.og, n: p, k: k, wg, dst, ldc: p, accumulate: bias != nil) { k0, kc, j0, panel in
+                im2colPanel(img, s, k0: k0, kc: kc, j0: j0, panel)
+            }
+        }
     }
 }
 

@@ -28,6 +28,17 @@ let gemmMC = gemmMR * 8
 /// C = A · B (or C += A · B). C is dense rows with row stride ldc. Runs across the worker threads.
 public func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
                  _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+    gemm(m: m, n: n, k: k, a, c, ldc: ldc, accumulate: accumulate) { k0, kc, j0, dst in
+        packB(b, k0: k0, kc: kc, j0: j0, n: n, into: dst)
+    }
+}
+
+/// GEMM whose B operand is produced panel by panel: `packPanel(k0, kc, j0, dst)` writes rows k0..<k0+kc
+/// of columns j0..<j0+NR of B into dst as kc rows of NR floats, zero past column n. Convolution packs its
+/// im2col columns straight from the image this way, with no column matrix in memory (implicit GEMM).
+@inline(__always)
+func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+          packPanel: (_ k0: Int, _ kc: Int, _ j0: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if !accumulate { for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) } }
@@ -46,7 +57,7 @@ public func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
         let kc = Swift.min(gemmKC, k - k0)
         // Pack B[k0..<k0+kc, :] into panels: panel p holds kc rows of NR floats (zero-padded).
         parallelRanges(nPanels, grain: Swift.max(1, 4096 / kc)) { panels in
-            for p in panels { packB(b, k0: k0, kc: kc, j0: p * gemmNR, n: n, into: packedB + p * gemmNR * kc) }
+            for p in panels { packPanel(k0, kc, p * gemmNR, packedB + p * gemmNR * kc) }
         }
         let acc = accumulate || k0 > 0
         parallelFor(mBlocks * nChunks) { task in

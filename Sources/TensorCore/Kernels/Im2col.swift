@@ -117,3 +117,41 @@ func col2imReference(_ cols: UnsafePointer<Float>, channels: Int, _ s: ConvShape
         }
     } } } } }
 }
+
+/// One GEMM panel of im2col's columns, written straight from the image (implicit GEMM): dst[kk · NR + j] =
+/// cols[k0 + kk, j0 + j], zero past column `s.positions`. The same values as im2col, without the column matrix.
+// img: (cg, ih, iw) dense -> dst: (kc, NR)
+@inline(__always)
+func im2colPanel(_ img: UnsafePointer<Float>, _ s: ConvShape, k0: Int, kc: Int, j0: Int, _ dst: UnsafeMutablePointer<Float>) {
+    let taps = s.kh * s.kw, nr = Swift.min(gemmNR, s.positions - j0)
+    let oy0 = j0 / s.ow, ox0 = j0 % s.ow
+    // Common case: the panel lies in one output row, so each column row reads one image row.
+    let oneRow = ox0 + nr <= s.ow
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * gemmNR) { buf in
+        let ys = buf.baseAddress!, xs = ys + gemmNR
+        for j in 0..<nr { let p = j0 + j; ys[j] = (p / s.ow) * s.sh - s.ph; xs[j] = (p % s.ow) * s.sw - s.pw }
+        for kk in 0..<kc {
+            let row = k0 + kk
+            let c = row / taps, ky = (row % taps) / s.kw, kx = row % s.kw
+            let d = dst + kk * gemmNR
+            let plane = img + c * s.imagePlane
+            let dy = ky * s.dh, dx = kx * s.dw
+            if oneRow && s.sw == 1 {
+                let iy = oy0 * s.sh - s.ph + dy
+                if iy < 0 || iy >= s.ih { d.initialize(repeating: 0, count: gemmNR); continue }
+                let x0 = ox0 - s.pw + dx
+                let lo = Swift.max(0, -x0), hi = Swift.min(nr, s.iw - x0)
+                if lo > 0 { d.initialize(repeating: 0, count: Swift.min(lo, gemmNR)) }
+                if hi > lo { (d + lo).update(from: plane + iy * s.iw + x0 + lo, count: hi - lo) }
+                let tail = Swift.max(hi, lo)
+                if tail < gemmNR { (d + tail).initialize(repeating: 0, count: gemmNR - tail) }
+            } else {
+                for j in 0..<nr {
+                    let iy = ys[j] + dy, ix = xs[j] + dx
+                    d[j] = iy >= 0 && iy < s.ih && ix >= 0 && ix < s.iw ? plane[iy * s.iw + ix] : 0
+                }
+                if nr < gemmNR { (d + nr).initialize(repeating: 0, count: gemmNR - nr) }
+            }
+        }
+    }
+}

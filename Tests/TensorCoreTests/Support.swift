@@ -63,22 +63,31 @@ func gradcheck(_ inputs: [Tensor], eps: Float = 1e-2, tol: Double = 1e-2, _ what
     let analytic = gradients(of: loss, wrt: xs)
     let rv = r.toArray()
     for (k, x) in xs.enumerated() {
-        var numeric = [Double](repeating: 0, count: x.count)
-        for i in 0..<x.count {
-            let base = x.storage.base[x.offset + i]
-            x.storage.base[x.offset + i] = base + eps
-            let up = withNoGrad { weightedSum(f(xs), rv) }
-            x.storage.base[x.offset + i] = base - eps
-            let down = withNoGrad { weightedSum(f(xs), rv) }
-            x.storage.base[x.offset + i] = base
-            numeric[i] = (up - down) / (2 * Double(eps))
-        }
-        let a = analytic[k].toArray()
-        var num = 0.0, den = 1e-6
-        for i in 0..<a.count { num = Swift.max(num, Swift.abs(Double(a[i]) - numeric[i])); den = Swift.max(den, Swift.abs(numeric[i])) }
-        XCTAssertLessThanOrEqual(num / den, tol, "\(what): gradient of input \(k) differs from finite differences (abs \(num))",
-                                 file: file, line: line)
+        let numeric = centralDifferences(x, eps: eps) { withNoGrad { weightedSum(f(xs), rv) } }
+        assertMatchesNumeric(analytic[k], numeric, tol: tol, "\(what): gradient of input \(k)", file: file, line: line)
     }
+}
+
+/// d value / d x by central differences, perturbing each element of x in place by ±eps.
+private func centralDifferences(_ x: Tensor, eps: Float, _ value: () -> Double) -> [Double] {
+    (0..<x.count).map { i in
+        let base = x.storage.base[x.offset + i]
+        x.storage.base[x.offset + i] = base + eps
+        let up = value()
+        x.storage.base[x.offset + i] = base - eps
+        let down = value()
+        x.storage.base[x.offset + i] = base
+        return (up - down) / (2 * Double(eps))
+    }
+}
+
+/// Max abs difference over max abs numeric value, at most `tol`.
+private func assertMatchesNumeric(_ analytic: Tensor, _ numeric: [Double], tol: Double, _ what: String,
+                                  file: StaticString, line: UInt) {
+    let a = analytic.toArray()
+    var num = 0.0, den = 1e-6
+    for i in 0..<a.count { num = Swift.max(num, Swift.abs(Double(a[i]) - numeric[i])); den = Swift.max(den, Swift.abs(numeric[i])) }
+    XCTAssertLessThanOrEqual(num / den, tol, "\(what) differs from finite differences (abs \(num))", file: file, line: line)
 }
 
 /// Second order: checks the gradient of h(x) = sum(∇ₓ[sum(f(x) · r)] · r2), where the inner gradient is
@@ -100,21 +109,8 @@ func gradgradcheck(_ inputs: [Tensor], eps: Float = 1e-2, tol: Double = 2e-2, _ 
     let xs = inputs.map { x -> Tensor in let c = Tensor(x.toArray(), shape: x.shape); c.requiresGrad = true; return c }
     let analytic = gradients(of: h(xs), wrt: xs)
     for (k, x) in xs.enumerated() {
-        var numeric = [Double](repeating: 0, count: x.count)
-        for i in 0..<x.count {
-            let base = x.storage.base[x.offset + i]
-            x.storage.base[x.offset + i] = base + eps
-            let up = Double(h(xs).item())
-            x.storage.base[x.offset + i] = base - eps
-            let down = Double(h(xs).item())
-            x.storage.base[x.offset + i] = base
-            numeric[i] = (up - down) / (2 * Double(eps))
-        }
-        let a = analytic[k].toArray()
-        var num = 0.0, den = 1e-6
-        for i in 0..<a.count { num = Swift.max(num, Swift.abs(Double(a[i]) - numeric[i])); den = Swift.max(den, Swift.abs(numeric[i])) }
-        XCTAssertLessThanOrEqual(num / den, tol, "\(what): second-order gradient of input \(k) differs from finite differences (abs \(num))",
-                                 file: file, line: line)
+        let numeric = centralDifferences(x, eps: eps) { Double(h(xs).item()) }
+        assertMatchesNumeric(analytic[k], numeric, tol: tol, "\(what): second-order gradient of input \(k)", file: file, line: line)
     }
 }
 

@@ -24,7 +24,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "TensorCore", swiftSettings: kernelFlags),
-        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        // Deflate/zlib/gzip, PNG, GIF, zip and contact sheets; Foundation only, so any module may use it.
+        .target(name: "Codecs", swiftSettings: kernelFlags),
+        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
     ]
 )

@@ -12,7 +12,7 @@ func codecFixture(_ name: String) -> String { codecFixturesDir.appendingPathComp
 func codecFixtureData(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: codecFixture(name))) }
 
 /// SplitMix64: a tiny, fast, seeded generator for tests.
-struct SeededRandom {
+struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
     init(_ seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

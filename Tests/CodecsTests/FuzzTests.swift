@@ -75,29 +75,10 @@ final class FuzzTests: XCTestCase {
         return out + [16, 20]  // also width and height
     }
 
-    /// The chunks of a valid PNG.
-    func chunks(_ d: [UInt8]) -> [(String, [UInt8])] {
-        var out = [(String, [UInt8])](), p = 8
-        while p + 12 <= d.count {
-            let len = Int(d[p]) << 24 | Int(d[p + 1]) << 16 | Int(d[p + 2]) << 8 | Int(d[p + 3])
-            out.append((String(decoding: d[(p + 4)..<(p + 8)], as: UTF8.self), Array(d[(p + 8)..<(p + 8 + len)])))
-            p += 12 + len
-        }
-        return out
-    }
-
-    /// A PNG with correct CRCs from chunks.
-    func assemble(_ chunks: [(String, [UInt8])]) -> [UInt8] {
-        var out = ByteBuffer(capacity: 256)
-        out.append(PNG.signature)
-        for (type, body) in chunks { body.withUnsafeBytes { PNG.appendChunk(type, $0, to: &out) } }
-        return out.toArray()
-    }
-
     /// Mutations that keep every CRC valid, so they reach IHDR validation, inflate, unfiltering and
     /// palette lookups rather than stopping at the first CRC check.
     func structuredMutation(_ png: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
-        var cs = chunks(png)
+        var cs = pngChunks(png)
         switch rng.int(5) {
         case 0:  // IHDR fields
             guard let h = cs.firstIndex(where: { $0.0 == "IHDR" }) else { break }
@@ -135,7 +116,7 @@ final class FuzzTests: XCTestCase {
                 if cs[k].1.isEmpty { cs[k].1 = rng.bytes(1 + rng.int(6)) } else { cs[k].1.removeLast(1 + rng.int(min(3, cs[k].1.count))) }
             }
         }
-        return assemble(cs)
+        return assemblePNG(cs)
     }
 
     /// Deflate streams of skewed random data (Huffman codes from 1 to 15 bits, so every code-length code

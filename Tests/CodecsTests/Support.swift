@@ -97,6 +97,25 @@ func temporaryDirectory() throws -> URL {
     return dir
 }
 
+/// The chunks of a valid PNG.
+func pngChunks(_ d: [UInt8]) -> [(String, [UInt8])] {
+    var out = [(String, [UInt8])](), p = 8
+    while p + 12 <= d.count {
+        let len = Int(d[p]) << 24 | Int(d[p + 1]) << 16 | Int(d[p + 2]) << 8 | Int(d[p + 3])
+        out.append((String(decoding: d[(p + 4)..<(p + 8)], as: UTF8.self), Array(d[(p + 8)..<(p + 8 + len)])))
+        p += 12 + len
+    }
+    return out
+}
+
+/// A PNG with correct CRCs from chunks.
+func assemblePNG(_ chunks: [(String, [UInt8])]) -> [UInt8] {
+    var out = ByteBuffer(capacity: 256)
+    out.append(PNG.signature)
+    for (type, body) in chunks { body.withUnsafeBytes { PNG.appendChunk(type, $0, to: &out) } }
+    return out.toArray()
+}
+
 /// Asserts `body` throws a `CodecError` naming `name`, and returns its message.
 @discardableResult
 func assertCodecError(_ name: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) -> String? {

@@ -25,10 +25,14 @@ let package = Package(
     ],
     targets: [
         .target(name: "TensorCore", swiftSettings: kernelFlags),
-        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        // Deflate/zlib/gzip, PNG, GIF, zip and contact sheets; Foundation only, so any module may use it.
+        .target(name: "Codecs", swiftSettings: kernelFlags),
         .target(name: "TriPlaneGAN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN"],
+                          swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"],
                     swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
     ]
 )

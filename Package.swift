@@ -21,6 +21,7 @@ let package = Package(
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "TriPlaneGAN", targets: ["TriPlaneGAN"]),
+        .library(name: "Teacher", targets: ["Teacher"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
     targets: [
@@ -28,7 +29,11 @@ let package = Package(
         // Deflate/zlib/gzip, PNG, GIF, zip and contact sheets; Foundation only, so any module may use it.
         .target(name: "Codecs", swiftSettings: kernelFlags),
         .target(name: "TriPlaneGAN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
-        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN"],
+        // The frozen teacher and text stack: CLIP tokenizer and transformers, SD-style U-Net and VAE, schedulers.
+        .target(name: "Teacher", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
+        .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs"],
+                    swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher"],
                           swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"],
                     swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),

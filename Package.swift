@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "TriPlaneGAN", targets: ["TriPlaneGAN"]),
         .library(name: "Teacher", targets: ["Teacher"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
     targets: [
@@ -31,9 +32,13 @@ let package = Package(
         .target(name: "TriPlaneGAN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         // The frozen teacher and text stack: CLIP tokenizer and transformers, SD-style U-Net and VAE, schedulers.
         .target(name: "Teacher", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
+        // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision.
+        .target(name: "Metrics", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore"],
+                    swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs"],
                     swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
-        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher"],
+        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "Metrics"],
                           swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"],
                     swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),

@@ -37,20 +37,29 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(path): \(message)" }
 }
 
-/// Writes `data` to `url` atomically: a temporary file in the same folder, then a rename, so a crash or
-/// interrupt never leaves a half-written checkpoint.
+/// Writes `data` to `url` atomically: a temporary file in the same folder, flushed to disk, then renamed over
+/// the target (POSIX rename replaces atomically), so a crash or interrupt never leaves a half-written file.
 public func writeAtomically(_ data: Data, to url: URL) throws {
     let dir = url.deletingLastPathComponent()
     let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
     do {
-        try data.write(to: tmp)
-        if FileManager.default.fileExists(atPath: url.path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-        } else {
-            try FileManager.default.moveItem(at: tmp, to: url)
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+            throw FileError(path: url.path, message: "cannot write: cannot create \(tmp.lastPathComponent) in \(dir.path)")
         }
+        let handle = try FileHandle(forWritingTo: tmp)
+        defer { try? handle.close() }
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+    } catch let e as FileError {
+        try? FileManager.default.removeItem(at: tmp)
+        throw e
     } catch {
         try? FileManager.default.removeItem(at: tmp)
         throw FileError(path: url.path, message: "cannot write: \(error.localizedDescription)")
+    }
+    if rename(tmp.path, url.path) != 0 {
+        let reason = String(cString: strerror(errno))
+        try? FileManager.default.removeItem(at: tmp)
+        throw FileError(path: url.path, message: "cannot replace: \(reason)")
     }
 }

@@ -24,7 +24,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let entries: [String: SafeTensorsEntry]
     /// Keeps the bytes alive (a MappedFile or a Data box).
     private let owner: AnyObject
-    private let data: UnsafeRawPointer
+    let data: UnsafeRawPointer
     private let dataCount: Int
 
     /// Sorted tensor names.

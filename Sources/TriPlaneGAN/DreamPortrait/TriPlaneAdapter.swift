@@ -91,8 +91,12 @@ public final class LayerNormParameters: Module {
 /// 5. The gate adds the attention output onto the token's own plane feature, v_k = f_k + β·tanh(γ)·attn_k, and
 ///    `proj_out` (1×1, 3·d -> C) maps the three planes back: out = x + Proj_out(v).
 ///
+/// A sample with no words (every slot masked, or L = 0) attends to nothing: its attention output before `to_out` is
+/// zero (TensorCore's and PyTorch's convention), so its gated term is β·tanh(γ)·to_out.bias, the same for every
+/// empty prompt.
+///
 /// Identity at initialisation, bit for bit and for any text: γ = 0 makes the gated term 0·attn = 0 (attention
-/// outputs are finite; a sample with every word masked gets a zero attention output), and `proj_out` is
+/// outputs are finite), and `proj_out` is
 /// zero-initialised (weight and bias, the paper's "zero initialization [62]", ControlNet's zero convolution), so
 /// Proj_out(v) is exactly 0 and x + 0 returns x's values unchanged; x itself is added, never recomputed. A
 /// non-zero Proj_out alone still leaves the output independent of the text while γ = 0 (gate closed).

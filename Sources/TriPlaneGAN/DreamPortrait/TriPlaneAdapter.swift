@@ -95,11 +95,12 @@ public final class LayerNormParameters: Module {
 /// zero (TensorCore's and PyTorch's convention), so its gated term is β·tanh(γ)·to_out.bias, the same for every
 /// empty prompt.
 ///
-/// Identity at initialisation, bit for bit and for any text: γ = 0 makes the gated term 0·attn = 0 (attention
-/// outputs are finite), and `proj_out` is
-/// zero-initialised (weight and bias, the paper's "zero initialization [62]", ControlNet's zero convolution), so
-/// Proj_out(v) is exactly 0 and x + 0 returns x's values unchanged; x itself is added, never recomputed. A
-/// non-zero Proj_out alone still leaves the output independent of the text while γ = 0 (gate closed).
+/// Identity at initialisation, bit for bit and for any text. Two zeros are needed because v carries f = Proj_in(x)
+/// as well as the gated attention: γ = 0 makes the gated term 0·attn = 0 (attention outputs are finite), so the
+/// text has no effect (the gate is closed), and `proj_out` is zero-initialised (weight and bias: the paper's "zero
+/// initialization [62]", ControlNet's zero convolution), so Proj_out(v) is exactly 0 and x + 0 returns x's values
+/// unchanged; x itself is added, never recomputed. In training `proj_out` receives a gradient at once (through f),
+/// and γ as soon as `proj_out` is non-zero.
 ///
 /// Checkpoint keys: `proj_in.{weight,bias}`, `norm.{weight,bias}`, `to_q.weight`, `to_k.weight`, `to_v.weight`,
 /// `to_out.{weight,bias}`, `proj_out.{weight,bias}`, `beta` (1), `gamma` (1).

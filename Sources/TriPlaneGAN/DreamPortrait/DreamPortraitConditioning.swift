@@ -1,0 +1,111 @@
+// The text conditioning DreamPortrait adds to a pre-trained EG3D generator: the Hierarchical Latent Condition of
+// §3.2 (global: the semantics mapping network; local: the 3D-aware gated cross-attention adapters of §3.3, placed
+// as Appendix A / Fig. 11a), as our method doc (docs/dreamportrait-method.md) §3-4 fixes it. Everything here is
+// the identity at initialisation, so a fresh conditioning reproduces the pre-trained EG3D exactly (§6 stage 1).
+import TensorCore
+
+/// Sizes of the conditioning modules.
+public struct ConditioningConfig: Sendable, Equatable {
+    /// Size of EG3D's w.
+    public var wDim: Int
+    /// Dt: 1024 for Stable Diffusion 2's OpenCLIP ViT-H/14 text encoder, 512 for smaller encoders.
+    public var textDim: Int
+    /// Width of the semantics mapping network's text and style layers.
+    public var hiddenDim: Int
+    /// λ of the semantics mapping network's equalised-lr layers.
+    public var mappingLrMultiplier: Float
+    /// d, the channels per adapter plane.
+    public var adapterDim: Int
+    /// Attention heads per adapter.
+    public var heads: Int
+    /// Attention width per adapter (nil: 3·d).
+    public var innerDim: Int?
+    /// The blocks that get an adapter, with their channel counts, in block order.
+    public var placements: [AdapterPlacement]
+    /// The adapter planes' axes (EG3D's tri-plane layout).
+    public var axes: TriPlaneAxes
+
+    public init(wDim: Int = 512, textDim: Int = 1024, hiddenDim: Int = 512, mappingLrMultiplier: Float = 0.01,
+                adapterDim: Int = 32, heads: Int = 4, innerDim: Int? = nil,
+                placements: [AdapterPlacement] = AdapterPlacement.lastBlocks(), axes: TriPlaneAxes = .eg3d) {
+        self.wDim = wDim
+        self.textDim = textDim
+        self.hiddenDim = hiddenDim
+        self.mappingLrMultiplier = mappingLrMultiplier
+        self.adapterDim = adapterDim
+        self.heads = heads
+        self.innerDim = innerDim
+        self.placements = placements
+        self.axes = axes
+    }
+
+    /// The semantics mapping network's configuration.
+    public var semanticsMapping: SemanticsMappingConfig {
+        SemanticsMappingConfig(wDim: wDim, textDim: textDim, hiddenDim: hiddenDim, lrMultiplier: mappingLrMultiplier)
+    }
+
+    /// The configuration of the adapter at `placement`.
+    public func adapter(_ placement: AdapterPlacement) -> AdapterConfig {
+        AdapterConfig(channels: placement.channels, dim: adapterDim, heads: heads, innerDim: innerDim,
+                      textDim: textDim, axes: axes)
+    }
+}
+
+/// An ordered list of adapters whose checkpoint keys are their indices (`0.proj_in.weight`, …), as torch.nn.ModuleList.
+public final class AdapterList: Module {
+    public let items: [GatedCrossAttentionAdapter]
+
+    public init(_ items: [GatedCrossAttentionAdapter]) {
+        self.items = items
+        super.init()
+        for (i, a) in items.enumerated() { registerModule(String(i), a) }
+    }
+}
+
+/// The trainable text conditioning of a DreamPortrait generator: `semantics_mapping` (global) and `adapters.<i>`
+/// (local, one per placement, in placement order). These are the checkpoint keys, e.g.
+/// `semantics_mapping.fuse.weight`, `adapters.0.gamma`.
+///
+/// Wiring into EG3D's generator (the synthesis network calls these; see `AdapterPlacement` for the insertion point):
+///
+///     ws  = mapping(z, c, ψ, cutoff)                           // (N, num_ws, w_dim), EG3D, untouched
+///     ws  = conditioning.mapWS(ws, text: text)                 // w_t for every synthesis and SR layer
+///     for each synthesis block b at resolution r:
+///         x = b.conv1(b.conv0(x, ws…), ws…)
+///         x = conditioning.adapt(x, afterBlock: r, text: text) // identity where no adapter is placed
+///         img = upsample2d(img) + b.torgb(x, ws…)
+public final class DreamPortraitConditioning: Module {
+    public let config: ConditioningConfig
+    public let semanticsMapping: SemanticsMappingNetwork
+    public let adapters: AdapterList
+
+    public init(_ config: ConditioningConfig, rng: RandomGenerator) {
+        AdapterPlacement.validate(config.placements)
+        self.config = config
+        semanticsMapping = SemanticsMappingNetwork(config.semanticsMapping, rng: rng)
+        adapters = AdapterList(config.placements.map { GatedCrossAttentionAdapter(config.adapter($0), rng: rng) })
+        super.init()
+        registerModule("semantics_mapping", semanticsMapping)
+        registerModule("adapters", adapters)
+    }
+
+    /// The adapter run after the block at `resolution`, if one is placed there.
+    public func adapter(afterBlock resolution: Int) -> GatedCrossAttentionAdapter? {
+        config.placements.firstIndex { $0.resolution == resolution }.map { adapters.items[$0] }
+    }
+
+    /// The global injection: ws (N, num_ws, wDim) or (N, wDim) -> w_t of the same shape (per row; see
+    /// `SemanticsMappingNetwork.callAsFunction`).
+    public func mapWS(_ ws: Tensor, text: TextConditioning) -> Tensor {
+        semanticsMapping(ws, eot: text.eot)
+    }
+
+    /// The local injection after the block at `resolution`: x (N, C, r, r) -> (N, C, r, r); returns x itself
+    /// when no adapter is placed at that resolution.
+    public func adapt(_ x: Tensor, afterBlock resolution: Int, text: TextConditioning) -> Tensor {
+        guard let a = adapter(afterBlock: resolution) else { return x }
+        require(x.rank == 4 && x.shape[2] == resolution && x.shape[3] == resolution,
+                "DreamPortraitConditioning: the block at \(resolution)² gave x \(x.shape), expected (N, C, \(resolution), \(resolution))")
+        return a(x, text: text)
+    }
+}

@@ -17,6 +17,7 @@ let rvWidth = 16
     let lo = RV(repeating: -87), hi = RV(repeating: 88)
     var x = x0.replacing(with: lo, where: x0 .< lo)
     x = x.replacing(with: hi, where: x .> hi)
+    x = x.replacing(with: 0, where: x .!= x)                   // NaN: computed as 0, restored below
     let magic = RV(repeating: 0x1.8p23)
     let z = x * RV(repeating: 0x1.715476p+0) + magic          // round(x / ln 2) in the low mantissa bits
     let n = z - magic

@@ -61,10 +61,13 @@ struct TriPlaneEvaluator {
                 let r = rvSoftplus(v)
                 for l in 0..<(total - j) { hid[j + l] = r[l] }
             }
-            // raw = b2 + hidden · W2ᵀ; rgb = sigmoid · 1.002 − 0.001.
-            for i in 0..<count { (out + i * outputs).update(from: pb2, count: outputs) }
-            gemm(m: count, n: outputs, k: hidden, MatrixRef(hid, rs: hidden, cs: 1), MatrixRef(w2.data, rs: 1, cs: hidden),
-                 out, ldc: outputs, accumulate: true)
+            // Colour columns: b2[1...] + hidden · W2[1...]ᵀ as one GEMM (n = 32 fills whole register tiles); σ = b2[0] +
+            // hidden · W2[0] as a dot product per row. Then rgb = sigmoid · 1.002 − 0.001.
+            let pw2 = UnsafePointer(w2.data)
+            for i in 0..<count { (out + i * outputs + 1).update(from: pb2 + 1, count: outputs - 1) }
+            gemm(m: count, n: outputs - 1, k: hidden, MatrixRef(hid, rs: hidden, cs: 1), MatrixRef(pw2 + hidden, rs: 1, cs: hidden),
+                 out + 1, ldc: outputs, accumulate: true)
+            for i in 0..<count { out[i * outputs] = pb2[0] + dot(UnsafePointer(hid + i * hidden), pw2, hidden) }
             let sc = RV(repeating: OSGDecoder.rgbScale), sh = RV(repeating: OSGDecoder.rgbShift)
             for i in 0..<count {
                 let row = out + i * outputs + 1
@@ -78,6 +81,20 @@ struct TriPlaneEvaluator {
                 }
             }
         }
+    }
+
+    /// Σ a[i]·b[i] over n floats (two vector accumulators).
+    @inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = RV(), acc1 = RV()
+        var i = 0
+        while i + 2 * rvWidth <= n {
+            acc0 += rvLoad(a + i) * rvLoad(b + i)
+            acc1 += rvLoad(a + i + rvWidth) * rvLoad(b + i + rvWidth)
+            i += 2 * rvWidth
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < n { sum += a[i] * b[i]; i += 1 }
+        return sum
     }
 
     /// The four taps of one plane: pointers to their C-vectors (the zero row outside) and bilinear weights.

@@ -30,8 +30,10 @@ let rvWidth = 16
     p = p * r + RV(repeating: 0.5)
     p = p * r + RV(repeating: 1)
     p = p * r + RV(repeating: 1)
-    let ni = SIMD16<Int32>(n, rounding: .towardZero)
-    let scale = unsafeBitCast((ni &+ 127) &<< 23, to: RV.self)
+    // 2ⁿ from z's bits: bits(z) = bits(magic) + n, and bits(magic) << 23 wraps to 0, so (bits(z) << 23) + bits(1) =
+    // (n + 127) << 23.
+    let zbits = unsafeBitCast(z, to: SIMD16<UInt32>.self) &<< 23
+    let scale = unsafeBitCast(zbits &+ unsafeBitCast(RV(repeating: 1), to: SIMD16<UInt32>.self), to: RV.self)
     var out = p * scale
     out = out.replacing(with: 0, where: x0 .< lo)
     out = out.replacing(with: .infinity, where: x0 .> RV(repeating: 88.72))

@@ -62,10 +62,17 @@ final class RendererBenchmarkTests: XCTestCase {
             print("[bench] render R=128 48+48 chunk \(chunk): best wall \(String(format: "%.3f", best)) s, best CPU \(String(format: "%.3f", bestCPU)) s; peak RSS \(String(format: "%.0f", peakRSS())) MiB "
                   + "(+\(String(format: "%.0f", peakRSS() - before)) MiB over the inputs)")
         }
-        // Density sampling for mesh extraction: 1 M points.
-        let points = rng.uniform([1, 1 << 20, 3], low: -0.5, high: 0.5)
+        // Density sampling for mesh extraction: a 128³ grid (2 M points, x slowest, as create_samples).
+        let n = 128
+        var grid = [Float](repeating: 0, count: n * n * n * 3)
+        for q in 0..<(n * n * n) {
+            grid[3 * q] = Float(q / (n * n)) / Float(n - 1) - 0.5
+            grid[3 * q + 1] = Float((q / n) % n) / Float(n - 1) - 0.5
+            grid[3 * q + 2] = Float(q % n) / Float(n - 1) - 0.5
+        }
+        let points = Tensor(grid, shape: [1, n * n * n, 3])
         let t0 = Date()
         _ = withNoGrad { ImportanceRenderer.sampleSigma(planes: planes, decoder: decoder, points: points) }
-        print("[bench] sampleSigma 1M points: \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")
+        print("[bench] sampleSigma 128³ grid (2.1 M points): \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")
     }
 }

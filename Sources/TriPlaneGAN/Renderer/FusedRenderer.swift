@@ -45,7 +45,8 @@ struct TriPlaneEvaluator {
     func evaluate(image: Int, points: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>,
                   out: UnsafeMutablePointer<Float>) {
         let feat = scratch, hid = scratch + count * channels
-        withExtendedLifetime(self) {
+        defer { withExtendedLifetime(self) {} }
+        do {
             for i in 0..<count { sampleMean(image: image, points + 3 * i, feat + i * channels) }
             // hidden = b0 + feat · W0ᵀ (addmm order), then softplus.
             let pb0 = b0.data, pb2 = b2.data

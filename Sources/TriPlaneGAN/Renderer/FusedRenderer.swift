@@ -41,13 +41,22 @@ struct TriPlaneEvaluator {
     func scratchCount(points count: Int) -> Int { count * (channels + hidden) }
 
     /// Raw decoder outputs (count, 1 + out), σ raw in column 0 and the activated rgb in the others, for `count`
-    /// points (x, y, z interleaved) of image `image`.
-    func evaluate(image: Int, points: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>,
-                  out: UnsafeMutablePointer<Float>) {
+    /// points (x, y, z interleaved) of image `image`. When the points are `count / samplesPerRay` rays of
+    /// `samplesPerRay` samples each (ray-major), the planes are read sample-major instead: neighbouring rays at the
+    /// same sample index touch neighbouring texels (about one texel apart at R = 128, against about six between
+    /// consecutive samples of one ray), so the memory-bound gathers hit the cache far more often.
+    func evaluate(image: Int, points: UnsafePointer<Float>, count: Int, samplesPerRay: Int = 1,
+                  scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let feat = scratch, hid = scratch + count * channels
         defer { withExtendedLifetime(self) {} }
         do {
-            for i in 0..<count { sampleMean(image: image, points + 3 * i, feat + i * channels) }
+            let rays = count / samplesPerRay
+            for k in 0..<samplesPerRay {
+                for j in 0..<rays {
+                    let i = j * samplesPerRay + k
+                    sampleMean(image: image, points + 3 * i, feat + i * channels)
+                }
+            }
             // hidden = b0 + feat · W0ᵀ (addmm order), then softplus.
             let pb0 = b0.data, pb2 = b2.data
             for i in 0..<count { (hid + i * hidden).update(from: pb0, count: hidden) }
@@ -245,7 +254,7 @@ enum FusedRenderer {
                     for k in 0..<s { tC[j * s + k] = lin[k] + u[k] * delta }
                 }
                 points(tC, s)
-                ev.evaluate(image: img, points: pts, count: nr * s, scratch: evalScratch, out: rawC)
+                ev.evaluate(image: img, points: pts, count: nr * s, samplesPerRay: s, scratch: evalScratch, out: rawC)
                 for q in 0..<(nr * s) { lo = Swift.min(lo, tC[q]); hi = Swift.max(hi, tC[q]) }
 
                 // Importance: coarse weights, smoothing, sample_pdf; then the decoder at the fine depths.
@@ -258,7 +267,7 @@ enum FusedRenderer {
                                                         count: si, scratch: imp, out: tF + j * si)
                     }
                     points(tF, si)
-                    ev.evaluate(image: img, points: pts, count: nr * si, scratch: evalScratch, out: rawF)
+                    ev.evaluate(image: img, points: pts, count: nr * si, samplesPerRay: si, scratch: evalScratch, out: rawF)
                     for q in 0..<(nr * si) { lo = Swift.min(lo, tF[q]); hi = Swift.max(hi, tF[q]) }
                 }
 

@@ -75,6 +75,25 @@ final class RendererParityTests: XCTestCase {
         }
     }
 
+    /// The same inputs through the official EG3D renderer (PyTorch fp32, renderer_official.safetensors made by
+    /// Scripts/check_renderer_fixture_official.py with the draws replayed): both paths agree with it directly.
+    func testBothPathsMatchOfficialRenderer() throws {
+        let c = try loadCase()
+        let official = try rendererFixture("renderer_official.safetensors")
+        let mask = try depthMask(c)
+        let fused = withNoGrad {
+            ImportanceRenderer.render(planes: c.planes, decoder: c.decoder, origins: c.origins, directions: c.directions,
+                                      options: c.options, random: c.random)
+        }
+        let ops = ImportanceRenderer.render(planes: c.planes, decoder: c.decoder, origins: c.origins, directions: c.directions,
+                                            options: c.options, random: c.random)
+        for (r, label) in [(fused, "fused"), (ops, "ops")] {
+            assertRendererClose(r.features, try official.tensor("official.features"), tol: 1e-4, "\(label) vs official features")
+            assertRendererClose(r.depth, try official.tensor("official.depth"), tol: 1e-4, "\(label) vs official depth", mask: mask)
+            assertRendererClose(r.weightSum, try official.tensor("official.weight_sum"), tol: 1e-4, "\(label) vs official weight sum")
+        }
+    }
+
     func testChunkingDoesNotChangeResults() throws {
         var c = try loadCase()
         func run(_ chunk: Int) -> [Float] {

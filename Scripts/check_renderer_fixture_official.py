@@ -4,6 +4,8 @@ EG3D renderer: runs NVlabs/eg3d's RaySampler and ImportanceRenderer + OSGDecoder
 planes, decoder weights and cameras, replaying the fixture's random draws, and prints the relative errors
 max|official - fixture| / max|fixture| of rays, final feature, depth (rays with weight >= 1e-4) and weight sum.
 With --out it also writes the official outputs (official.features, official.depth, official.weight_sum, float32)
+and the official gradients of L = sum(features·R_f) + sum(depth·R_d) + sum(weight_sum·R_w) (grad.R_* hold the R
+weights; grad.planes_c0_4 is the planes' gradient restricted to channels 0..3 of each plane; grad.decoder.net.*),
 so that the Swift tests compare against the official code directly (Tests/Fixtures/renderer_official.safetensors).
 
     python3 Scripts/check_renderer_fixture_official.py --eg3d /path/to/eg3d/eg3d [--out Tests/Fixtures/renderer_official.safetensors]
@@ -53,17 +55,29 @@ def main():
     real_rand_like, real_rand = torch.rand_like, torch.rand
     torch.rand_like = lambda t, **k: f["rand.stratified"].clone()
     torch.rand = lambda *s, **k: f["rand.importance"].clone()
+    planes = f["planes"].clone().requires_grad_(True)
     try:
-        with torch.no_grad():
-            feat, depth, wsum = ImportanceRenderer()(f["planes"], decoder, f["rays16.origins"], f["rays16.directions"], opts)
+        feat, depth, wsum = ImportanceRenderer()(planes, decoder, f["rays16.origins"], f["rays16.directions"], opts)
     finally:
         torch.rand_like, torch.rand = real_rand_like, real_rand
+    # Gradients of sum(feat·Rf) + sum(depth·Rd) + sum(wsum·Rw) (importance sampling is no_grad in the official code).
+    g = torch.Generator().manual_seed(7)
+    Rf, Rd, Rw = (torch.rand(t.shape, generator=g) * 2 - 1 for t in (feat, depth, wsum))
+    loss = (feat * Rf).sum() + (depth * Rd).sum() + (wsum * Rw).sum()
+    params = [planes] + [p for _, p in decoder.named_parameters()]
+    grads = torch.autograd.grad(loss, params)
+    feat, depth, wsum = feat.detach(), depth.detach(), wsum.detach()
     mask = f["render.weight_sum"] >= 1e-4
     print(f"render: features {rel(feat, f['render.features']):.2e}, depth {rel(depth, f['render.depth'], mask):.2e}, "
           f"weight sum {rel(wsum, f['render.weight_sum']):.2e}")
     if a.out:
-        save_file({"official.features": feat.contiguous(), "official.depth": depth.contiguous(),
-                   "official.weight_sum": wsum.contiguous()}, a.out,
+        out = {"official.features": feat.contiguous(), "official.depth": depth.contiguous(),
+               "official.weight_sum": wsum.contiguous(), "grad.R_features": Rf, "grad.R_depth": Rd, "grad.R_weight_sum": Rw,
+               # The planes' gradient, channels 0..3 of every plane (enough to check, a tenth of the size).
+               "grad.planes_c0_4": grads[0][:, :, :4].contiguous()}
+        for (name, _), gr in zip(decoder.named_parameters(), grads[1:]):
+            out[f"grad.decoder.{name}"] = gr.contiguous()
+        save_file(out, a.out,
                   metadata={"generator": "Scripts/check_renderer_fixture_official.py", "torch": torch.__version__,
                             "source": "NVlabs/eg3d ImportanceRenderer + OSGDecoder + RaySampler, CPU fp32",
                             "inputs": "renderer_parity.safetensors (planes, decoder.*, rays16.*, rand.*)"})

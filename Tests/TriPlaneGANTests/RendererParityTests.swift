@@ -94,6 +94,25 @@ final class RendererParityTests: XCTestCase {
         }
     }
 
+    /// Gradients of L = Σ features·R_f + Σ depth·R_d + Σ weightSum·R_w through the differentiable path against the
+    /// official PyTorch autograd (same inputs and draws; importance sampling without gradients in both).
+    func testGradientsMatchOfficialAutograd() throws {
+        let c = try loadCase()
+        let official = try rendererFixture("renderer_official.safetensors")
+        let planes = Tensor(c.planes.toArray(), shape: c.planes.shape, requiresGrad: true)
+        let r = ImportanceRenderer.render(planes: planes, decoder: c.decoder, origins: c.origins, directions: c.directions,
+                                          options: c.options, random: c.random)
+        let loss = (r.features * (try official.tensor("grad.R_features"))).sum()
+            + (r.depth * (try official.tensor("grad.R_depth"))).sum() + (r.weightSum * (try official.tensor("grad.R_weight_sum"))).sum()
+        let names = c.decoder.namedParameters().map(\.0)
+        let grads = gradients(of: loss, wrt: [planes] + c.decoder.parameters())
+        assertRendererClose(grads[0].slice(axis: 2, start: 0, end: 4), try official.tensor("grad.planes_c0_4"), tol: 1e-4,
+                            "planes gradient (channels 0..3) vs official")
+        for (name, g) in zip(names, grads.dropFirst()) {
+            assertRendererClose(g, try official.tensor("grad.decoder.\(name)"), tol: 1e-4, "decoder \(name) gradient vs official")
+        }
+    }
+
     func testChunkingDoesNotChangeResults() throws {
         var c = try loadCase()
         func run(_ chunk: Int) -> [Float] {

@@ -12,6 +12,10 @@ import TensorCore
 
 public enum ImportanceRenderer {
     /// Volume-renders tri-planes along the given rays.
+    ///
+    /// With recording on (the default) the decoder's parameters need gradients, so the differentiable path runs and
+    /// keeps the whole graph (memory grows with N·M·(S + Si)). For inference call it inside `withNoGrad { }`: the
+    /// fused path then processes `options.raysPerChunk` rays at a time (tens of MB at R = 128, 48 + 48 samples).
     /// - Parameters:
     ///   - planes: (N, 3, C, H, W) tri-plane features.
     ///   - decoder: the OSGDecoder.

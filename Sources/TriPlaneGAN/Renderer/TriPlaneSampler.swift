@@ -1,7 +1,7 @@
 // Tri-plane feature sampling (spec §5): generate_planes, project_onto_planes and sample_from_planes of
 // eg3d/training/volumetric_rendering/renderer.py, built from TensorCore ops so that gradients reach the planes
 // (and the points, when they need one). The inference path fuses the same sampling with the mean over planes
-// (FusedRenderer.swift); both follow the projection below.
+// (TriPlaneEvaluator.swift); both follow the projection below.
 //
 // The official plane matrices make the planes XY, XZ and **ZX** (plane 2 is a transposed XZ plane; no plane
 // reads y and z together: NVlabs/eg3d issue #67). The released checkpoints depend on it, so it is kept.

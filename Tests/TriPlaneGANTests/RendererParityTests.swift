@@ -113,6 +113,29 @@ final class RendererParityTests: XCTestCase {
         }
     }
 
+    /// The tiny128 golden file's recorded draws (rand.stratified (2, 1024, 12, 1), rand.importance (2048, 12)) replay
+    /// at its configuration (R = 32, 12 + 12 samples) with its render cameras and decoder.
+    func testReplaysTiny128Draws() throws {
+        let golden = try rendererFixture("eg3d/tiny128.safetensors")
+        var options = RenderingOptions()
+        options.depthResolution = 12
+        options.depthResolutionImportance = 12
+        let decoder = OSGDecoder(rng: RandomGenerator(seed: 1))
+        var state: [String: Tensor] = [:]
+        for key in golden.keys where key.hasPrefix("G.decoder.") { state[String(key.dropFirst("G.decoder.".count))] = try golden.tensor(key) }
+        try decoder.load(state)
+        let (o, d) = RaySampler.rays(labels: try golden.tensor("input.c_render"), resolution: 32)
+        let random = ReplayRandomSource(stratified: try golden.tensor("rand.stratified"), importance: try golden.tensor("rand.importance"))
+        let planes = RandomGenerator(seed: 2).normal([2, 3, 32, 32, 32])
+        let r = withNoGrad {
+            ImportanceRenderer.render(planes: planes, decoder: decoder, origins: o, directions: d, options: options, random: random)
+        }
+        let (img, dep) = ImportanceRenderer.images(features: r.features, depth: r.depth, resolution: 32)
+        XCTAssertEqual(img.shape, [2, 32, 32, 32])
+        XCTAssertEqual(dep.shape, [2, 1, 32, 32])
+        XCTAssertTrue(img.toArray().allSatisfy { $0.isFinite && $0 >= -1.01 && $0 <= 1.01 })
+    }
+
     func testChunkingDoesNotChangeResults() throws {
         var c = try loadCase()
         func run(_ chunk: Int) -> [Float] {

@@ -30,11 +30,11 @@ public struct RenderingOptions: Codable, Sendable, Equatable {
     /// Coarse (stratified) and fine (importance) samples per ray.
     public var depthResolution: Int
     public var depthResolutionImportance: Int
-    /// Depth range of the samples along each ray.
-    public var rayStart: Float
-    public var rayEnd: Float
+    /// Depth range of the samples along each ray (Doubles, as the Python floats of the official kwargs).
+    public var rayStart: Double
+    public var rayEnd: Double
     /// Side of the tri-plane cube in world units.
-    public var boxWarp: Float
+    public var boxWarp: Double
     /// Camera orbit radius and look-at pivot used by the scripts and the visualizer.
     public var avgCameraRadius: Float
     public var avgCameraPivot: [Float]
@@ -69,7 +69,7 @@ public struct RenderingOptions: Codable, Sendable, Equatable {
     public init(imageResolution: Int, disparitySpaceSampling: Bool, clampMode: String, superresolutionModule: SuperresolutionKind,
                 cGenConditioningZero: Bool, gpcRegProb: Float?, cScale: Float, superresolutionNoiseMode: NoiseMode,
                 densityReg: Float, densityRegPDist: Float, regType: String, decoderLrMul: Float, srAntialias: Bool,
-                depthResolution: Int, depthResolutionImportance: Int, rayStart: Float, rayEnd: Float, boxWarp: Float,
+                depthResolution: Int, depthResolutionImportance: Int, rayStart: Double, rayEnd: Double, boxWarp: Double,
                 avgCameraRadius: Float, avgCameraPivot: [Float], densityNoise: Float, whiteBack: Bool) {
         self.imageResolution = imageResolution; self.disparitySpaceSampling = disparitySpaceSampling
         self.clampMode = clampMode; self.superresolutionModule = superresolutionModule
@@ -102,9 +102,9 @@ public struct RenderingOptions: Codable, Sendable, Equatable {
         srAntialias = try k.decodeIfPresent(Bool.self, forKey: .srAntialias) ?? d.srAntialias
         depthResolution = try k.decode(Int.self, forKey: .depthResolution)
         depthResolutionImportance = try k.decode(Int.self, forKey: .depthResolutionImportance)
-        rayStart = try k.decode(Float.self, forKey: .rayStart)
-        rayEnd = try k.decode(Float.self, forKey: .rayEnd)
-        boxWarp = try k.decode(Float.self, forKey: .boxWarp)
+        rayStart = try k.decode(Double.self, forKey: .rayStart)
+        rayEnd = try k.decode(Double.self, forKey: .rayEnd)
+        boxWarp = try k.decode(Double.self, forKey: .boxWarp)
         avgCameraRadius = try k.decodeIfPresent(Float.self, forKey: .avgCameraRadius) ?? d.avgCameraRadius
         avgCameraPivot = try k.decodeIfPresent([Float].self, forKey: .avgCameraPivot) ?? d.avgCameraPivot
         densityNoise = try k.decodeIfPresent(Float.self, forKey: .densityNoise) ?? d.densityNoise

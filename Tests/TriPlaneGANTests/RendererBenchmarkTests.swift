@@ -44,7 +44,7 @@ final class RendererBenchmarkTests: XCTestCase {
         let before = peakRSS()
         print("[bench] threads \(Parallel.threadCount); peak RSS before rendering \(String(format: "%.0f", before)) MiB")
         for chunk in chunks {
-            var options = RenderingOptions.ffhq
+            var options = RendererSettings.ffhq
             options.raysPerChunk = chunk
             var best = Double.infinity, bestCPU = Double.infinity
             for run in 0..<runs {

@@ -12,12 +12,12 @@ final class RendererParityTests: XCTestCase {
         let file: SafeTensorsFile
         let planes: Tensor, decoder: OSGDecoder, origins: Tensor, directions: Tensor
         let random: ReplayRandomSource
-        var options: RenderingOptions
+        var options: RendererSettings
     }
 
     func loadCase() throws -> Case {
         let f = try rendererFixture("renderer_parity.safetensors")
-        var options = RenderingOptions()
+        var options = RendererSettings()
         options.depthResolution = 12
         options.depthResolutionImportance = 12
         return Case(file: f, planes: try f.tensor("planes"), decoder: try rendererDecoder(f),
@@ -117,7 +117,7 @@ final class RendererParityTests: XCTestCase {
     /// at its configuration (R = 32, 12 + 12 samples) with its render cameras and decoder.
     func testReplaysTiny128Draws() throws {
         let golden = try rendererFixture("eg3d/tiny128.safetensors")
-        var options = RenderingOptions()
+        var options = RendererSettings()
         options.depthResolution = 12
         options.depthResolutionImportance = 12
         let decoder = OSGDecoder(rng: RandomGenerator(seed: 1))
@@ -186,7 +186,7 @@ final class RendererParityTests: XCTestCase {
     /// Directional derivatives of a rendering loss against central differences (coarse samples only, so that the
     /// sample positions do not move with the parameters).
     func testGradientMatchesFiniteDifferences() {
-        var options = RenderingOptions()
+        var options = RendererSettings()
         options.depthResolution = 10
         options.depthResolutionImportance = 0
         let rng = RandomGenerator(seed: 11)
@@ -258,17 +258,17 @@ final class RendererParityTests: XCTestCase {
     }
 
     func testOptionsValidation() {
-        var o = RenderingOptions()
+        var o = RendererSettings()
         XCTAssertNil(o.validationError)
         o.disparitySpaceSampling = true
         XCTAssertThrowsError(try o.validate()) { XCTAssertTrue("\($0)".contains("disparity_space_sampling"), "\($0)") }
-        o = RenderingOptions(); o.clampMode = "relu"
+        o = RendererSettings(); o.clampMode = "relu"
         XCTAssertTrue(o.validationError?.contains("clamp_mode") ?? false)
-        o = RenderingOptions(); o.densityNoise = 1
+        o = RendererSettings(); o.densityNoise = 1
         XCTAssertTrue(o.validationError?.contains("density_noise") ?? false)
-        o = RenderingOptions(); o.depthResolution = 3
+        o = RendererSettings(); o.depthResolution = 3
         XCTAssertTrue(o.validationError?.contains("depth_resolution >= 4") ?? false)
-        o = RenderingOptions(); o.rayEnd = 1
+        o = RendererSettings(); o.rayEnd = 1
         XCTAssertNotNil(o.validationError)
     }
 

@@ -11,9 +11,10 @@ final class StyleGAN2LayerTests: XCTestCase {
     func layer(up: Int, seed: UInt64) -> SynthesisLayer {
         let l = SynthesisLayer(5, 4, wDim: 6, resolution: 8, up: up, rng: RandomGenerator(seed: seed))
         withNoGrad {
-            l.bias.data.update(from: testTensor([4], seed: seed + 1).data, count: 4)
+            // copyIn keeps the source alive while copying (a temporary's .data pointer may dangle).
+            l.bias.copyIn(testTensor([4], seed: seed + 1))
             l.noiseStrength!.data.pointee = 0.3
-            l.affine.bias!.data.update(from: testTensor([5], seed: seed + 2, low: 0.5, high: 1.5).data, count: 5)
+            l.affine.bias!.copyIn(testTensor([5], seed: seed + 2, low: 0.5, high: 1.5))
         }
         return l
     }

@@ -60,7 +60,7 @@ enum FusedRenderer {
     /// The inference render. origins/directions (N, M, 3), stratified (N, M, S, 1), importance (N·M, Si) or nil.
     /// Returns features (N, M, out), depth (N, M, 1), weight sum (N, M, 1), as ImportanceRenderer.render.
     static func render(evaluator ev: TriPlaneEvaluator, origins: Tensor, directions: Tensor, stratified: Tensor,
-                       importance: Tensor?, options: RenderingOptions) -> (features: Tensor, depth: Tensor, weightSum: Tensor) {
+                       importance: Tensor?, options: RendererSettings) -> (features: Tensor, depth: Tensor, weightSum: Tensor) {
         let (n, m) = (origins.shape[0], origins.shape[1])
         let s = options.depthResolution, si = options.depthResolutionImportance
         let outC = ev.outputs - 1, o = ev.outputs

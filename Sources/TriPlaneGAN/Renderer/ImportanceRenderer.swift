@@ -25,7 +25,7 @@ public enum ImportanceRenderer {
     /// - Returns: features (N, M, out) in about [−1, 1] (2·Σw·c − 1), depth (N, M, 1) along the unit ray (clamped to
     ///   the batch's sample range) and the total weight Σw (N, M, 1).
     public static func render(planes: Tensor, decoder: OSGDecoder, origins: Tensor, directions: Tensor,
-                              options: RenderingOptions, random: RendererRandomSource)
+                              options: RendererSettings, random: RendererRandomSource)
         -> (features: Tensor, depth: Tensor, weightSum: Tensor) {
         if let message = options.validationError { fatalError(message) }
         require(planes.rank == 5 && planes.shape[1] == 3, "ImportanceRenderer: planes must be (N, 3, C, H, W), got \(planes.shape)")
@@ -85,7 +85,7 @@ public enum ImportanceRenderer {
 
     /// `render` built from TensorCore ops (the official structure): gradients flow to the planes and decoder weights.
     static func renderDifferentiable(planes: Tensor, decoder: OSGDecoder, origins: Tensor, directions: Tensor,
-                                     options: RenderingOptions, random: RendererRandomSource)
+                                     options: RendererSettings, random: RendererRandomSource)
         -> (features: Tensor, depth: Tensor, weightSum: Tensor) {
         let (n, m) = (origins.shape[0], origins.shape[1])
         let s = options.depthResolution, si = options.depthResolutionImportance
@@ -118,7 +118,7 @@ public enum ImportanceRenderer {
 
     /// run_model at depths (N, M, K, 1) along the rays: σ (N, M, K, 1) raw and rgb (N, M, K, out).
     static func runModel(_ planes: Tensor, _ decoder: OSGDecoder, _ origins: Tensor, _ directions: Tensor, _ depths: Tensor,
-                         _ options: RenderingOptions) -> (sigma: Tensor, rgb: Tensor) {
+                         _ options: RendererSettings) -> (sigma: Tensor, rgb: Tensor) {
         let (n, m, k) = (depths.shape[0], depths.shape[1], depths.shape[2])
         let points = (origins.unsqueeze(2) + depths * directions.unsqueeze(2)).reshape([n, m * k, 3])
         let (sigma, rgb) = decoder(TriPlane.sample(planes: planes, points: points, boxWarp: options.boxWarp))
@@ -128,7 +128,7 @@ public enum ImportanceRenderer {
     /// The coarse depth grid `torch.linspace(ray_start, ray_end, S)` in float32 and the jitter step
     /// Δ = (ray_end − ray_start)/(S − 1). (ATen's float linspace can differ from these correctly rounded values by
     /// one ulp in a few entries.)
-    static func linspace(_ options: RenderingOptions) -> (values: [Float], delta: Float) {
+    static func linspace(_ options: RendererSettings) -> (values: [Float], delta: Float) {
         let s = options.depthResolution
         let start = Double(Float(options.rayStart)), end = Double(Float(options.rayEnd))
         let values = (0..<s).map { Float(start + (end - start) * Double($0) / Double(s - 1)) }

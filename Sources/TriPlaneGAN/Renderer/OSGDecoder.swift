@@ -66,7 +66,7 @@ public final class OSGDecoder: Module {
     }
 
     /// A decoder sized by the rendering options (plane channels → hidden → 1 + output).
-    public convenience init(options: RenderingOptions, rng: RandomGenerator) {
+    public convenience init(options: RendererSettings, rng: RandomGenerator) {
         self.init(inputFeatures: options.planeChannels, hiddenFeatures: options.decoderHidden,
                   outputFeatures: options.decoderOutput, lrMultiplier: options.decoderLRMultiplier, rng: rng)
     }

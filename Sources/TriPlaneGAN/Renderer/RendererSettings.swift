@@ -1,11 +1,11 @@
-// The renderer's settings: EG3D's `rendering_kwargs` (training/triplane.py, volumetric_rendering/renderer.py)
-// restricted to what the FFHQ checkpoints use, plus the tri-plane/decoder sizes the official code hard-codes
+// The renderer's settings: the part of EG3D's `rendering_kwargs` (RenderingOptions, the checkpoint's Codable
+// record of all of them) that the volume renderer reads, plus the tri-plane/decoder sizes the official code hard-codes
 // (32 channels per plane, decoder hidden width 64, decoder output 32) and this port's chunking knob.
 // The generator's configuration fills it; `validate()` rejects the official options this port does not
 // implement with a message naming the option.
 
 /// Volume-rendering options (spec §1.2, §8). Defaults are the FFHQ-512 values.
-public struct RenderingOptions: Sendable, Equatable {
+public struct RendererSettings: Sendable, Equatable {
     /// Coarse (stratified) samples per ray (`depth_resolution`, FFHQ 48).
     public var depthResolution: Int = 48
     /// Importance samples per ray (`depth_resolution_importance`, FFHQ 48; 0 disables the fine pass).
@@ -39,48 +39,66 @@ public struct RenderingOptions: Sendable, Equatable {
     public init() {}
 
     /// FFHQ-512 (`ffhq512-128.pkl`): 48 + 48 samples in [2.25, 3.3], box 1.
-    public static let ffhq = RenderingOptions()
+    public static let ffhq = RendererSettings()
+
+    /// The renderer's settings for a generator configuration (its rendering_kwargs and plane/decoder sizes).
+    public init(config: TriPlaneConfig) {
+        let r = config.rendering
+        depthResolution = r.depthResolution
+        depthResolutionImportance = r.depthResolutionImportance
+        rayStart = r.rayStart
+        rayEnd = r.rayEnd
+        boxWarp = r.boxWarp
+        clampMode = r.clampMode
+        disparitySpaceSampling = r.disparitySpaceSampling
+        densityNoise = r.densityNoise
+        whiteBack = r.whiteBack
+        planeChannels = config.planeChannels
+        decoderHidden = config.decoderHiddenDim
+        decoderOutput = config.decoderOutputDim
+        decoderLRMultiplier = r.decoderLrMul
+    }
 
     /// Why these options cannot be rendered, or nil when they can.
     public var validationError: String? {
-        if depthResolution < 2 { return "RenderingOptions: depth_resolution must be at least 2, got \(depthResolution)" }
+        if depthResolution < 2 { return "RendererSettings: depth_resolution must be at least 2, got \(depthResolution)" }
         if depthResolutionImportance < 0 {
-            return "RenderingOptions: depth_resolution_importance must be non-negative, got \(depthResolutionImportance)"
+            return "RendererSettings: depth_resolution_importance must be non-negative, got \(depthResolutionImportance)"
         }
         if depthResolutionImportance > 0 && depthResolution < 4 {
-            return "RenderingOptions: importance sampling needs depth_resolution >= 4 (it uses the smoothed weights of "
+            return "RendererSettings: importance sampling needs depth_resolution >= 4 (it uses the smoothed weights of "
                 + "intervals 1..S-3), got \(depthResolution)"
         }
         if !(rayStart.isFinite && rayEnd.isFinite && rayStart > 0 && rayEnd > rayStart) {
-            return "RenderingOptions: need 0 < ray_start < ray_end (finite), got \(rayStart), \(rayEnd)"
+            return "RendererSettings: need 0 < ray_start < ray_end (finite), got \(rayStart), \(rayEnd)"
         }
-        if !(boxWarp.isFinite && boxWarp > 0) { return "RenderingOptions: box_warp must be positive, got \(boxWarp)" }
+        if !(boxWarp.isFinite && boxWarp > 0) { return "RendererSettings: box_warp must be positive, got \(boxWarp)" }
         if clampMode != "softplus" {
-            return "RenderingOptions: clamp_mode '\(clampMode)' is not supported (MipRayMarcher2 only supports 'softplus')"
+            return "RendererSettings: clamp_mode '\(clampMode)' is not supported (MipRayMarcher2 only supports 'softplus')"
         }
         if disparitySpaceSampling {
-            return "RenderingOptions: disparity_space_sampling = true is not supported (the FFHQ models sample linearly in depth)"
+            return "RendererSettings: disparity_space_sampling = true is not supported (the FFHQ models sample linearly in depth)"
         }
-        if densityNoise != 0 { return "RenderingOptions: density_noise \(densityNoise) is not supported (must be 0)" }
+        if densityNoise != 0 { return "RendererSettings: density_noise \(densityNoise) is not supported (must be 0)" }
         if planeChannels < 1 || decoderHidden < 1 || decoderOutput < 1 {
-            return "RenderingOptions: plane channels (\(planeChannels)), decoder hidden (\(decoderHidden)) and decoder "
+            return "RendererSettings: plane channels (\(planeChannels)), decoder hidden (\(decoderHidden)) and decoder "
                 + "output (\(decoderOutput)) must be positive"
         }
         if !(decoderLRMultiplier.isFinite && decoderLRMultiplier > 0) {
-            return "RenderingOptions: decoder_lr_mul must be positive, got \(decoderLRMultiplier)"
+            return "RendererSettings: decoder_lr_mul must be positive, got \(decoderLRMultiplier)"
         }
-        if raysPerChunk < 1 { return "RenderingOptions: raysPerChunk must be at least 1, got \(raysPerChunk)" }
+        if raysPerChunk < 1 { return "RendererSettings: raysPerChunk must be at least 1, got \(raysPerChunk)" }
         return nil
     }
 
-    /// Throws `RenderingOptionsError` when the options cannot be rendered.
+    /// Throws `RendererSettingsError` when the options cannot be rendered.
     public func validate() throws {
-        if let message = validationError { throw RenderingOptionsError(message: message) }
+        if let message = validationError { throw RendererSettingsError(message: message) }
     }
 }
 
 /// A rendering option this port cannot honour.
-public struct RenderingOptionsError: Error, CustomStringConvertible, Sendable {
+public struct RendererSettingsError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public var description: String { message }
 }

@@ -21,13 +21,17 @@ let package = Package(
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "TriPlaneGAN", targets: ["TriPlaneGAN"]),
+        .library(name: "PortraitWorld", targets: ["PortraitWorld"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
     targets: [
         .target(name: "TensorCore", swiftSettings: kernelFlags),
-        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "PortraitWorld"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .target(name: "TriPlaneGAN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"],
+                    swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        .target(name: "PortraitWorld", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        .testTarget(name: "PortraitWorldTests", dependencies: ["PortraitWorld", "TensorCore"],
                     swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
     ]

@@ -26,13 +26,17 @@ let package = Package(
     ],
     targets: [
         .target(name: "TensorCore", swiftSettings: kernelFlags),
-        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "PortraitWorld"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        // Deflate/zlib/gzip, PNG, GIF, zip and contact sheets; Foundation only, so any module may use it.
+        .target(name: "Codecs", swiftSettings: kernelFlags),
+        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "Codecs", "PortraitWorld"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .target(name: "TriPlaneGAN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"],
                     swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
-        .target(name: "PortraitWorld", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
-        .testTarget(name: "PortraitWorldTests", dependencies: ["PortraitWorld", "TensorCore"],
+        // The synthetic portrait world (procedural heads, EG3D cameras, captions, datasets).
+        .target(name: "PortraitWorld", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
+        .testTarget(name: "PortraitWorldTests", dependencies: ["PortraitWorld", "TensorCore", "Codecs"],
                     swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
     ]
 )

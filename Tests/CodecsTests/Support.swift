@@ -1,0 +1,94 @@
+// Test support for the Codecs tests: fixture paths, a seeded generator, a natural-looking synthetic image,
+// and an optional bridge to the system's python3 (tests that use it skip when it is missing).
+import Foundation
+import XCTest
+@testable import Codecs
+
+let codecFixturesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures").appendingPathComponent("codecs")
+
+func codecFixture(_ name: String) -> String { codecFixturesDir.appendingPathComponent(name).path }
+
+func codecFixtureData(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: codecFixture(name))) }
+
+/// SplitMix64: a tiny, fast, seeded generator for tests.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in byte() } }
+}
+
+/// A photo-like RGB image: smooth shading, a few soft-edged blobs, fine texture and sensor noise.
+func naturalImage(width: Int, height: Int, seed: UInt64 = 7) -> Image {
+    var rng = SeededRandom(seed)
+    var img = Image(width: width, height: height, channels: 3, bitDepth: 8)
+    let blobs = (0..<6).map { _ in (rng.unit() * Double(width), rng.unit() * Double(height),
+                                    (0.15 + 0.3 * rng.unit()) * Double(min(width, height)),
+                                    [rng.unit(), rng.unit(), rng.unit()]) }
+    for y in 0..<height {
+        for x in 0..<width {
+            let u = Double(x) / Double(width), v = Double(y) / Double(height)
+            var c = [0.35 + 0.3 * u, 0.3 + 0.25 * v, 0.45 - 0.2 * u * v]
+            for (bx, by, r, col) in blobs {
+                let d = ((Double(x) - bx) * (Double(x) - bx) + (Double(y) - by) * (Double(y) - by)).squareRoot() / r
+                let w = 1 / (1 + exp(8 * (d - 1)))
+                for k in 0..<3 { c[k] = c[k] * (1 - 0.7 * w) + 0.7 * w * col[k] }
+            }
+            let texture = 0.03 * sin(Double(x) * 0.9 + 2 * sin(Double(y) * 0.3))
+            for k in 0..<3 {
+                let noise = (rng.unit() + rng.unit() - 1) * 0.02
+                img[x, y, k] = UInt16(max(0, min(255, ((c[k] + texture + noise) * 255).rounded())))
+            }
+        }
+    }
+    return img
+}
+
+/// Runs python3 with `script` (stdin empty), returning stdout, or nil when python3 is not available.
+func runPython(_ script: String, arguments: [String] = []) throws -> String? {
+    let candidates = ["/usr/bin/python3", "/usr/local/bin/python3", "/opt/homebrew/bin/python3"]
+    let env = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/python3" } ?? []
+    guard let python = (env + candidates).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+    let proc = Process()
+    proc.executableURL = URL(fileURLWithPath: python)
+    proc.arguments = ["-c", script] + arguments
+    let pipe = Pipe()
+    proc.standardOutput = pipe
+    try proc.run()
+    let out = pipe.fileHandleForReading.readDataToEndOfFile()
+    proc.waitUntilExit()
+    guard proc.terminationStatus == 0 else { XCTFail("python3 failed: \(script)"); return nil }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// A temporary folder for one test, removed by the caller.
+func temporaryDirectory() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("codecs-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Asserts `body` throws a `CodecError` naming `name`, and returns its message.
+@discardableResult
+func assertCodecError(_ name: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) -> String? {
+    do {
+        try body()
+        XCTFail("expected an error for \(name)", file: file, line: line)
+    } catch let e as CodecError {
+        XCTAssertEqual(e.name, name, file: file, line: line)
+        return e.message
+    } catch {
+        XCTFail("expected a CodecError, got \(error)", file: file, line: line)
+    }
+    return nil
+}

@@ -66,15 +66,14 @@ public struct SamplerConfig: Sendable, Equatable {
             throw ConfigError(source: source, message: "not a JSON object")
         }
         for (key, raw) in dict.sorted(by: { $0.key < $1.key }) {
-            guard let spec = SamplerConfig.parameters.first(where: { $0.name == key }) else {
+            guard SamplerConfig.parameters.contains(where: { $0.name == key }) else {
                 throw ConfigError(source: source, message: "unknown parameter '\(key)'; known: \(SamplerConfig.parameters.map(\.name).joined(separator: ", "))")
             }
             let list: [Double]
-            if let n = raw as? NSNumber, !(raw is Bool) { list = [n.doubleValue] }
-            else if let a = raw as? [Any], a.allSatisfy({ $0 is NSNumber && !($0 is Bool) }) { list = a.map { ($0 as! NSNumber).doubleValue } }
+            if let n = raw as? NSNumber, !isJSONBool(raw) { list = [n.doubleValue] }
+            else if let a = raw as? [Any], a.allSatisfy({ $0 is NSNumber && !isJSONBool($0) }) { list = a.map { ($0 as! NSNumber).doubleValue } }
             else { throw ConfigError(source: source, message: "'\(key)' must be a number or a list of numbers") }
             try set(key, list, source: source)
-            _ = spec
         }
     }
 

@@ -193,7 +193,7 @@ extension Identity {
         d["eyewear"] = eyewear.rawValue
         d["neckwear"] = neckwear.rawValue
         d["background"] = background.rawValue
-        d["beard"] = beard
+        d["full_beard"] = beard
         return d
     }
 

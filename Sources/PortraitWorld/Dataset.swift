@@ -179,9 +179,19 @@ public final class EG3DDataset: @unchecked Sendable {
         var out: [Float] = []
         out.reserveCapacity(values.count)
         for v in values {
-            guard let n = v as? NSNumber, !(v is Bool) else { return nil }
+            guard let n = v as? NSNumber, !isJSONBool(v) else { return nil }
             out.append(n.floatValue)
         }
         return out
     }
+}
+
+/// Whether a JSONSerialization value is a JSON true/false (on Linux `NSNumber(1) is Bool` holds, so test the type).
+func isJSONBool(_ v: Any) -> Bool {
+    #if canImport(Darwin)
+    if let n = v as? NSNumber { return CFGetTypeID(n) == CFBooleanGetTypeID() }
+    return v is Bool
+    #else
+    return type(of: v) == Bool.self
+    #endif
 }

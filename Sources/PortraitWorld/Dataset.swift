@@ -186,12 +186,9 @@ public final class EG3DDataset: @unchecked Sendable {
     }
 }
 
-/// Whether a JSONSerialization value is a JSON true/false (on Linux `NSNumber(1) is Bool` holds, so test the type).
+/// Whether a JSONSerialization value is a JSON true/false. (`NSNumber(1) is Bool` holds, so test the boxed type:
+/// booleans are boxed with Objective-C type "c", JSON numbers never are.)
 func isJSONBool(_ v: Any) -> Bool {
-    #if canImport(Darwin)
-    if let n = v as? NSNumber { return CFGetTypeID(n) == CFBooleanGetTypeID() }
-    return v is Bool
-    #else
-    return type(of: v) == Bool.self
-    #endif
+    guard let n = v as? NSNumber else { return false }
+    return String(cString: n.objCType) == "c"
 }

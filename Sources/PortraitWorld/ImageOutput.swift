@@ -3,6 +3,12 @@
 // takes every image file in the folder as a training image, ignores them).
 import Codecs
 import Foundation
+import TensorCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public enum ImageOutput {
     /// PNG bytes of an 8-bit image (`channels` interleaved samples per pixel, row 0 at the top).
@@ -12,7 +18,22 @@ public enum ImageOutput {
 
     /// Writes an 8-bit RGB image as PNG, atomically. Errors name the path.
     public static func writePNG(_ rgb: [UInt8], width: Int, height: Int, path: String) throws {
-        try writeCodecFile(png(rgb, width: width, height: height), to: path)
+        try write(png(rgb, width: width, height: height), to: path)
+    }
+
+    /// Writes `data` through a temporary file in the same folder and rename(2), which replaces an existing file
+    /// atomically. (FileManager.replaceItemAt fails on Linux when the destination exists, so it is not used.)
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do { try data.write(to: tmp) } catch {
+            throw FileError(path: path, message: "cannot write: \(error.localizedDescription)")
+        }
+        guard rename(tmp.path, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: tmp)
+            throw FileError(path: path, message: "cannot write: \(reason)")
+        }
     }
 
     /// The rendering's colour image as a Codecs image (for contact sheets and GIF frames).

@@ -6,6 +6,11 @@
 import Codecs
 import Foundation
 import TensorCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Everything that decides a dataset's content. Image i depends only on these and i.
 public struct SynthSettings: Sendable, Equatable {
@@ -180,9 +185,9 @@ public final class Synthesizer {
             let aux = ImageOutput.auxiliary(rec.rendering)
             let base = directory.appendingPathComponent("aux/" + rec.name.dropLast(4))
             try FileManager.default.createDirectory(at: base.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try writeCodecFile(aux.depth, to: base.path + "_depth.npy")
-            try writeCodecFile(aux.mask, to: base.path + "_mask.npy")
-            try writeCodecFile(aux.parts, to: base.path + "_parts.npy")
+            try ImageOutput.write(aux.depth, to: base.path + "_depth.npy")
+            try ImageOutput.write(aux.mask, to: base.path + "_mask.npy")
+            try ImageOutput.write(aux.parts, to: base.path + "_parts.npy")
         }
         let q = DatasetFormat.quote(rec.name)
         return [
@@ -201,7 +206,7 @@ public final class Synthesizer {
             bytes[j.rawValue] = Int(try h.offset())
         }
         let obj: [String: Any] = ["settings": settings.fingerprint, "done": done, "count": settings.count, "journal_bytes": bytes]
-        try writeAtomically(try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted]), to: stateURL)
+        try ImageOutput.write(try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted]), to: stateURL.path)
     }
 
     /// Streams the journals into the dataset's JSON files.
@@ -246,11 +251,9 @@ public final class Synthesizer {
     }
 
     private func replace(_ url: URL, with tmp: URL) throws {
-        let fm = FileManager.default
-        do {
-            if fm.fileExists(atPath: url.path) { try fm.removeItem(at: url) }
-            try fm.moveItem(at: tmp, to: url)
-        } catch { throw FileError(path: url.path, message: "cannot write: \(error.localizedDescription)") }
+        guard rename(tmp.path, url.path) == 0 else {
+            throw FileError(path: url.path, message: "cannot write: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Calls `body` with each line of a journal, reading 1 MiB at a time.

@@ -143,7 +143,7 @@ enum DataCommand {
                                           labelScale: w >= 128 ? 2 : 1)
             let base = ((path as NSString).standardizingPath as NSString).lastPathComponent
             let sheetPath = a.string("--sheet") ?? "\((base as NSString).deletingPathExtension)_contact_sheet.png"
-            try PNG.write(sheet, to: sheetPath)
+            try ImageOutput.write(PNG.encode(sheet), to: sheetPath)
             print("contact sheet: \(sheetPath) (\(images.count) images)")
         }
     }
@@ -209,7 +209,7 @@ enum DataCommand {
             bar.update(f + 1)
         }
         bar.finish()
-        try GIF.write(frames: images, delay: 6, to: out, options: GIF.Options(dither: true))
+        try ImageOutput.write(GIF.encode(frames: images, delay: 6, options: GIF.Options(dither: true)), to: out)
         print("\(out): \(frames) frames of identity \(index) (seed \(seed)): \(summary(id))")
     }
 

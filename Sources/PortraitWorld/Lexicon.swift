@@ -47,14 +47,15 @@ struct Lexicon: Sendable {
             default: let h = take(&has, n); return "The \(s) has \(h) and is \(take(&be, 1))."
             }
         } else {
-            // The OOD style lists worn and had things together after "with".
-            var with = has + wears
-            has = []; wears = []
+            // The OOD style's opening takes things had ("with ...") or, when there are none, things worn.
+            let worn = has.isEmpty
+            var with = worn ? wears : has
+            if worn { wears = [] } else { has = [] }
             if !with.isEmpty { options += [0, 1, 2, 3, 4, 5] }
             if !be.isEmpty { options += [6] }
             if options.isEmpty { return capitalized("A close portrait of \(article(s)).") }
             let choice = r.pick(options)
-            defer { (has, wears) = (with, []) }
+            defer { if worn { wears = with } else { has = with } }
             switch choice {
             case 0: return "A portrait photo of \(article(s)) with \(take(&with, n))."
             case 1: return "Close-up headshot of \(article(s)) with \(take(&with, n))."
@@ -134,7 +135,7 @@ struct Lexicon: Sendable {
         if id.beard { f.append(Fact(has: isA ? ["a beard", "a full beard"] : ["a thick beard", "a full-grown beard"])) }
         if id.goatee { f.append(Fact(has: isA ? ["a goatee"] : ["a chin beard"])) }
         if id.moustache { f.append(Fact(has: isA ? ["a mustache"] : ["a moustache"])) }
-        if id.sideburns { f.append(Fact(has: isA ? ["sideburns"] : ["mutton chops", "thick sideburns"])) }
+        if id.sideburns { f.append(Fact(has: isA ? ["sideburns"] : ["mutton chops"])) }
         if id.stubble { f.append(Fact(has: isA ? ["a 5 o'clock shadow", "a five o'clock shadow"] : ["stubble", "a stubbly jaw"])) }
         if id.sex == .man {
             if isA && !id.beard && !id.goatee { f.append(Fact(sentence: ["{P} has no beard."])) }

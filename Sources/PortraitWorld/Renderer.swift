@@ -140,6 +140,9 @@ enum Gamma {
     static let table: [UInt8] = (0..<4096).map { i in
         UInt8(min(255, max(0, (Foundation.pow(Double(i) / 4095, 1 / 2.2) * 255).rounded())))
     }
+    /// Inverse of `encode` (up to rounding): a display byte back to linear.
+    static func decode(_ b: UInt8) -> Float { Float(Foundation.pow(Double(b) / 255, 2.2)) }
+
     @inline(__always) static func encode(_ x: Float) -> UInt8 {
         let c = min(max(x, 0), 1)
         return table.withUnsafeBufferPointer { $0[Int(c * 4095 + 0.5)] }

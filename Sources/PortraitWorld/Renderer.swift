@@ -50,6 +50,9 @@ public enum Renderer {
         let pixelAngle = 1 / (Float(R) * Float(min(camera.intrinsics[0], camera.intrinsics[4])))
         scene.primitives.withUnsafeBufferPointer { prims in
             let bounds = prims.map { SIMD4($0.boundCenter, $0.boundRadius * $0.boundRadius) }
+            let tiles = TileLists(camera: cam, resolution: R, bounds: bounds)
+            tiles.items.withUnsafeBufferPointer { tileItems in
+            tiles.start.withUnsafeBufferPointer { tileStart in
             bounds.withUnsafeBufferPointer { bounds in
                 color.withUnsafeMutableBufferPointer { color in
                 depth.withUnsafeMutableBufferPointer { depth in
@@ -57,14 +60,16 @@ public enum Renderer {
                 cover.withUnsafeMutableBufferPointer { cover in
                 rgb.withUnsafeMutableBufferPointer { rgb in
                     let ctx = ShadeContext(scene: scene, prims: prims.baseAddress!, bounds: bounds.baseAddress!, count: prims.count,
-                                           camera: cam, pixelAngle: pixelAngle, options: options)
+                                           camera: cam, pixelAngle: pixelAngle, options: options,
+                                           tileItems: tileItems.baseAddress!, tileStart: tileStart.baseAddress!, tilesPerRow: tiles.perRow)
                     // Pass 1: one sample at each pixel centre.
                     parallelRanges(R, grain: 1) { rows in
                         var tracer = Tracer(ctx)
                         defer { tracer.free() }
                         for row in rows {
                             for col in 0..<R {
-                                let s = tracer.sample(u: (Float(col) + 0.5) / Float(R), v: (Float(row) + 0.5) / Float(R))
+                                let s = tracer.sample(u: (Float(col) + 0.5) / Float(R), v: (Float(row) + 0.5) / Float(R),
+                                                      tile: tiles.tile(row: row, col: col))
                                 let i = row * R + col
                                 color[i] = s.color; depth[i] = s.t; parts[i] = s.part
                             }
@@ -83,7 +88,8 @@ public enum Renderer {
                                 var samples = 1
                                 if options.antialias && isEdge(i, row, col, R, depth, parts) {
                                     for o in offsets {
-                                        let s = tracer.sample(u: (Float(col) + 0.5 + o.x) / Float(R), v: (Float(row) + 0.5 + o.y) / Float(R))
+                                        let s = tracer.sample(u: (Float(col) + 0.5 + o.x) / Float(R), v: (Float(row) + 0.5 + o.y) / Float(R),
+                                                              tile: tiles.tile(row: row, col: col))
                                         c += s.color
                                         if s.part != 0 { fg += 1 }
                                     }
@@ -96,7 +102,7 @@ public enum Renderer {
                         }
                     }
                 } } } } }
-            }
+            } } }
         }
         return Rendering(resolution: R, rgb: rgb, depth: depth, mask: cover, parts: parts)
     }
@@ -133,6 +139,45 @@ struct RayCamera {
         let y = (v - cy) / fy
         return normalize3(right * x + down * y + forward)
     }
+}
+
+/// For each 8 x 8 pixel tile, the primitives whose bounding sphere meets the cone around the tile's rays (apex at the
+/// camera, axis through the tile centre, half-angle reaching the tile's corners), so each ray tests only those.
+struct TileLists {
+    static let size = 8
+    let perRow: Int
+    /// Tile t's primitive indices are items[start[t] ..< start[t + 1]].
+    var start: [Int32] = [0]
+    var items: [Int32] = []
+
+    init(camera cam: RayCamera, resolution R: Int, bounds: [SIMD4<Float>]) {
+        let T = TileLists.size
+        perRow = (R + T - 1) / T
+        let o = cam.origin
+        for ty in 0..<perRow {
+            for tx in 0..<perRow {
+                let u0 = Float(tx * T) / Float(R), u1 = Float(min(R, (tx + 1) * T)) / Float(R)
+                let v0 = Float(ty * T) / Float(R), v1 = Float(min(R, (ty + 1) * T)) / Float(R)
+                let axis = cam.direction(u: (u0 + u1) / 2, v: (v0 + v1) / 2)
+                var cosA: Float = 1
+                for (u, v) in [(u0, v0), (u1, v0), (u0, v1), (u1, v1)] { cosA = min(cosA, dot3(axis, cam.direction(u: u, v: v))) }
+                cosA = max(-1, cosA - 1e-5)
+                let sinA = (1 - cosA * cosA).squareRoot()
+                for (i, b) in bounds.enumerated() {
+                    let w = SIMD3(b.x, b.y, b.z) - o
+                    let a = dot3(w, axis)
+                    let perp = (max(0, dot3(w, w) - a * a)).squareRoot()
+                    let r = b.w.squareRoot() + 1e-4
+                    // Distance from the sphere centre to the cone: to its side, or to its apex when behind it.
+                    let hit = a * cosA + perp * sinA < 0 ? dot3(w, w) <= r * r : perp * cosA - a * sinA <= r
+                    if hit { items.append(Int32(i)) }
+                }
+                start.append(Int32(items.count))
+            }
+        }
+    }
+
+    @inline(__always) func tile(row: Int, col: Int) -> Int { (row / TileLists.size) * perRow + col / TileLists.size }
 }
 
 /// sRGB-ish display encoding (gamma 2.2) through a 4096-entry table.

@@ -17,9 +17,13 @@ struct ShadeContext {
     let key: SIMD3<Float>, fill: SIMD3<Float>
     let keyI: Float, fillI: Float, ambient: Float
     let bgTop: SIMD3<Float>, bgBottom: SIMD3<Float>
+    /// Per-tile primitive lists (see TileLists).
+    let tileItems: UnsafePointer<Int32>, tileStart: UnsafePointer<Int32>, tilesPerRow: Int
 
     init(scene: HeadScene, prims: UnsafePointer<Primitive>, bounds: UnsafePointer<SIMD4<Float>>, count: Int,
-         camera: RayCamera, pixelAngle: Float, options: RenderOptions) {
+         camera: RayCamera, pixelAngle: Float, options: RenderOptions,
+         tileItems: UnsafePointer<Int32>, tileStart: UnsafePointer<Int32>, tilesPerRow: Int) {
+        self.tileItems = tileItems; self.tileStart = tileStart; self.tilesPerRow = tilesPerRow
         self.prims = prims; self.bounds = bounds; self.count = count
         self.camera = camera; self.pixelAngle = pixelAngle
         maxSteps = options.maxSteps; footprint = options.footprintFraction
@@ -46,9 +50,9 @@ struct Tracer {
     func free() { cand.deallocate(); active.deallocate() }
 
     /// Colour (linear), part ID and depth of the ray through normalised image point (u, v).
-    @inline(__always) mutating func sample(u: Float, v: Float) -> (color: SIMD3<Float>, part: UInt8, t: Float) {
+    @inline(__always) mutating func sample(u: Float, v: Float, tile: Int) -> (color: SIMD3<Float>, part: UInt8, t: Float) {
         let o = c.camera.origin, d = c.camera.direction(u: u, v: v)
-        guard let t = trace(o, d) else {
+        guard let t = trace(o, d, tile: tile) else {
             return (c.bgTop + (c.bgBottom - c.bgTop) * v, 0, .infinity)
         }
         let p = o + d * t
@@ -58,10 +62,11 @@ struct Tracer {
         return (col, part, t)
     }
 
-    /// Collects the primitives whose bounding sphere the ray crosses, sorted by entry distance.
-    @inline(__always) mutating func cull(_ o: SIMD3<Float>, _ d: SIMD3<Float>) {
+    /// Collects the primitives of the ray's tile whose bounding sphere the ray crosses, sorted by entry distance.
+    @inline(__always) mutating func cull(_ o: SIMD3<Float>, _ d: SIMD3<Float>, tile: Int) {
         nCand = 0
-        for i in 0..<c.count {
+        for k in Int(c.tileStart[tile])..<Int(c.tileStart[tile + 1]) {
+            let i = Int(c.tileItems[k])
             let b = c.bounds[i]
             let oc = o - SIMD3(b.x, b.y, b.z)
             let h = dot3(oc, d)
@@ -91,8 +96,8 @@ struct Tracer {
     }
 
     /// Sphere traces the ray; returns the hit distance or nil. Leaves the active set as at the hit.
-    @inline(__always) mutating func trace(_ o: SIMD3<Float>, _ d: SIMD3<Float>) -> Float? {
-        cull(o, d)
+    @inline(__always) mutating func trace(_ o: SIMD3<Float>, _ d: SIMD3<Float>, tile: Int) -> Float? {
+        cull(o, d, tile: tile)
         if nCand == 0 { return nil }
         var next = 0
         nActive = 0

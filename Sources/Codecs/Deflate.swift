@@ -42,6 +42,17 @@ func deflateRaw(_ input: UnsafeRawBufferPointer, level: Int, into out: inout Byt
     enc.deallocate()
 }
 
+/// Huffman coding only, no LZ77 matches (zlib's Z_HUFFMAN_ONLY), so the literal statistics of `input`
+/// decide the codes; used by tests to reach particular code shapes.
+func deflateHuffmanOnly(_ input: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
+    var enc = DeflateEncoder(input: input, writer: BitWriter(out: out))
+    for i in 0..<enc.n { enc.literal(enc.p[i]) }
+    enc.flushBlock(final: true)
+    enc.writer.alignToByte()
+    out = enc.writer.out
+    enc.deallocate()
+}
+
 /// LSB-first bit writer (§3.1.1) over a `ByteBuffer`.
 struct BitWriter {
     var out: ByteBuffer
@@ -161,38 +172,44 @@ struct DeflateEncoder {
     }
 
     /// Longest match for position `cur` along the chain from `cand` that beats `prevLen`: (length, distance),
-    /// or (0, 0).
+    /// or (0, 0). Candidates are screened by two 16-bit compares (the first two bytes, and the two bytes
+    /// ending at the current best length) before the 8-bytes-at-a-time comparison.
     @inline(__always) func longestMatch(_ cur: Int, _ cand: Int, _ prevLen: Int, _ lv: DeflateLevel) -> (Int, Int) {
-        let maxLen = min(258, n - cur)
+        let maxLen = min(258, n &- cur)
         var best = max(prevLen, 2), bestDist = 0
         if best >= maxLen { return (0, 0) }
         var chain = prevLen >= lv.good ? lv.chain >> 2 : lv.chain
         let nice = min(lv.nice, maxLen)
-        let limit = cur - DeflateEncoder.window
-        let scan = p + cur
+        let limit = max(cur &- DeflateEncoder.window, 0)
+        let scan = UnsafeRawPointer(p + cur)
+        let base = UnsafeRawPointer(p)
+        let start = scan.loadUnaligned(as: UInt16.self)
+        var end = scan.loadUnaligned(fromByteOffset: best &- 1, as: UInt16.self)
         var c = cand
-        while c >= limit && c >= 0 {
-            let m = p + c
-            if m[best] == scan[best] && m[0] == scan[0] && m[1] == scan[1] {
-                var l = 0
+        while c >= limit {
+            let m = base + c
+            if m.loadUnaligned(fromByteOffset: best &- 1, as: UInt16.self) == end && m.loadUnaligned(as: UInt16.self) == start {
+                var l = 2
                 var found = false
-                while l + 8 <= maxLen {
-                    let x = UnsafeRawPointer(scan + l).loadUnaligned(as: UInt64.self)
-                        ^ UnsafeRawPointer(m + l).loadUnaligned(as: UInt64.self)
-                    if x != 0 { l += UInt64(littleEndian: x).trailingZeroBitCount >> 3; found = true; break }
-                    l += 8
+                while l &+ 8 <= maxLen {
+                    let x = scan.loadUnaligned(fromByteOffset: l, as: UInt64.self) ^ m.loadUnaligned(fromByteOffset: l, as: UInt64.self)
+                    if x != 0 { l &+= UInt64(littleEndian: x).trailingZeroBitCount >> 3; found = true; break }
+                    l &+= 8
                 }
-                if !found { while l < maxLen && scan[l] == m[l] { l += 1 } }
+                if !found {
+                    while l < maxLen && scan.load(fromByteOffset: l, as: UInt8.self) == m.load(fromByteOffset: l, as: UInt8.self) { l &+= 1 }
+                }
                 if l > best {
                     best = l
-                    bestDist = cur - c
+                    bestDist = cur &- c
                     if l >= nice { break }
+                    end = scan.loadUnaligned(fromByteOffset: best &- 1, as: UInt16.self)
                 }
             }
-            chain -= 1
+            chain &-= 1
             if chain == 0 { break }
-            let next = Int(prev[c & (DeflateEncoder.window - 1)])
-            if next >= c { break }  // a link overwritten by a newer position: the chain ends here
+            let next = Int(prev[c & (DeflateEncoder.window &- 1)])
+            if next >= c { break }  // a link overwritten by a newer position (or -1 ends the chain)
             c = next
         }
         return bestDist > 0 ? (best, bestDist) : (0, 0)

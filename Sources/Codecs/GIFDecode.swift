@@ -38,13 +38,19 @@ public struct GIFFrame: Sendable {
 }
 
 extension GIF {
-    /// Decodes a GIF. Throws a `CodecError` naming `name` when it is malformed or has more than `maxPixels`
-    /// pixels per frame.
+    /// Decodes a GIF. Throws a `CodecError` naming `name` when it is malformed, a frame has more than
+    /// `maxPixels` pixels, or all frames together more than 16 x `maxPixels` (LZW can expand a small file a lot).
     public static func decode(_ data: Data, name: String, maxPixels: Int = PNG.defaultMaxPixels) throws -> GIFAnimation {
         try withBytes(data) { try decode($0, name: name, maxPixels: maxPixels) }
     }
 
-    private static func decode(_ b: UnsafeRawBufferPointer, name: String, maxPixels: Int) throws -> GIFAnimation {
+    /// Reads and decodes the GIF file at `path`.
+    public static func read(path: String, maxPixels: Int = PNG.defaultMaxPixels) throws -> GIFAnimation {
+        try decode(try readCodecFile(path), name: path, maxPixels: maxPixels)
+    }
+
+    private static func decode(_ b: UnsafeRawBufferPointer, name: String, maxPixels requested: Int) throws -> GIFAnimation {
+        let maxPixels = min(requested, 1 << 40)
         func fail(_ m: String) -> CodecError { CodecError(name: name, message: "GIF: " + m) }
         var pos = 0
         func need(_ n: Int) throws { if pos + n > b.count { throw fail("truncated at offset \(pos)") } }
@@ -74,7 +80,7 @@ extension GIF {
         let packed = b[10]
         pos = 13
         if packed & 0x80 != 0 { anim.globalPalette = try table(packed) }
-        var delay = 0
+        var delay = 0, totalPixels = 0
         var transparent: Int? = nil
         while true {
             try need(1)
@@ -101,6 +107,8 @@ extension GIF {
                 let flags = b[pos + 8]
                 pos += 9
                 guard w > 0, h > 0, w * h <= maxPixels else { throw fail("frame size \(w)x\(h) invalid or too large") }
+                totalPixels += w * h
+                guard totalPixels <= maxPixels * 16 else { throw fail("frames total more than \(maxPixels * 16) pixels") }
                 let palette = flags & 0x80 != 0 ? try table(flags) : anim.globalPalette
                 try need(1)
                 let minCodeSize = Int(b[pos])

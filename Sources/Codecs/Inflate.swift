@@ -235,9 +235,11 @@ private final class Inflater {
         let hlit = br.take(5) + 257, hdist = br.take(5) + 1, hclen = br.take(4) + 4
         guard hlit <= 286 else { throw fail("\(hlit) literal/length codes (at most 286)") }
         guard hdist <= 30 else { throw fail("\(hdist) distance codes (at most 30)") }
-        try br.refill(name)
         for i in 0..<19 { lengths[i] = 0 }
-        for i in 0..<hclen { lengths[DeflateTables.codeLengthOrder[i]] = UInt8(br.take(3)) }
+        for i in 0..<hclen {  // up to 57 bits: more than one refill guarantees
+            if br.bits < 3 { try br.refill(name) }
+            lengths[DeflateTables.codeLengthOrder[i]] = UInt8(br.take(3))
+        }
         try codeLengths.build(lengths, 19, name: name, what: "code-length")
         let total = hlit + hdist
         var i = 0

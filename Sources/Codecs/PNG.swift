@@ -90,29 +90,43 @@ public enum PNG {
     }
 
     /// Writes the five filtered versions of `cur` into `cand` and returns the filter type whose output has
-    /// the smallest sum of |signed byte|.
+    /// the smallest sum of |signed byte|. Branch-free, wrapping arithmetic so the compiler can vectorise it.
     @inline(__always)
     static func chooseFilter(_ cur: UnsafeMutablePointer<UInt8>, _ prior: UnsafeMutablePointer<UInt8>,
                              _ cand: UnsafeMutablePointer<UInt8>, _ n: Int, _ bpp: Int) -> Int {
         let none = cand, sub = cand + n, up = cand + 2 * n, avg = cand + 3 * n, paeth = cand + 4 * n
-        var sums = (0, 0, 0, 0, 0)
-        @inline(__always) func cost(_ v: UInt8) -> Int { v < 128 ? Int(v) : 256 - Int(v) }
-        for i in 0..<n {
-            let x = cur[i], b = prior[i]
-            let a: UInt8 = i >= bpp ? cur[i - bpp] : 0
-            let c: UInt8 = i >= bpp ? prior[i - bpp] : 0
-            none[i] = x
-            sub[i] = x &- a
-            up[i] = x &- b
-            avg[i] = x &- UInt8((Int(a) + Int(b)) >> 1)
-            paeth[i] = x &- paethPredictor(a, b, c)
-            sums.0 += cost(x); sums.1 += cost(sub[i]); sums.2 += cost(up[i]); sums.3 += cost(avg[i]); sums.4 += cost(paeth[i])
+        @inline(__always) func cost(_ v: UInt8) -> UInt32 {
+            let t = Int32(Int8(bitPattern: v))
+            let s = t &>> 31
+            return UInt32(truncatingIfNeeded: (t ^ s) &- s)
         }
-        var best = 0, bestSum = sums.0
-        if sums.1 < bestSum { best = 1; bestSum = sums.1 }
-        if sums.2 < bestSum { best = 2; bestSum = sums.2 }
-        if sums.3 < bestSum { best = 3; bestSum = sums.3 }
-        if sums.4 < bestSum { best = 4 }
+        @inline(__always) func absDiff(_ x: Int32, _ y: Int32) -> Int32 {
+            let d = x &- y, s = d &>> 31
+            return (d ^ s) &- s
+        }
+        var s0: UInt32 = 0, s1: UInt32 = 0, s2: UInt32 = 0, s3: UInt32 = 0, s4: UInt32 = 0
+        let head = min(bpp, n)
+        for i in 0..<head {  // no left neighbour: Sub = None, Paeth = Up
+            let x = cur[i], b = prior[i]
+            none[i] = x; sub[i] = x; up[i] = x &- b; avg[i] = x &- (b &>> 1); paeth[i] = x &- b
+            s0 &+= cost(x); s1 &+= cost(x); s2 &+= cost(up[i]); s3 &+= cost(avg[i]); s4 &+= cost(paeth[i])
+        }
+        for i in head..<max(head, n) {
+            let x = cur[i], a = cur[i &- bpp], b = prior[i], c = prior[i &- bpp]
+            let v1 = x &- a, v2 = x &- b
+            let v3 = x &- UInt8(truncatingIfNeeded: (UInt16(a) &+ UInt16(b)) &>> 1)
+            let ia = Int32(a), ib = Int32(b), ic = Int32(c)
+            let pa = absDiff(ib, ic), pb = absDiff(ia, ic), pc = absDiff(ia &+ ib, ic &+ ic)
+            let pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c)
+            let v4 = x &- pred
+            none[i] = x; sub[i] = v1; up[i] = v2; avg[i] = v3; paeth[i] = v4
+            s0 &+= cost(x); s1 &+= cost(v1); s2 &+= cost(v2); s3 &+= cost(v3); s4 &+= cost(v4)
+        }
+        var best = 0, bestSum = s0
+        if s1 < bestSum { best = 1; bestSum = s1 }
+        if s2 < bestSum { best = 2; bestSum = s2 }
+        if s3 < bestSum { best = 3; bestSum = s3 }
+        if s4 < bestSum { best = 4 }
         return best
     }
 

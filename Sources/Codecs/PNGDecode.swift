@@ -38,7 +38,7 @@ private struct PNGDecoder {
     init(buf: UnsafeRawBufferPointer, name: String, maxPixels: Int) {
         self.buf = buf
         self.name = name
-        self.maxPixels = maxPixels
+        self.maxPixels = min(maxPixels, 1 << 40)  // keeps every size computation far from overflow
     }
 
     func fail(_ message: String) -> CodecError { CodecError(name: name, message: message) }

@@ -106,7 +106,7 @@ public struct ZipArchive: Sendable {
             if csize == 0xFFFF_FFFF || usize == 0xFFFF_FFFF || local == 0xFFFF_FFFF { throw fail(zip64) }
             let raw = Array(b[(p + 46)..<(p + 46 + n)])
             // UTF-8 when flagged (or valid); otherwise code page 437, approximated by Latin-1.
-            let entryName = String(validating: raw, as: UTF8.self) ?? String(raw.map { Character(Unicode.Scalar($0)) })
+            let entryName = String(bytes: raw, encoding: .utf8) ?? String(raw.map { Character(Unicode.Scalar($0)) })
             entries.append(ZipEntry(name: entryName, method: b.le16(p + 10), crc32: UInt32(b.le32(p + 16)),
                                     compressedSize: csize, uncompressedSize: usize, isEncrypted: flags & 1 != 0,
                                     localHeaderOffset: local))

@@ -108,6 +108,37 @@ final class DeflateTests: XCTestCase {
         XCTAssertTrue(assertCodecError("adler") { _ = try Zlib.decompress(zz, name: "adler") }?.contains("Adler") ?? false)
     }
 
+    /// A dynamic block whose header sends all 19 code-length code lengths (57 bits), at every bit alignment.
+    func testDynamicHeaderWithNineteenCodeLengthsAtEveryAlignment() throws {
+        func rev(_ code: Int, _ len: Int) -> Int { (0..<len).reduce(0) { $0 | ((code >> $1) & 1) << (len - 1 - $1) } }
+        for empties in 0..<4 {
+            for withLiteral in [false, true] {
+                var w = BitWriter(out: ByteBuffer(capacity: 64))
+                for _ in 0..<empties { w.put(0, 1); w.put(1, 2); w.put(0, 7) }  // empty fixed blocks (10 bits)
+                if withLiteral { w.put(0, 1); w.put(1, 2); w.put(rev(0b1_1001_0000 + 56, 9), 9); w.put(0, 7) }  // byte 200
+                w.put(1, 1); w.put(2, 2)
+                w.put(0, 5); w.put(0, 5); w.put(15, 4)  // HLIT 257, HDIST 1, HCLEN 19
+                // Code-length code: 8 -> 1 bit (0), 16 -> 2 bits (10), 1 and 9 -> 3 bits (110, 111).
+                let clLen: [Int: Int] = [16: 2, 8: 1, 9: 3, 1: 3]
+                for sym in DeflateTables.codeLengthOrder { w.put(clLen[sym] ?? 0, 3) }
+                func cl(_ sym: Int) { switch sym { case 8: w.put(0, 1); case 16: w.put(rev(0b10, 2), 2); case 1: w.put(rev(0b110, 3), 3); default: w.put(rev(0b111, 3), 3) } }
+                // Literal lengths: 0...254 -> 8, 255 and 256 -> 9; one distance code of length 1.
+                cl(8)
+                for _ in 0..<42 { cl(16); w.put(3, 2) }  // repeat the previous length 6 times
+                cl(8); cl(8); cl(9); cl(9); cl(1)
+                for b in Array("hi".utf8) { w.put(rev(Int(b), 8), 8) }
+                w.put(511, 9)  // end of block: code 111111111
+                w.alignToByte()
+                let stream = w.out.takeData()
+                let expected = (withLiteral ? [UInt8(200)] : []) + Array("hi".utf8)
+                XCTAssertEqual(try Deflate.decompress(stream, name: "hclen19"), Data(expected), "\(empties) \(withLiteral)")
+            }
+        }
+        // The picture whose PNG first exposed the 57-bit header read.
+        let smooth = smoothImage(64)
+        for level in 0...9 { XCTAssertEqual(try PNG.decode(PNG.encode(smooth, level: level), name: "smooth"), smooth) }
+    }
+
     /// Python's zlib inflates what we write, and our level 6 is compared with its level 6 on the same
     /// PNG-filtered photo-like image.
     func testPythonInflatesOurOutputAndSizeComparison() throws {

@@ -150,8 +150,16 @@ final class PNGTests: XCTestCase {
         m = assertCodecError("cut.png") { _ = try PNG.decode(self.makePNG(width: 4, height: 3).dropLast(12), name: "cut.png") }
         XCTAssertTrue(m?.contains("IEND") ?? false, m ?? "")
         assertCodecError("text.png") { _ = try PNG.decode(Data("hello".utf8), name: "text.png") }
-        // Palette index beyond the palette.
-        let pal = try? codecFixtureData("palette2.png")
-        XCTAssertNotNil(pal)
+        // Palette indices beyond a 2-colour palette (tRNS dropped, it would be longer than the palette).
+        var cs = pngChunks(Array((try? codecFixtureData("palette4.png")) ?? Data()))
+        cs.removeAll { $0.0 == "tRNS" }
+        if let i = cs.firstIndex(where: { $0.0 == "PLTE" }) { cs[i].1 = Array(cs[i].1.prefix(6)) }
+        m = assertCodecError("pal.png") { _ = try PNG.decode(Data(assemblePNG(cs)), name: "pal.png") }
+        XCTAssertTrue(m?.contains("palette index") ?? false, m ?? "")
+        // An unknown critical chunk.
+        cs = pngChunks(Array(makePNG(width: 2, height: 2)))
+        cs.insert(("ABCD", [1, 2]), at: 1)
+        m = assertCodecError("crit.png") { _ = try PNG.decode(Data(assemblePNG(cs)), name: "crit.png") }
+        XCTAssertTrue(m?.contains("critical") ?? false, m ?? "")
     }
 }

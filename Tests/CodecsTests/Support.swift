@@ -54,6 +54,25 @@ func naturalImage(width: Int, height: Int, seed: UInt64 = 7) -> Image {
     return img
 }
 
+/// A smooth picture (a 5x5 box blur of `naturalImage`), like a generator's output; its filtered rows
+/// compress to long runs of small residuals.
+func smoothImage(_ size: Int) -> Image {
+    let base = naturalImage(width: size, height: size, seed: 99)
+    var img = Image(width: size, height: size, channels: 3)
+    for y in 0..<size {
+        for x in 0..<size {
+            for c in 0..<3 {
+                var s = 0, n = 0
+                for yy in max(0, y - 2)...min(size - 1, y + 2) {
+                    for xx in max(0, x - 2)...min(size - 1, x + 2) { s += Int(base[xx, yy, c]); n += 1 }
+                }
+                img[x, y, c] = UInt16(s / n)
+            }
+        }
+    }
+    return img
+}
+
 /// Runs python3 with `script` (stdin empty), returning stdout, or nil when python3 is not available.
 func runPython(_ script: String, arguments: [String] = []) throws -> String? {
     let candidates = ["/usr/bin/python3", "/usr/local/bin/python3", "/opt/homebrew/bin/python3"]
@@ -76,6 +95,25 @@ func temporaryDirectory() throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("codecs-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir
+}
+
+/// The chunks of a valid PNG.
+func pngChunks(_ d: [UInt8]) -> [(String, [UInt8])] {
+    var out = [(String, [UInt8])](), p = 8
+    while p + 12 <= d.count {
+        let len = Int(d[p]) << 24 | Int(d[p + 1]) << 16 | Int(d[p + 2]) << 8 | Int(d[p + 3])
+        out.append((String(decoding: d[(p + 4)..<(p + 8)], as: UTF8.self), Array(d[(p + 8)..<(p + 8 + len)])))
+        p += 12 + len
+    }
+    return out
+}
+
+/// A PNG with correct CRCs from chunks.
+func assemblePNG(_ chunks: [(String, [UInt8])]) -> [UInt8] {
+    var out = ByteBuffer(capacity: 256)
+    out.append(PNG.signature)
+    for (type, body) in chunks { body.withUnsafeBytes { PNG.appendChunk(type, $0, to: &out) } }
+    return out.toArray()
 }
 
 /// Asserts `body` throws a `CodecError` naming `name`, and returns its message.

@@ -15,7 +15,7 @@ struct Lexicon: Sendable {
     // Follow-up sentence templates ({P} pronoun, {X} a list of phrases).
     var followHas: [String] { isA ? ["{P} has {X}.", "{P} also has {X}.", "{P} has got {X}."] : ["{P} is shown with {X}.", "{P} features {X}."] }
     var followWears: [String] { isA ? ["{P} is wearing {X}.", "{P} wears {X}.", "{P} also wears {X}."] : ["{P} sports {X}.", "{P} has on {X}."] }
-    var followBe: [String] { isA ? ["{P} is {X}.", "{P} seems to be {X}.", "{P} looks {X}."] : ["{P} appears {X}.", "{P} comes across as {X}."] }
+    var followBe: [String] { isA ? ["{P} is {X}.", "{P} seems to be {X}.", "{P} appears to be {X}."] : ["{P} appears {X}.", "{P} comes across as {X}."] }
 
     /// The first sentence, naming the subject; consumes some of the phrase lists.
     func opening(subject s: String, has: inout [String], wears: inout [String], be: inout [String], r: inout WorldRandom) -> String {
@@ -43,7 +43,7 @@ struct Lexicon: Sendable {
             case 8: let w = take(&wears, n); return "This \(s) is wearing \(w) and has \(take(&has, n))."
             case 9: let h = take(&has, 1); return "The \(s) with \(h) wears \(take(&wears, n))."
             case 10: return "The \(s) is \(take(&be, n))."
-            case 11: return "This \(s) looks \(take(&be, 1))."
+            case 11: return "This \(s) appears to be \(take(&be, 1))."
             default: let h = take(&has, n); return "The \(s) has \(h) and is \(take(&be, 1))."
             }
         } else {
@@ -151,7 +151,7 @@ struct Lexicon: Sendable {
         if id.earrings { f.append(Fact(wears: isA ? ["earrings"] : ["ear studs"])) }
         if id.neckwear == .necklace { f.append(Fact(wears: isA ? ["a necklace"] : ["a pendant", "a chain with a pendant"])) }
         if id.neckwear == .necktie { f.append(Fact(wears: isA ? ["a necktie", "a tie"] : ["a collar and tie"])) }
-        if id.lipstick { f.append(isA ? Fact(wears: ["lipstick"]) : Fact(has: ["red lips", "painted lips"])) }
+        if id.lipstick { f.append(isA ? Fact(wears: ["lipstick"]) : Fact(has: ["painted lips", "a red lip colour"])) }
         // Face shape.
         if id.bigNose { f.append(Fact(has: isA ? ["a big nose", "a large nose"] : ["a prominent nose"])) }
         if id.pointyNose { f.append(Fact(has: isA ? ["a pointy nose"] : ["a sharp nose"])) }
@@ -164,7 +164,10 @@ struct Lexicon: Sendable {
         if id.narrowEyes { f.append(Fact(has: isA ? ["narrow eyes"] : ["hooded eyes"])) }
         if id.bagsUnderEyes { f.append(Fact(has: isA ? ["bags under the eyes", "eye bags"] : ["tired-looking eyes", "puffy under-eyes"])) }
         if id.rosyCheeks { f.append(Fact(has: isA ? ["rosy cheeks"] : ["flushed cheeks", "pink cheeks"])) }
-        if !isA { f.append(Fact(has: ["a \(id.background.rawValue) backdrop"])) }
+        if !isA {
+            let bg = id.background.rawValue
+            f.append(Fact(sentence: ["{P} poses against a \(bg) backdrop.", "Shot against a \(bg) backdrop."]))
+        }
         return f
     }
 }

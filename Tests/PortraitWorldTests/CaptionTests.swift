@@ -24,7 +24,7 @@ final class CaptionTests: XCTestCase {
         (#"\b(earrings|ear studs)\b"#, { $0.earrings }),
         (#"\b(necklace|pendant|chain)\b"#, { $0.neckwear == .necklace }),
         (#"\b(necktie|tie)\b"#, { $0.neckwear == .necktie }),
-        (#"\b(lipstick|red lips|painted lips)\b"#, { $0.lipstick }),
+        (#"\b(lipstick|painted lips|red lip colour)\b"#, { $0.lipstick }),
         (#"\b(goatee|chin beard)\b"#, { $0.goatee }),
         (#"\bbeard\b"#, { $0.beard }),
         (#"\b(mustache|moustache)\b"#, { $0.moustache }),

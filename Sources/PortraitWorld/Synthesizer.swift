@@ -26,11 +26,13 @@ public struct SynthSettings: Sendable, Equatable {
     public var auxiliary = false
     public init(count: Int, resolution: Int, seed: UInt64) { self.count = count; self.resolution = resolution; self.seed = seed }
 
-    /// The settings that must match to resume (all but the count), as a stable string.
-    var fingerprint: String {
-        let s = sampler.values.keys.sorted().map { "\($0)=\(sampler.values[$0]!.map { String($0) }.joined(separator: ","))" }.joined(separator: ";")
-        let p = "yaw \(poses.yawStd)/\(poses.yawClip) pitch \(poses.pitchStd)/\(poses.pitchClip) r \(poses.radius) at \(poses.lookat)"
-        return "world-v1 res \(resolution) seed \(seed) test \(testFraction) captions \(captionsPerImage) aa \(antialias) aux \(auxiliary) | \(p) | \(s)"
+    /// The settings that must match to resume (all but the count), by name, as stable strings.
+    var fingerprint: [String: String] {
+        let config = sampler.values.keys.sorted().map { "\($0)=\(self.sampler.values[$0]!.map { String($0) }.joined(separator: ","))" }.joined(separator: ";")
+        return ["world": "v1", "resolution": "\(resolution)", "seed": "\(seed)", "test fraction": "\(testFraction)",
+                "captions per image": "\(captionsPerImage)", "antialias": "\(antialias)", "aux": "\(auxiliary)",
+                "poses": "yaw \(poses.yawStd)/\(poses.yawClip) pitch \(poses.pitchStd)/\(poses.pitchClip) r \(poses.radius) at \(poses.lookat.x),\(poses.lookat.y),\(poses.lookat.z)",
+                "sampler config": config]
     }
 }
 
@@ -100,11 +102,14 @@ public final class Synthesizer {
         }
         if let data = fm.contents(atPath: stateURL.path) {
             guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let fp = obj["settings"] as? String, let d = obj["done"] as? Int, let bytes = obj["journal_bytes"] as? [String: Int] else {
+                  let fp = obj["settings"] as? [String: String], let d = obj["done"] as? Int, let bytes = obj["journal_bytes"] as? [String: Int] else {
                 throw FileError(path: stateURL.path, message: "corrupt resume state; delete the folder to start again")
             }
-            guard fp == settings.fingerprint else {
-                throw FileError(path: directory, message: "was made with other settings (\(fp)); use another --out, or the same --resolution/--seed/config")
+            let mine = settings.fingerprint
+            let differing = mine.keys.sorted().filter { fp[$0] != mine[$0] }
+            guard differing.isEmpty else {
+                let what = differing.map { k in k == "sampler config" ? "the sampler config" : "\(k) \(fp[k] ?? "unset") (now \(mine[k]!))" }
+                throw FileError(path: directory, message: "was made with other settings: \(what.joined(separator: ", ")); use another --out or the same settings")
             }
             guard d <= settings.count else {
                 throw FileError(path: directory, message: "already holds \(d) images; --count must be at least that")

@@ -75,9 +75,12 @@ enum DataCommand {
         var s = SynthSettings(count: try a.int("--count", default: 1000, range: 0...10_000_000),
                               resolution: try a.int("--resolution", default: 256, range: 8...4096),
                               seed: try seed(a))
-        let tf = try a.float("--test-fraction", default: 0.1)
-        guard (0...1).contains(tf) else { throw UsageError(message: "invalid value '\(a.string("--test-fraction")!)' for --test-fraction: expected 0...1", command: a.command) }
-        s.testFraction = Double(tf)
+        if let t = a.string("--test-fraction") {
+            guard let tf = Double(t), (0...1).contains(tf) else {
+                throw UsageError(message: "invalid value '\(t)' for --test-fraction: expected a number in 0...1", command: a.command)
+            }
+            s.testFraction = tf
+        }
         s.auxiliary = a.flag("--aux")
         s.antialias = !a.flag("--no-antialias")
         if let path = a.string("--config") {

@@ -45,6 +45,9 @@ public struct Primitive: Sendable {
     public var specular: Float = 0.1, shininess: Float = 16
     /// World-space bounding sphere, filled by `finalize()`.
     public var boundCenter = SIMD3<Float>(0, 0, 0), boundRadius: Float = 0
+    /// Filled by `finalize()`: 1/size (ellipsoids), and whether clip planes or a wave are set.
+    var inverseSize = SIMD4<Float>(1, 1, 1, 1)
+    var clipped = true, waved = true
 
     public init(kind: PrimitiveKind, part: Part, center: SIMD3<Float>, size: SIMD4<Float>, color: SIMD3<Float>,
                 rotation: (yaw: Float, pitch: Float, roll: Float) = (0, 0, 0), blend: Bool = false) {
@@ -73,8 +76,8 @@ public struct Primitive: Sendable {
         let axis = b - a
         let len = (axis * axis).sum().squareRoot()
         var p = Primitive(kind: .roundCone, part: part, center: (a + b) * 0.5, size: SIMD4(len / 2, r0, r1, 0), color: color, blend: blend)
-        let ay = axis / max(len, 1e-9)
-        let helper: SIMD3<Float> = abs(ay.x) < 0.9 ? SIMD3(1, 0, 0) : SIMD3(0, 0, 1)
+        let ay = axis / fmax(len, 1e-9)
+        let helper: SIMD3<Float> = fabs(ay.x) < 0.9 ? SIMD3(1, 0, 0) : SIMD3(0, 0, 1)
         let az = normalize3(cross3(helper, ay))
         p.ay = ay; p.az = az; p.ax = cross3(ay, az)
         return p
@@ -83,58 +86,75 @@ public struct Primitive: Sendable {
     /// Computes the bounding sphere (conservative; `pad` widens it, e.g. by the blend radius).
     public mutating func finalize(pad: Float = 0) {
         if kind == .torus && !(size.z > 0) { size.z = 1 }
+        inverseSize = SIMD4(1 / size.x, 1 / size.y, 1 / size.z, size.w == 0 ? 0 : 1 / size.w)
+        clipped = clipA.w < 1e8 || clipB.w < 1e8
+        waved = wave.x != 0
         let s = size
         var r: Float
         switch kind {
-        case .ellipsoid: r = max(s.x, max(s.y, s.z))
-        case .roundCone: r = s.x + max(s.y, s.z)
+        case .ellipsoid: r = fmax(s.x, fmax(s.y, s.z))
+        case .roundCone: r = s.x + fmax(s.y, s.z)
         case .roundBox: r = (SIMD3(s.x, s.y, s.z) * SIMD3(s.x, s.y, s.z)).sum().squareRoot()
-        case .torus: r = s.x * max(1, s.z) + s.y
+        case .torus: r = s.x * fmax(1, s.z) + s.y
         case .cylinder: r = (s.x * s.x + s.y * s.y).squareRoot() + s.z
         }
         // Bending moves points by at most |bend|·x² with |x| ≤ r; the wave by its amplitude.
-        r += abs(bend) * r * r + abs(wave.x)
+        r += fabs(bend) * r * r + fabs(wave.x)
         boundCenter = center
         boundRadius = r + pad
     }
 
     /// Signed distance (a lower bound away from the surface, exact enough near it) at world point `p`.
+    /// Scalar arithmetic throughout: SIMD3 dot products cost horizontal shuffles in this hot path.
     @inline(__always) public func distance(_ p: SIMD3<Float>) -> Float {
-        let w = p - center
-        var q = SIMD3((ax * w).sum(), (ay * w).sum(), (az * w).sum())
-        if bend != 0 { q.y -= bend * q.x * q.x }
+        withUnsafePointer(to: self) { Primitive.distance($0, p) }
+    }
+
+    /// `distance` for a primitive in place (the tracer's hot path: calling the method on `pointer.pointee` made
+    /// the compiler copy the whole struct for every evaluation).
+    @inline(__always) static func distance(_ s: UnsafePointer<Primitive>, _ p: SIMD3<Float>) -> Float {
+        let center = s.pointee.center, ax = s.pointee.ax, ay = s.pointee.ay, az = s.pointee.az
+        let size = s.pointee.size, inverseSize = s.pointee.inverseSize, bend = s.pointee.bend
+        let wx = p.x - center.x, wy = p.y - center.y, wz = p.z - center.z
+        let qx = ax.x * wx + ax.y * wy + ax.z * wz
+        var qy = ay.x * wx + ay.y * wy + ay.z * wz
+        let qz = az.x * wx + az.y * wy + az.z * wz
+        if bend != 0 { qy -= bend * qx * qx }
         var d: Float
-        switch kind {
+        switch s.pointee.kind {
         case .ellipsoid:
-            let r = SIMD3(size.x, size.y, size.z)
-            let a = q / r, b = a / r
-            let k0 = (a * a).sum().squareRoot(), k1 = (b * b).sum().squareRoot()
-            d = k1 > 0 ? k0 * (k0 - 1) / k1 : -min(r.x, min(r.y, r.z))
+            let ax = qx * inverseSize.x, ay = qy * inverseSize.y, az = qz * inverseSize.z
+            let bx = ax * inverseSize.x, by = ay * inverseSize.y, bz = az * inverseSize.z
+            let k0 = (ax * ax + ay * ay + az * az).squareRoot(), k1 = (bx * bx + by * by + bz * bz).squareRoot()
+            d = k1 > 0 ? k0 * (k0 - 1) / k1 : -fmin(size.x, fmin(size.y, size.z))
         case .roundCone:
             let h = size.x
-            let y = min(max(q.y, -h), h)
-            let t = (y + h) / (2 * h)
-            let dy = q.y - y
-            d = (q.x * q.x + dy * dy + q.z * q.z).squareRoot() - (size.y + (size.z - size.y) * t)
+            let y = fmin(fmax(qy, -h), h)
+            let t = (y + h) * 0.5 * inverseSize.x
+            let dy = qy - y
+            d = (qx * qx + dy * dy + qz * qz).squareRoot() - (size.y + (size.z - size.y) * t)
         case .roundBox:
-            let e = SIMD3(size.x, size.y, size.z) - size.w
-            let a = SIMD3(abs(q.x), abs(q.y), abs(q.z)) - e
-            let o = SIMD3(max(a.x, 0), max(a.y, 0), max(a.z, 0))
-            d = (o * o).sum().squareRoot() + min(max(a.x, max(a.y, a.z)), 0) - size.w
+            let ex = fabs(qx) - (size.x - size.w), ey = fabs(qy) - (size.y - size.w), ez = fabs(qz) - (size.z - size.w)
+            let ox = fmax(ex, 0), oy = fmax(ey, 0), oz = fmax(ez, 0)
+            d = (ox * ox + oy * oy + oz * oz).squareRoot() + fmin(fmax(ex, fmax(ey, ez)), 0) - size.w
         case .torus:
-            let x = q.x / size.z
-            let rxz = (x * x + q.z * q.z).squareRoot() - size.x
-            d = (rxz * rxz + q.y * q.y).squareRoot() - size.y
+            let x = qx * inverseSize.z
+            let rxz = (x * x + qz * qz).squareRoot() - size.x
+            d = (rxz * rxz + qy * qy).squareRoot() - size.y
             if size.z < 1 { d *= size.z }   // x/stretch is 1-Lipschitz only for stretch ≥ 1
         case .cylinder:
-            let e = SIMD2(size.x - size.z, size.y - size.z)
-            let a = SIMD2((q.x * q.x + q.z * q.z).squareRoot(), abs(q.y)) - e
-            d = min(max(a.x, a.y), 0) + (max(a.x, 0) * max(a.x, 0) + max(a.y, 0) * max(a.y, 0)).squareRoot() - size.z
+            let ex = (qx * qx + qz * qz).squareRoot() - (size.x - size.z), ey = fabs(qy) - (size.y - size.z)
+            let ox = fmax(ex, 0), oy = fmax(ey, 0)
+            d = fmin(fmax(ex, ey), 0) + (ox * ox + oy * oy).squareRoot() - size.z
         }
-        d = max(d, clipA.x * q.x + clipA.y * (q.y - clipBend * q.x * q.x) + clipA.z * q.z - clipA.w)
-        d = max(d, clipB.x * q.x + clipB.y * q.y + clipB.z * q.z - clipB.w)
-        if wave.x != 0 {
-            d = (d + wave.x * fastSin(wave.y * q.y + wave.z) * fastSin(0.6 * wave.y * q.x + wave.z)) / wave.w
+        if s.pointee.clipped {
+            let clipA = s.pointee.clipA, clipB = s.pointee.clipB, clipBend = s.pointee.clipBend
+            d = fmax(d, clipA.x * qx + clipA.y * (qy - clipBend * qx * qx) + clipA.z * qz - clipA.w)
+            d = fmax(d, clipB.x * qx + clipB.y * qy + clipB.z * qz - clipB.w)
+        }
+        if s.pointee.waved {
+            let wave = s.pointee.wave
+            d = (d + wave.x * fastSin(wave.y * qy + wave.z) * fastSin(0.6 * wave.y * qx + wave.z)) / wave.w
         }
         return d
     }
@@ -146,10 +166,10 @@ public struct Primitive: Sendable {
     }
 }
 
-/// Polynomial smooth minimum with blend radius k (iq): equals min(a, b) when |a − b| ≥ k.
+/// Polynomial smooth minimum with blend radius k (iq): equals fmin(a, b) when |a − b| ≥ k.
 @inline(__always) func smoothMin(_ a: Float, _ b: Float, _ k: Float) -> Float {
-    let h = max(k - abs(a - b), 0) / k
-    return min(a, b) - h * h * k * 0.25
+    let h = fmax(k - fabs(a - b), 0) / k
+    return fmin(a, b) - h * h * k * 0.25
 }
 
 /// sin(x) to about 1e-3, branch-light (range reduction to [−π, π], then a parabola with one refinement).
@@ -158,14 +178,14 @@ public struct Primitive: Sendable {
     var y = x * inv2pi
     y -= (y + 0.5).rounded(.down)          // y in [−0.5, 0.5)
     let z = y * 2 * Float.pi
-    let p = 1.2732395 * z - 0.40528473 * z * abs(z)
-    return 0.225 * (p * abs(p) - p) + p
+    let p = 1.2732395 * z - 0.40528473 * z * fabs(z)
+    return 0.225 * (p * fabs(p) - p) + p
 }
 
 @inline(__always) func cross3(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
     SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
 }
-@inline(__always) func normalize3(_ a: SIMD3<Float>) -> SIMD3<Float> { a / max((a * a).sum().squareRoot(), 1e-20) }
+@inline(__always) func normalize3(_ a: SIMD3<Float>) -> SIMD3<Float> { a / fmax((a * a).sum().squareRoot(), 1e-20) }
 @inline(__always) func dot3(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() }
 
 /// sRGB (0-1, display gamma) to linear.
@@ -173,3 +193,8 @@ public struct Primitive: Sendable {
     SIMD3(Float(Foundation.pow(c.x, 2.2)), Float(Foundation.pow(c.y, 2.2)), Float(Foundation.pow(c.z, 2.2)))
 }
 @inline(__always) func linear(_ r: Double, _ g: Double, _ b: Double) -> SIMD3<Float> { linear(SIMD3(r, g, b) / 255) }
+
+// Float min/max/abs that always inline (the generic standard-library versions were left as calls in the hot loop).
+@inline(__always) func fmax(_ a: Float, _ b: Float) -> Float { a > b ? a : b }
+@inline(__always) func fmin(_ a: Float, _ b: Float) -> Float { a < b ? a : b }
+@inline(__always) func fabs(_ a: Float) -> Float { a.magnitude }

@@ -40,14 +40,22 @@ struct Tracer {
     let c: ShadeContext
     let cand: UnsafeMutablePointer<Candidate>
     let active: UnsafeMutablePointer<Int32>
-    var nCand = 0, nActive = 0
+    /// Primitives within `nearMargin` of the nearest one at the hit point (all that shape its normal and occlusion).
+    let near: UnsafeMutablePointer<Int32>
+    let nearD: UnsafeMutablePointer<Float>
+    var nCand = 0, nActive = 0, nNear = 0
+    /// Twice the blend radius plus the farthest occlusion tap; primitives farther than this from the hit
+    /// cannot change the normal (no blending) or the occlusion taps.
+    static let nearMargin: Float = 0.07
 
     init(_ c: ShadeContext) {
         self.c = c
-        cand = .allocate(capacity: max(c.count, 1))
-        active = .allocate(capacity: max(c.count, 1))
+        cand = .allocate(capacity: Swift.max(c.count, 1))
+        active = .allocate(capacity: Swift.max(c.count, 1))
+        near = .allocate(capacity: Swift.max(c.count, 1))
+        nearD = .allocate(capacity: Swift.max(c.count, 1))
     }
-    func free() { cand.deallocate(); active.deallocate() }
+    func free() { cand.deallocate(); active.deallocate(); near.deallocate(); nearD.deallocate() }
 
     /// Colour (linear), part ID and depth of the ray through normalised image point (u, v).
     @inline(__always) mutating func sample(u: Float, v: Float, tile: Int) -> (color: SIMD3<Float>, part: UInt8, t: Float) {
@@ -56,7 +64,7 @@ struct Tracer {
             return (c.bgTop + (c.bgBottom - c.bgTop) * v, 0, .infinity)
         }
         let p = o + d * t
-        let (index, _) = closest(p)
+        let index = closest(p)
         let n = normal(p, t)
         let (col, part) = shade(index: index, p: p, n: n, view: -d)
         return (col, part, t)
@@ -76,7 +84,7 @@ struct Tracer {
             let t1 = -h + s
             if t1 <= 0 { continue }
             var j = nCand
-            let t0 = max(-h - s, 0)
+            let t0 = fmax(-h - s, 0)
             while j > 0 && cand[j - 1].t0 > t0 { cand[j] = cand[j - 1]; j -= 1 }
             cand[j] = Candidate(t0: t0, t1: t1, index: Int32(i))
             nCand += 1
@@ -89,10 +97,10 @@ struct Tracer {
         let k = c.blendK
         for j in 0..<nActive {
             let q = c.prims + Int(cand[Int(active[j])].index)
-            let d = q.pointee.distance(p)
-            if q.pointee.blend { soft = smoothMin(soft, d, k) } else { hard = min(hard, d) }
+            let d = Primitive.distance(q, p)
+            if q.pointee.blend { soft = smoothMin(soft, d, k) } else { hard = fmin(hard, d) }
         }
-        return min(hard, soft)
+        return fmin(hard, soft)
     }
 
     /// Sphere traces the ray; returns the hit distance or nil. Leaves the active set as at the hit.
@@ -119,7 +127,7 @@ struct Tracer {
             let eps = tol * t
             if dist < eps { return t }
             var step = dist
-            if next < nCand { step = min(step, cand[next].t0 - t + 1e-6) }
+            if next < nCand { step = fmin(step, cand[next].t0 - t + 1e-6) }
             t += step
             steps += 1
         }
@@ -127,26 +135,47 @@ struct Tracer {
         return distance(o + d * t) < 4 * tol * t ? t : nil
     }
 
-    /// The active primitive nearest to `p` (for the skin group, the group's member nearest to p) and its distance.
-    @inline(__always) func closest(_ p: SIMD3<Float>) -> (Int, Float) {
+    /// The active primitive nearest to `p` (for the skin group, the group's member nearest to p). Also fills the
+    /// near set used by `nearDistance`.
+    @inline(__always) mutating func closest(_ p: SIMD3<Float>) -> Int {
         var best = -1, bestD = Float.infinity, soft = Float.infinity, softBest = -1, softBestD = Float.infinity
+        var minD = Float.infinity
         for j in 0..<nActive {
             let i = Int(cand[Int(active[j])].index)
-            let d = c.prims[i].distance(p)
+            let d = Primitive.distance(c.prims + i, p)
+            near[j] = Int32(i)
+            nearD[j] = d
+            minD = fmin(minD, d)
             if c.prims[i].blend {
                 soft = smoothMin(soft, d, c.blendK)
                 if d < softBestD { softBestD = d; softBest = i }
             } else if d < bestD { bestD = d; best = i }
         }
-        if softBest >= 0 && (best < 0 || soft <= bestD) { return (softBest, soft) }
-        return (max(best, 0), bestD)
+        nNear = 0
+        for j in 0..<nActive where nearD[j] < minD + Tracer.nearMargin {
+            near[nNear] = near[j]; nNear += 1
+        }
+        if softBest >= 0 && (best < 0 || soft <= bestD) { return softBest }
+        return Swift.max(best, 0)
+    }
+
+    /// Scene distance over the near set (valid near the hit point: within `nearMargin` minus the offset used).
+    @inline(__always) func nearDistance(_ p: SIMD3<Float>) -> Float {
+        var hard = Float.infinity, soft = Float.infinity
+        let k = c.blendK
+        for j in 0..<nNear {
+            let q = c.prims + Int(near[j])
+            let d = Primitive.distance(q, p)
+            if q.pointee.blend { soft = smoothMin(soft, d, k) } else { hard = fmin(hard, d) }
+        }
+        return fmin(hard, soft)
     }
 
     /// Tetrahedron-sampled gradient of the distance at `p`.
     @inline(__always) func normal(_ p: SIMD3<Float>, _ t: Float) -> SIMD3<Float> {
-        let h = max(0.0004, 0.25 * c.pixelAngle * t)
+        let h = fmax(0.0004, 0.25 * c.pixelAngle * t)
         let k0 = SIMD3<Float>(1, -1, -1), k1 = SIMD3<Float>(-1, -1, 1), k2 = SIMD3<Float>(-1, 1, -1), k3 = SIMD3<Float>(1, 1, 1)
-        let g = k0 * distance(p + k0 * h) + k1 * distance(p + k1 * h) + k2 * distance(p + k2 * h) + k3 * distance(p + k3 * h)
+        let g = k0 * nearDistance(p + k0 * h) + k1 * nearDistance(p + k1 * h) + k2 * nearDistance(p + k2 * h) + k3 * nearDistance(p + k3 * h)
         return normalize3(g)
     }
 
@@ -177,17 +206,17 @@ struct Tracer {
         default: break
         }
         // Ambient occlusion: how much nearer than the probe distances the scene is, two taps along the normal.
-        let a1 = distance(p + n * 0.008), a2 = distance(p + n * 0.025)
-        let ao = max(0.25, 1 - 14 * (max(0, 0.008 - a1) + 0.5 * max(0, 0.025 - a2)))
+        let a1 = nearDistance(p + n * 0.008), a2 = nearDistance(p + n * 0.025)
+        let ao = fmax(0.25, 1 - 14 * (fmax(0, 0.008 - a1) + 0.5 * fmax(0, 0.025 - a2)))
         let ndl = dot3(n, c.key)
         let wrap: Float = part == .skin ? 0.25 : 0.1
-        let diffuse = max(0, (ndl + wrap) / (1 + wrap))
-        let fill = max(0, dot3(n, c.fill))
+        let diffuse = fmax(0, (ndl + wrap) / (1 + wrap))
+        let fill = fmax(0, dot3(n, c.fill))
         let sky = 0.6 + 0.4 * n.y
         var col = albedo * (c.keyI * diffuse + c.fillI * fill * ao + c.ambient * sky * ao)
         if ndl > 0 && ks > 0 {
             let hv = normalize3(c.key + view)
-            var s = max(0, dot3(n, hv))
+            var s = fmax(0, dot3(n, hv))
             s *= s; s *= s; s *= s                        // ^8
             if shininess >= 16 { s *= s }
             if shininess >= 32 { s *= s }
@@ -201,29 +230,29 @@ struct Tracer {
     @inline(__always) func skinTexture(_ p: SIMD3<Float>) -> SIMD3<Float> {
         let dt = c.detail
         var a = dt.skin
-        let ax = abs(p.x)
+        let ax = fabs(p.x)
         if dt.stubble && p.z > 0.02 && p.y < dt.mouthY + 0.028 + 4 * p.x * p.x && p.y > -0.24 {
-            let nearLips = abs(p.y - dt.mouthY) < 0.011 && ax < 0.042
+            let nearLips = fabs(p.y - dt.mouthY) < 0.011 && ax < 0.042
             if !nearLips { a = a + (dt.hair * 0.35 - a) * (0.25 + 0.3 * hash3(p * 1200)) }
         }
         if dt.age > 0 && p.z > 0.05 {
             // Forehead lines.
             if p.y > 0.085 && p.y < 0.165 && ax < 0.09 {
-                let s: Float = max(0, fastSin(p.y * 330))
+                let s: Float = fmax(0, fastSin(p.y * 330))
                 a *= 1 - 0.3 * dt.age * s * s * s
             }
             // Nasolabial folds: lines from the nose wings to the mouth corners.
             let fy = (p.y - dt.mouthY) / 0.06
             if fy > 0 && fy < 1 {
                 let lineX = 0.046 - 0.014 * fy
-                let dx = abs(ax - lineX)
+                let dx = fabs(ax - lineX)
                 if dx < 0.004 { a *= 1 - 0.22 * dt.age * (1 - dx / 0.004) }
             }
             // Crow's feet at the outer eye corners.
             let eye = dt.eyeCenters.1
             let ex = ax - eye.x - 0.024, ey = p.y - eye.y
-            if ex > 0 && ex < 0.018 && abs(ey) < 0.014 {
-                let s: Float = max(0, fastSin(atan2Approx(ey, ex) * 14))
+            if ex > 0 && ex < 0.018 && fabs(ey) < 0.014 {
+                let s: Float = fmax(0, fastSin(atan2Approx(ey, ex) * 14))
                 let fade: Float = 1 - ex / 0.018
                 a *= 1 - 0.25 * dt.age * s * s * fade
             }
@@ -255,8 +284,8 @@ struct Tracer {
 
 /// atan2 to about 0.01 rad (enough for texture patterns).
 @inline(__always) func atan2Approx(_ y: Float, _ x: Float) -> Float {
-    let ax = abs(x), ay = abs(y)
-    let a = min(ax, ay) / max(max(ax, ay), 1e-20)
+    let ax = fabs(x), ay = fabs(y)
+    let a = fmin(ax, ay) / fmax(fmax(ax, ay), 1e-20)
     let s = a * a
     var r = ((-0.0464964749 * s + 0.15931422) * s - 0.327622764) * s * a + a
     if ay > ax { r = 1.57079637 - r }

@@ -27,7 +27,8 @@ final class ProgressBar {
         let width = 30
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let line = "[\(bar)] \(done)/\(total) \(String(format: "%.1f", rate)) \(unit)/s ETA \(ProgressBar.clock(eta))"
+        let etaText = done >= total ? ProgressBar.clock(0) : rate > 0 ? ProgressBar.clock(eta) : "--"
+        let line = "[\(bar)] \(done)/\(total) \(String(format: "%.1f", rate)) \(unit)/s ETA \(etaText)"
         FileHandle.standardError.write(Data(((tty ? "\r" : "") + line + (tty ? "" : "\n")).utf8))
     }
 

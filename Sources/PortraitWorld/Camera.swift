@@ -119,6 +119,15 @@ public struct PoseDistribution: Sendable, Equatable {
         return camera(yaw: yaw, pitch: pitch)
     }
 
+    /// `frames` cameras of one orbit as EG3D's gen_videos.py moves them: yaw = yawRange·sin(2πt),
+    /// pitch = pitchRange·cos(2πt), t = frame / frames.
+    public func orbit(frames: Int, yawRange: Double = 0.6, pitchRange: Double = 0.12) -> [Camera] {
+        (0..<frames).map { f in
+            let t = Double(f) / Double(frames)
+            return camera(yaw: yawRange * Foundation.sin(2 * .pi * t), pitch: pitchRange * Foundation.cos(2 * .pi * t))
+        }
+    }
+
     /// The camera at a given yaw and pitch (radians, EG3D's sign conventions as above).
     public func camera(yaw: Double, pitch: Double) -> Camera {
         LookAtPoseSampler.sample(horizontal: Double.pi / 2 + yaw, vertical: Double.pi / 2 + pitch, lookat: lookat, radius: radius)

@@ -42,6 +42,19 @@ public enum ImageOutput {
         Image(width: r.resolution, height: r.resolution, channels: 3, bytes: r.rgb)
     }
 
+    /// An animated GIF of one identity orbiting (`PoseDistribution.orbit`), `delay` centiseconds per frame.
+    /// `progress(frame)` runs after each frame.
+    public static func turntable(_ id: Identity, frames: Int, resolution: Int, yawRange: Double = 0.6, delay: Int = 6,
+                                 progress: (Int) -> Void = { _ in }) -> Data {
+        let scene = HeadScene(identity: id)
+        var images: [Image] = []
+        for (f, cam) in PoseDistribution().orbit(frames: frames, yawRange: yawRange).enumerated() {
+            images.append(image(Renderer.render(scene, camera: cam, options: RenderOptions(resolution: resolution))))
+            progress(f + 1)
+        }
+        return GIF.encode(frames: images, delay: delay, options: GIF.Options(dither: true))
+    }
+
     /// A NumPy format 1.0 .npy file: `descr` is "<f4" (Float32 little-endian) or "|u1" (UInt8); C order.
     public static func npy(_ payload: Data, descr: String, shape: [Int]) -> Data {
         let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"

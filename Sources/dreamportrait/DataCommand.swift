@@ -200,19 +200,10 @@ enum DataCommand {
         let frames = try a.int("--frames", default: 48, range: 1...1000)
         let yawRange = Double(try a.float("--yaw-range", default: 0.6))
         let id = AttributeSampler().identity(seed: seed, index: index)
-        let scene = HeadScene(identity: id)
-        let poses = PoseDistribution()
-        var images: [Image] = []
         let bar = ProgressBar(total: frames, start: 0, unit: "frames")
-        for f in 0..<frames {
-            // gen_videos.py's orbit: yaw follows a sine, pitch a cosine (smaller).
-            let t = Double(f) / Double(frames)
-            let cam = poses.camera(yaw: yawRange * sin(2 * .pi * t), pitch: 0.12 * cos(2 * .pi * t))
-            images.append(ImageOutput.image(Renderer.render(scene, camera: cam, options: RenderOptions(resolution: R))))
-            bar.update(f + 1)
-        }
+        let gif = ImageOutput.turntable(id, frames: frames, resolution: R, yawRange: yawRange) { bar.update($0) }
         bar.finish()
-        try ImageOutput.write(GIF.encode(frames: images, delay: 6, options: GIF.Options(dither: true)), to: out)
+        try ImageOutput.write(gif, to: out)
         print("\(out): \(frames) frames of identity \(index) (seed \(seed)): \(summary(id))")
     }
 

@@ -14,35 +14,42 @@ let kernelFlags: [SwiftSetting] = [
     // Kernels are optimised even in debug builds so `swift test` runs at speed (SIMD at -Onone is 100-500x slower).
     .unsafeFlags(["-O"], .when(configuration: .debug)),
 ] + (wide ? [.define("TENSORCORE_WIDE")] : [])
+let testFlags = kernelFlags + [.swiftLanguageMode(.v5)]
 
 let package = Package(
     name: "DreamPortrait",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "Codecs", targets: ["Codecs"]),
+        .library(name: "PortraitWorld", targets: ["PortraitWorld"]),
         .library(name: "TriPlaneGAN", targets: ["TriPlaneGAN"]),
         .library(name: "Teacher", targets: ["Teacher"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
     targets: [
+        // Tensors, hand-written autograd (with double backward), SIMD + Dispatch kernels, safetensors, modules.
         .target(name: "TensorCore", swiftSettings: kernelFlags),
         // Deflate/zlib/gzip, PNG, GIF, zip and contact sheets; Foundation only, so any module may use it.
         .target(name: "Codecs", swiftSettings: kernelFlags),
+        // The synthetic portrait world (procedural heads, EG3D cameras, captions, datasets).
+        .target(name: "PortraitWorld", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
+        // EG3D's generator, renderer and discriminator, DreamPortrait's conditioning, meshes.
         .target(name: "TriPlaneGAN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         // The frozen teacher and text stack: CLIP tokenizer and transformers, SD-style U-Net and VAE, schedulers.
         .target(name: "Teacher", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
         // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision.
         .target(name: "Metrics", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore"],
-                    swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs"],
-                    swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
-        .executableTarget(name: "dreamportrait", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "Metrics"],
-                          swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"],
-                    swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "dreamportrait",
+                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "Teacher", "Metrics"],
+                          swiftSettings: testFlags),
+
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: testFlags),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: testFlags),
+        .testTarget(name: "PortraitWorldTests", dependencies: ["PortraitWorld", "TensorCore", "Codecs"], swiftSettings: testFlags),
+        .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"], swiftSettings: testFlags),
+        .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs"], swiftSettings: testFlags),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore"], swiftSettings: testFlags),
     ]
 )

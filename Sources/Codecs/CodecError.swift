@@ -1,6 +1,11 @@
 // The error every decoder in this module throws (naming the input and the problem), file reading and
 // atomic file writing, and the growable malloc-backed byte buffer the codecs write into.
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A malformed or unreadable input: `name` is the file path (or the name the caller gave the bytes) and
 /// `message` says what is wrong with it, e.g. `face.png: IDAT: deflate stream truncated`.
@@ -28,14 +33,15 @@ public func writeCodecFile(_ data: Data, to path: String) throws {
         .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
     do {
         try data.write(to: tmp)
-        if FileManager.default.fileExists(atPath: url.path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
-        } else {
-            try FileManager.default.moveItem(at: tmp, to: url)
-        }
     } catch {
         try? FileManager.default.removeItem(at: tmp)
         throw CodecError(name: path, message: "cannot write: \(error.localizedDescription)")
+    }
+    // POSIX rename replaces the target atomically (FileManager.replaceItemAt fails on Linux when it exists).
+    if rename(tmp.path, url.path) != 0 {
+        let reason = String(cString: strerror(errno))
+        try? FileManager.default.removeItem(at: tmp)
+        throw CodecError(name: path, message: "cannot replace: \(reason)")
     }
 }
 

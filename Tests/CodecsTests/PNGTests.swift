@@ -163,3 +163,16 @@ final class PNGTests: XCTestCase {
         XCTAssertTrue(m?.contains("critical") ?? false, m ?? "")
     }
 }
+
+/// PNG.write replaces an existing file (it once used FileManager.replaceItemAt, which fails on Linux).
+final class CodecOverwriteTests: XCTestCase {
+    func testWriteReplacesExistingFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ow-\(UUID().uuidString).png").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let a = Image(width: 2, height: 1, channels: 1, bitDepth: 8, samples: [0, 255])
+        let b = Image(width: 1, height: 1, channels: 1, bitDepth: 8, samples: [7])
+        try PNG.write(a, to: path)
+        try PNG.write(b, to: path)
+        XCTAssertEqual(try PNG.read(path: path), b)
+    }
+}

@@ -75,6 +75,12 @@ public final class RandomGenerator: @unchecked Sendable {
         return t
     }
 
+    /// One Philox-4x32-10 block: four random 32-bit words that depend only on (key, stream, counter). For
+    /// callers that draw scalars from their own counter-based streams (e.g. one stream per dataset image).
+    public static func block(key: UInt64, stream: UInt64, counter: UInt64) -> SIMD4<UInt32> {
+        philox(counter, stream, key)
+    }
+
     /// A uniformly random integer in 0..<n (for shuffles and prompt sampling).
     public func integer(below n: Int) -> Int {
         require(n > 0, "RandomGenerator.integer: bound must be positive, got \(n)")

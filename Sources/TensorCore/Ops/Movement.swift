@@ -103,8 +103,9 @@ extension Tensor {
         return out.recorded("slice_scatter", [self]) { g, _ in [g.slice(axis: a, start: start, end: start + (n - 1) * step + 1, step: step)] }
     }
 
-    /// Writes `src`'s values into this view's memory (no graph; used by kernels that assemble outputs).
-    func copyIn(_ src: Tensor) {
+    /// Writes `src`'s values into this view's memory in place (no graph): kernels assembling outputs, and
+    /// setting parameter values (loading, EMA) without replacing the tensor. Keeps `src` alive while copying.
+    public func copyIn(_ src: Tensor) {
         require(src.shape == shape, "copy: source \(src.shape) does not match destination \(shape)")
         let s = src.storage.base + src.offset, d = storage.base + offset
         let inner = rank == 0 ? 1 : shape[rank - 1]

@@ -1,0 +1,67 @@
+// Terminal progress bar with rate and ETA (stderr), and SIGINT handling that asks long jobs to stop at the
+// next safe point instead of killing them mid-write (a second Ctrl-C exits at once).
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A one-line progress bar on standard error, redrawn at most 10 times a second (every 5 s when not a terminal).
+final class ProgressBar {
+    let total: Int, start: Int, unit: String
+    let t0 = Date()
+    var last = Date.distantPast
+    let tty = isatty(2) != 0
+
+    init(total: Int, start: Int, unit: String) { self.total = total; self.start = start; self.unit = unit }
+
+    func update(_ done: Int, force: Bool = false) {
+        let now = Date()
+        guard force || done == total || now.timeIntervalSince(last) >= (tty ? 0.1 : 5) else { return }
+        last = now
+        let elapsed = now.timeIntervalSince(t0)
+        let rate = elapsed > 0 ? Double(done - start) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let width = 30
+        let filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let etaText = done >= total ? ProgressBar.clock(0) : rate > 0 ? ProgressBar.clock(eta) : "--"
+        let line = "[\(bar)] \(done)/\(total) \(String(format: "%.1f", rate)) \(unit)/s ETA \(etaText)"
+        FileHandle.standardError.write(Data(((tty ? "\r" : "") + line + (tty ? "" : "\n")).utf8))
+    }
+
+    func finish() {
+        if tty { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    static func clock(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%dh%02dm%02ds", t / 3600, t / 60 % 60, t % 60) : String(format: "%dm%02ds", t / 60, t % 60)
+    }
+}
+
+/// Ctrl-C as a request: the first sets `requested`, the second exits with status 130.
+enum Interrupt {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var flag = false
+    nonisolated(unsafe) private static var source: DispatchSourceSignal?
+
+    static var requested: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+
+    static func install() {
+        signal(SIGINT, SIG_IGN)
+        let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        s.setEventHandler {
+            lock.lock()
+            let again = flag
+            flag = true
+            lock.unlock()
+            if again { exit(130) }
+            FileHandle.standardError.write(Data("\ninterrupt: finishing the images in flight and saving state (Ctrl-C again to quit now)\n".utf8))
+        }
+        s.resume()
+        source = s
+    }
+}

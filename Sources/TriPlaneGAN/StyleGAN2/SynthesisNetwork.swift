@@ -41,7 +41,10 @@ public final class SynthesisNetwork: Module {
     /// Block b reads ws[start ..< start + numConv + 1] and start advances by numConv, so each block's ToRGB w
     /// is the next block's conv0 w. Random noise is drawn in layer order (b4.conv1, b8.conv0, b8.conv1, …).
     // ws: (N, num_ws, w_dim) -> img: (N, img_channels, img_resolution, img_resolution)
-    public func callAsFunction(_ ws: Tensor, noiseMode: NoiseMode, rng: RandomGenerator? = nil) -> Tensor {
+    /// - Parameter afterBlock: called with each block's resolution and output features x; its result replaces x
+    ///   for the next block (DreamPortrait's adapters). The image (skip) path is unchanged.
+    public func callAsFunction(_ ws: Tensor, noiseMode: NoiseMode, rng: RandomGenerator? = nil,
+                               afterBlock: ((_ resolution: Int, _ x: Tensor) -> Tensor)? = nil) -> Tensor {
         require(ws.rank == 3 && ws.shape[1] == numWs && ws.shape[2] == wDim,
                 "SynthesisNetwork: ws must be (N, \(numWs), \(wDim)), got \(ws.shape)")
         let rows = (0..<numWs).map { ws.slice(axis: 1, start: $0, end: $0 + 1).squeeze(1) }
@@ -50,6 +53,7 @@ public final class SynthesisNetwork: Module {
         for b in blocks {
             let out = b(x, img, Array(rows[start ..< start + b.numConv + b.numToRGB]), noiseMode: noiseMode, rng: rng)
             (x, img) = (out.x, out.img)
+            if let afterBlock, let features = x { x = afterBlock(b.resolution, features) }
             start += b.numConv
         }
         return img!

@@ -170,8 +170,38 @@ def build_formats(seed):
     print(f"{OUT}/text_v5, text_v4, vision_v5, text_formats_io.safetensors")
 
 
+def build_image_processor(seed):
+    """image_processor.safetensors: float images in [0, 1], torch's antialiased bicubic / bilinear resize of the
+    shortest edge to 24 + centre crop 24 + CLIP normalisation (float reference), and transformers'
+    CLIPImageProcessor on the same images quantised to uint8 (which rounds after resizing)."""
+    import torch.nn.functional as F
+    from transformers import CLIPImageProcessor
+    gen = torch.Generator().manual_seed(seed)
+    mean = torch.tensor([0.48145466, 0.4578275, 0.40821073]).reshape(1, 3, 1, 1)
+    std = torch.tensor([0.26862954, 0.26130258, 0.27577711]).reshape(1, 3, 1, 1)
+    t = {}
+    for name, (h, w) in {"down": (40, 57), "up": (16, 21), "tall": (61, 30)}.items():
+        img = torch.rand(2, 3, h, w, generator=gen)
+        img = (img * 255).round() / 255  # exactly representable in uint8
+        short, long = (w, h) if w <= h else (h, w)
+        new_long = int(24 * long / short)
+        size = (new_long, 24) if w <= h else (24, new_long)
+        for mode in ["bicubic", "bilinear"]:
+            r = F.interpolate(img, size=size, mode=mode, antialias=True, align_corners=False)
+            top, left = int((size[0] - 24) / 2.0), int((size[1] - 24) / 2.0)
+            t[f"{name}.{mode}"] = ((r[:, :, top:top + 24, left:left + 24] - mean) / std).contiguous()
+        proc = CLIPImageProcessor(size={"shortest_edge": 24}, crop_size={"height": 24, "width": 24})
+        hf = proc(images=[(x * 255).round().to(torch.uint8) for x in img], return_tensors="pt")["pixel_values"]
+        t[f"{name}.image"], t[f"{name}.transformers"] = img, hf
+    path = os.path.join(OUT, "image_processor.safetensors")
+    save_file(t, path, metadata={"generator": "Scripts/make_clip_fixtures.py", "torch": torch.__version__,
+                                 "transformers": transformers.__version__})
+    print(f"{path}: {len(t)} tensors")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    build_image_processor(seed=4)
     build("tiny_quick",
           dict(vocab_size=1000, hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
                max_position_embeddings=77, hidden_act="quick_gelu", eos_token_id=2, bos_token_id=998, pad_token_id=1),

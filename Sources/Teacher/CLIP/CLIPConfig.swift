@@ -78,7 +78,7 @@ public struct CLIPTextConfig: CLIPTowerConfig, Codable, Equatable {
         padTokenID = try c.decodeIfPresent(Int.self, forKey: .padTokenID) ?? d.padTokenID
         bosTokenID = try c.decodeIfPresent(Int.self, forKey: .bosTokenID) ?? d.bosTokenID
         eosTokenID = try c.decodeIfPresent(Int.self, forKey: .eosTokenID) ?? d.eosTokenID
-        try checkTower(self, c, heads: .numAttentionHeads, positive: [
+        try checkCLIPTower(self, c, heads: .numAttentionHeads, positive: [
             (.vocabSize, vocabSize), (.hiddenSize, hiddenSize), (.intermediateSize, intermediateSize),
             (.projectionDim, projectionDim), (.numAttentionHeads, numAttentionHeads),
             (.maxPositionEmbeddings, maxPositionEmbeddings)])
@@ -124,7 +124,7 @@ public struct CLIPVisionConfig: CLIPTowerConfig, Codable, Equatable {
         patchSize = try c.decodeIfPresent(Int.self, forKey: .patchSize) ?? d.patchSize
         hiddenAct = try c.decodeIfPresent(CLIPActivation.self, forKey: .hiddenAct) ?? d.hiddenAct
         layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? d.layerNormEps
-        try checkTower(self, c, heads: .numAttentionHeads, positive: [
+        try checkCLIPTower(self, c, heads: .numAttentionHeads, positive: [
             (.hiddenSize, hiddenSize), (.intermediateSize, intermediateSize), (.projectionDim, projectionDim),
             (.numAttentionHeads, numAttentionHeads), (.numChannels, numChannels), (.imageSize, imageSize), (.patchSize, patchSize)])
         if imageSize % patchSize != 0 {
@@ -162,7 +162,7 @@ public struct CLIPConfig: Codable, Equatable, Sendable {
 }
 
 /// Sizes must be positive, layers non-negative and hidden_size divisible by num_attention_heads.
-func checkTower<K: CodingKey>(_ t: CLIPTowerConfig, _ c: KeyedDecodingContainer<K>, heads: K, positive: [(K, Int)]) throws {
+func checkCLIPTower<K: CodingKey>(_ t: CLIPTowerConfig, _ c: KeyedDecodingContainer<K>, heads: K, positive: [(K, Int)]) throws {
     for (key, v) in positive where v < 1 {
         throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be positive, got \(v)")
     }

@@ -125,7 +125,7 @@ public final class CLIPTextModel: Module {
 
     /// Token ids as integers, one row per prompt (each of the same length, e.g. CLIPTokenizer.encode's 77).
     public func callAsFunction(ids: [[Int]], penultimate: Bool = false) -> (lastHiddenState: Tensor, pooled: Tensor) {
-        text_model(ids: idsTensor(ids), penultimate: penultimate)
+        text_model(ids: clipIDsTensor(ids), penultimate: penultimate)
     }
 }
 
@@ -151,7 +151,7 @@ public final class CLIPTextModelWithProjection: Module {
 }
 
 /// Rows of equal length -> (B, L) integer-valued floats.
-func idsTensor(_ ids: [[Int]]) -> Tensor {
+func clipIDsTensor(_ ids: [[Int]]) -> Tensor {
     let l = ids.first?.count ?? 0
     require(!ids.isEmpty && ids.allSatisfy { $0.count == l }, "CLIP text model: ids must be non-empty rows of equal length")
     return Tensor(ids.flatMap { $0.map(Float.init) }, shape: [ids.count, l])

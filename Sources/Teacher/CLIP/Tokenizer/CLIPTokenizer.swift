@@ -39,6 +39,8 @@ public final class CLIPTokenizer: @unchecked Sendable {
     /// transformers: <|startoftext|> and <|endoftext|>, which its ByteLevel step splits again).
     let patternLiterals: [String]
     let literalIDs: [String: Int]
+    /// Special tokens as scalars, longest first: matched in raw text, and (normalized form) in normalized text.
+    let rawSpecials: [([Unicode.Scalar], Int)], normalizedSpecials: [([Unicode.Scalar], Int)]
 
     init(cleaning: CLIPTextCleaning, vocab: [String: Int], merges: [(String, String)], describeMerge: (Int) -> String,
          contextLength: Int, start: Int, end: Int, pad: Int, specials: [CLIPSpecialToken], patternLiterals: [String],
@@ -52,6 +54,10 @@ public final class CLIPTokenizer: @unchecked Sendable {
         self.patternLiterals = patternLiterals
         self.literalIDs = literalIDs
         vocabularySize = (vocab.values.max() ?? -1) + 1
+        let sorted = specialTokens.filter { !$0.content.isEmpty }
+        rawSpecials = sorted.filter { !$0.normalized }.map { (Array($0.content.unicodeScalars), $0.id) }
+        normalizedSpecials = sorted.filter { $0.normalized }.map { (Array(TextCleaning.huggingFace($0.content).unicodeScalars), $0.id) }
+            .filter { !$0.0.isEmpty }.sorted { $0.0.count > $1.0.count }
         var inverse: [Int: String] = [:]
         for (k, v) in vocab { inverse[v] = k }
         idToToken = inverse
@@ -128,14 +134,13 @@ public final class CLIPTokenizer: @unchecked Sendable {
     /// Splits out the special tokens with the given `normalized` flag, leftmost-longest (tokenizers'
     /// AddedVocabulary). Normalized tokens are matched in their normalized form.
     func splitSpecials(_ text: String, normalized: Bool) -> [Part] {
-        let tokens = specialTokens.filter { $0.normalized == normalized }
-            .map { (Array((normalized ? TextCleaning.huggingFace($0.content) : $0.content).unicodeScalars), $0.id) }
+        let tokens = normalized ? normalizedSpecials : rawSpecials
         guard !tokens.isEmpty, !text.isEmpty else { return text.isEmpty ? [] : [.text(text)] }
         let u = Array(text.unicodeScalars)
         var parts: [Part] = []
         var start = 0, i = 0
         while i < u.count {
-            if let (s, id) = tokens.first(where: { t in !t.0.isEmpty && i + t.0.count <= u.count && (0..<t.0.count).allSatisfy { u[i + $0] == t.0[$0] } }) {
+            if let (s, id) = tokens.first(where: { t in i + t.0.count <= u.count && (0..<t.0.count).allSatisfy { u[i + $0] == t.0[$0] } }) {
                 if i > start { parts.append(.text(String(String.UnicodeScalarView(u[start..<i])))) }
                 parts.append(.special(id))
                 i += s.count; start = i

@@ -128,7 +128,7 @@ enum HTMLUnescape {
     }()
 }
 
-extension Unicode.Scalar {
+fileprivate extension Unicode.Scalar {
     var isASCIIDigit: Bool { ("0"..."9").contains(self) }
     var isASCIIHexDigit: Bool { isASCIIDigit || ("a"..."f").contains(self) || ("A"..."F").contains(self) }
     var isASCIIAlphanumeric: Bool { isASCIIDigit || ("a"..."z").contains(self) || ("A"..."Z").contains(self) }

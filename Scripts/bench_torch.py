@@ -40,6 +40,17 @@ def cases():
         k, v = torch.randn(1, 8, 77, 64), torch.randn(1, 8, 77, 64)
         return lambda: F.scaled_dot_product_attention(q, k, v)
 
+    def clip_vit_b32():
+        # transformers' CLIPVisionModel at OpenAI CLIP ViT-B/32's size (its config defaults), random weights.
+        from transformers import CLIPVisionConfig, CLIPVisionModel
+        model = CLIPVisionModel(CLIPVisionConfig()).eval()
+        x = torch.randn(8, 3, 224, 224)
+        return lambda: model(pixel_values=x)
+
+    # FLOPs of 8 ViT-B/32 forwards (as BenchCLIP.swift's vitWork): patch projection, then per layer 8·T·D²
+    # (q/k/v/out), 4·T·D·I (MLP), 4·T²·D (attention), T = 50 tokens.
+    t, d, i = 50, 768, 3072
+    vit_flops = 8 * (2 * 49 * d * 3 * 32 * 32 + 12 * (8 * t * d * d + 4 * t * d * i + 4 * t * t * d))
     gs_bytes = 4 * (3 * 65536 * (32 * 4 + 32 + 2))
     return [
         ("sgemm_512", "512x512 · 512x512", 2 * 512**3, False, lambda: mm(512, 512, 512)),
@@ -55,6 +66,7 @@ def cases():
         ("softmax", "16384x1024, last axis", 2 * 4 * 16384 * 1024, True, softmax),
         ("group_norm", "4x128x64x64, 32 groups", 2 * 4 * 4 * 128 * 64 * 64, True, group_norm),
         ("attention", "q 1x8x65536x64, kv 77", 4 * 8 * 65536 * 77 * 64, False, attention),
+        ("clip_vit_b32", "8x3x224x224, ViT-B/32 vision tower", vit_flops, False, clip_vit_b32),
     ]
 
 

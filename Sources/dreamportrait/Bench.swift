@@ -96,7 +96,7 @@ enum BenchCommand {
         matmulCase("sgemm_2048", 2048, 2048, 2048),
         matmulCase("tallskinny_64", 16384, 64, 64),
         matmulCase("tallskinny_32", 16384, 32, 64),
-    ] + BenchCases.ops
+    ] + BenchCases.ops + BenchCases.clip
 }
 
 enum BuildInfo {

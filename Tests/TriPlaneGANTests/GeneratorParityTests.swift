@@ -44,20 +44,31 @@ final class GeneratorParityTests: XCTestCase {
         let loss = (out.image * (try f.tensor("grad.R_image"))).sum() + (out.imageRaw * (try f.tensor("grad.R_image_raw"))).sum()
         let named = g.namedParameters()
         let grads = gradients(of: loss, wrt: named.map(\.1))
-        var checked = 0, worst = (0.0, "")
+        // The fp32 golden gradients are themselves up to 1.7e-3 from the official code run in float64
+        // (Scripts/eg3d_g_float64.py), so gradients are compared with float64: 1e-3 (the bound) for
+        // every parameter except two documented groups, measured here:
+        //  - noise strengths: a single sum over every pixel with heavy cancellation; up to 2.2e-3 (b4.conv1);
+        //  - the super-resolution layers whose gradient crosses a later layer's leaky ReLU (block0.*,
+        //    block1.conv0.*): up to 3.9e-3. The same values come out when the SR is fed the float64 NumPy
+        //    feature image, and perturbing that image by 1e-6 moves them by 2e-3..8e-3, so they are this
+        //    sensitive to fp32 rounding; they are held to 5e-3 (an open item: the official fp32 run happens
+        //    to land within 1e-3 of float64 here).
+        let truth = try fixture("eg3d/tiny128_g_float64.safetensors")
+        var checked = 0, worst = (0.0, ""), worstGolden = (0.0, "")
         for ((name, _), grad) in zip(named, grads) {
             guard f.entries["grad.G.\(name)"] != nil else { continue }
-            let e = relativeError(grad, try f.tensor("grad.G.\(name)"))
+            let e = relativeError(grad, try truth.tensor("grad.G.\(name)"))
+            let eg = relativeError(grad, try f.tensor("grad.G.\(name)"))
             if e > worst.0 { worst = (e, name) }
+            if eg > worstGolden.0 { worstGolden = (eg, name) }
             checked += 1
-            // The super-resolution's early layers sit behind leaky-ReLU kinks whose pre-activations are within
-            // ~1e-6 of zero, so their gradients move by ~1e-3 under 1e-6 feature perturbations (measured by the
-            // helper that wrote them); they are held to 2e-2, every other parameter to the 1e-3.
-            let kinky = name.hasPrefix("superresolution.block0.") || name.hasPrefix("superresolution.block1.conv0.")
-            XCTAssertLessThanOrEqual(e, kinky ? 2e-2 : 1e-3, "gradient of \(name)")
+            let kinked = name.hasPrefix("superresolution.block0.") || name.hasPrefix("superresolution.block1.conv0.")
+            let bound = kinked ? 5e-3 : (name.hasSuffix("noise_strength") ? 3e-3 : 1e-3)
+            XCTAssertLessThanOrEqual(e, bound, "gradient of \(name) against float64")
+            XCTAssertLessThanOrEqual(eg, kinked ? 5e-3 : 2e-3, "gradient of \(name) against the fp32 golden file")
         }
         XCTAssertEqual(checked, 128, "every parameter with an official gradient was compared")
-        print("GeneratorParityTests: \(checked) parameter gradients, worst \(worst.0) at \(worst.1)")
+        print("GeneratorParityTests: \(checked) parameter gradients, worst vs float64 \(worst.0) at \(worst.1); vs fp32 golden \(worstGolden.0) at \(worstGolden.1)")
     }
 
     func testFFHQ512StateDictMatchesOfficialListing() throws {

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Float64 ground truth for the generator's parameter gradients (and outputs) on the tiny128 fixture.
+
+Runs the official EG3D TriPlaneGenerator (a checkout of NVlabs/eg3d given by --eg3d or EG3D_ROOT, default
+/tmp/eg3d/eg3d) in float64 on the CPU with the tiny128 G weights, inputs and recorded renderer draws of
+Tests/Fixtures/eg3d/tiny128.safetensors (psi 0.7, noise const, R = 32), and computes the gradients of
+sum(image·R_image) + sum(image_raw·R_image_raw) for every parameter. It prints how far the fp32 golden
+gradients are from float64, and with --write saves the float64 results (rounded to float32) to
+Tests/Fixtures/eg3d/tiny128_g_float64.safetensors (`out.image`, `out.image_raw`, `grad.G.<param>`).
+Some fp32 golden gradients are ~1e-3 (relative) from float64 (sums through leaky-ReLU kinks and the
+renderer's compositing), so the Swift tests hold every gradient to 1e-3 against these float64 values.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(ROOT, "Tests", "Fixtures", "eg3d", "tiny128.safetensors")
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "eg3d", "tiny128_g_float64.safetensors")
+
+
+def rel(a, b):
+    den = np.abs(b).max()
+    num = np.abs(a.astype(np.float64) - b).max()
+    return num / den if den > 0 else num
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--eg3d", default=os.environ.get("EG3D_ROOT", "/tmp/eg3d/eg3d"))
+    ap.add_argument("--write", action="store_true", help=f"write the float64 results to {OUT}")
+    a = ap.parse_args()
+    sys.path.insert(0, a.eg3d)
+    from training.triplane import TriPlaneGenerator
+
+    fx = load_file(FIXTURE)
+    from safetensors import safe_open
+    meta = safe_open(FIXTURE, "np").metadata()
+    cfg, rk = json.loads(meta["config"]), json.loads(meta["rendering_kwargs"])
+    G = TriPlaneGenerator(z_dim=cfg["z_dim"], c_dim=25, w_dim=512, img_resolution=cfg["img_res"], img_channels=3,
+                          mapping_kwargs={"num_layers": cfg["map_depth"]}, rendering_kwargs=rk,
+                          channel_base=cfg["cbase"], channel_max=cfg["cmax"]).double()
+    state = {k[2:]: torch.from_numpy(v.astype(np.float64)) for k, v in fx.items() if k.startswith("G.")}
+    missing, unexpected = G.load_state_dict(state, strict=False)
+    assert not unexpected, unexpected
+    G.neural_rendering_resolution = cfg["nrr"]
+    G.renderer.plane_axes = G.renderer.plane_axes.double()
+    z = torch.from_numpy(fx["input.z"].astype(np.float64))
+    c_cond = torch.from_numpy(fx["input.c_cond"].astype(np.float64))
+    c_render = torch.from_numpy(fx["input.c_render"].astype(np.float64))
+    strat = torch.from_numpy(fx["rand.stratified"].astype(np.float64))
+    imp = torch.from_numpy(fx["rand.importance"].astype(np.float64))
+    real_rand_like, real_rand = torch.rand_like, torch.rand
+    torch.rand_like = lambda t, **k: strat.clone()
+    torch.rand = lambda *s, **k: imp.clone()
+    # The official layers name torch.float32 for activations and FIR filters (casts and asserts): alias it to
+    # float64 for this run so every op computes in double.
+    real_float32, real_float = torch.float32, torch.Tensor.float
+    torch.float32 = torch.float64
+    torch.Tensor.float = lambda self, *a, **k: self.double()   # the renderer's grid_sample(..., coords.float())
+    try:
+        ws = G.mapping(z, c_cond, truncation_psi=cfg["psi"])
+        out = G.synthesis(ws, c_render, noise_mode="const")
+    finally:
+        torch.rand_like, torch.rand = real_rand_like, real_rand
+        torch.float32, torch.Tensor.float = real_float32, real_float
+    R_image = torch.from_numpy(fx["grad.R_image"].astype(np.float64))
+    R_raw = torch.from_numpy(fx["grad.R_image_raw"].astype(np.float64))
+    loss = (out["image"] * R_image).sum() + (out["image_raw"] * R_raw).sum()
+    params = {k: p for k, p in G.named_parameters() if f"grad.G.{k}" in fx}
+    grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+    truth = {k: (g if g is not None else torch.zeros_like(p)).detach().numpy() for (k, p), g in zip(params.items(), grads)}
+    print(f"image {rel(fx['out.image'], out['image'].detach().numpy()):.2e}, "
+          f"image_raw {rel(fx['out.image_raw'], out['image_raw'].detach().numpy()):.2e} (fp32 golden vs float64)")
+    worst = sorted(((rel(fx[f"grad.G.{k}"], v), k) for k, v in truth.items()), reverse=True)[:8]
+    for e, k in worst:
+        print(f"  fp32 golden vs float64: {e:.2e}  {k}")
+    if a.write:
+        res = {"out.image": out["image"].detach().numpy().astype(np.float32),
+               "out.image_raw": out["image_raw"].detach().numpy().astype(np.float32)}
+        res.update({f"grad.G.{k}": v.astype(np.float32) for k, v in truth.items()})
+        save_file(res, OUT, metadata={"generator": "Scripts/eg3d_g_float64.py", "source": "NVlabs/eg3d 7cf1fd1, float64, CPU"})
+        print(f"wrote {OUT} ({len(res)} tensors)")
+
+
+if __name__ == "__main__":
+    main()

@@ -231,6 +231,20 @@ final class TextConditionedGeneratorTests: XCTestCase {
         }
     }
 
+    /// One prompt serves the whole batch: the same outputs, bit for bit, as that prompt repeated per sample (open
+    /// gates, so the text matters).
+    func testOnePromptServesTheBatch() throws {
+        let g = try smallConditioned(seed: 14)
+        let one = randomText(counts: [3], length: 5, dim: 6, seed: 66)
+        let repeated = TextConditioning(eot: Tensor.concat([one.eot, one.eot], axis: 0),
+                                        words: Tensor.concat([one.words, one.words], axis: 0),
+                                        mask: Tensor.concat([one.mask, one.mask], axis: 0))
+        let expanded = one.expanded(toBatch: 2)
+        XCTAssertEqual(expanded.batch, 2)
+        XCTAssertEqual(expanded.wordCounts, [3, 3])
+        assertSameOutputs(try withNoGrad { try runSmall(g, one) }, try withNoGrad { try runSmall(g, repeated) }, "broadcast prompt")
+    }
+
     /// save → load gives the same state and the same outputs, bit for bit; a `G_ema.` prefix is found; every bad
     /// key and bad metadata is named.
     func testCheckpointRoundTripAndErrors() throws {

@@ -56,7 +56,8 @@ public final class TriPlaneGenerator: Module {
         return backbone.mapping(z, cc, truncationPsi: truncationPsi, truncationCutoff: truncationCutoff, updateEmas: updateEmas)
     }
 
-    /// The tri-planes (N, 3·C, H, W). `afterBlock` lets DreamPortrait's adapters modify block outputs.
+    /// The tri-planes (N, 3·C, H, W). `afterBlock(resolution, x)` lets DreamPortrait's adapters modify each
+    /// synthesis block's features after its convolutions and before its ToRGB (see SynthesisNetwork).
     public func planes(_ ws: Tensor, noiseMode: NoiseMode, rng: RandomGenerator? = nil,
                        afterBlock: ((Int, Tensor) -> Tensor)? = nil) -> Tensor {
         backbone.synthesis(ws, noiseMode: noiseMode, rng: rng, afterBlock: afterBlock)

@@ -7,10 +7,11 @@ import TensorCore
 final class SemanticsMappingTests: XCTestCase {
     func text(_ n: Int, dt: Int, seed: UInt64) -> Tensor { condTestTensor([n, dt], seed: seed, low: -2, high: 2) }
 
-    /// EqualizedFC computes act(x · (W·λ/√in)ᵀ + b·λ)·gain, checked element by element in Float64.
-    func testEqualizedFCMatchesSpecFormula() {
+    /// The shared equalised-lr layer (StyleGAN2's FullyConnectedLayer, which the semantics mapping network uses)
+    /// computes act(x · (W·λ/√in)ᵀ + b·λ)·gain, checked element by element in Float64.
+    func testFullyConnectedLayerMatchesSpecFormula() {
         for act in [BiasActivation.linear, .lrelu] {
-            let fc = EqualizedFC(5, 3, activation: act, lrMultiplier: 0.01, biasInit: 0.7, rng: RandomGenerator(seed: 4))
+            let fc = FullyConnectedLayer(5, 3, activation: act, lrMultiplier: 0.01, biasInit: 0.7, rng: RandomGenerator(seed: 4))
             let x = condTestTensor([2, 5], seed: 5, low: -3, high: 3)
             let y = fc(x).toArray(), w = fc.weight.toArray(), xv = x.toArray()
             for n in 0..<2 { for o in 0..<3 {
@@ -22,9 +23,13 @@ final class SemanticsMappingTests: XCTestCase {
             } }
         }
         // Stored weights are N(0, 1)/λ.
-        let big = EqualizedFC(256, 256, lrMultiplier: 0.01, rng: RandomGenerator(seed: 6)).weight.toArray()
+        let big = FullyConnectedLayer(256, 256, lrMultiplier: 0.01, rng: RandomGenerator(seed: 6)).weight.toArray()
         let std = (big.map { Double($0) * Double($0) }.reduce(0, +) / Double(big.count)).squareRoot()
         XCTAssertEqual(std, 100, accuracy: 2)
+        // zeroInit: an all-zero weight, so the layer outputs exactly act(b·λ) (0 with the default bias).
+        let zero = FullyConnectedLayer(7, 4, activation: .lrelu, lrMultiplier: 0.01, zeroInit: true, rng: RandomGenerator(seed: 6))
+        XCTAssertTrue(zero.weight.toArray().allSatisfy { $0 == 0 })
+        XCTAssertEqual(zero(condTestTensor([3, 7], seed: 7, low: -50, high: 50)).toArray(), [Float](repeating: 0, count: 12))
     }
 
     /// A fresh network returns ws bit for bit, for every row (truncated rows differ) and for several prompts.

@@ -10,8 +10,8 @@ public final class DiscriminatorEpilogue: Module {
     public let inChannels: Int, cmapDim: Int, resolution: Int
     public let mbstd: MinibatchStdLayer?
     public let conv: Conv2dLayer
-    public let fc: EqualizedLinear
-    public let out: EqualizedLinear
+    public let fc: FullyConnectedLayer
+    public let out: FullyConnectedLayer
 
     public init(inChannels: Int, cmapDim: Int, resolution: Int = 4, mbstdGroupSize: Int?, mbstdNumChannels: Int,
                 convClamp: Float?, rng: RandomGenerator) {
@@ -20,8 +20,8 @@ public final class DiscriminatorEpilogue: Module {
         self.resolution = resolution
         mbstd = mbstdNumChannels > 0 ? MinibatchStdLayer(groupSize: mbstdGroupSize, numChannels: mbstdNumChannels) : nil
         conv = Conv2dLayer(inChannels + mbstdNumChannels, inChannels, kernelSize: 3, activation: .lrelu, convClamp: convClamp, rng: rng)
-        fc = EqualizedLinear(inChannels * resolution * resolution, inChannels, activation: .lrelu, rng: rng)
-        out = EqualizedLinear(inChannels, cmapDim == 0 ? 1 : cmapDim, rng: rng)
+        fc = FullyConnectedLayer(inChannels * resolution * resolution, inChannels, activation: .lrelu, rng: rng)
+        out = FullyConnectedLayer(inChannels, cmapDim == 0 ? 1 : cmapDim, rng: rng)
         super.init()
         if let mbstd { registerModule("mbstd", mbstd) }
         registerModule("conv", conv)

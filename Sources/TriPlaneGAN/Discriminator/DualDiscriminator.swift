@@ -6,12 +6,16 @@ import TensorCore
 
 /// logits = b4(b8(…b{R}(concat(image, resize(image_raw → R)))), mapping(c)).
 /// State (official keys): buffer `resample_filter`; `b{R}` … `b8` (DiscriminatorBlock); `mapping`
-/// (DMappingNetwork, when c_dim > 0); `b4` (DiscriminatorEpilogue).
+/// (StyleGAN2's MappingNetwork with z_dim 0, num_ws None, w_avg_beta None, as the official constructor builds it:
+/// keys `mapping.embed.*`, `mapping.fc0.*` … `mapping.fc{L-1}.*`, no `w_avg`; present when c_dim > 0);
+/// `b4` (DiscriminatorEpilogue).
 public final class DualDiscriminator: Module {
     public let config: DiscriminatorConfig
     /// From the input resolution down to 8.
     public let blocks: [DiscriminatorBlock]
-    public let mapping: DMappingNetwork?
+    /// The camera-label mapping, c (N, c_dim) -> cmap (N, cmap_dim): normalize_2nd_moment(embed(c)) then
+    /// fc0 … fc{L-1} (lrelu, λ = 0.01); no latent, no broadcast, no truncation.
+    public let mapping: MappingNetwork?
     public let b4: DiscriminatorEpilogue
     /// (4, 4) FIR filter (saved; used only by the 'classic' resize mode, which EG3D does not select).
     public let resampleFilter: Tensor
@@ -29,7 +33,8 @@ public final class DualDiscriminator: Module {
                                resolution: res, imgChannels: dualChannels, convClamp: config.convClamp, rng: rng)
         }
         mapping = config.cDim > 0
-            ? DMappingNetwork(cDim: config.cDim, wDim: cmapDim, numLayers: config.mappingLayers, rng: rng) : nil
+            ? MappingNetwork(zDim: 0, cDim: config.cDim, wDim: cmapDim, numWs: nil, numLayers: config.mappingLayers,
+                             wAvgBeta: nil, rng: rng) : nil
         b4 = DiscriminatorEpilogue(inChannels: config.channels(at: 4), cmapDim: cmapDim, resolution: 4,
                                    mbstdGroupSize: config.mbstdGroupSize, mbstdNumChannels: config.mbstdNumChannels,
                                    convClamp: config.convClamp, rng: rng)
@@ -69,7 +74,7 @@ public final class DualDiscriminator: Module {
                 let std = c.variance(axes: [0], keepDims: true).sqrt()           // unbiased, as torch.std
                 c = c + rng.normal(c.shape) * std * config.discCNoise
             }
-            cmap = mapping(c)
+            cmap = mapping(nil, c)
         }
         guard let features = x else { fatalError("DualDiscriminator: no blocks") }
         return b4(features, cmap: cmap)

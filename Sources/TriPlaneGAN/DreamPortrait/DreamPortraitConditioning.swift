@@ -4,53 +4,6 @@
 // the identity at initialisation, so a fresh conditioning reproduces the pre-trained EG3D exactly (§6 stage 1).
 import TensorCore
 
-/// Sizes of the conditioning modules.
-public struct ConditioningConfig: Sendable, Equatable {
-    /// Size of EG3D's w.
-    public var wDim: Int
-    /// Dt: 1024 for Stable Diffusion 2's OpenCLIP ViT-H/14 text encoder, 512 for smaller encoders.
-    public var textDim: Int
-    /// Width of the semantics mapping network's text and style layers.
-    public var hiddenDim: Int
-    /// λ of the semantics mapping network's equalised-lr layers.
-    public var mappingLrMultiplier: Float
-    /// d, the channels per adapter plane.
-    public var adapterDim: Int
-    /// Attention heads per adapter.
-    public var heads: Int
-    /// Attention width per adapter (nil: 3·d).
-    public var innerDim: Int?
-    /// The blocks that get an adapter, with their channel counts, in block order.
-    public var placements: [AdapterPlacement]
-    /// The adapter planes' axes (EG3D's tri-plane layout).
-    public var axes: TriPlaneAxes
-
-    public init(wDim: Int = 512, textDim: Int = 1024, hiddenDim: Int = 512, mappingLrMultiplier: Float = 0.01,
-                adapterDim: Int = 32, heads: Int = 4, innerDim: Int? = nil,
-                placements: [AdapterPlacement] = AdapterPlacement.lastBlocks(), axes: TriPlaneAxes = .eg3d) {
-        self.wDim = wDim
-        self.textDim = textDim
-        self.hiddenDim = hiddenDim
-        self.mappingLrMultiplier = mappingLrMultiplier
-        self.adapterDim = adapterDim
-        self.heads = heads
-        self.innerDim = innerDim
-        self.placements = placements
-        self.axes = axes
-    }
-
-    /// The semantics mapping network's configuration.
-    public var semanticsMapping: SemanticsMappingConfig {
-        SemanticsMappingConfig(wDim: wDim, textDim: textDim, hiddenDim: hiddenDim, lrMultiplier: mappingLrMultiplier)
-    }
-
-    /// The configuration of the adapter at `placement`.
-    public func adapter(_ placement: AdapterPlacement) -> AdapterConfig {
-        AdapterConfig(channels: placement.channels, dim: adapterDim, heads: heads, innerDim: innerDim,
-                      textDim: textDim, axes: axes)
-    }
-}
-
 /// An ordered list of adapters whose checkpoint keys are their indices (`0.proj_in.weight`, …), as torch.nn.ModuleList.
 public final class AdapterList: Module {
     public let items: [GatedCrossAttentionAdapter]

@@ -40,22 +40,22 @@ public struct SemanticsMappingConfig: Sendable, Equatable {
 /// The camera conditioning of EG3D's own mapping is untouched: this network runs on its output ws.
 public final class SemanticsMappingNetwork: Module {
     public let config: SemanticsMappingConfig
-    public let wFC0: EqualizedFC
-    public let wFC1: EqualizedFC
-    public let tFC0: EqualizedFC
-    public let tFC1: EqualizedFC
-    public let fuse: EqualizedFC
+    public let wFC0: FullyConnectedLayer
+    public let wFC1: FullyConnectedLayer
+    public let tFC0: FullyConnectedLayer
+    public let tFC1: FullyConnectedLayer
+    public let fuse: FullyConnectedLayer
 
     public init(_ config: SemanticsMappingConfig, rng: RandomGenerator) {
         require(config.wDim >= 1 && config.textDim >= 1 && config.hiddenDim >= 1,
                 "SemanticsMappingNetwork: sizes must be positive, got w \(config.wDim), text \(config.textDim), hidden \(config.hiddenDim)")
         self.config = config
         let (h, lr) = (config.hiddenDim, config.lrMultiplier)
-        wFC0 = EqualizedFC(config.wDim, h, activation: .lrelu, lrMultiplier: lr, rng: rng)
-        wFC1 = EqualizedFC(h, h, activation: .lrelu, lrMultiplier: lr, rng: rng)
-        tFC0 = EqualizedFC(config.textDim, h, activation: .lrelu, lrMultiplier: lr, rng: rng)
-        tFC1 = EqualizedFC(h, h, activation: .lrelu, lrMultiplier: lr, rng: rng)
-        fuse = EqualizedFC(2 * h, config.wDim, activation: config.fuseActivation, lrMultiplier: lr, zeroInit: true, rng: rng)
+        wFC0 = FullyConnectedLayer(config.wDim, h, activation: .lrelu, lrMultiplier: lr, rng: rng)
+        wFC1 = FullyConnectedLayer(h, h, activation: .lrelu, lrMultiplier: lr, rng: rng)
+        tFC0 = FullyConnectedLayer(config.textDim, h, activation: .lrelu, lrMultiplier: lr, rng: rng)
+        tFC1 = FullyConnectedLayer(h, h, activation: .lrelu, lrMultiplier: lr, rng: rng)
+        fuse = FullyConnectedLayer(2 * h, config.wDim, activation: config.fuseActivation, lrMultiplier: lr, zeroInit: true, rng: rng)
         super.init()
         registerModule("w_fc0", wFC0)
         registerModule("w_fc1", wFC1)

@@ -52,6 +52,14 @@ public struct TextConditioning {
         return (0..<batch).map { i in (0..<l).reduce(0) { $0 + (m[i * l + $1] != 0 ? 1 : 0) } }
     }
 
+    /// The conditioning for a batch of `n`: itself when it already has n prompts; one prompt repeated n times
+    /// (a broadcast view, differentiable in `eot` and `words`) when it has one. Other sizes are an error.
+    public func expanded(toBatch n: Int) -> TextConditioning {
+        if batch == n { return self }
+        require(batch == 1 && n >= 1, "TextConditioning: \(batch) prompts cannot serve a batch of \(n) (give one prompt or one per sample)")
+        return TextConditioning(eot: eot.expand([n, dim]), words: words.expand([n, length, dim]), mask: mask.expand([n, length]))
+    }
+
     /// Builds the conditioning from a CLIP text encoder's output, as method doc §2 describes.
     /// - Parameters:
     ///   - hiddenStates: (N, T, Dt), the encoder's `last_hidden_state` (T = 77 for CLIP).

@@ -17,7 +17,7 @@ public enum WorldAxis: Int, Sendable, CaseIterable, CustomStringConvertible {
 /// `planes[k].column` (tensor axis 3). Texel (r, c) of plane k covers the 3-D points whose `column` coordinate
 /// has index c and whose `row` coordinate has index r; its third ("free") coordinate is unconstrained.
 public struct TriPlaneAxes: Sendable, Equatable {
-    public struct Plane: Sendable, Equatable {
+    public struct Plane: Sendable, Equatable, Codable {
         public var column: WorldAxis
         public var row: WorldAxis
         public init(column: WorldAxis, row: WorldAxis) { self.column = column; self.row = row }

@@ -53,9 +53,12 @@ public final class SynthesisBlock: Module {
     ///   - x: (N, in, r, r) with r = res/2 (res for NoUp); nil for the first block.
     ///   - img: the running image (N, img_channels, r, r), or nil (first block).
     ///   - ws: numConv + numToRGB latents, each (N, w_dim): conv0, conv1, torgb in order.
+    ///   - adapt: applied to the output of the convolutions (N, out, res, res) before anything reads it; its result
+    ///     feeds this block's ToRGB and is the returned x (DreamPortrait's adapters, method doc §4; see
+    ///     AdapterPlacement). Not part of the official block: nil leaves it unchanged.
     /// - Returns: x (N, out, res, res) and img (N, img_channels, res, res).
     public func callAsFunction(_ x: Tensor?, _ img: Tensor?, _ ws: [Tensor], noiseMode: NoiseMode,
-                               rng: RandomGenerator? = nil) -> (x: Tensor, img: Tensor) {
+                               rng: RandomGenerator? = nil, adapt: ((Tensor) -> Tensor)? = nil) -> (x: Tensor, img: Tensor) {
         require(ws.count == numConv + numToRGB, "SynthesisBlock at \(resolution): needs \(numConv + numToRGB) ws, got \(ws.count)")
         let n = ws[0].shape[0]
         for w in ws { require(w.shape == [n, wDim], "SynthesisBlock at \(resolution): each w must be (\(n), \(wDim)), got \(w.shape)") }
@@ -70,6 +73,11 @@ public final class SynthesisBlock: Module {
                     "SynthesisBlock at \(resolution): x must be (\(n), \(inChannels), \(inRes), \(inRes)), got \(x.shape)")
             h = conv0(x, ws[0], noiseMode: noiseMode, rng: rng)
             h = conv1(h, ws[1], noiseMode: noiseMode, rng: rng)
+        }
+        if let adapt {
+            h = adapt(h)
+            require(h.shape == [n, outChannels, resolution, resolution],
+                    "SynthesisBlock at \(resolution): adapt must keep x's shape (\(n), \(outChannels), \(resolution), \(resolution)), got \(h.shape)")
         }
         let y = torgb(h, ws[numConv])
         guard var out = img else { return (h, y) }

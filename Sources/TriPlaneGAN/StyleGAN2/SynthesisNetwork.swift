@@ -41,8 +41,10 @@ public final class SynthesisNetwork: Module {
     /// Block b reads ws[start ..< start + numConv + 1] and start advances by numConv, so each block's ToRGB w
     /// is the next block's conv0 w. Random noise is drawn in layer order (b4.conv1, b8.conv0, b8.conv1, …).
     // ws: (N, num_ws, w_dim) -> img: (N, img_channels, img_resolution, img_resolution)
-    /// - Parameter afterBlock: called with each block's resolution and output features x; its result replaces x
-    ///   for the next block (DreamPortrait's adapters). The image (skip) path is unchanged.
+    /// - Parameter afterBlock: called with each block's resolution and output features x (after its convolutions,
+    ///   before its ToRGB); its result replaces x for that block's ToRGB and for the next block (DreamPortrait's
+    ///   adapters, placed as AdapterPlacement describes: at the last block x feeds only the ToRGB that makes the
+    ///   tri-plane, so it must run before it). The image (skip) path itself carries no adapter.
     public func callAsFunction(_ ws: Tensor, noiseMode: NoiseMode, rng: RandomGenerator? = nil,
                                afterBlock: ((_ resolution: Int, _ x: Tensor) -> Tensor)? = nil) -> Tensor {
         require(ws.rank == 3 && ws.shape[1] == numWs && ws.shape[2] == wDim,
@@ -51,9 +53,10 @@ public final class SynthesisNetwork: Module {
         var x: Tensor? = nil, img: Tensor? = nil
         var start = 0
         for b in blocks {
-            let out = b(x, img, Array(rows[start ..< start + b.numConv + b.numToRGB]), noiseMode: noiseMode, rng: rng)
+            let adapt = afterBlock.map { f in { (features: Tensor) in f(b.resolution, features) } }
+            let out = b(x, img, Array(rows[start ..< start + b.numConv + b.numToRGB]), noiseMode: noiseMode, rng: rng,
+                        adapt: adapt)
             (x, img) = (out.x, out.img)
-            if let afterBlock, let features = x { x = afterBlock(b.resolution, features) }
             start += b.numConv
         }
         return img!

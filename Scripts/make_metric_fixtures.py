@@ -22,8 +22,9 @@ clip: CLIP score, MSC cameras (Tests/MetricsTests/CLIPMetricsTests.swift), writt
     tm.scores (4)                torchmetrics' _clip_score_update per pair (100 * cos), the unclamped, unaveraged
                                  CLIP scores; tm.mean = CLIPScore().compute() = max(mean, 0)
     resize.images (3, 3, 72, 90) float images in [0, 1]
-    resize.pixel_values (3, 3, 48, 48)  torch's antialiased bicubic resize of the shortest edge to 48, clamp to
-                                 [0, 1] (the 8-bit pipeline's saturation), centre crop, CLIP normalisation
+    resize.pixel_values (3, 3, 48, 48)  torch's antialiased bicubic resize of the shortest edge to 48 (width pass,
+                                 then height pass, each clamped to [0, 1] as the 8-bit pipeline saturates), centre
+                                 crop, CLIP normalisation
     resize.ids (3, 77), resize.scores (3)  100 * cos(get_image_features, get_text_features), torchmetrics' formula
     msc.labels (3, 25)           EG3D LookAtPoseSampler labels (float32, the official op order) of the MSC views:
                                  frontal (pi/2, pi/2), left (pi/2 + 15 deg), right (pi/2 - 15 deg), pivot (0, 0, 0.2),
@@ -193,7 +194,10 @@ def clip():
     images = torch.rand(3, 3, 72, 90, generator=gen)
     mean_c = torch.tensor([0.48145466, 0.4578275, 0.40821073]).reshape(1, 3, 1, 1)
     std_c = torch.tensor([0.26862954, 0.26130258, 0.27577711]).reshape(1, 3, 1, 1)
-    r = F.interpolate(images, size=(48, 60), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+    # Width pass, then height pass, each saturated to [0, 1] as the 8-bit pipeline does (a one-axis antialiased
+    # bicubic resize leaves the other axis unchanged: its weights at scale 1 are (0, 1, 0)).
+    r = F.interpolate(images, size=(72, 60), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+    r = F.interpolate(r, size=(48, 60), mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
     pixels = (r[:, :, :, 6:54] - mean_c) / std_c
     ids = tokenizer(CLIP_CAPTIONS_RESIZE, padding="max_length", max_length=77, return_tensors="pt")
     with torch.no_grad():

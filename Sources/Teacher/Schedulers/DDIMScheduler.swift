@@ -99,7 +99,9 @@ public struct DDIMScheduler: Sendable {
         if useClippedModelOutput {
             predEpsilon = (sample - predOriginal * sa).div(Tensor(scalar: sb))
         }
-        let direction = predEpsilon * (1 - alphaProdPrev - stdDev * stdDev).squareRoot()
+        // Clamped at 0: with a zero-terminal-SNR schedule and η = 1 the radicand is 0 up to rounding, and
+        // diffusers' unclamped version turns a negative rounding error into NaN.
+        let direction = predEpsilon * Swift.max(1 - alphaProdPrev - stdDev * stdDev, 0).squareRoot()
         var prevSample = predOriginal * alphaProdPrev.squareRoot() + direction
         if eta > 0 {
             guard let noise = varianceNoise else { fatalError("DDIMScheduler.step: eta \(eta) > 0 needs varianceNoise") }

@@ -38,11 +38,12 @@ public struct NoiseSchedule: Sendable {
 
     public var trainTimesteps: Int { betas.count }
 
-    /// torch.linspace(start, end, n, dtype=float32): the first half stepped from start, the second from end.
+    /// torch.linspace(start, end, n, dtype=float32) bit for bit (aten linspace_kernel, whose scalar loop
+    /// compiles to fused multiply-adds): the first half stepped up from start, the second down from end.
     static func linspace(_ start: Float, _ end: Float, _ n: Int) -> [Float] {
         if n == 1 { return [start] }
         let step = (end - start) / Float(n - 1)
-        return (0..<n).map { i in i < n / 2 ? start + step * Float(i) : end - step * Float(n - 1 - i) }
+        return (0..<n).map { i in i < n / 2 ? start.addingProduct(step, Float(i)) : end.addingProduct(-step, Float(n - 1 - i)) }
     }
 
     /// diffusers betas_for_alpha_bar with the cosine transform (Nichol & Dhariwal), max_beta 0.999, in double.

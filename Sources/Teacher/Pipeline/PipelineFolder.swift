@@ -102,7 +102,22 @@ func decodeJSON<T: Decodable>(_ type: T.Type, at path: String) throws -> T {
 /// Writes `json` (a JSON object) sorted and indented, atomically.
 func writeJSON(_ json: [String: Any], to path: String) throws {
     let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
-    try writeAtomically(data + Data("\n".utf8), to: URL(fileURLWithPath: path))
+    try replaceAtomically(data + Data("\n".utf8), at: path)
+}
+
+/// Writes `data` to a temporary file beside `path`, then rename(2)s it over `path`, which replaces an existing
+/// file atomically. (TensorCore's writeAtomically goes through FileManager.replaceItemAt, which fails on Linux
+/// when the destination exists, so saving a teacher twice into one folder would fail.)
+func replaceAtomically(_ data: Data, at path: String) throws {
+    let tmp = (path as NSString).deletingLastPathComponent + "/.\((path as NSString).lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)"
+    do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
+        throw FileError(path: path, message: "cannot write: \(error.localizedDescription)")
+    }
+    guard rename(tmp, path) == 0 else {
+        let code = errno
+        try? FileManager.default.removeItem(atPath: tmp)
+        throw FileError(path: path, message: "cannot write: \(String(cString: strerror(code)))")
+    }
 }
 
 /// A config encoded as a JSON object with "_class_name" (and "_diffusers_version", which diffusers expects) added.
@@ -121,7 +136,7 @@ func writeComponentFolder<C: Encodable>(_ path: String, className: String, confi
                                         weightsName: String, tensors: [String: Tensor]) throws {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     try writeJSON(try configObject(config, className: className), to: (path as NSString).appendingPathComponent(configName))
-    try saveSafeTensors(tensors, metadata: ["format": "pt"], to: (path as NSString).appendingPathComponent(weightsName))
+    try replaceAtomically(try safeTensorsData(tensors, metadata: ["format": "pt"]), at: (path as NSString).appendingPathComponent(weightsName))
 }
 
 /// Saves a teacher in diffusers pipeline layout, component by component; model_index.json is rewritten

@@ -40,27 +40,29 @@ def main():
     ).eval()
     x = torch.randn(1, 4, a.size // 8, a.size // 8) if a.decoder else torch.rand(1, 3, a.size, a.size) * 2 - 1
     rss_model = rss_mib()
-    times = []
+    times, cpu = [], []
     with torch.no_grad():
         for i in range(a.runs + 1):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             _ = vae.decode(x).sample if a.decoder else vae.encode(x).latent_dist.mean
-            dt = time.perf_counter() - t0
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
             if i > 0:
                 times.append(dt)
+                cpu.append(dc)
             if not a.json:
-                print(f"warm-up  {dt:.3f} s" if i == 0 else f"run {i:<4d} {dt:.3f} s")
+                print(f"{'warm-up ' if i == 0 else f'run {i:<4d}'} {dt:.3f} s ({dc:.2f} CPU s)")
     times.sort()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
     part = "decoder" if a.decoder else "encoder"
     if a.json:
         print(json.dumps(dict(impl="torch", part=part, size=a.size, threads=a.threads, best_s=round(times[0], 4),
-                              median_s=round(times[len(times) // 2], 4), peak_rss_mib=round(peak, 1),
+                              median_s=round(times[len(times) // 2], 4), best_cpu_s=round(min(cpu), 3), peak_rss_mib=round(peak, 1),
                               rss_after_build_mib=None if rss_model is None else round(rss_model, 1),
                               torch=torch.__version__)))
     else:
         print(f"VAE {part}, SD 2.0-base config, 1x3x{a.size}x{a.size}, fp32, {a.threads} threads, torch {torch.__version__}")
-        print(f"best {times[0]:.3f} s, median {times[len(times) // 2]:.3f} s; peak RSS {peak:.0f} MiB"
+        print(f"best {times[0]:.3f} s, median {times[len(times) // 2]:.3f} s, least CPU time {min(cpu):.2f} s; "
+              f"peak RSS {peak:.0f} MiB"
               + ("" if rss_model is None else f" ({rss_model:.0f} MiB after building the model)"))
 
 

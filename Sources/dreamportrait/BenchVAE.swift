@@ -31,6 +31,7 @@ enum BenchVAE {
         let input = decoder ? RandomGenerator(seed: 1).normal([1, 4, size / 8, size / 8])
                             : RandomGenerator(seed: 1).uniform([1, 3, size, size], low: -1, high: 1)
         let rssModel = MemoryUsage.currentRSS()
+        if args.flag("--profile") && !decoder { profileEncoder(vae, input) }
         var times: [Double] = [], cpu: [Double] = []
         for i in 0...runs {
             let t0 = DispatchTime.now().uptimeNanoseconds, c0 = MemoryUsage.cpuSeconds()
@@ -39,7 +40,6 @@ enum BenchVAE {
             if i > 0 { times.append(dt); cpu.append(dc) }
             if !json { print(String(format: "%@ %.3f s (%.2f CPU s)", i == 0 ? "warm-up " : "run \(i)".padding(toLength: 8, withPad: " ", startingAt: 0), dt, dc)) }
         }
-        if args.flag("--profile") && !decoder { profileEncoder(vae, input) }
         let sorted = times.sorted()
         let best = sorted[0], median = sorted[sorted.count / 2], bestCPU = cpu.min()!
         let peak = MemoryUsage.peakRSS()
@@ -59,22 +59,13 @@ func profileEncoder(_ vae: AutoencoderKL, _ x: Tensor) {
     func timed(_ name: String, _ f: () -> Tensor) -> Tensor {
         let t0 = DispatchTime.now().uptimeNanoseconds, c0 = MemoryUsage.cpuSeconds()
         let y = f()
-        print(String(format: "  %-28@ %7.3f s (%.2f CPU s)  -> %@", name, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9,
-                     MemoryUsage.cpuSeconds() - c0, "\(y.shape)"))
+        print(String(format: "  %-28@ %7.3f s (%.2f CPU s)  -> %@, RSS %.0f MiB, peak %.0f MiB", name, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9,
+                     MemoryUsage.cpuSeconds() - c0, "\(y.shape)", MemoryUsage.currentRSS() ?? 0, MemoryUsage.peakRSS()))
         return y
     }
     withNoGrad {
         let e = vae.encoder
         var h = timed("conv_in") { e.convIn(x) }
-        do {
-            // The parts of one 512-channel... first resnet at full resolution.
-            let r = e.downBlocks[0].resnets[0]
-            let a = timed("  r.norm1") { r.norm1(h) }
-            let b = timed("  r.silu") { a.silu() }
-            let c = timed("  r.conv1") { r.conv1(b) }
-            let d = timed("  r.add") { c + h }
-            _ = d
-        }
         for (i, b) in e.downBlocks.items.enumerated() {
             for (j, r) in b.resnets.items.enumerated() { let hh = h; h = timed("down_blocks.\(i).resnets.\(j)") { r(hh) } }
             if let d = b.downsamplers { let hh = h; h = timed("down_blocks.\(i).downsamplers.0") { d[0](hh) } }

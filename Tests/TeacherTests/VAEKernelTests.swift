@@ -26,3 +26,23 @@ final class VAEKernelTests: XCTestCase {
         }
     }
 }
+
+final class GroupNormSiLUTests: XCTestCase {
+    /// Fused in inference, the composition when a gradient is wanted: the same values either way.
+    func testFusedMatchesComposition() {
+        let x = RandomGenerator(seed: 1).normal([2, 8, 5, 7]), w = RandomGenerator(seed: 2).normal([8]), b = RandomGenerator(seed: 3).normal([8])
+        let composed = withNoGrad { groupNorm(x, groups: 4, weight: w, bias: b, eps: 1e-6).silu() }
+        let fused = withNoGrad { groupNormSiLU(x, groups: 4, weight: w, bias: b, eps: 1e-6) }
+        vaeAssertClose(fused, composed, tol: 1e-6, "fused forward")
+        XCTAssertNil(fused.node)
+        let xg = x.detach(); xg.requiresGrad = true
+        let y = groupNormSiLU(xg, groups: 4, weight: w, bias: b, eps: 1e-6)
+        XCTAssertEqual(y.node?.op, "silu")
+        vaeAssertClose(y, composed, tol: 1e-6, "recorded forward")
+        let r = RandomGenerator(seed: 4).normal(y.shape)
+        let g = gradients(of: (y * r).sum(), wrt: [xg])[0]
+        let xr = x.detach(); xr.requiresGrad = true
+        let gRef = gradients(of: (groupNorm(xr, groups: 4, weight: w, bias: b, eps: 1e-6).silu() * r).sum(), wrt: [xr])[0]
+        vaeAssertClose(g, gRef, tol: 1e-6, "gradient")
+    }
+}

@@ -32,13 +32,18 @@ public final class VAEResnetBlock: Module {
         if let c = convShortcut { registerModule("conv_shortcut", c) }
     }
 
-    /// x: (N, in, H, W) -> (N, out, H, W).
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        // Each intermediate goes out of scope as soon as the next is made, so at most two full-size
-        // activations besides x are alive at once.
-        var h = conv1(norm1(x).silu())
-        h = conv2(norm2(h).silu())
-        let out = (convShortcut.map { $0(x) } ?? x) + h
+    /// x: (N, in, H, W) -> (N, out, H, W). `x` is consumed, so a caller that passes its last reference
+    /// (`h = block(consume h)`) lets it go as soon as the shortcut has used it.
+    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
+        // One statement per step, so each intermediate is released as soon as the next exists; norm and SiLU
+        // fused in inference. At most x and two full-size tensors are alive at once.
+        var h = norm1.silu(x)
+        h = conv1(h)
+        h = norm2.silu(h)
+        h = conv2(h)
+        let skip: Tensor
+        if let c = convShortcut { skip = c(x) } else { skip = x }
+        let out = skip + h
         return outputScaleFactor == 1 ? out : out / outputScaleFactor
     }
 }

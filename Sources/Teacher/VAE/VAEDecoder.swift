@@ -20,9 +20,9 @@ public final class VAEUpDecoderBlock: Module {
     }
 
     /// x: (N, in, H, W) -> (N, out, 2H, 2W), or (N, out, H, W) without an upsampler.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = x
-        for r in resnets.items { h = r(h) }
+    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
+        var h = consume x
+        for r in resnets.items { h = r(consume h) }
         if let u = upsamplers { h = u[0](h) }
         return h
     }
@@ -57,7 +57,7 @@ public final class VAEDecoder: Module {
     /// z: (N, latent, h, w) -> (N, out, h · f, w · f).
     public func callAsFunction(_ z: Tensor) -> Tensor {
         var h = midBlock(convIn(z))
-        for b in upBlocks.items { h = b(h) }
-        return convOut(convNormOut(h).silu())
+        for b in upBlocks.items { h = b(consume h) }
+        return convOut(convNormOut.silu(h))
     }
 }

@@ -20,9 +20,9 @@ public final class VAEDownEncoderBlock: Module {
     }
 
     /// x: (N, in, H, W) -> (N, out, H/2, W/2), or (N, out, H, W) without a downsampler.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = x
-        for r in resnets.items { h = r(h) }
+    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
+        var h = consume x
+        for r in resnets.items { h = r(consume h) }
         if let d = downsamplers { h = d[0](h) }
         return h
     }
@@ -44,10 +44,10 @@ public final class VAEMidBlock: Module {
     }
 
     /// x: (N, C, H, W) -> (N, C, H, W).
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        var h = resnets[0](x)
+    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
+        var h = resnets[0](consume x)
         if let a = attentions { h = a[0](h) }
-        return resnets[1](h)
+        return resnets[1](consume h)
     }
 }
 
@@ -81,8 +81,8 @@ public final class VAEEncoder: Module {
     /// x: (N, in, H, W) -> (N, 2 · latent, H / f, W / f) with f the downsampling factor.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var h = convIn(x)
-        for b in downBlocks.items { h = b(h) }
-        h = midBlock(h)
-        return convOut(convNormOut(h).silu())
+        for b in downBlocks.items { h = b(consume h) }
+        h = midBlock(consume h)
+        return convOut(convNormOut.silu(h))
     }
 }

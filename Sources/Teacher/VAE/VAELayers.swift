@@ -54,6 +54,11 @@ public final class VAEGroupNorm: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps)
     }
+
+    /// silu(self(x)), fused in inference (TensorCore's groupNormSiLU).
+    public func silu(_ x: Tensor) -> Tensor {
+        groupNormSiLU(x, groups: groups, weight: weight, bias: bias, eps: eps)
+    }
 }
 
 /// torch.nn.ModuleList: children registered under "0", "1", ... (checkpoint keys `resnets.0.conv1.weight`).

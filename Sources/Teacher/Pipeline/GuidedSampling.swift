@@ -30,8 +30,9 @@ public func sampleDDIM(latents: Tensor, predictor: NoisePredictor, scheduler: in
             "sampleDDIM: text states \(conditional.shape) must be (N, L, D) with N = \(latents.shape[0])")
     let guided = guidanceScale > 1
     if guided {
-        guard let u = unconditional else { fatalError("sampleDDIM: guidance scale \(guidanceScale) > 1 needs unconditional states") }
-        require(u.shape == conditional.shape, "sampleDDIM: unconditional states \(u.shape) must match conditional \(conditional.shape)")
+        require(unconditional != nil, "sampleDDIM: guidance scale \(guidanceScale) > 1 needs unconditional states")
+        require(unconditional!.shape == conditional.shape,
+                "sampleDDIM: unconditional states \(unconditional!.shape) must match conditional \(conditional.shape)")
     }
     require(eta == 0 || varianceNoise != nil, "sampleDDIM: eta \(eta) > 0 needs a varianceNoise source")
     try scheduler.setTimesteps(steps)

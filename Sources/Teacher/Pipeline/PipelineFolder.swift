@@ -51,9 +51,9 @@ public struct PipelineFolder {
     /// Checks that model_index.json lists each of `names` with the library and class we build for it.
     public func validate(_ names: [String]) throws {
         for name in names {
-            guard let spec = PipelineFolder.stableDiffusionComponents.first(where: { $0.name == name }) else {
-                fatalError("PipelineFolder.validate: no specification for component '\(name)'")
-            }
+            let found = PipelineFolder.stableDiffusionComponents.first(where: { $0.name == name })
+            require(found != nil, "PipelineFolder.validate: no specification for component '\(name)'")
+            let spec = found!
             guard let entry = components[name], let cls = entry.className else {
                 throw FileError(path: modelIndexPath, message: "missing component \"\(name)\" (expected [\"\(spec.library)\", \"\(spec.classes.first ?? "<a scheduler>")\"])")
             }
@@ -123,9 +123,9 @@ func replaceAtomically(_ data: Data, at path: String) throws {
 /// A config encoded as a JSON object with "_class_name" (and "_diffusers_version", which diffusers expects) added.
 func configObject<C: Encodable>(_ config: C, className: String) throws -> [String: Any] {
     let data = try JSONEncoder().encode(config)
-    guard var obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        fatalError("configObject: \(C.self) does not encode as a JSON object")
-    }
+    let decoded = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    require(decoded != nil, "configObject: \(C.self) does not encode as a JSON object")
+    var obj = decoded!
     obj["_class_name"] = className
     obj["_diffusers_version"] = PipelineWriter.diffusersVersion
     return obj

@@ -57,8 +57,8 @@ public struct DDIMScheduler: Sendable {
     /// The timestep diffusers' step() treats as the previous one: t - T / steps (not the next entry of
     /// `timesteps`, which differs for trailing and linspace spacing, exactly as diffusers).
     public func previousTimestep(_ t: Int) -> Int {
-        guard let n = numInferenceSteps else { fatalError("DDIMScheduler: call setTimesteps before step") }
-        return t - config.numTrainTimesteps / n
+        require(numInferenceSteps != nil, "DDIMScheduler: call setTimesteps before step")
+        return t - config.numTrainTimesteps / numInferenceSteps!
     }
 
     /// One reverse step x_t -> x_{t_prev} (DDIM, Song et al. eq. 12).
@@ -104,7 +104,8 @@ public struct DDIMScheduler: Sendable {
         let direction = predEpsilon * Swift.max(1 - alphaProdPrev - stdDev * stdDev, 0).squareRoot()
         var prevSample = predOriginal * alphaProdPrev.squareRoot() + direction
         if eta > 0 {
-            guard let noise = varianceNoise else { fatalError("DDIMScheduler.step: eta \(eta) > 0 needs varianceNoise") }
+            require(varianceNoise != nil, "DDIMScheduler.step: eta \(eta) > 0 needs varianceNoise")
+            let noise = varianceNoise!
             require(noise.shape == sample.shape, "DDIMScheduler.step: variance noise \(noise.shape) must match sample \(sample.shape)")
             prevSample = prevSample + noise * stdDev
         }

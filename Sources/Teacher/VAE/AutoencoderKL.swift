@@ -14,7 +14,7 @@ public final class AutoencoderKL: Module {
     public let postQuantConv: VAEConv2d?
 
     /// A model with PyTorch's default random initialisation (load weights with `load(_:)` or `load(folder:)`).
-    /// Throws a FileError-free `AutoencoderKLConfigError` when the config cannot be built.
+    /// Throws `AutoencoderKLConfigError`, naming each offending key, when the config cannot be built.
     public init(config: AutoencoderKLConfig, rng: RandomGenerator = RandomGenerator(seed: 0)) throws {
         let problems = config.problems()
         guard problems.isEmpty else { throw AutoencoderKLConfigError(problems: problems) }

@@ -36,6 +36,9 @@ final class ProgressBar {
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
+    /// Seconds since the bar was made.
+    var elapsed: Double { Date().timeIntervalSince(t0) }
+
     static func clock(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%dh%02dm%02ds", t / 3600, t / 60 % 60, t % 60) : String(format: "%dm%02ds", t / 60, t % 60)

@@ -127,31 +127,55 @@ func im2colPanel(_ img: UnsafePointer<Float>, _ s: ConvShape, k0: Int, kc: Int, 
     let oy0 = j0 / s.ow, ox0 = j0 % s.ow
     // Common case: the panel lies in one output row, so each column row reads one image row.
     let oneRow = ox0 + nr <= s.ow
+    // Row k0 + kk is (channel c, tap ky, kx); stepped incrementally (no divisions per row).
+    var c = k0 / taps, ky = (k0 % taps) / s.kw, kx = k0 % s.kw
+    if oneRow {
+        for kk in 0..<kc {
+            let d = dst + kk * gemmNR
+            let iy = oy0 * s.sh - s.ph + ky * s.dh
+            let x0 = ox0 * s.sw - s.pw + kx * s.dw
+            let row = img + c * s.imagePlane + iy * s.iw
+            if iy < 0 || iy >= s.ih {
+                d.initialize(repeating: 0, count: gemmNR)
+            } else if s.sw == 1 && x0 >= 0 && nr == gemmNR && x0 + gemmNR <= s.iw {
+                // Interior panel row: whole vectors, no call into memcpy (the packing is a large share of a
+                // 128-channel layer's time otherwise).
+                for v in stride(from: 0, to: gemmNR, by: vWidth) { vstore(vload(row + x0 + v), d + v) }
+            } else if s.sw == 2 && x0 >= 0 && nr == gemmNR && x0 + 2 * gemmNR <= s.iw {
+                // Stride 2 (downsampling convolutions): the even lanes of double-width loads.
+                for v in stride(from: 0, to: gemmNR, by: vWidth) {
+                    let pair = UnsafeRawPointer(row + x0 + 2 * v).loadUnaligned(as: SIMD32<Float>.self)
+                    vstore(pair.evenHalf, d + v)
+                }
+            } else if s.sw == 1 {
+                let lo = Swift.max(0, -x0), hi = Swift.min(nr, s.iw - x0)
+                if lo > 0 { d.initialize(repeating: 0, count: Swift.min(lo, gemmNR)) }
+                if hi > lo { (d + lo).update(from: row + x0 + lo, count: hi - lo) }
+                let tail = Swift.max(hi, lo)
+                if tail < gemmNR { (d + tail).initialize(repeating: 0, count: gemmNR - tail) }
+            } else {
+                for j in 0..<nr { let ix = x0 + j * s.sw; d[j] = ix >= 0 && ix < s.iw ? row[ix] : 0 }
+                if nr < gemmNR { (d + nr).initialize(repeating: 0, count: gemmNR - nr) }
+            }
+            kx += 1
+            if kx == s.kw { kx = 0; ky += 1; if ky == s.kh { ky = 0; c += 1 } }
+        }
+        return
+    }
     withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * gemmNR) { buf in
         let ys = buf.baseAddress!, xs = ys + gemmNR
         for j in 0..<nr { let p = j0 + j; ys[j] = (p / s.ow) * s.sh - s.ph; xs[j] = (p % s.ow) * s.sw - s.pw }
         for kk in 0..<kc {
-            let row = k0 + kk
-            let c = row / taps, ky = (row % taps) / s.kw, kx = row % s.kw
             let d = dst + kk * gemmNR
             let plane = img + c * s.imagePlane
             let dy = ky * s.dh, dx = kx * s.dw
-            if oneRow && s.sw == 1 {
-                let iy = oy0 * s.sh - s.ph + dy
-                if iy < 0 || iy >= s.ih { d.initialize(repeating: 0, count: gemmNR); continue }
-                let x0 = ox0 - s.pw + dx
-                let lo = Swift.max(0, -x0), hi = Swift.min(nr, s.iw - x0)
-                if lo > 0 { d.initialize(repeating: 0, count: Swift.min(lo, gemmNR)) }
-                if hi > lo { (d + lo).update(from: plane + iy * s.iw + x0 + lo, count: hi - lo) }
-                let tail = Swift.max(hi, lo)
-                if tail < gemmNR { (d + tail).initialize(repeating: 0, count: gemmNR - tail) }
-            } else {
-                for j in 0..<nr {
-                    let iy = ys[j] + dy, ix = xs[j] + dx
-                    d[j] = iy >= 0 && iy < s.ih && ix >= 0 && ix < s.iw ? plane[iy * s.iw + ix] : 0
-                }
-                if nr < gemmNR { (d + nr).initialize(repeating: 0, count: gemmNR - nr) }
+            for j in 0..<nr {
+                let iy = ys[j] + dy, ix = xs[j] + dx
+                d[j] = iy >= 0 && iy < s.ih && ix >= 0 && ix < s.iw ? plane[iy * s.iw + ix] : 0
             }
+            if nr < gemmNR { (d + nr).initialize(repeating: 0, count: gemmNR - nr) }
+            kx += 1
+            if kx == s.kw { kx = 0; ky += 1; if ky == s.kh { ky = 0; c += 1 } }
         }
     }
 }

@@ -2,6 +2,7 @@
 // square root; group norm splits the channels into contiguous groups, as PyTorch). The forward is one fused
 // kernel (Kernels/NormKernels.swift). The first-order backward is the fused backward kernel; under createGraph the
 // backward is written in TensorCore ops instead, so norms differentiate twice (EG3D's R1 penalty).
+import Foundation
 
 /// `torch.nn.functional.layer_norm`: normalises over the last `normalizedShape.count` axes of `x`, which
 /// must equal `normalizedShape`; `weight` and `bias` (optional) have shape `normalizedShape`.
@@ -85,4 +86,21 @@ func fusedNorm(_ x: Tensor, _ weight: Tensor?, _ bias: Tensor?, _ l: NormLayout,
         if bias != nil { grads.append(db) }
         return grads
     }
+}
+
+/// silu(group_norm(x)): the pre-activation of every ResNet block of a latent-diffusion U-Net or VAE
+/// (diffusers ResnetBlock2D: norm, then SiLU). When a gradient may be needed it is exactly the composition
+/// `groupNorm(...).silu()` (and differentiates as such); in inference (no recording, or no input requiring a
+/// gradient) the SiLU is applied in place on the normalised tensor, so no second full-size tensor is made.
+public func groupNormSiLU(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) -> Tensor {
+    let y = groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps)
+    if y.requiresGrad { return y.silu() }
+    // y is fresh, dense and unrecorded: ours to overwrite.
+    let p = y.data, n = y.count
+    parallelRanges(n, grain: elementwiseGrain) { r in
+        var i = r.lowerBound
+        while i + vWidth <= r.upperBound { let v = vload(p + i); vstore(v * vsigmoid(v), p + i); i += vWidth }
+        while i < r.upperBound { p[i] = p[i] / (1 + Foundation.exp(-p[i])); i += 1 }
+    }
+    return y
 }

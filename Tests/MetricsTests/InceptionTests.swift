@@ -1,0 +1,89 @@
+// FID Inception-v3 against pytorch-fid's InceptionV3 (Scripts/make_metric_fixtures.py inception): the
+// network on the fixture recipe's random weights, loaded through a safetensors file in the converted format,
+// gives pytorch-fid's 2048-d features and block outputs to 1e-4 relative; its keys are exactly those of
+// Scripts/convert_inception.py's output; batch-norm folding matches the unfolded conv + BN + ReLU.
+import Foundation
+import XCTest
+@testable import Metrics
+@testable import TensorCore
+
+final class InceptionTests: XCTestCase {
+    func fixture() throws -> SafeTensorsFile {
+        try SafeTensorsFile(path: metricFixtures.appendingPathComponent("inception.safetensors").path)
+    }
+
+    func testKeysAreTheConvertedFileKeys() throws {
+        let f = try fixture()
+        let json = try XCTUnwrap(f.metadata["converted_keys"]?.data(using: .utf8))
+        let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: json) as? [String: [Int]])
+        let own = FIDInceptionV3().stateDict().mapValues(\.shape)
+        XCTAssertEqual(own.count, 470)
+        XCTAssertEqual(Set(own.keys), Set(expected.keys), "missing: \(Set(expected.keys).subtracting(own.keys).sorted().prefix(5)), extra: \(Set(own.keys).subtracting(expected.keys).sorted().prefix(5))")
+        for (k, shape) in expected { XCTAssertEqual(own[k], shape, k) }
+        XCTAssertEqual(own.values.map { $0.reduce(1, *) }.reduce(0, +), 21_820_000)
+    }
+
+    func testFeaturesMatchPytorchFID() throws {
+        let f = try fixture()
+        // The recipe's weights, written as a converted file would be (plus the fc head and counters a file
+        // may carry, which loading ignores).
+        let weights = InceptionRecipe.stateDict(for: FIDInceptionV3())
+        var file = weights
+        file["fc.weight"] = Tensor.zeros([1008, 2048]); file["fc.bias"] = Tensor.zeros([1008])
+        file["Conv2d_1a_3x3.bn.num_batches_tracked"] = Tensor.zeros([])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("inception-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try saveSafeTensors(file, to: path)
+        let model = try FIDInceptionV3(weights: path)
+
+        let sizes = [(64, 64), (299, 299), (160, 200)]
+        let images = sizes.enumerated().map { InceptionRecipe.image($0.offset, $0.element.0, $0.element.1) }
+        let batch = FIDInceptionV3.resizedBatch(images)
+        XCTAssertEqual(batch.shape, [3, 3, 299, 299])
+        let outputs = model.blockOutputs(batch, through: 3)
+        XCTAssertEqual(outputs.map(\.shape), [[3, 64, 73, 73], [3, 192, 35, 35], [3, 768, 17, 17], [3, 2048, 1, 1]])
+        let features = outputs[3].reshape([3, 2048])
+        for i in 0..<3 {
+            inceptionAssertClose(features.slice(axis: 0, start: i, end: i + 1), try f.tensor("features.\(i)"), tol: 1e-4,
+                                 "features of image \(i) (\(sizes[i].0)x\(sizes[i].1))")
+        }
+        for j in 0..<3 {
+            inceptionAssertClose(outputs[j].slice(axis: 0, start: 1, end: 2), try f.tensor("block\(j).1"), tol: 1e-4, "block \(j)")
+        }
+        // A single image through the model's own resize gives the same features as the batch.
+        let single = model.features(images[2])
+        inceptionAssertClose(single, features.slice(axis: 0, start: 2, end: 3), tol: 1e-6, "unbatched image 2")
+    }
+
+    func testFoldedConvMatchesConvBatchNormReLU() {
+        for (cin, cout, k, stride, pad) in [(5, 7, (3, 3), (2, 2), (0, 0)), (4, 6, (1, 7), (1, 1), (0, 3)), (3, 8, (1, 1), (1, 1), (0, 0))] {
+            let m = BasicConv2d(cin, cout, kernel: k, stride: stride, padding: pad)
+            try! m.load(InceptionRecipe.stateDict(for: m))
+            let x = RandomGenerator(seed: 3).normal([2, cin, 11, 13])
+            inceptionAssertClose(withNoGrad { m.folded()(x) }, withNoGrad { m.reference(x) }, tol: 1e-5, "BasicConv2d \(k)")
+        }
+    }
+
+    func testPreprocessIsPytorchFIDsResizeAndScale() {
+        let x = RandomGenerator(seed: 5).uniform([2, 3, 299, 299])
+        XCTAssertEqual(FIDInceptionV3.preprocess(x).toArray(), (x * 2 - 1).toArray(), "299x299 inputs are not resampled")
+        let small = RandomGenerator(seed: 6).uniform([1, 3, 20, 30])
+        let expected = interpolate(small, size: (299, 299), mode: .bilinear, alignCorners: false) * 2 - 1
+        XCTAssertEqual(FIDInceptionV3.preprocess(small).toArray(), expected.toArray())
+    }
+
+    func testLoadingErrorsNameTheProblem() throws {
+        let missing = "/nonexistent/inception.safetensors"
+        XCTAssertThrowsError(try FIDInceptionV3(weights: missing)) {
+            XCTAssertTrue("\($0)".contains(missing) && "\($0)".contains("pt_inception-2015-12-05-6726825d.pth")
+                          && "\($0)".contains("convert_inception.py"), "\($0)")
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try saveSafeTensors(["Conv2d_1a_3x3.conv.weight": Tensor.zeros([32, 3, 5, 5]), "fc.weight": Tensor.zeros([2])], to: path)
+        XCTAssertThrowsError(try FIDInceptionV3(weights: path)) {
+            let s = "\($0)"
+            XCTAssertTrue(s.contains(path) && s.contains("Mixed_7c.branch_pool.conv.weight") && s.contains("Conv2d_1a_3x3.conv.weight expected [32, 3, 3, 3]"), s)
+        }
+    }
+}

@@ -33,8 +33,8 @@ let package = Package(
         // The frozen teacher and text stack: CLIP tokenizer and transformers, SD-style U-Net and VAE, schedulers.
         .target(name: "Teacher", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
         // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision.
-        .target(name: "Metrics", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore"],
+        .target(name: "Metrics", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs"],
                     swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs"],
                     swiftSettings: kernelFlags + [.swiftLanguageMode(.v5)]),

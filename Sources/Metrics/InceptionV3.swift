@@ -132,10 +132,37 @@ public final class FIDInceptionV3: Module {
         }
     }
 
-    /// The 2048-d pool features FID uses (pytorch-fid `--dims 2048`).
-    /// images: (N, 3, H, W) in [0, 1] -> (N, 2048)
-    public func features(_ images: Tensor) -> Tensor {
-        blockOutputs(images, through: 3)[3].reshape([images.shape[0], 2048])
+    /// The pool features FID uses: pytorch-fid `--dims 2048` (the default), or 64, 192, 768 (the block output
+    /// average-pooled over its positions, as pytorch-fid's get_activations does).
+    /// images: (N, 3, H, W) in [0, 1] -> (N, dimension)
+    public func features(_ images: Tensor, dimension: Int = 2048) -> Tensor {
+        guard let block = FIDInceptionV3.blockDimensions.firstIndex(of: dimension) else {
+            fatalError("FIDInceptionV3.features: dimension \(dimension) is not one of \(FIDInceptionV3.blockDimensions)")
+        }
+        let out = blockOutputs(images, through: block)[block]
+        return withNoGrad { (block == 3 ? out : out.mean(axes: [2, 3], keepDims: true)).reshape([images.shape[0], dimension]) }
+    }
+
+    /// A network with random weights whose activations stay in a normal range through all 94 layers
+    /// (He-uniform convolutions; batch norms γ ∈ [0.75, 1.25), β, μ ∈ [-0.1, 0.1), σ² ∈ [0.5, 1.5)), for
+    /// benchmarks: default-initialised weights shrink the activations into denormals, which are slow.
+    public static func randomized(seed: UInt64) -> FIDInceptionV3 {
+        let model = FIDInceptionV3()
+        let rng = RandomGenerator(seed: seed)
+        var weights: [String: Tensor] = [:]
+        for (key, t) in model.stateDict().sorted(by: { $0.key < $1.key }) {
+            let (low, high): (Float, Float)
+            if key.hasSuffix("conv.weight") {
+                let bound = Float((6.0 / Double(t.shape.dropFirst().reduce(1, *))).squareRoot())
+                (low, high) = (-bound, bound)
+            } else if key.hasSuffix("bn.weight") { (low, high) = (0.75, 1.25) }
+            else if key.hasSuffix("bn.running_var") { (low, high) = (0.5, 1.5) }
+            else { (low, high) = (-0.1, 0.1) }
+            weights[key] = rng.uniform(t.shape, low: low, high: high)
+        }
+        try! model.load(weights)   // every key of its own state dict, so loading cannot fail
+        model.prepare()
+        return model
     }
 
     /// Floating-point operations of one 299x299 image: 2 x the 5,711,168,096 multiply-adds of its 94

@@ -1,6 +1,15 @@
 // Eigenvalues (and optionally eigenvectors) of a real symmetric matrix in Float64: Householder reduction to
 // tridiagonal form, then the implicit QL algorithm with Wilkinson-style shifts (EISPACK tred2/tql2; Golub &
-// Van Loan, Matrix Computations, §8.3). O(n³); FID's 2048 x 2048 covariances take seconds.
+// Van Loan, Matrix Computations, §8.3). O(n³).
+// The arithmetic is tred2/tql2's; only the memory order differs, so that every inner loop runs along rows
+// (the matrix is row-major) with SIMD, spread over the threads:
+//   * the reduction's product p = A·u reads the lower triangle once, row by row (each row gives its own dot
+//     product and scatters its axpy into the entries above the diagonal: a fused dsymv);
+//   * the rank-2 update A −= u·qᵀ + q·uᵀ runs row by row;
+//   * accumulating Q computes all of a step's dot products first (they do not depend on one another), then
+//     applies the rank-1 update row by row;
+//   * QL's rotations are recorded for a whole sweep, then applied to column blocks of the eigenvectors.
+// Work is split into a fixed number of blocks (not one per thread), so results do not depend on the thread count.
 import Foundation
 import TensorCore
 
@@ -27,7 +36,14 @@ public func symmetricEigen(_ a: [Double], n: Int, vectors wantVectors: Bool) thr
     var zt: [Double] = []
     if wantVectors {
         zt = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0..<n { zt[j * n + i] = z[i * n + j] } }
+        z.withUnsafeBufferPointer { zb in
+            zt.withUnsafeMutableBufferPointer { tb in
+                let src = zb.baseAddress!, dst = tb.baseAddress!
+                parallelRanges(n, grain: 64) { rows in
+                    for j in rows { for i in 0..<n { dst[j * n + i] = src[i * n + j] } }
+                }
+            }
+        }
     }
     try d.withUnsafeMutableBufferPointer { db in
         try e.withUnsafeMutableBufferPointer { eb in
@@ -39,10 +55,78 @@ public func symmetricEigen(_ a: [Double], n: Int, vectors wantVectors: Bool) thr
     return (d, wantVectors ? zt : nil)
 }
 
+// MARK: - Row kernels
+
+/// Σ a[k]·b[k] for k in 0..<count.
+@inline(__always) private func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ count: Int) -> Double {
+    var acc = SIMD8<Double>(repeating: 0)
+    var k = 0
+    while k + 8 <= count {
+        acc = acc.addingProduct(UnsafeRawPointer(a + k).loadUnaligned(as: SIMD8<Double>.self),
+                                UnsafeRawPointer(b + k).loadUnaligned(as: SIMD8<Double>.self))
+        k += 8
+    }
+    var s = acc.sum()
+    while k < count { s += a[k] * b[k]; k += 1 }
+    return s
+}
+
+/// y[k] += alpha · x[k] for k in 0..<count.
+@inline(__always) private func axpy(_ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
+    let va = SIMD8<Double>(repeating: alpha)
+    var k = 0
+    while k + 8 <= count {
+        let yv = UnsafeRawPointer(y + k).loadUnaligned(as: SIMD8<Double>.self)
+        let xv = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD8<Double>.self)
+        UnsafeMutableRawPointer(y + k).storeBytes(of: yv.addingProduct(xv, va), as: SIMD8<Double>.self)
+        k += 8
+    }
+    while k < count { y[k] += alpha * x[k]; k += 1 }
+}
+
+/// Blocks of 0..<count of about equal work when item j costs ∝ j (rows of a lower triangle). At most 32; their
+/// number depends only on `count`.
+private func triangleBlocks(_ count: Int) -> [Range<Int>] {
+    let parts = Swift.max(1, Swift.min(32, count / 48))
+    var bounds = [0]
+    for b in 1..<parts {
+        bounds.append(Swift.min(count, Swift.max(bounds.last!, Int((Double(b) / Double(parts)).squareRoot() * Double(count)))))
+    }
+    bounds.append(count)
+    return (0..<parts).map { bounds[$0]..<bounds[$0 + 1] }.filter { !$0.isEmpty }
+}
+
+/// Blocks of 0..<count of equal size; their number depends only on `count`.
+private func evenBlocks(_ count: Int) -> [Range<Int>] {
+    let parts = Swift.max(1, Swift.min(32, count / 64))
+    return (0..<parts).map { (count * $0 / parts)..<(count * ($0 + 1) / parts) }.filter { !$0.isEmpty }
+}
+
+/// r[k] −= a·x[k] + b·y[k] for k in 0..<count (tred2's rank-2 update of one row, same expression).
+@inline(__always) private func rankTwoRow(_ r: UnsafeMutablePointer<Double>, _ a: Double, _ x: UnsafePointer<Double>,
+                                          _ b: Double, _ y: UnsafePointer<Double>, _ count: Int) {
+    let va = SIMD8<Double>(repeating: a), vb = SIMD8<Double>(repeating: b)
+    var k = 0
+    while k + 8 <= count {
+        let rv = UnsafeRawPointer(r + k).loadUnaligned(as: SIMD8<Double>.self)
+        let xv = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD8<Double>.self)
+        let yv = UnsafeRawPointer(y + k).loadUnaligned(as: SIMD8<Double>.self)
+        UnsafeMutableRawPointer(r + k).storeBytes(of: rv - (va * xv + vb * yv), as: SIMD8<Double>.self)
+        k += 8
+    }
+    while k < count { r[k] -= a * x[k] + b * y[k]; k += 1 }
+}
+
+// MARK: - Householder tridiagonalisation (tred2)
+
 /// Householder reduction of the symmetric matrix z (n x n, row-major) to tridiagonal form: diagonal d,
 /// sub-diagonal e (e[i] couples i-1 and i; e[0] = 0). With `vectors`, z ends holding the orthogonal Q.
 private func tridiagonalize(_ z: UnsafeMutablePointer<Double>, _ n: Int, _ d: UnsafeMutablePointer<Double>,
                             _ e: UnsafeMutablePointer<Double>, _ vectors: Bool) {
+    // Per-block partial sums of the above-diagonal half of A·u, reduced in block order.
+    let maxBlocks = 32
+    let partial = UnsafeMutablePointer<Double>.allocate(capacity: maxBlocks * n)
+    defer { partial.deallocate() }
     for i in stride(from: n - 1, to: 0, by: -1) {
         let l = i - 1
         var h = 0.0
@@ -54,28 +138,36 @@ private func tridiagonalize(_ z: UnsafeMutablePointer<Double>, _ n: Int, _ d: Un
                 e[i] = ri[l]
             } else {
                 for k in 0...l { ri[k] /= scale; h += ri[k] * ri[k] }
-                var f = ri[l]
-                let g0 = f >= 0 ? -h.squareRoot() : h.squareRoot()
+                let f0 = ri[l]
+                let g0 = f0 >= 0 ? -h.squareRoot() : h.squareRoot()
                 e[i] = scale * g0
-                h -= f * g0
-                ri[l] = f - g0
-                f = 0
+                h -= f0 * g0
+                ri[l] = f0 - g0
+                if vectors { for j in 0...l { z[j * n + i] = ri[j] / h } }
+                // p = A·u over rows 0...l: row j's dot with u[0...j] plus Σ_{k>j} A[k][j]·u[k].
+                let rows = l + 1
+                let blocks = triangleBlocks(rows)
+                parallelFor(blocks.count) { b in
+                    let acc = partial + b * n
+                    acc.initialize(repeating: 0, count: rows)
+                    for j in blocks[b] {
+                        let rj = z + j * n
+                        e[j] = dot(rj, ri, j + 1)
+                        axpy(ri[j], rj, acc, j)          // contributes A[j][k]·u[j] to p[k], k < j
+                    }
+                }
+                var f = 0.0
                 for j in 0...l {
-                    if vectors { z[j * n + i] = ri[j] / h }
-                    var g = 0.0
-                    let rj = z + j * n
-                    for k in 0...j { g += rj[k] * ri[k] }
-                    if j + 1 <= l { for k in (j + 1)...l { g += z[k * n + j] * ri[k] } }
+                    var g = e[j]
+                    for b in 0..<blocks.count { g += partial[b * n + j] }   // zero where block b has no row below j
                     e[j] = g / h
                     f += e[j] * ri[j]
                 }
                 let hh = f / (h + h)
-                for j in 0...l {
-                    let fj = ri[j]
-                    let gj = e[j] - hh * fj
-                    e[j] = gj
-                    let rj = z + j * n
-                    for k in 0...j { rj[k] -= fj * e[k] + gj * ri[k] }
+                for j in 0...l { e[j] -= hh * ri[j] }
+                // A[j][k] −= u[j]·q[k] + q[j]·u[k] for k ≤ j.
+                parallelFor(blocks.count) { b in
+                    for j in blocks[b] { rankTwoRow(z + j * n, ri[j], e, e[j], ri, j + 1) }
                 }
             }
         } else {
@@ -85,13 +177,22 @@ private func tridiagonalize(_ z: UnsafeMutablePointer<Double>, _ n: Int, _ d: Un
     }
     d[0] = 0
     e[0] = 0
+    let g = UnsafeMutablePointer<Double>.allocate(capacity: n)
+    defer { g.deallocate() }
     for i in 0..<n {
         if vectors {
             if d[i] != 0 {
-                for j in 0..<i {
-                    var g = 0.0
-                    for k in 0..<i { g += z[i * n + k] * z[k * n + j] }
-                    for k in 0..<i { z[k * n + j] -= g * z[k * n + i] }
+                // g[j] = Σ_{k<i} Z[i][k]·Z[k][j] for all j < i (independent of one another), then
+                // Z[k][j] −= g[j]·Z[k][i] for k, j < i.
+                let columns = evenBlocks(i)
+                let ri = z + i * n
+                parallelFor(columns.count) { b in
+                    let c = columns[b]
+                    (g + c.lowerBound).initialize(repeating: 0, count: c.count)
+                    for k in 0..<i { axpy(ri[k], z + k * n + c.lowerBound, g + c.lowerBound, c.count) }
+                }
+                parallelFor(columns.count) { b in
+                    for k in columns[b] { axpy(-z[k * n + i], g, z + k * n, i) }
                 }
             }
             d[i] = z[i * n + i]
@@ -103,12 +204,17 @@ private func tridiagonalize(_ z: UnsafeMutablePointer<Double>, _ n: Int, _ d: Un
     }
 }
 
+// MARK: - Implicit QL (tql2)
+
 /// Implicit QL on the tridiagonal (d, e from tridiagonalize). d becomes the eigenvalues; with zt (the rows
 /// of Qᵀ), its rows become the eigenvectors.
 private func tridiagonalQL(_ d: UnsafeMutablePointer<Double>, _ e: UnsafeMutablePointer<Double>, _ n: Int,
                            _ zt: UnsafeMutablePointer<Double>?) throws {
     for i in 1..<max(n, 1) { e[i - 1] = e[i] }
     e[n - 1] = 0
+    // One sweep's rotations (row i, c, s), applied to the eigenvector rows after the sweep.
+    var rotations: [(Int, Double, Double)] = []
+    rotations.reserveCapacity(n)
     for l in 0..<n {
         var iterations = 0
         while true {
@@ -127,6 +233,7 @@ private func tridiagonalQL(_ d: UnsafeMutablePointer<Double>, _ e: UnsafeMutable
             var s = 1.0, c = 1.0, p = 0.0
             var i = m - 1
             var deflated = false
+            rotations.removeAll(keepingCapacity: true)
             while i >= l {
                 let f = s * e[i], b = c * e[i]
                 r = (f * f + g * g).squareRoot()
@@ -139,16 +246,37 @@ private func tridiagonalQL(_ d: UnsafeMutablePointer<Double>, _ e: UnsafeMutable
                 p = s * r
                 d[i + 1] = g + p
                 g = c * r - b
-                if let zt {
-                    let u = zt + i * n, v = zt + (i + 1) * n
-                    for k in 0..<n { let fk = v[k]; v[k] = s * u[k] + c * fk; u[k] = c * u[k] - s * fk }
-                }
+                if zt != nil { rotations.append((i, c, s)) }
                 i -= 1
             }
+            if let zt, !rotations.isEmpty { applyRotations(rotations, zt, n) }
             if deflated { continue }
             d[l] -= p
             e[l] = g
             e[m] = 0
         }
     }
+}
+
+/// Applies rotations in order to rows (i, i+1) of zt: v ← s·u + c·v, u ← c·u − s·v, over column blocks in parallel.
+private func applyRotations(_ rotations: [(Int, Double, Double)], _ zt: UnsafeMutablePointer<Double>, _ n: Int) {
+    let width = 256, blocks = (n + width - 1) / width
+    let work = rotations.count * n
+    let run = { (b: Int) in
+        let k0 = b * width, k1 = Swift.min(n, k0 + width)
+        for (i, c, s) in rotations {
+            let u = zt + i * n, v = zt + (i + 1) * n
+            let vc = SIMD8<Double>(repeating: c), vs = SIMD8<Double>(repeating: s)
+            var k = k0
+            while k + 8 <= k1 {
+                let uk = UnsafeRawPointer(u + k).loadUnaligned(as: SIMD8<Double>.self)
+                let fk = UnsafeRawPointer(v + k).loadUnaligned(as: SIMD8<Double>.self)
+                UnsafeMutableRawPointer(v + k).storeBytes(of: vs * uk + vc * fk, as: SIMD8<Double>.self)
+                UnsafeMutableRawPointer(u + k).storeBytes(of: vc * uk - vs * fk, as: SIMD8<Double>.self)
+                k += 8
+            }
+            while k < k1 { let fk = v[k]; v[k] = s * u[k] + c * fk; u[k] = c * u[k] - s * fk; k += 1 }
+        }
+    }
+    if work < 1 << 16 { for b in 0..<blocks { run(b) } } else { parallelFor(blocks, run) }
 }

@@ -8,7 +8,8 @@
 //   * the rank-2 update A −= u·qᵀ + q·uᵀ runs row by row;
 //   * accumulating Q computes all of a step's dot products first (they do not depend on one another), then
 //     applies the rank-1 update row by row;
-//   * QL's rotations are recorded for a whole sweep, then applied to column blocks of the eigenvectors.
+//   * QL's rotations act on d and e alone; they are recorded and applied to the eigenvectors in batches,
+//     each column block of the eigenvectors (kept in L2) taking a whole batch in turn.
 // Work is split into a fixed number of blocks (not one per thread), so results do not depend on the thread count.
 import Foundation
 import TensorCore
@@ -212,9 +213,11 @@ private func tridiagonalQL(_ d: UnsafeMutablePointer<Double>, _ e: UnsafeMutable
                            _ zt: UnsafeMutablePointer<Double>?) throws {
     for i in 1..<max(n, 1) { e[i - 1] = e[i] }
     e[n - 1] = 0
-    // One sweep's rotations (row i, c, s), applied to the eigenvector rows after the sweep.
+    // Rotations (row i, c, s) in order. The iteration on d and e never reads the eigenvectors, so rotations
+    // are collected and applied to zt in batches (each column block taking every rotation of a batch in turn).
+    let batch = 1 << 15
     var rotations: [(Int, Double, Double)] = []
-    rotations.reserveCapacity(n)
+    rotations.reserveCapacity(zt == nil ? 0 : batch + n)
     for l in 0..<n {
         var iterations = 0
         while true {
@@ -233,7 +236,6 @@ private func tridiagonalQL(_ d: UnsafeMutablePointer<Double>, _ e: UnsafeMutable
             var s = 1.0, c = 1.0, p = 0.0
             var i = m - 1
             var deflated = false
-            rotations.removeAll(keepingCapacity: true)
             while i >= l {
                 let f = s * e[i], b = c * e[i]
                 r = (f * f + g * g).squareRoot()
@@ -249,34 +251,55 @@ private func tridiagonalQL(_ d: UnsafeMutablePointer<Double>, _ e: UnsafeMutable
                 if zt != nil { rotations.append((i, c, s)) }
                 i -= 1
             }
-            if let zt, !rotations.isEmpty { applyRotations(rotations, zt, n) }
+            if let zt, rotations.count >= batch { applyRotations(rotations, zt, n); rotations.removeAll(keepingCapacity: true) }
             if deflated { continue }
             d[l] -= p
             e[l] = g
             e[m] = 0
         }
     }
+    if let zt, !rotations.isEmpty { applyRotations(rotations, zt, n) }
 }
 
-/// Applies rotations in order to rows (i, i+1) of zt: v ← s·u + c·v, u ← c·u − s·v, over column blocks in parallel.
+/// Applies rotations in order to rows (i, i+1) of zt: v ← s·u + c·v, u ← c·u − s·v (u row i, v row i+1), over
+/// column blocks of 32 (all n rows of one block stay in L2) in parallel. A sweep's rotations run down the
+/// rows (i, i−1, ...), so the row a rotation leaves in u is the next one's v: it stays in registers.
 private func applyRotations(_ rotations: [(Int, Double, Double)], _ zt: UnsafeMutablePointer<Double>, _ n: Int) {
-    let width = 256, blocks = (n + width - 1) / width
-    let work = rotations.count * n
+    typealias V = SIMD8<Double>
+    let width = 32, blocks = (n + width - 1) / width
+    @inline(__always) func load(_ p: UnsafeMutablePointer<Double>) -> (V, V, V, V) {
+        let r = UnsafeRawPointer(p)
+        return (r.loadUnaligned(as: V.self), r.loadUnaligned(fromByteOffset: 64, as: V.self),
+                r.loadUnaligned(fromByteOffset: 128, as: V.self), r.loadUnaligned(fromByteOffset: 192, as: V.self))
+    }
+    @inline(__always) func store(_ x: (V, V, V, V), _ p: UnsafeMutablePointer<Double>) {
+        let r = UnsafeMutableRawPointer(p)
+        r.storeBytes(of: x.0, as: V.self); r.storeBytes(of: x.1, toByteOffset: 64, as: V.self)
+        r.storeBytes(of: x.2, toByteOffset: 128, as: V.self); r.storeBytes(of: x.3, toByteOffset: 192, as: V.self)
+    }
     let run = { (b: Int) in
         let k0 = b * width, k1 = Swift.min(n, k0 + width)
-        for (i, c, s) in rotations {
-            let u = zt + i * n, v = zt + (i + 1) * n
-            let vc = SIMD8<Double>(repeating: c), vs = SIMD8<Double>(repeating: s)
-            var k = k0
-            while k + 8 <= k1 {
-                let uk = UnsafeRawPointer(u + k).loadUnaligned(as: SIMD8<Double>.self)
-                let fk = UnsafeRawPointer(v + k).loadUnaligned(as: SIMD8<Double>.self)
-                UnsafeMutableRawPointer(v + k).storeBytes(of: vs * uk + vc * fk, as: SIMD8<Double>.self)
-                UnsafeMutableRawPointer(u + k).storeBytes(of: vc * uk - vs * fk, as: SIMD8<Double>.self)
-                k += 8
+        guard k1 - k0 == width else {
+            for (i, c, s) in rotations {
+                let u = zt + i * n, v = zt + (i + 1) * n
+                for k in k0..<k1 { let fk = v[k]; v[k] = s * u[k] + c * fk; u[k] = c * u[k] - s * fk }
             }
-            while k < k1 { let fk = v[k]; v[k] = s * u[k] + c * fk; u[k] = c * u[k] - s * fk; k += 1 }
+            return
         }
+        var carry = (V(), V(), V(), V()), carryRow = -1
+        for (i, c, s) in rotations {
+            let vc = V(repeating: c), vs = V(repeating: s)
+            let v: (V, V, V, V)
+            if carryRow == i + 1 { v = carry } else {
+                if carryRow >= 0 { store(carry, zt + carryRow * n + k0) }
+                v = load(zt + (i + 1) * n + k0)
+            }
+            let u = load(zt + i * n + k0)
+            store((vs * u.0 + vc * v.0, vs * u.1 + vc * v.1, vs * u.2 + vc * v.2, vs * u.3 + vc * v.3), zt + (i + 1) * n + k0)
+            carry = (vc * u.0 - vs * v.0, vc * u.1 - vs * v.1, vc * u.2 - vs * v.2, vc * u.3 - vs * v.3)
+            carryRow = i
+        }
+        if carryRow >= 0 { store(carry, zt + carryRow * n + k0) }
     }
-    if work < 1 << 16 { for b in 0..<blocks { run(b) } } else { parallelFor(blocks, run) }
+    if rotations.count * n < 1 << 16 { for b in 0..<blocks { run(b) } } else { parallelFor(blocks, run) }
 }

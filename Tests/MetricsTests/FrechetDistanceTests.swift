@@ -127,3 +127,26 @@ final class SymmetricEigenTests: XCTestCase {
         }
     }
 }
+
+final class Float64MatrixTests: XCTestCase {
+    func testBlockedProductMatchesNaive() {
+        var state: UInt64 = 11
+        func next() -> Double { state = state &* 6364136223846793005 &+ 1442695040888963407; return Double(state >> 11) / Double(1 << 53) - 0.5 }
+        for (m, k, p) in [(1, 1, 1), (3, 5, 7), (4, 8, 8), (13, 300, 29), (130, 517, 263)] {
+            let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * p)).map { _ in next() }
+            let c = multiply(a, b, m: m, k: k, p: p)
+            var worst = 0.0
+            for i in 0..<m { for j in 0..<p {
+                var s = 0.0
+                for kk in 0..<k { s += a[i * k + kk] * b[kk * p + j] }
+                worst = max(worst, abs(s - c[i * p + j]))
+            } }
+            XCTAssertLessThan(worst, 1e-12, "\(m)x\(k) · \(k)x\(p)")
+            XCTAssertEqual(transposed(transposed(a, rows: m, columns: k), rows: k, columns: m), a)
+        }
+        // S Σ Sᵀ against the product written out.
+        let s = (0..<(6 * 10)).map { _ in next() }, sigma = (0..<100).map { _ in next() }
+        let direct = multiply(multiply(s, sigma, m: 6, k: 10, p: 10), transposed(s, rows: 6, columns: 10), m: 6, k: 10, p: 6)
+        XCTAssertEqual(congruence(s, sigma, rows: 6, n: 10), direct)
+    }
+}

@@ -56,7 +56,7 @@ public final class FIDInceptionV3: Module {
     public convenience init(weights path: String) throws {
         self.init()
         guard FileManager.default.fileExists(atPath: path) else {
-            throw FileError(path: path, message: "no such file. \(FIDInceptionV3.weightsHelp)")
+            throw FileError(path: path, message: "no such file (the FID Inception weights). \(FIDInceptionV3.weightsHelp)")
         }
         try load(safetensors: path, remap: KeyRemap(custom: { $0.hasPrefix("fc.") || $0.hasSuffix(".num_batches_tracked") ? nil : $0 }))
         prepare()
@@ -64,7 +64,7 @@ public final class FIDInceptionV3: Module {
 
     /// How to obtain the weights, for error messages.
     public static let weightsHelp = """
-        FID needs pytorch-fid's Inception weights: download pt_inception-2015-12-05-6726825d.pth from \
+        Download pytorch-fid's pt_inception-2015-12-05-6726825d.pth from \
         https://github.com/mseitzer/pytorch-fid/releases/tag/fid_weights and convert it with \
         `python3 Scripts/convert_inception.py pt_inception-2015-12-05-6726825d.pth inception-fid.safetensors`
         """

@@ -67,7 +67,7 @@ struct FIDMetric: EvaluationMetric {
         var encoder: InceptionFeatureEncoder? = nil
         if sides.contains(where: { $0.folder != nil }) {
             guard let weights = args.string("--inception") else {
-                throw MetricError(message: "fid needs --inception FILE, the FID Inception weights. \(FIDInceptionV3.weightsHelp)")
+                throw MetricError(message: "fid needs --inception FILE: pytorch-fid's Inception weights converted to safetensors. \(FIDInceptionV3.weightsHelp)")
             }
             encoder = try InceptionFeatureEncoder(weights: weights, dimension: dims)
         }

@@ -55,6 +55,17 @@ public struct FoldedConv {
         reluInPlace(conv2d(x, weight, bias: bias, stride: stride, padding: padding))
     }
 
+    /// The convolution with bias, ReLU applied in place to the channels `relu` only.
+    /// x: (N, in, H, W) -> (N, out, Ho, Wo)
+    public func callAsFunction(_ x: Tensor, reluChannels relu: Range<Int>) -> Tensor {
+        reluInPlace(conv2d(x, weight, bias: bias, stride: stride, padding: padding), channels: relu)
+    }
+
+    /// The same convolution with a zero bias (for a branch whose bias is added later).
+    public func withoutBias() -> FoldedConv {
+        FoldedConv(weight: weight, bias: Tensor.zeros(bias.shape), stride: stride, padding: padding)
+    }
+
     /// Several convolutions of the same input, kernel, stride and padding as one (their weights stacked along
     /// the output channels): one GEMM instead of several narrow ones. Split the result with `outChannels`.
     public static func stacked(_ parts: [FoldedConv]) -> FoldedConv {
@@ -120,11 +131,28 @@ public final class BasicConv2d: Module {
     }
 }
 
+/// max(x, 0) over the channels `channels` of a dense (N, C, H, W) x, in place. Returns x.
+@discardableResult
+func reluInPlace(_ x: Tensor, channels: Range<Int>) -> Tensor {
+    require(x.rank == 4 && x.isContiguous && x.node == nil && channels.upperBound <= x.shape[1],
+            "reluInPlace: needs a dense (N, C, H, W) tensor outside any autograd graph, got \(x.shape) for channels \(channels)")
+    let plane = x.shape[2] * x.shape[3], c = x.shape[1]
+    for item in 0..<x.shape[0] {
+        reluInPlace(x.data + (item * c + channels.lowerBound) * plane, count: channels.count * plane)
+    }
+    return x
+}
+
 /// max(x, 0) written over x's own storage (x must be a fresh, dense result nobody else holds). Returns x.
 @discardableResult
 func reluInPlace(_ x: Tensor) -> Tensor {
     require(x.isContiguous && x.node == nil, "reluInPlace: needs a dense tensor outside any autograd graph")
-    let p = x.data, n = x.count
+    reluInPlace(x.data, count: x.count)
+    return x
+}
+
+/// max(p[i], 0) for i in 0..<n, in place (NaN stays NaN, as torch.relu).
+func reluInPlace(_ p: UnsafeMutablePointer<Float>, count n: Int) {
     parallelRanges((n + 15) / 16, grain: 4096) { blocks in
         var i = blocks.lowerBound * 16
         let end = Swift.min(n, blocks.upperBound * 16)
@@ -136,5 +164,4 @@ func reluInPlace(_ x: Tensor) -> Tensor {
         }
         while i < end { if p[i] < 0 { p[i] = 0 }; i += 1 }
     }
-    return x
 }

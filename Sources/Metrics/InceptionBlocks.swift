@@ -5,15 +5,22 @@
 // (TensorFlow's), and max pooling in FIDInceptionE_2. Child names are the checkpoint keys ("branch5x5_1").
 //
 // Inference runs on folded convolutions (BasicConv2d.swift) prepared by `prepare()`; the 1x1 convolutions
-// that read the block input are stacked into one GEMM (`head`) and their outputs split by channel.
+// that read the block input are stacked into one GEMM (`head`) and their outputs split by channel. Where the
+// pool branch is an average pool followed by a 1x1 convolution (A, C, E_1), the two are swapped, since both
+// are linear and averaging (count_include_pad=False) keeps a constant bias: the convolution joins the head
+// (without bias and ReLU), and the pool runs on its few output channels, then adds the bias and applies ReLU.
 import TensorCore
 
 /// Splits (N, C, H, W) along the channels into parts of the given sizes (views).
 func splitChannels(_ x: Tensor, _ sizes: [Int]) -> [Tensor] { x.split(sizes, axis: 1) }
 
-/// pytorch-fid's patched average pool: 3x3, stride 1, padding 1, count_include_pad=False.
-func fidAveragePool(_ x: Tensor) -> Tensor {
-    avgPool2d(x, kernel: (3, 3), stride: (1, 1), padding: (1, 1), countIncludePad: false)
+/// A head whose last `pool.outChannels` channels are the pool branch's 1x1 convolution before its pool:
+/// ReLU on the others only. Returns the head output and the pool branch (pool, bias, ReLU).
+/// x: (N, in, H, W) -> ((N, heads + pool, H, W), (N, pool, H, W))
+func headAndAveragePoolBranch(_ head: FoldedConv, poolBias: Tensor, _ x: Tensor) -> (Tensor, Tensor) {
+    let total = head.outChannels, pool = poolBias.shape[0]
+    let h = head(x, reluChannels: 0..<(total - pool))
+    return (h, averagePool3x3BiasReLU(h, channels: (total - pool)..<total, bias: poolBias))
 }
 
 /// A block's folded convolutions, built once by `prepare()`.
@@ -30,7 +37,7 @@ struct Prepared<Plan> {
 /// x: (N, in, 35, 35) -> (N, 224 + poolFeatures, 35, 35)
 public final class FIDInceptionA: Module {
     public let branch1x1, branch5x5_1, branch5x5_2, branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3, branch_pool: BasicConv2d
-    private struct Plan { let head: FoldedConv; let b5x5_2, dbl_2, dbl_3, pool: FoldedConv }
+    private struct Plan { let head: FoldedConv; let b5x5_2, dbl_2, dbl_3: FoldedConv; let poolBias: Tensor }
     private var prepared = Prepared<Plan>()
 
     public init(_ inChannels: Int, poolFeatures: Int) {
@@ -48,17 +55,18 @@ public final class FIDInceptionA: Module {
     }
 
     func prepare() {
-        prepared.set(Plan(head: .stacked([branch1x1.folded(), branch5x5_1.folded(), branch3x3dbl_1.folded()]),
+        let pool = branch_pool.folded()
+        prepared.set(Plan(head: .stacked([branch1x1.folded(), branch5x5_1.folded(), branch3x3dbl_1.folded(), pool.withoutBias()]),
                           b5x5_2: branch5x5_2.folded(), dbl_2: branch3x3dbl_2.folded(), dbl_3: branch3x3dbl_3.folded(),
-                          pool: branch_pool.folded()))
+                          poolBias: pool.bias))
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let p = prepared.get("Mixed_5 (FIDInceptionA)")
-        let h = splitChannels(p.head(x), [64, 48, 64])
+        let (head, pool) = headAndAveragePoolBranch(p.head, poolBias: p.poolBias, x)
+        let h = splitChannels(head, [64, 48, 64, pool.shape[1]])
         let b5x5 = p.b5x5_2(h[1])
         let dbl = p.dbl_3(p.dbl_2(h[2]))
-        let pool = p.pool(fidAveragePool(x))
         return Tensor.concat([h[0], b5x5, dbl, pool], axis: 1)
     }
 }
@@ -88,7 +96,7 @@ public final class InceptionB: Module {
         let p = prepared.get("Mixed_6a (InceptionB)")
         let b3x3 = p.b3x3(x)
         let dbl = p.dbl_3(p.dbl_2(p.dbl_1(x)))
-        let pool = maxPool2d(x, kernel: (3, 3), stride: (2, 2))
+        let pool = maxPool3x3(x, stride: 2, padding: 0)
         return Tensor.concat([b3x3, dbl, pool], axis: 1)
     }
 }
@@ -99,7 +107,7 @@ public final class FIDInceptionC: Module {
     public let branch1x1, branch7x7_1, branch7x7_2, branch7x7_3: BasicConv2d
     public let branch7x7dbl_1, branch7x7dbl_2, branch7x7dbl_3, branch7x7dbl_4, branch7x7dbl_5, branch_pool: BasicConv2d
     private let c7: Int
-    private struct Plan { let head: FoldedConv; let b7_2, b7_3, dbl_2, dbl_3, dbl_4, dbl_5, pool: FoldedConv }
+    private struct Plan { let head: FoldedConv; let b7_2, b7_3, dbl_2, dbl_3, dbl_4, dbl_5: FoldedConv; let poolBias: Tensor }
     private var prepared = Prepared<Plan>()
 
     public init(_ inChannels: Int, channels7x7 c7: Int) {
@@ -122,18 +130,19 @@ public final class FIDInceptionC: Module {
     }
 
     func prepare() {
-        prepared.set(Plan(head: .stacked([branch1x1.folded(), branch7x7_1.folded(), branch7x7dbl_1.folded()]),
+        let pool = branch_pool.folded()
+        prepared.set(Plan(head: .stacked([branch1x1.folded(), branch7x7_1.folded(), branch7x7dbl_1.folded(), pool.withoutBias()]),
                           b7_2: branch7x7_2.folded(), b7_3: branch7x7_3.folded(), dbl_2: branch7x7dbl_2.folded(),
                           dbl_3: branch7x7dbl_3.folded(), dbl_4: branch7x7dbl_4.folded(), dbl_5: branch7x7dbl_5.folded(),
-                          pool: branch_pool.folded()))
+                          poolBias: pool.bias))
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let p = prepared.get("Mixed_6 (FIDInceptionC)")
-        let h = splitChannels(p.head(x), [192, c7, c7])
+        let (head, pool) = headAndAveragePoolBranch(p.head, poolBias: p.poolBias, x)
+        let h = splitChannels(head, [192, c7, c7, 192])
         let b7 = p.b7_3(p.b7_2(h[1]))
         let dbl = p.dbl_5(p.dbl_4(p.dbl_3(p.dbl_2(h[2]))))
-        let pool = p.pool(fidAveragePool(x))
         return Tensor.concat([h[0], b7, dbl, pool], axis: 1)
     }
 }
@@ -167,7 +176,7 @@ public final class InceptionD: Module {
         let h = splitChannels(p.head(x), [192, 192])
         let b3x3 = p.b3x3_2(h[0])
         let b7 = p.b7_4(p.b7_3(p.b7_2(h[1])))
-        let pool = maxPool2d(x, kernel: (3, 3), stride: (2, 2))
+        let pool = maxPool3x3(x, stride: 2, padding: 0)
         return Tensor.concat([b3x3, b7, pool], axis: 1)
     }
 }
@@ -179,7 +188,8 @@ public final class FIDInceptionE: Module {
     public let branch1x1, branch3x3_1, branch3x3_2a, branch3x3_2b: BasicConv2d
     public let branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3a, branch3x3dbl_3b, branch_pool: BasicConv2d
     public let pool: PoolBranch
-    private struct Plan { let head: FoldedConv; let b3_2a, b3_2b, dbl_2, dbl_3a, dbl_3b, pool: FoldedConv }
+    /// With the average pool, `head` also holds the pool branch's convolution (bias in `poolBias`, `pool` unused).
+    private struct Plan { let head: FoldedConv; let b3_2a, b3_2b, dbl_2, dbl_3a, dbl_3b, pool: FoldedConv; let poolBias: Tensor? }
     private var prepared = Prepared<Plan>()
 
     public init(_ inChannels: Int, pool: PoolBranch) {
@@ -201,17 +211,25 @@ public final class FIDInceptionE: Module {
     }
 
     func prepare() {
-        prepared.set(Plan(head: .stacked([branch1x1.folded(), branch3x3_1.folded(), branch3x3dbl_1.folded()]),
+        let pool = branch_pool.folded(), average = self.pool == .average
+        prepared.set(Plan(head: .stacked([branch1x1.folded(), branch3x3_1.folded(), branch3x3dbl_1.folded()] + (average ? [pool.withoutBias()] : [])),
                           b3_2a: branch3x3_2a.folded(), b3_2b: branch3x3_2b.folded(), dbl_2: branch3x3dbl_2.folded(),
-                          dbl_3a: branch3x3dbl_3a.folded(), dbl_3b: branch3x3dbl_3b.folded(), pool: branch_pool.folded()))
+                          dbl_3a: branch3x3dbl_3a.folded(), dbl_3b: branch3x3dbl_3b.folded(), pool: pool,
+                          poolBias: average ? pool.bias : nil))
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let p = prepared.get(pool == .average ? "Mixed_7b (FIDInceptionE_1)" : "Mixed_7c (FIDInceptionE_2)")
-        let h = splitChannels(p.head(x), [320, 384, 448])
+        let head: Tensor, poolBranch: Tensor
+        if let bias = p.poolBias {
+            (head, poolBranch) = headAndAveragePoolBranch(p.head, poolBias: bias, x)
+        } else {
+            head = p.head(x)
+            poolBranch = p.pool(maxPool3x3(x, stride: 1, padding: 1))
+        }
+        let h = splitChannels(head, [320, 384, 448] + (p.poolBias == nil ? [] : [head.shape[1] - 1152]))
         let b3 = h[1].contiguous()
         let dbl = p.dbl_2(h[2])
-        let pooled = pool == .average ? fidAveragePool(x) : maxPool2d(x, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
-        return Tensor.concat([h[0], p.b3_2a(b3), p.b3_2b(b3), p.dbl_3a(dbl), p.dbl_3b(dbl), p.pool(pooled)], axis: 1)
+        return Tensor.concat([h[0], p.b3_2a(b3), p.b3_2b(b3), p.dbl_3a(dbl), p.dbl_3b(dbl), poolBranch], axis: 1)
     }
 }

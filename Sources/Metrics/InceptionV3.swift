@@ -116,10 +116,10 @@ public final class FIDInceptionV3: Module {
         return withNoGrad {
             var outputs: [Tensor] = []
             var x = FIDInceptionV3.preprocess(images)
-            x = maxPool2d(stem[2](stem[1](stem[0](x))), kernel: (3, 3), stride: (2, 2))      // (N, 64, 73, 73)
+            x = maxPool3x3(stem[2](stem[1](stem[0](x))), stride: 2, padding: 0)              // (N, 64, 73, 73)
             outputs.append(x)
             if last == 0 { return outputs }
-            x = maxPool2d(stem[4](stem[3](x)), kernel: (3, 3), stride: (2, 2))               // (N, 192, 35, 35)
+            x = maxPool3x3(stem[4](stem[3](x)), stride: 2, padding: 0)                       // (N, 192, 35, 35)
             outputs.append(x)
             if last == 1 { return outputs }
             x = Mixed_5d(Mixed_5c(Mixed_5b(x)))                                              // (N, 288, 35, 35)

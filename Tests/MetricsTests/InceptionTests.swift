@@ -64,6 +64,24 @@ final class InceptionTests: XCTestCase {
         }
     }
 
+    func testInferencePoolsMatchTensorCorePools() {
+        for (shape, stride, padding) in [([2, 3, 9, 11], 2, 0), ([1, 4, 8, 8], 1, 1), ([1, 2, 1, 5], 1, 1), ([3, 1, 7, 3], 2, 0)] {
+            let x = RandomGenerator(seed: 7).normal(shape)
+            x.data[3] = .nan
+            let expected = maxPool2d(x, kernel: (3, 3), stride: (stride, stride), padding: (padding, padding))
+            let got = maxPool3x3(x, stride: stride, padding: padding)
+            XCTAssertEqual(got.shape, expected.shape)
+            for (a, b) in zip(got.toArray(), expected.toArray()) { XCTAssertTrue(a == b || (a.isNaN && b.isNaN), "max pool \(shape): \(a) vs \(b)") }
+        }
+        for shape in [[2, 5, 6, 7], [1, 3, 1, 1], [1, 4, 1, 6], [2, 3, 17, 17]] {
+            let x = RandomGenerator(seed: 8).normal(shape), bias = RandomGenerator(seed: 9).normal([2])
+            let channels = 1..<3
+            let pooled = avgPool2d(x.slice(axis: 1, start: 1, end: 3), kernel: (3, 3), stride: (1, 1), padding: (1, 1), countIncludePad: false)
+            let expected = (pooled + bias.reshape([1, 2, 1, 1])).relu()
+            inceptionAssertClose(averagePool3x3BiasReLU(x, channels: channels, bias: bias), expected, tol: 1e-6, "average pool \(shape)")
+        }
+    }
+
     func testPreprocessIsPytorchFIDsResizeAndScale() {
         let x = RandomGenerator(seed: 5).uniform([2, 3, 299, 299])
         XCTAssertEqual(FIDInceptionV3.preprocess(x).toArray(), (x * 2 - 1).toArray(), "299x299 inputs are not resampled")

@@ -2,7 +2,7 @@
 """Reference fixtures for the metrics (Tests/Fixtures/metrics/). Sections, chosen on the command line
 (default: all):
 
-    python3 Scripts/make_metric_fixtures.py [frechet] [inception]
+    python3 Scripts/make_metric_fixtures.py [frechet] [inception] [folders]
 
 frechet: random feature sets (well-conditioned and rank-deficient: fewer samples than dimensions) with
 pytorch-fid's statistics (np.mean, np.cov(rowvar=False), float64) and calculate_frechet_distance, the scipy
@@ -15,6 +15,12 @@ the block 0/1/2 outputs of the 299x299 one). pytorch-fid's weights cannot be dow
 `load_state_dict_from_url` is monkeypatched to return the recipe's state dict. The recipe's state dict also
 goes through Scripts/convert_inception.py (as a .pth file) to check the converter and record the converted
 key list in the fixture's metadata. Needs torch, torchvision, pytorch-fid, safetensors.
+
+folders: two small folders of PNGs (Tests/Fixtures/metrics/fid_folders/{generated,reference}: RGB, grey,
+RGBA, two sizes) and pytorch-fid's calculate_fid_given_paths on them (--dims 64, batch size 1 since the sizes
+differ) with the recipe's weights; also the exact FID of the same features, whose tr((Σ1Σ2)^½) is the sum of
+the singular values of A1·A2ᵀ (Ai the centred features / √(n−1)): scipy's sqrtm is only accurate to ~1e-6
+on such rank-deficient covariances.
 
 RECIPE (uint32 arithmetic wraps; float32 arithmetic, each operation rounded, no fused multiply-add):
     fnv1a32(s) = FNV-1a of the UTF-8 bytes of s (offset 0x811C9DC5, prime 0x01000193)
@@ -117,14 +123,8 @@ def inception():
     import convert_inception
 
     # pytorch-fid's own module graph, weights from the recipe (its download is replaced).
+    state = recipe_state_dict()
     fresh = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None).state_dict()
-    state = {}
-    for k, v in fresh.items():
-        if k.endswith("num_batches_tracked"):
-            state[k] = v
-        else:
-            a, b = recipe_scale(k, tuple(v.shape))
-            state[k] = torch.from_numpy(recipe_tensor(k, tuple(v.shape), a, b))
     pfi.load_state_dict_from_url = lambda *args, **kwargs: state
     model = pfi.InceptionV3([0, 1, 2, 3]).eval()
 
@@ -161,7 +161,59 @@ def inception():
     print(f"{path}: {os.path.getsize(path) / 1024:.0f} KiB")
 
 
-SECTIONS = {"frechet": frechet, "inception": inception}
+def recipe_state_dict():
+    """pytorch-fid's FID Inception state dict (torchvision keys, with fc) filled by the recipe."""
+    import torch
+    import pytorch_fid.inception as pfi
+    fresh = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None).state_dict()
+    return {k: v if k.endswith("num_batches_tracked") else torch.from_numpy(recipe_tensor(k, tuple(v.shape), *recipe_scale(k, tuple(v.shape))))
+            for k, v in fresh.items()}
+
+
+def folders():
+    import pathlib
+    import pytorch_fid.fid_score as fs
+    import pytorch_fid.inception as pfi
+    from PIL import Image
+    from safetensors.numpy import save_file
+    state = recipe_state_dict()
+    pfi.load_state_dict_from_url = lambda *args, **kwargs: state
+    root = os.path.join(OUT, "fid_folders")
+    rng = np.random.default_rng(11)
+    for name, count, shift in (("generated", 7, 0.0), ("reference", 6, 0.4)):
+        folder = os.path.join(root, name)
+        os.makedirs(folder, exist_ok=True)
+        for f in os.listdir(folder):
+            os.remove(os.path.join(folder, f))
+        for i in range(count):
+            h, w = (32, 32) if i % 3 else (24, 40)
+            y, x = np.mgrid[0:h, 0:w] / 9.0
+            img = np.stack([np.sin(x * (1 + rng.random()) + y * rng.random() + shift + c) * 0.5 + 0.5 for c in range(3)], -1)
+            arr = (np.clip(img + 0.08 * rng.standard_normal(img.shape), 0, 1) * 255).round().astype(np.uint8)
+            path = os.path.join(folder, f"{i:02d}.png")
+            if i == 1:
+                Image.fromarray(arr[..., 0], "L").save(path)
+            elif i == 2:
+                Image.fromarray(np.concatenate([arr, arr[..., :1]], -1), "RGBA").save(path)
+            else:
+                Image.fromarray(arr, "RGB").save(path)
+    dims = 64
+    paths = [os.path.join(root, "generated"), os.path.join(root, "reference")]
+    fid = fs.calculate_fid_given_paths(paths, 1, "cpu", dims, num_workers=0)
+    model = pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[dims]]).eval()
+    acts = [fs.get_activations(sorted(pathlib.Path(p).glob("*.png")), model, 1, dims, "cpu", 0).astype(np.float64) for p in paths]
+    mu = [a.mean(0) for a in acts]
+    sigma = [np.cov(a, rowvar=False) for a in acts]
+    centred = [(a - a.mean(0)) / np.sqrt(len(a) - 1) for a in acts]
+    exact = (((mu[0] - mu[1]) ** 2).sum() + np.trace(sigma[0]) + np.trace(sigma[1])
+             - 2 * np.linalg.svd(centred[0] @ centred[1].T, compute_uv=False).sum())
+    print(f"folders: pytorch-fid FID (dims {dims}) {fid!r}, exact {exact!r}")
+    save_file({"fid": np.array([fid]), "exact": np.array([exact]), "generated.features": acts[0].astype(np.float32),
+               "reference.features": acts[1].astype(np.float32)}, os.path.join(OUT, "fid_folders.safetensors"),
+              metadata={"generator": "Scripts/make_metric_fixtures.py folders", "dims": str(dims)})
+
+
+SECTIONS = {"frechet": frechet, "inception": inception, "folders": folders}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(SECTIONS)

@@ -55,6 +55,27 @@ final class InceptionTests: XCTestCase {
         inceptionAssertClose(single, features.slice(axis: 0, start: 2, end: 3), tol: 1e-6, "unbatched image 2")
     }
 
+    /// Two PNG folders (grey, RGBA, two sizes) through the folder pipeline at --dims 64 against pytorch-fid's
+    /// calculate_fid_given_paths, and against the exact FID of its features (Scripts/make_metric_fixtures.py folders).
+    func testFolderFIDMatchesPytorchFID() throws {
+        let f = try SafeTensorsFile(path: metricFixtures.appendingPathComponent("fid_folders.safetensors").path)
+        let model = FIDInceptionV3()
+        try model.load(InceptionRecipe.stateDict(for: model))
+        model.prepare()
+        let encoder = try InceptionFeatureEncoder(model: model, dimension: 64, weightsID: "recipe")
+        var stats: [GaussianStatistics] = []
+        for name in ["generated", "reference"] {
+            let folder = try ImageFolder(path: metricFixtures.appendingPathComponent("fid_folders/\(name)").path)
+            let features = encoder.encode(try folder.files.map { try ImageFolder.loadRGB($0) })
+            inceptionAssertClose(features, try f.tensor("\(name).features"), tol: 1e-4, "\(name) features")
+            stats.append(GaussianStatistics(try folderStatistics(folder, encoder: encoder, batchSize: 4)))
+        }
+        let fid = try frechetDistance(stats[0], stats[1])
+        let reference = try f.doubles("fid")[0], exact = try f.doubles("exact")[0]
+        XCTAssertLessThan(abs(fid - reference) / reference, 1e-5, "FID \(fid) vs pytorch-fid \(reference)")
+        XCTAssertLessThan(abs(fid - exact) / exact, 1e-5, "FID \(fid) vs exact \(exact)")
+    }
+
     func testFoldedConvMatchesConvBatchNormReLU() {
         for (cin, cout, k, stride, pad) in [(5, 7, (3, 3), (2, 2), (0, 0)), (4, 6, (1, 7), (1, 1), (0, 3)), (3, 8, (1, 1), (1, 1), (0, 0))] {
             let m = BasicConv2d(cin, cout, kernel: k, stride: stride, padding: pad)

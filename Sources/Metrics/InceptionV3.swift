@@ -136,9 +136,8 @@ public final class FIDInceptionV3: Module {
     /// average-pooled over its positions, as pytorch-fid's get_activations does).
     /// images: (N, 3, H, W) in [0, 1] -> (N, dimension)
     public func features(_ images: Tensor, dimension: Int = 2048) -> Tensor {
-        guard let block = FIDInceptionV3.blockDimensions.firstIndex(of: dimension) else {
-            fatalError("FIDInceptionV3.features: dimension \(dimension) is not one of \(FIDInceptionV3.blockDimensions)")
-        }
+        let block = FIDInceptionV3.blockDimensions.firstIndex(of: dimension) ?? -1
+        require(block >= 0, "FIDInceptionV3.features: dimension \(dimension) is not one of \(FIDInceptionV3.blockDimensions)")
         let out = blockOutputs(images, through: block)[block]
         return withNoGrad { (block == 3 ? out : out.mean(axes: [2, 3], keepDims: true)).reshape([images.shape[0], dimension]) }
     }

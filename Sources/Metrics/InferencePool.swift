@@ -7,7 +7,15 @@
 //     pool moved after its 1x1 convolution (both are linear, and the average of a constant is the constant).
 import TensorCore
 
-/// x: (N, C, H, W) -> (N, C, Ho, Wo), Ho = ⌊(H + 2·padding − 3) / stride⌋ + 1.
+/// The larger of a and b, or b when it is NaN (torch's `val > maxval || isnan(val)`, without a branch).
+@inline(__always) private func nanMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    a.replacing(with: b, where: (b .> a) .| (b .!= b))
+}
+@inline(__always) private func nanMax(_ a: Float, _ b: Float) -> Float { b > a || b.isNaN ? b : a }
+
+/// x: (N, C, H, W) -> (N, C, Ho, Wo), Ho = ⌊(H + 2·padding − 3) / stride⌋ + 1. Separable: the maximum of three
+/// along each row (at the output columns), then of three such rows; SIMD over output columns. Any NaN in a
+/// window gives NaN, as torch.
 func maxPool3x3(_ x: Tensor, stride: Int, padding: Int) -> Tensor {
     require(x.rank == 4 && (stride == 1 || stride == 2) && (padding == 0 || padding == 1),
             "maxPool3x3: input \(x.shape), stride \(stride), padding \(padding)")
@@ -19,18 +27,47 @@ func maxPool3x3(_ x: Tensor, stride: Int, padding: Int) -> Tensor {
     let src = xc.data, dst = out.data
     withExtendedLifetime(xc) {
         parallelRanges(planes, grain: Swift.max(1, 4096 / (oh * ow))) { range in
-            for plane in range {
-                let p = src + plane * h * w, o = dst + plane * oh * ow
-                for oy in 0..<oh {
-                    let y0 = Swift.max(oy * stride - padding, 0), y1 = Swift.min(oy * stride - padding + 3, h)
-                    for ox in 0..<ow {
-                        let x0 = Swift.max(ox * stride - padding, 0), x1 = Swift.min(ox * stride - padding + 3, w)
-                        var best = -Float.infinity
-                        for iy in y0..<y1 {
-                            let row = p + iy * w
-                            for ix in x0..<x1 { let v = row[ix]; if v > best || v.isNaN { best = v } }
+            var rowMax = [Float](repeating: 0, count: h * ow)      // per input row, the 3-wide maxima at output columns
+            rowMax.withUnsafeMutableBufferPointer { rb in
+                let r = rb.baseAddress!
+                for plane in range {
+                    let p = src + plane * h * w, o = dst + plane * oh * ow
+                    for y in 0..<h {
+                        let row = p + y * w, m = r + y * ow
+                        var ox = 0
+                        if stride == 2 && padding == 0 {
+                            // Columns 2·ox, 2·ox + 1, 2·ox + 2 for 8 outputs from two 16-wide loads.
+                            while ox + 8 <= ow && 2 * ox + 18 <= w {
+                                let a = UnsafeRawPointer(row + 2 * ox).loadUnaligned(as: SIMD16<Float>.self)
+                                let b = UnsafeRawPointer(row + 2 * ox + 2).loadUnaligned(as: SIMD16<Float>.self)
+                                UnsafeMutableRawPointer(m + ox).storeBytes(of: nanMax(nanMax(a.evenHalf, a.oddHalf), b.evenHalf), as: SIMD8<Float>.self)
+                                ox += 8
+                            }
                         }
-                        o[oy * ow + ox] = best
+                        while ox < ow {
+                            let x0 = Swift.max(ox * stride - padding, 0), x1 = Swift.min(ox * stride - padding + 3, w)
+                            var best = row[x0]
+                            for ix in (x0 + 1)..<x1 { best = nanMax(best, row[ix]) }
+                            m[ox] = best
+                            ox += 1
+                        }
+                    }
+                    for oy in 0..<oh {
+                        let y0 = Swift.max(oy * stride - padding, 0), y1 = Swift.min(oy * stride - padding + 3, h)
+                        let dstRow = o + oy * ow, first = r + y0 * ow
+                        var ox = 0
+                        while ox + 8 <= ow {
+                            var best = UnsafeRawPointer(first + ox).loadUnaligned(as: SIMD8<Float>.self)
+                            for iy in (y0 + 1)..<y1 { best = nanMax(best, UnsafeRawPointer(r + iy * ow + ox).loadUnaligned(as: SIMD8<Float>.self)) }
+                            UnsafeMutableRawPointer(dstRow + ox).storeBytes(of: best, as: SIMD8<Float>.self)
+                            ox += 8
+                        }
+                        while ox < ow {
+                            var best = first[ox]
+                            for iy in (y0 + 1)..<y1 { best = nanMax(best, r[iy * ow + ox]) }
+                            dstRow[ox] = best
+                            ox += 1
+                        }
                     }
                 }
             }

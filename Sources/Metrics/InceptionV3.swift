@@ -35,6 +35,8 @@ public final class FIDInceptionV3: Module {
     public let Mixed_7b = FIDInceptionE(1280, pool: .average)
     public let Mixed_7c = FIDInceptionE(2048, pool: .max)
     private var stem: [FoldedConv] = []
+    /// Direct-convolution weights of Conv2d_1a/2a/2b (DirectConv.swift).
+    private var stemDirect: [Tensor] = []
 
     /// An unloaded network (batch norms at identity, convolution weights zero). Load weights with
     /// `FIDInceptionV3(weights:)`, or with `load(_:)` followed by `prepare()`.
@@ -73,6 +75,7 @@ public final class FIDInceptionV3: Module {
     /// `init(weights:)` does it for you.
     public func prepare() {
         stem = [Conv2d_1a_3x3, Conv2d_2a_3x3, Conv2d_2b_3x3, Conv2d_3b_1x1, Conv2d_4a_3x3].map { $0.folded() }
+        stemDirect = stem.prefix(3).map { $0.directWeights() }
         for b in [Mixed_5b, Mixed_5c, Mixed_5d] { b.prepare() }
         Mixed_6a.prepare()
         for b in [Mixed_6b, Mixed_6c, Mixed_6d, Mixed_6e] { b.prepare() }
@@ -116,7 +119,8 @@ public final class FIDInceptionV3: Module {
         return withNoGrad {
             var outputs: [Tensor] = []
             var x = FIDInceptionV3.preprocess(images)
-            x = maxPool3x3(stem[2](stem[1](stem[0](x))), stride: 2, padding: 0)              // (N, 64, 73, 73)
+            for i in 0..<3 { x = directConv3x3(x, stem[i], packed: stemDirect[i]) }           // (N, 64, 147, 147)
+            x = maxPool3x3(x, stride: 2, padding: 0)                                         // (N, 64, 73, 73)
             outputs.append(x)
             if last == 0 { return outputs }
             x = maxPool3x3(stem[4](stem[3](x)), stride: 2, padding: 0)                       // (N, 192, 35, 35)

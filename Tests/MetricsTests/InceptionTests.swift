@@ -85,6 +85,18 @@ final class InceptionTests: XCTestCase {
         }
     }
 
+    func testDirectConvolutionMatchesConv2d() {
+        for (cin, cout, stride, pad, h, w) in [(3, 8, 2, 0, 41, 45), (5, 16, 1, 0, 9, 20), (4, 8, 1, 1, 7, 30), (2, 8, 1, 1, 5, 6), (3, 8, 2, 0, 9, 70)] {
+            let m = BasicConv2d(cin, cout, kernel: 3, stride: stride, padding: pad)
+            try! m.load(InceptionRecipe.stateDict(for: m))
+            let f = m.folded()
+            XCTAssertTrue(f.isDirect3x3)
+            let x = RandomGenerator(seed: 4).normal([2, cin, h, w])
+            inceptionAssertClose(directConv3x3(x, f, packed: f.directWeights()), withNoGrad { f(x) }, tol: 1e-5,
+                                 "direct 3x3 \(cin)->\(cout) stride \(stride) padding \(pad) \(h)x\(w)")
+        }
+    }
+
     func testInferencePoolsMatchTensorCorePools() {
         for (shape, stride, padding) in [([2, 3, 9, 11], 2, 0), ([1, 4, 8, 8], 1, 1), ([1, 2, 1, 5], 1, 1), ([3, 1, 7, 3], 2, 0),
                                          ([2, 2, 40, 41], 2, 0), ([1, 3, 19, 37], 1, 1)] {

@@ -40,7 +40,7 @@ let package = Package(
         // The frozen teacher and text stack: CLIP tokenizer and transformers, SD-style U-Net and VAE, schedulers.
         .target(name: "Teacher", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
         // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision.
-        .target(name: "Metrics", dependencies: ["TensorCore", "Teacher"], swiftSettings: kernelFlags),
+        .target(name: "Metrics", dependencies: ["TensorCore", "Codecs", "Teacher"], swiftSettings: kernelFlags),
         .executableTarget(name: "dreamportrait",
                           dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "Teacher", "Metrics"],
                           swiftSettings: testFlags),
@@ -50,6 +50,6 @@ let package = Package(
         .testTarget(name: "PortraitWorldTests", dependencies: ["PortraitWorld", "TensorCore", "Codecs"], swiftSettings: testFlags),
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"], swiftSettings: testFlags),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs"], swiftSettings: testFlags),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Teacher"], swiftSettings: testFlags),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher"], swiftSettings: testFlags),
     ]
 )

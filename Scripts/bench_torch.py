@@ -51,6 +51,30 @@ def cases():
     # (q/k/v/out), 4·T·D·I (MLP), 4·T²·D (attention), T = 50 tokens.
     t, d, i = 50, 768, 3072
     vit_flops = 8 * (2 * 49 * d * 3 * 32 * 32 + 12 * (8 * t * d * d + 4 * t * d * i + 4 * t * t * d))
+    def inception_v3():
+        # pytorch-fid's FID Inception (InceptionV3([3]): resize, normalise, blocks 0-3) with random weights that
+        # keep activations normal (default-initialised weights decay into slow denormals); its weight download
+        # is replaced by these weights.
+        import pytorch_fid.inception as pfi
+        torch.manual_seed(1)
+        state = {}
+        for k, v in pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None).state_dict().items():
+            if k.endswith("conv.weight"):
+                bound = (6.0 / v[0].numel()) ** 0.5
+                state[k] = torch.empty_like(v).uniform_(-bound, bound)
+            elif k.endswith("bn.weight"):
+                state[k] = torch.empty_like(v).uniform_(0.75, 1.25)
+            elif k.endswith("bn.running_var"):
+                state[k] = torch.empty_like(v).uniform_(0.5, 1.5)
+            elif v.is_floating_point():
+                state[k] = torch.empty_like(v).uniform_(-0.1, 0.1)
+            else:
+                state[k] = v
+        pfi.load_state_dict_from_url = lambda *args, **kwargs: state
+        model = pfi.InceptionV3([3]).eval()
+        x = torch.rand(8, 3, 299, 299)
+        return lambda: model(x)
+
     gs_bytes = 4 * (3 * 65536 * (32 * 4 + 32 + 2))
     return [
         ("sgemm_512", "512x512 · 512x512", 2 * 512**3, False, lambda: mm(512, 512, 512)),
@@ -67,6 +91,7 @@ def cases():
         ("group_norm", "4x128x64x64, 32 groups", 2 * 4 * 4 * 128 * 64 * 64, True, group_norm),
         ("attention", "q 1x8x65536x64, kv 77", 4 * 8 * 65536 * 77 * 64, False, attention),
         ("clip_vit_b32", "8x3x224x224, ViT-B/32 vision tower", vit_flops, False, clip_vit_b32),
+        ("inception_v3", "8x3x299x299 -> 8x2048, FID Inception", 8 * 2 * 5711168096, False, inception_v3),
     ]
 
 

@@ -1,5 +1,6 @@
 // Benchmark cases beyond GEMM: convolution, tri-plane sampling, softmax, group norm and cross-attention,
 // on the shapes this project runs (the same cases and work counts as Scripts/bench_torch.py).
+import Metrics
 import TensorCore
 
 enum BenchCases {
@@ -37,6 +38,14 @@ enum BenchCases {
         BenchCase(name: "attention", shape: "q 1x8x65536x64, kv 77", work: 4 * 8 * 65536 * 77 * 64, memoryBound: false) {
             let q = normal([1, 8, 65536, 64], 1), k = normal([1, 8, 77, 64], 2), v = normal([1, 8, 77, 64], 3)
             return { _ = scaledDotProductAttention(q: q, k: k, v: v) }
+        },
+        // FID's image encoder (pytorch-fid's InceptionV3([3])) on a batch of 8 299x299 images, random weights
+        // that keep activations normal. Work: 2 x the convolutions' multiply-adds.
+        BenchCase(name: "inception_v3", shape: "8x3x299x299 -> 8x2048, FID Inception",
+                  work: 8 * FIDInceptionV3.flopsPerImage, memoryBound: false) {
+            let model = FIDInceptionV3.randomized(seed: 1)
+            let x = RandomGenerator(seed: 2).uniform([8, 3, 299, 299])
+            return { _ = model.features(x) }
         },
     ]
 }

@@ -7,9 +7,9 @@ let version = "0.1.0"
 let root = Command(
     name: "dreamportrait",
     abstract: "Text-to-3D portraits in one forward pass (DreamPortrait on an EG3D tri-plane GAN), in pure Swift.",
-    discussion: "Generation, training and evaluation arrive with later milestones; `bench` measures the tensor engine.",
+    discussion: "Generation and training arrive with later milestones; `eval` computes metrics (FID), `bench` measures the tensor engine.",
     options: [Option(name: "--version", value: nil, help: "Show the version")],
-    subcommands: [BenchCommand.command, DataCommand.command, TeacherCommand.command]
+    subcommands: [BenchCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command]
 )
 
 func main() -> Int32 {

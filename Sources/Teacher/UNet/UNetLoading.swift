@@ -1,0 +1,56 @@
+// Loading and saving a UNet2DConditionModel in diffusers' folder layout (a pipeline's unet/ folder): config.json
+// plus diffusion_pytorch_model(.fp16).safetensors or shards. Keys are verified strictly; every problem is named by
+// the file and the full key path.
+import Foundation
+import TensorCore
+
+extension UNet2DConditionModel {
+    /// Checkpoint key renames for diffusers' UNet2DConditionModel format: its state_dict keys are this module's
+    /// names, so the table is empty. (Other formats would get their own table here.)
+    public static var diffusersKeyRemap: KeyRemap { KeyRemap(prefixes: []) }
+
+    /// Builds the model from a unet/ folder: config.json, then the weights, strictly (every parameter present,
+    /// no extra keys, shapes equal). fp16 / bf16 weights are widened to Float32.
+    public convenience init(folder: ModelFolder) throws {
+        let config = try folder.config(UNet2DConditionConfig.self)
+        do {
+            try self.init(config: config)
+        } catch let e as UnsupportedConfig {
+            throw FileError(path: folder.file("config.json"), message: e.message)
+        }
+        let files = try folder.weightFiles()
+        var renamed: [String: Tensor] = [:]
+        for f in files {
+            let st = try SafeTensorsFile(path: f)
+            for key in st.keys {
+                guard let to = Self.diffusersKeyRemap(key) else { continue }
+                guard renamed[to] == nil else { throw FileError(path: f, message: "tensor \"\(key)\" appears twice (as \"\(to)\")") }
+                renamed[to] = try st.tensor(key)
+            }
+        }
+        do {
+            try load(renamed, strict: true)
+        } catch let e as StateDictError {
+            let where_ = files.count == 1 ? files[0] : folder.path
+            throw FileError(path: where_, message: "does not fit UNet2DConditionModel: \(e.description)")
+        }
+    }
+
+    /// `UNet2DConditionModel(folder: ModelFolder(path: path))`.
+    public convenience init(path: String) throws { try self.init(folder: try ModelFolder(path: path)) }
+
+    /// Writes `config.json` (with diffusers' `_class_name`) and `diffusion_pytorch_model.safetensors` (Float32)
+    /// into `path`, creating it; diffusers' `UNet2DConditionModel.from_pretrained` reads the result.
+    public func save(folder path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var json = try JSONSerialization.jsonObject(with: try encoder.encode(config)) as! [String: Any]
+        json["_class_name"] = "UNet2DConditionModel"
+        json["_diffusers_version"] = "0.42.1"
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+        try writeAtomically(data, to: URL(fileURLWithPath: (path as NSString).appendingPathComponent("config.json")))
+        try save(safetensors: (path as NSString).appendingPathComponent("diffusion_pytorch_model.safetensors"),
+                 metadata: ["format": "pt"])
+    }
+}

@@ -30,6 +30,15 @@ final class UNetParityTests: XCTestCase {
     func testSD1StyleTinyUNetOddSize() throws { try checkParity("unet_tiny_sd1") }
     func testFP16Weights() throws { try checkParity("unet_tiny_fp16") }
 
+    /// The same with every 3×3 convolution by Winograd's F(2×2, 3×3), as at Stable Diffusion size.
+    func testWinogradConvolutions() throws {
+        let saved = Conv2d.winogradMinimumPositions
+        Conv2d.winogradMinimumPositions = 0
+        defer { Conv2d.winogradMinimumPositions = saved }
+        try checkParity("unet_tiny")
+        try checkParity("unet_tiny_sd1")
+    }
+
     /// The masked text tokens must not influence the output of the sample whose tokens they are.
     func testMaskedTokensAreIgnored() throws {
         let model = try UNet2DConditionModel(path: unetFixture("unet_tiny"))

@@ -1,5 +1,6 @@
 // diffusers UNetMidBlock2DCrossAttn (models/unets/unet_2d_blocks.py): resnets.0, then for each layer a
-// Transformer2DModel (attentions.i) and another ResnetBlock2D (resnets.i+1), at the lowest resolution.
+// Transformer2DModel (attentions.i) and another ResnetBlock2D (resnets.i+1), at the lowest resolution. (diffusers
+// applies mid_block_only_cross_attention only to UNetMidBlock2DSimpleCrossAttn, so this block never uses it.)
 import TensorCore
 
 public final class UNetMidBlock2DCrossAttn: Module {
@@ -7,13 +8,13 @@ public final class UNetMidBlock2DCrossAttn: Module {
     public let attentions: ModuleList<Transformer2DModel>
 
     public init(inChannels: Int, numLayers: Int = 1, heads: Int, transformerLayers: Int = 1, crossAttentionDim: Int,
-                onlyCrossAttention: Bool = false, outputScaleFactor: Float = 1, settings s: UNetBlockSettings,
+                outputScaleFactor: Float = 1, settings s: UNetBlockSettings,
                 rng: RandomGenerator) {
         var r = [s.resnet(inChannels, inChannels, scale: outputScaleFactor, rng: rng)]
         var a: [Transformer2DModel] = []
         for _ in 0..<numLayers {
             a.append(s.transformer(inChannels, heads: heads, layers: transformerLayers, crossAttentionDim: crossAttentionDim,
-                                   onlyCrossAttention: onlyCrossAttention, rng: rng))
+                                   onlyCrossAttention: false, rng: rng))
             r.append(s.resnet(inChannels, inChannels, scale: outputScaleFactor, rng: rng))
         }
         resnets = ModuleList(r)

@@ -51,7 +51,6 @@ public final class UNet2DConditionModel: Module {
         midBlock = config.midBlockType == nil ? nil
             : UNetMidBlock2DCrossAttn(inChannels: ch[n - 1], heads: l.heads[n - 1], transformerLayers: l.transformerLayers[n - 1],
                                       crossAttentionDim: l.crossAttentionDims[n - 1],
-                                      onlyCrossAttention: l.midBlockOnlyCrossAttention,
                                       outputScaleFactor: config.midBlockScaleFactor, settings: s, rng: rng)
         var ups: [UpBlock2D] = []
         let rch = Array(ch.reversed())

@@ -70,6 +70,7 @@ public struct UNet2DConditionConfig: Codable, Equatable, Sendable {
     public var timeEmbeddingDim: Int? = nil
     public var convInKernel = 3
     public var convOutKernel = 3
+    /// Read and written for round trips; diffusers uses it only for UNetMidBlock2DSimpleCrossAttn.
     public var midBlockOnlyCrossAttention: Bool? = nil
     // Options that must keep their defaults (checked by `validate()`, named when set).
     public var classEmbedType: String? = nil
@@ -204,7 +205,6 @@ public struct UNetLayout: Sendable {
     public let crossAttentionDims: [Int]
     public let transformerLayers: [Int]
     public let onlyCrossAttention: [Bool]
-    public let midBlockOnlyCrossAttention: Bool
     public let activation: Activation
     public let timeEmbeddingNorm: ResnetBlock2D.TimeEmbeddingNorm
     public let groups: Int
@@ -263,12 +263,10 @@ extension UNet2DConditionConfig {
             guard heads[i] >= 1, c % heads[i] == 0 else { throw unsupported("block_out_channels[\(i)] = \(c) does not split into \(heads[i]) attention heads") }
         }
         let only = try onlyCrossAttention.expanded(n, "only_cross_attention")
-        let midOnly: Bool
-        if case .one(let v) = onlyCrossAttention { midOnly = midBlockOnlyCrossAttention ?? v } else { midOnly = midBlockOnlyCrossAttention ?? false }
         return UNetLayout(heads: heads, layersPerBlock: try layersPerBlock.expanded(n, "layers_per_block"),
                           crossAttentionDims: try crossAttentionDim.expanded(n, "cross_attention_dim"),
                           transformerLayers: try transformerLayersPerBlock.expanded(n, "transformer_layers_per_block"),
-                          onlyCrossAttention: only, midBlockOnlyCrossAttention: midOnly,
+                          onlyCrossAttention: only,
                           activation: try Activation(name: actFn, what: "act_fn"), timeEmbeddingNorm: timeNorm, groups: groups)
     }
 }

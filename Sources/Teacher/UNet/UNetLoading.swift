@@ -10,7 +10,9 @@ extension UNet2DConditionModel {
     public static var diffusersKeyRemap: KeyRemap { KeyRemap(prefixes: []) }
 
     /// Builds the model from a unet/ folder: config.json, then the weights, strictly (every parameter present,
-    /// no extra keys, shapes equal). fp16 / bf16 weights are widened to Float32.
+    /// no extra keys, shapes equal; all problems reported at once by full key path). fp16 / bf16 weights are
+    /// widened to Float32. Tensors are verified from the file headers first, then copied one at a time, so loading
+    /// needs little memory beyond the model itself.
     public convenience init(folder: ModelFolder) throws {
         let config = try folder.config(UNet2DConditionConfig.self)
         do {
@@ -18,21 +20,43 @@ extension UNet2DConditionModel {
         } catch let e as UnsupportedConfig {
             throw FileError(path: folder.file("config.json"), message: e.message)
         }
+        try loadWeights(from: folder)
+    }
+
+    /// Replaces every parameter with the tensors of `folder`'s weight files (renamed by diffusersKeyRemap).
+    public func loadWeights(from folder: ModelFolder) throws {
         let files = try folder.weightFiles()
-        var renamed: [String: Tensor] = [:]
+        var sources: [String: (file: SafeTensorsFile, key: String)] = [:]
+        var collisions: [String] = []
         for f in files {
             let st = try SafeTensorsFile(path: f)
             for key in st.keys {
                 guard let to = Self.diffusersKeyRemap(key) else { continue }
-                guard renamed[to] == nil else { throw FileError(path: f, message: "tensor \"\(key)\" appears twice (as \"\(to)\")") }
-                renamed[to] = try st.tensor(key)
+                if let first = sources[to] {
+                    collisions.append("\"\(first.key)\" in \(first.file.name) and \"\(key)\" in \(st.name) both give \"\(to)\"")
+                    continue
+                }
+                sources[to] = (st, key)
             }
         }
-        do {
-            try load(renamed, strict: true)
-        } catch let e as StateDictError {
-            let where_ = files.count == 1 ? files[0] : folder.path
-            throw FileError(path: where_, message: "does not fit UNet2DConditionModel: \(e.description)")
+        let own = stateDict()
+        var problems = StateDictError()
+        problems.collisions = collisions
+        for (k, t) in own {
+            guard let src = sources[k] else { problems.missing.append(k); continue }
+            let shape = src.file.entries[src.key]!.shape
+            if shape != t.shape { problems.mismatched.append((k, t.shape, shape)) }
+        }
+        problems.unexpected = sources.keys.filter { own[$0] == nil }
+        problems.missing.sort(); problems.unexpected.sort(); problems.mismatched.sort { $0.key < $1.key }
+        guard problems.missing.isEmpty && problems.unexpected.isEmpty && problems.mismatched.isEmpty && collisions.isEmpty else {
+            throw FileError(path: files.count == 1 ? files[0] : folder.path,
+                            message: "does not fit UNet2DConditionModel: \(problems.description)")
+        }
+        for (k, dst) in own {
+            let src = sources[k]!
+            let t = try src.file.tensor(src.key).contiguous()
+            withExtendedLifetime(t) { dst.data.update(from: t.data, count: dst.count) }
         }
     }
 

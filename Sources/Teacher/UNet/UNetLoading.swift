@@ -58,6 +58,8 @@ extension UNet2DConditionModel {
             let t = try src.file.tensor(src.key).contiguous()
             withExtendedLifetime(t) { dst.data.update(from: t.data, count: dst.count) }
         }
+        // The widened fp16 tensors were recycled into the buffer pool; they are not needed again.
+        BufferPool.shared.drain()
     }
 
     /// `UNet2DConditionModel(folder: ModelFolder(path: path))`.

@@ -7,7 +7,8 @@ Usage:  python3 Scripts/make_teacher_fixtures.py [section ...]     (no argument:
 One function per section, registered in SECTIONS; each writes only its own files:
   unet   UNet2DConditionModel (SD2-style: linear projections, per-block heads, cross-attention, DownBlock2D last;
          SD1-style: conv projections, one head count, odd latent size) + an fp16 copy
-         -> teacher/unet_tiny/, teacher/unet_tiny_sd1/, teacher/unet_tiny_fp16/ and teacher/<name>.io.safetensors
+         -> teacher/unet_tiny/, teacher/unet_tiny_sd1/, teacher/unet_tiny_fp16/ and teacher/<name>.io.safetensors;
+         and the shared blocks in their VAE configurations -> teacher/blocks.safetensors (see make_blocks)
 
 I/O file keys (unet): sample, timestep, encoder_hidden_states, [encoder_attention_mask], temb (time embedding),
 out, r (random cotangent), grad_sample and grad_encoder_hidden_states (d sum(out * r) / d input).
@@ -131,8 +132,49 @@ def make_unet():
             print(f"{fpath}: fp16 weights")
 
 
+def make_blocks():
+    """The shared blocks in the configurations the U-Net does not use but the VAE does: ResnetBlock2D without a time
+    embedding (channel change, output_scale_factor 2), the VAE's spatial Attention (group_norm, residual connection,
+    rescale_output_factor), Downsample2D with padding 0 (asymmetric pad) and Upsample2D to an explicit odd size.
+    -> teacher/blocks.safetensors: <case>.<weight key> weights, <case>.x input, <case>.out, <case>.r, <case>.grad."""
+    import diffusers
+    from diffusers.models.attention_processor import Attention
+    from diffusers.models.downsampling import Downsample2D
+    from diffusers.models.resnet import ResnetBlock2D
+    from diffusers.models.upsampling import Upsample2D
+
+    torch.manual_seed(5)
+    g = torch.Generator().manual_seed(6)
+    cases = {
+        "resnet": (ResnetBlock2D(in_channels=16, out_channels=24, temb_channels=None, groups=8, eps=1e-6,
+                                 output_scale_factor=2.0), (2, 16, 9, 7), {}),
+        "attention": (Attention(16, heads=2, dim_head=8, rescale_output_factor=2.0, eps=1e-6, norm_num_groups=4,
+                                residual_connection=True, bias=True, upcast_softmax=True,
+                                _from_deprecated_attn_block=True), (2, 16, 5, 6), {}),
+        "downsample": (Downsample2D(16, use_conv=True, out_channels=12, padding=0, name="op"), (2, 16, 9, 8), {}),
+        "upsample": (Upsample2D(16, use_conv=True, out_channels=12), (2, 16, 4, 5), {"output_size": (7, 9)}),
+    }
+    out = {}
+    for name, (mod, shape, kwargs) in cases.items():
+        mod.eval()
+        perturb(mod, 7)
+        x = torch.randn(shape, generator=g).requires_grad_(True)
+        y = mod(x, **kwargs) if name != "resnet" else mod(x, None)
+        r = torch.rand(y.shape, generator=g) * 2 - 1
+        (gx,) = torch.autograd.grad(y, [x], r)
+        for k, v in mod.state_dict().items():
+            out[f"{name}.{k}"] = v.detach().float().contiguous()
+        out.update({f"{name}.x": x.detach(), f"{name}.out": y.detach().contiguous(), f"{name}.r": r,
+                    f"{name}.grad": gx.detach().contiguous()})
+    os.makedirs(TEACHER, exist_ok=True)
+    path = os.path.join(TEACHER, "blocks.safetensors")
+    save_file(out, path, metadata={"generator": "Scripts/make_teacher_fixtures.py unet", "torch": torch.__version__,
+                                   "diffusers": diffusers.__version__})
+    print(f"{path}: {', '.join(cases)}")
+
+
 SECTIONS = {
-    "unet": make_unet,
+    "unet": lambda: (make_unet(), make_blocks()),
 }
 
 

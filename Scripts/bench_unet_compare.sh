@@ -15,6 +15,7 @@ for r in $(seq "$rounds"); do
   .build-native/release/dreamportrait bench unet --json --threads "$threads" --runs "$runs" | sed 's/^{/{"impl": "ours", /' >> "$log"
   python3 Scripts/bench_unet_torch.py --json --threads "$threads" --runs "$runs" | sed 's/^{/{"impl": "diffusers", /' >> "$log"
 done
+cat "$log" >&2
 python3 - "$log" "$threads" <<'PY'
 import json, sys, datetime
 rows = [json.loads(l) for l in open(sys.argv[1])]

@@ -33,7 +33,7 @@ public final class Conv2d: Module {
     /// 3×3, stride-1, padding-1 convolutions over at least this many output positions (N · H · W) use Winograd's
     /// F(2×2, 3×3) (TensorCore's conv2dWinograd: the same result up to rounding with 2.25× fewer multiplies; below
     /// it, transforming the weights costs more than it saves). nil: always the GEMM convolution.
-    nonisolated(unsafe) public static var winogradMinimumPositions: Int? = 2048
+    nonisolated(unsafe) public static var winogradMinimumPositions: Int? = 512
 
     /// x (N, in, H, W) -> (N, out, Ho, Wo).
     public func callAsFunction(_ x: Tensor) -> Tensor {

@@ -69,13 +69,24 @@ func winogradTransformInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows:
                         e[2 * wp + xx] = c1 - b1
                         e[3 * wp + xx] = b1 - d
                     }
-                    // (Bᵀ d) B along the columns of each tile.
+                    // (Bᵀ d) B along the columns of each tile; 16 tiles at a time from even/odd columns.
                     let base = ri * tw
                     for k in 0..<4 {
                         let ek = e + k * wp
                         let o0 = v + ((4 * k) * s.c + ci) * tc + base, o1 = o0 + s.c * tc
                         let o2 = o1 + s.c * tc, o3 = o2 + s.c * tc
-                        for tx in 0..<tw {
+                        var t0 = 0
+                        while t0 + vWidth <= tw && 2 * t0 + 2 * vWidth + 2 <= wp {
+                            let lo = UnsafeRawPointer(ek + 2 * t0).loadUnaligned(as: SIMD32<Float>.self)
+                            let hi = UnsafeRawPointer(ek + 2 * t0 + 2).loadUnaligned(as: SIMD32<Float>.self)
+                            let a = lo.evenHalf, b1 = lo.oddHalf, c1 = hi.evenHalf, d = hi.oddHalf
+                            vstore(a - c1, o0 + t0)
+                            vstore(b1 + c1, o1 + t0)
+                            vstore(c1 - b1, o2 + t0)
+                            vstore(b1 - d, o3 + t0)
+                            t0 += vWidth
+                        }
+                        for tx in t0..<tw {
                             let a = ek[2 * tx], b1 = ek[2 * tx + 1], c1 = ek[2 * tx + 2], d = ek[2 * tx + 3]
                             o0[tx] = a - c1
                             o1[tx] = b1 + c1

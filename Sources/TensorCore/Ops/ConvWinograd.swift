@@ -5,7 +5,7 @@
 
 /// Whether `conv2dWinograd` pays off: 3×3 kernel and enough output positions over the batch (N · H · W) that the
 /// saved multiplies outweigh transforming the weights (16/9 of them, read and written once per call).
-public func winogradApplies(_ x: Tensor, _ w: Tensor, minimumPositions: Int = 2048) -> Bool {
+public func winogradApplies(_ x: Tensor, _ w: Tensor, minimumPositions: Int = 512) -> Bool {
     x.rank == 4 && w.rank == 4 && w.shape[2] == 3 && w.shape[3] == 3 && w.shape[1] == x.shape[1]
         && x.shape[0] * x.shape[2] * x.shape[3] >= minimumPositions
 }

@@ -8,6 +8,9 @@
 Each section is a function build_<name>(out_dir) in a module Scripts/teacher_fixtures_<group>.py listed in
 SECTIONS; it writes its own files under Tests/Fixtures/teacher. Models are small, random-weight, built from
 configs (no Hugging Face Hub downloads), fp32 on the CPU, deterministic.
+
+The U-Net fixtures (Tests/Fixtures/teacher/unet_tiny*) come from Scripts/teacher_fixtures_unet.py
+(`python3 Scripts/teacher_fixtures_unet.py unet`), kept as its own script.
 """
 import importlib
 import os

@@ -9,7 +9,7 @@ let root = Command(
     abstract: "Text-to-3D portraits in one forward pass (DreamPortrait on an EG3D tri-plane GAN), in pure Swift.",
     discussion: "Generation, training and evaluation arrive with later milestones; `bench` measures the tensor engine.",
     options: [Option(name: "--version", value: nil, help: "Show the version")],
-    subcommands: [BenchCommand.command, DataCommand.command]
+    subcommands: [GenerateCommand.command, BenchCommand.command, DataCommand.command]
 )
 
 func main() -> Int32 {

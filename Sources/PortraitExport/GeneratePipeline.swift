@@ -84,6 +84,7 @@ public final class GeneratePipeline {
         var meshRecord: GenerateManifest.Mesh?
         if o.mesh {
             try timer.measure("mesh") {
+                progress("mesh", 0, o.meshResolution)
                 let grid = try MeshExtraction.sampleGrid(generator: g, planes: planes, resolution: o.meshResolution,
                                                          progress: { self.progress("mesh", $0, $1) }, shouldStop: shouldStop)
                 let pad = o.resolvedMeshPad
@@ -107,6 +108,7 @@ public final class GeneratePipeline {
         if let extraCamera { jobs.append((extraCamera, "camera", nil, nil, RendererSeeds.seed(o.seed, .cameraLabel, 0))) }
         var viewRecords: [GenerateManifest.View] = []
         try timer.measure("views") {
+            progress("views", 0, jobs.count)
             for (i, job) in jobs.enumerated() {
                 try check()
                 let out = g.render(planes: planes, ws: ws, cameras: Camera.labels([job.camera]), resolution: r,
@@ -126,6 +128,7 @@ public final class GeneratePipeline {
         if o.frames > 0 {
             try timer.measure("orbit") {
                 var frames: [Image] = []
+                progress("orbit", 0, o.frames)
                 for f in 0..<o.frames {
                     try check()
                     let cam = CameraPath.orbit(frame: f, frames: o.frames)
@@ -158,7 +161,8 @@ public final class GeneratePipeline {
                             threads: Parallel.threadCount),
             randomness: ["latent": "z = RandomGenerator(seed: \(o.seed)).normal([1, \(g.config.zDim)]) (Philox-4x32-10)",
                          "renderer": "per image: GeneratorRandomSource(seed: mix(mix(seed ^ stream << 56) ^ index)), SplitMix64 mix; stream 1 views, 2 orbit frames, 3 the --camera-label view"],
-            depthEncoding: "16-bit grey: v = round(65535·(ray_end − t)/(ray_end − ray_start)), clamped; t = \(g.settings.rayEnd) − v/65535·\(g.settings.rayEnd - g.settings.rayStart); 0 where the ray's weight < 1e-3",
+            depthEncoding: String(format: "16-bit grey: v = round(65535·(ray_end − t)/(ray_end − ray_start)), clamped; t = %g − v/65535·%g; 0 where the ray's weight < 1e-3",
+                                  g.settings.rayEnd, g.settings.rayEnd - g.settings.rayStart),
             views: viewRecords, orbit: orbitRecord, mesh: meshRecord,
             outputs: products.map { .init(file: $0.name, bytes: $0.data.count) }, stages: timer.records,
             peakRssMib: timer.records.map(\.peakRssMiB).max() ?? 0, totalSeconds: timer.totalSeconds)

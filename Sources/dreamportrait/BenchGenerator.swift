@@ -16,12 +16,16 @@ enum BenchGenerator {
             Option(name: "--runs", value: "N", help: "Timed runs after one warm-up", defaultValue: "3"),
             Option(name: "--resolution", value: "R", help: "Neural rendering resolution", defaultValue: "128"),
             Option(name: "--config", value: "NAME", help: "ffhq512 or tiny128", defaultValue: "ffhq512"),
+            Option(name: "--pool-mib", value: "MIB", help: "Capacity of TensorCore's pool of freed buffers (TensorCore's own default: 512)",
+                   defaultValue: "0, as generate"),
             Option(name: "--json", value: nil, help: "Print one JSON object"),
         ],
         run: run)
 
-    /// Wall seconds of each part of one forward, and the CPU seconds of the whole.
-    struct Timing { var mapping = 0.0, backbone = 0.0, renderer = 0.0, superresolution = 0.0, cpu = 0.0
+    /// Wall seconds and peak resident MiB of each part of one forward, and the CPU seconds of the whole.
+    struct Timing {
+        var mapping = 0.0, backbone = 0.0, renderer = 0.0, superresolution = 0.0, cpu = 0.0
+        var peaks: [Double] = []
         var total: Double { mapping + backbone + renderer + superresolution }
     }
 
@@ -35,6 +39,7 @@ enum BenchGenerator {
         case "tiny128": config = .tiny128
         default: throw UsageError(message: "invalid value '\(name)' for --config: expected ffhq512 or tiny128", command: a.command)
         }
+        BufferPool.shared.capacityBytes = try a.int("--pool-mib", default: GenerateCommand.inferencePoolMiB, range: 0...65536) << 20
         let g = TriPlaneGenerator(config: config, rng: RandomGenerator(seed: 0))
         let z = RandomGenerator(seed: 1).normal([1, config.zDim])
         let c = Camera.labels([Camera.frontal()])
@@ -45,7 +50,15 @@ enum BenchGenerator {
                 var t = Timing()
                 let c0 = ResourceProbe.cpuSeconds()
                 var t0 = ResourceProbe.now()
-                func lap() -> Double { let now = ResourceProbe.now(); defer { t0 = now }; return now - t0 }
+                ResourceProbe.resetPeak()
+                // Wall seconds since the last lap, and this part's peak RSS (VmHWM, reset after each part).
+                func lap() -> Double {
+                    let now = ResourceProbe.now()
+                    t.peaks.append(Double(ResourceProbe.peakResidentBytes()) / 1048576)
+                    ResourceProbe.resetPeak()
+                    defer { t0 = ResourceProbe.now() }
+                    return now - t0
+                }
                 let ws = g.mapping(z, c, truncationPsi: 1)
                 t.mapping = lap()
                 let planes = g.planes(ws, noiseMode: .const)
@@ -70,7 +83,9 @@ enum BenchGenerator {
         for i in 0..<runs { timings.append(forward(UInt64(i + 1)).0) }
         let best = timings.min { $0.total < $1.total }!
         let mean = timings.reduce(0) { $0 + $1.total } / Double(runs)
-        let peak = Double(ResourceProbe.peakResidentBytes()) / 1048576
+        // The process peak: the largest part's peak (VmHWM is reset per part) or the peak before the runs.
+        let peak = ([Double(ResourceProbe.peakResidentBytes()) / 1048576] + ([warm] + timings).flatMap(\.peaks)).max()!
+        let partPeaks = (0..<4).map { i in ([warm] + timings).map { $0.peaks[i] }.max()! }
         let load = ResourceProbe.loadAverage() ?? []
         let desc = "\(name), R=\(r), \(config.rendering.depthResolution)+\(config.rendering.depthResolutionImportance) samples"
         if a.flag("--json") {
@@ -78,7 +93,7 @@ enum BenchGenerator {
             print("{\"name\": \"generator\", \"shape\": \"\(desc)\", \"seconds\": \(f(best.total)), \"mean_seconds\": \(f(mean)), "
                   + "\"cpu_seconds\": \(f(best.cpu)), \"warmup_seconds\": \(f(warm.total)), \"mapping\": \(f(best.mapping)), "
                   + "\"backbone\": \(f(best.backbone)), \"renderer\": \(f(best.renderer)), \"superresolution\": \(f(best.superresolution)), "
-                  + "\"peak_rss_mb\": \(Int(peak.rounded())), \"rss_after_build_mb\": \(afterBuild / 1048576), \"threads\": \(Parallel.threadCount), "
+                  + "\"peak_rss_mb\": \(Int(peak.rounded())), \"part_peaks_mb\": \(partPeaks.map { Int($0.rounded()) }), \"pool_mib\": \(BufferPool.shared.capacityBytes >> 20), \"rss_after_build_mb\": \(afterBuild / 1048576), \"threads\": \(Parallel.threadCount), "
                   + "\"runs\": \(runs), \"image\": \(shape), \"loadavg\": \(load.map { f($0) })}")
             return
         }
@@ -87,7 +102,8 @@ enum BenchGenerator {
                      best.total, shape.last ?? 0, runs, mean, warm.total, best.cpu))
         print(String(format: "  mapping %.3f s, backbone %.2f s, renderer %.2f s, super-resolution %.2f s",
                      best.mapping, best.backbone, best.renderer, best.superresolution))
-        print(String(format: "  peak RSS %.0f MiB (%.0f MiB after building the generator)", peak, Double(afterBuild) / 1048576))
+        print(String(format: "  peak RSS %.0f MiB (%.0f MiB after building the generator); per part: mapping %.0f, backbone %.0f, renderer %.0f, super-resolution %.0f MiB",
+                     peak, Double(afterBuild) / 1048576, partPeaks[0], partPeaks[1], partPeaks[2], partPeaks[3]))
         if !load.isEmpty { print(String(format: "  load average %.2f %.2f %.2f", load[0], load[1], load[2])) }
     }
 }

@@ -66,8 +66,15 @@ enum GenerateCommand {
         return o
     }
 
+    /// TensorCore's pool of freed buffers (512 MiB by default) keeps buffers by exact size so that training steps do
+    /// not allocate their temporaries anew. One inference forward reuses few of them, and what the pool holds is
+    /// resident: FFHQ-512 peaks at about 1.1 GB with it and 0.85 GB without, at the same CPU time (README,
+    /// "Generator benchmark"). So inference runs with the pool off.
+    static let inferencePoolMiB = 0
+
     static func run(_ a: Arguments) throws {
         let o = try options(a)
+        BufferPool.shared.capacityBytes = inferencePoolMiB << 20
         let pipeline = GeneratePipeline(options: o)
         pipeline.log = { printError($0) }
         var bars: [String: ProgressBar] = [:]

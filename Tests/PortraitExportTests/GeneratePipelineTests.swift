@@ -40,7 +40,7 @@ final class GeneratePipelineTests: XCTestCase {
         XCTAssertEqual(ExportTestSupport.files(out), expected)
         XCTAssertEqual(result.files.sorted(), expected)
         XCTAssertTrue(notes.contains { $0.contains("no text conditioning") && $0.contains("unconditionally") }, "\(notes)")
-        XCTAssertEqual(progress["views"], [1, 2, 3]); XCTAssertEqual(progress["orbit"], [1, 2, 3]); XCTAssertEqual(progress["mesh"]?.last, 32)
+        XCTAssertEqual(progress["views"], [0, 1, 2, 3]); XCTAssertEqual(progress["orbit"], [0, 1, 2, 3]); XCTAssertEqual(progress["mesh"]?.last, 32)
 
         for name in ["view_00", "view_01", "view_camera"] {
             let img = try PNG.read(path: "\(out)/\(name).png")

@@ -94,7 +94,7 @@ enum BenchGenerator {
                   + "\"cpu_seconds\": \(f(best.cpu)), \"warmup_seconds\": \(f(warm.total)), \"mapping\": \(f(best.mapping)), "
                   + "\"backbone\": \(f(best.backbone)), \"renderer\": \(f(best.renderer)), \"superresolution\": \(f(best.superresolution)), "
                   + "\"peak_rss_mb\": \(Int(peak.rounded())), \"part_peaks_mb\": \(partPeaks.map { Int($0.rounded()) }), \"pool_mib\": \(BufferPool.shared.capacityBytes >> 20), \"rss_after_build_mb\": \(afterBuild / 1048576), \"threads\": \(Parallel.threadCount), "
-                  + "\"runs\": \(runs), \"image\": \(shape), \"loadavg\": \(load.map { f($0) })}")
+                  + "\"runs\": \(runs), \"image\": \(shape), \"loadavg\": [\(load.map { String(format: "%.2f", $0) }.joined(separator: ", "))]}")
             return
         }
         print("TensorCore EG3D generator forward (\(desc), random weights, fp32, \(Parallel.threadCount) threads, \(BuildInfo.march))")

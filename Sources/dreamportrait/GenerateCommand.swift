@@ -88,7 +88,7 @@ enum GenerateCommand {
             bar.update(done)
             if done == total { bar.finish() }
         }
-        Interrupt.install()
+        Interrupt.install(message: "stopping after the image in flight; nothing will be written")
         pipeline.shouldStop = { Interrupt.requested }
         let result: GeneratePipeline.Result
         do { result = try pipeline.run() } catch let e as GenerationInterrupted {

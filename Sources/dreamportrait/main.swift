@@ -7,7 +7,11 @@ let version = "0.1.0"
 let root = Command(
     name: "dreamportrait",
     abstract: "Text-to-3D portraits in one forward pass (DreamPortrait on an EG3D tri-plane GAN), in pure Swift.",
-    discussion: "Generation, training and evaluation arrive with later milestones; `bench` measures the tensor engine.",
+    discussion: """
+        `generate` makes a 3D portrait (views, depth maps, an orbit GIF, tri-planes, a coloured mesh) from a generator \
+        checkpoint, unconditionally until text-conditioned checkpoints exist; training and evaluation arrive with later \
+        milestones. `bench` times the tensor engine, `bench generator` the whole EG3D generator.
+        """,
     options: [Option(name: "--version", value: nil, help: "Show the version")],
     subcommands: [GenerateCommand.command, BenchCommand.command, DataCommand.command]
 )

@@ -100,7 +100,7 @@ public final class GeneratePipeline {
         }
 
         // views: the yaw arc, plus the --camera-label view.
-        let arc = CameraPath.yawArc(count: o.views)
+        let arc = o.views > 0 ? CameraPath.yawArc(count: o.views) : []
         var jobs: [(camera: Camera, name: String, yaw: Double?, pitch: Double?, seed: UInt64)] = arc.enumerated().map { i, cam in
             let offset = o.views == 1 ? 0 : 0.4 - 0.8 * Double(i) / Double(o.views - 1)
             return (cam, String(format: "%02d", i), Double.pi / 2 + offset, Double.pi / 2 - 0.2, RendererSeeds.seed(o.seed, .view, i))
@@ -183,7 +183,7 @@ enum OutputFolder {
             guard isDir.boolValue else { throw FileError(path: path, message: "--out must be a folder, but this is a file") }
         } else {
             do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-                throw FileError(path: path, message: "cannot create the --out folder: \(error.localizedDescription)")
+                throw FileError(path: path, message: "cannot create the --out folder: \(reason(path) ?? error.localizedDescription)")
             }
             created = true
         }
@@ -192,6 +192,19 @@ enum OutputFolder {
             throw FileError(path: path, message: "the --out folder is not writable")
         }
         return created
+    }
+
+    /// Why `path` cannot be created: its nearest existing ancestor is a file or is not writable.
+    static func reason(_ path: String) -> String? {
+        var ancestor = URL(fileURLWithPath: path).standardizedFileURL
+        while ancestor.path != "/" {
+            ancestor = ancestor.deletingLastPathComponent()
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDir) else { continue }
+            if !isDir.boolValue { return "\(ancestor.path) is a file, not a folder" }
+            return FileManager.default.isWritableFile(atPath: ancestor.path) ? nil : "\(ancestor.path) is not writable"
+        }
+        return nil
     }
 
     /// Removes a folder that this run created if nothing is in it.

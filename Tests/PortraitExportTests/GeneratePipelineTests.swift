@@ -135,6 +135,21 @@ final class GeneratePipelineTests: XCTestCase {
         XCTAssertNotEqual(a["view_00.png"], c["view_00.png"])
     }
 
+    func testCameraLabelViewAlone() throws {
+        let out = ExportTestSupport.scratch("camera-only")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let cam = ExportTestSupport.scratch("cam") + ".json"
+        try "[\(Camera.frontal().label.map { "\($0)" }.joined(separator: ", "))]".write(toFile: cam, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: cam) }
+        var o = ExportTestSupport.options(out: out, views: 0, frames: 0, mesh: false)
+        o.cameraLabelPath = cam
+        let result = try GeneratePipeline(options: o).run()
+        XCTAssertEqual(ExportTestSupport.files(out), ["depth_camera.png", "manifest.json", "triplane.safetensors", "view_camera.png"])
+        XCTAssertEqual(result.manifest.views.first?.label, Camera.frontal().label)
+        XCTAssertNil(result.manifest.views.first?.yaw)
+        XCTAssertEqual(result.manifest.stages.map(\.name), ["load", "mapping", "planes", "views", "export"])
+    }
+
     /// Runs a pipeline expected to fail; returns the error text and checks that `out` was left absent.
     func failure(_ o: GenerateOptions, stopAfter: Int? = nil, file: StaticString = #filePath, line: UInt = #line) -> String {
         let pipeline = GeneratePipeline(options: o)
@@ -192,7 +207,7 @@ final class GeneratePipelineTests: XCTestCase {
 
         // --out below a regular file cannot be created.
         o.outputDirectory = garbage + "/portrait"
-        XCTAssertTrue(failure(o).hasPrefix("\(garbage)/portrait: cannot create the --out folder"))
+        XCTAssertEqual(failure(o), "\(garbage)/portrait: cannot create the --out folder: \(garbage) is a file, not a folder")
         o.outputDirectory = garbage
         XCTAssertThrowsError(try GeneratePipeline(options: o).run()) {
             XCTAssertEqual("\($0)", "\(garbage): --out must be a folder, but this is a file")

@@ -37,18 +37,21 @@ let package = Package(
         .target(name: "PortraitWorld", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
         // EG3D's generator, renderer and discriminator, DreamPortrait's conditioning, meshes.
         .target(name: "TriPlaneGAN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        // `dreamportrait generate` as a library: images, depth maps, orbit GIF, tri-planes, meshes, manifest, timing.
+        .target(name: "PortraitExport", dependencies: ["TriPlaneGAN", "TensorCore", "Codecs"], swiftSettings: kernelFlags),
         // The frozen teacher and text stack: CLIP tokenizer and transformers, SD-style U-Net and VAE, schedulers.
         .target(name: "Teacher", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
         // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision.
         .target(name: "Metrics", dependencies: ["TensorCore", "Codecs", "Teacher"], swiftSettings: kernelFlags),
         .executableTarget(name: "dreamportrait",
-                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "Teacher", "Metrics"],
+                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics"],
                           swiftSettings: testFlags),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: testFlags),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: testFlags),
         .testTarget(name: "PortraitWorldTests", dependencies: ["PortraitWorld", "TensorCore", "Codecs"], swiftSettings: testFlags),
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"], swiftSettings: testFlags),
+        .testTarget(name: "PortraitExportTests", dependencies: ["PortraitExport", "TriPlaneGAN", "TensorCore", "Codecs"], swiftSettings: testFlags),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs"], swiftSettings: testFlags),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher"], swiftSettings: testFlags),
     ]

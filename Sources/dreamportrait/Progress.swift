@@ -53,7 +53,8 @@ enum Interrupt {
 
     static var requested: Bool { lock.lock(); defer { lock.unlock() }; return flag }
 
-    static func install() {
+    /// - Parameter message: what the first Ctrl-C prints (what the job does before it stops).
+    static func install(message: String = "finishing the images in flight and saving state") {
         signal(SIGINT, SIG_IGN)
         let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         s.setEventHandler {
@@ -62,7 +63,7 @@ enum Interrupt {
             flag = true
             lock.unlock()
             if again { exit(130) }
-            FileHandle.standardError.write(Data("\ninterrupt: finishing the images in flight and saving state (Ctrl-C again to quit now)\n".utf8))
+            FileHandle.standardError.write(Data("\ninterrupt: \(message) (Ctrl-C again to quit now)\n".utf8))
         }
         s.resume()
         source = s

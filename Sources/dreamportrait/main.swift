@@ -7,9 +7,14 @@ let version = "0.1.0"
 let root = Command(
     name: "dreamportrait",
     abstract: "Text-to-3D portraits in one forward pass (DreamPortrait on an EG3D tri-plane GAN), in pure Swift.",
-    discussion: "Generation and training arrive with later milestones; `eval` computes metrics (FID), `bench` measures the tensor engine.",
+    discussion: """
+        `generate` makes a 3D portrait (views, depth maps, an orbit GIF, tri-planes, a coloured mesh) from a generator \
+        checkpoint, unconditionally until text-conditioned checkpoints exist. `data` makes and inspects the synthetic \
+        portrait world, `teacher` runs the diffusion teacher, `eval` computes metrics (FID), and `bench` times the \
+        tensor engine (`bench generator`, `bench vae`, `bench unet` time whole models). Training arrives with a later milestone.
+        """,
     options: [Option(name: "--version", value: nil, help: "Show the version")],
-    subcommands: [BenchCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command]
+    subcommands: [GenerateCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command, BenchCommand.command]
 )
 
 func main() -> Int32 {

@@ -142,7 +142,11 @@ func convTransposeForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, 
         }
         return
     }
-    forEachConvTask(s.n * s.groups, scratch: pointwise ? 0 : k * p, work: s.og * k * p) { task, cols in
+    // The column matrix is made a band of input rows at a time (at most transposedColumnBudget floats), so a
+    // large transposed convolution (EG3D's 256² → 512² up-convolution: 1152 × 65536 columns) needs tens of MB
+    // of scratch instead of hundreds. Each band's col2im adds into the image; the bands cover every row once.
+    let bandRows = Swift.max(1, Swift.min(s.oh, transposedColumnBudget / Swift.max(k * s.ow, 1)))
+    forEachConvTask(s.n * s.groups, scratch: pointwise ? 0 : k * bandRows * s.ow, work: s.og * k * p) { task, cols in
         let b = task / s.groups, g = task % s.groups
         let src = x + (b * s.o + g * s.og) * p
         let dst = image + (b * s.c + g * s.cg) * s.imagePlane
@@ -151,11 +155,20 @@ func convTransposeForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, 
         if pointwise {
             gemm(m: k, n: p, k: s.og, wt, MatrixRef(src, rs: p, cs: 1), dst, ldc: p, accumulate: true)
         } else {
-            gemm(m: k, n: p, k: s.og, wt, MatrixRef(src, rs: p, cs: 1), cols, ldc: p)
-            col2im(cols, channels: s.cg, s, dst)
+            for y0 in stride(from: 0, to: s.oh, by: bandRows) {
+                let rows = Swift.min(bandRows, s.oh - y0), bp = rows * s.ow
+                // Input rows y0 ..< y0 + rows as a convolution of their own: shift the padding by y0 strides.
+                let band = ConvShape(n: s.n, c: s.c, o: s.o, groups: s.groups, ih: s.ih, iw: s.iw, oh: rows, ow: s.ow,
+                                     kh: s.kh, kw: s.kw, sh: s.sh, sw: s.sw, ph: s.ph - y0 * s.sh, pw: s.pw, dh: s.dh, dw: s.dw)
+                gemm(m: k, n: bp, k: s.og, wt, MatrixRef(src + y0 * s.ow, rs: p, cs: 1), cols, ldc: bp)
+                col2im(cols, channels: s.cg, band, dst)
+            }
         }
     }
 }
+
+/// The most floats of column matrix a transposed convolution makes at once (8M: 32 MB); tests lower it.
+nonisolated(unsafe) var transposedColumnBudget = 1 << 23
 
 /// Weight gradient: gw = Σ over the batch of gy · im2col(image)ᵀ.
 // x: (N, C, ih, iw), gy: (N, O, oh, ow) -> gw: (O, C/groups, kh, kw), all dense

@@ -36,9 +36,29 @@ public func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
 /// GEMM whose B operand is produced panel by panel: `packPanel(k0, kc, j0, dst)` writes rows k0..<k0+kc
 /// of columns j0..<j0+NR of B into dst as kc rows of NR floats, zero past column n. Convolution packs its
 /// im2col columns straight from the image this way, with no column matrix in memory (implicit GEMM).
+/// Wide products are done gemmNC columns at a time, so the packed B block stays at gemmNC · gemmKC floats (8 MB)
+/// instead of growing with n (a 512² convolution would pack 262,144 columns: 268 MB). Each column block is an
+/// independent GEMM with the same summation order, so the result does not depend on the blocking.
 @inline(__always)
 func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
           packPanel: (_ k0: Int, _ kc: Int, _ j0: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) {
+    var jb = 0
+    repeat {
+        let nb = Swift.min(gemmNC, n - jb)
+        gemmColumns(m: m, n: nb, k: k, a, c + jb, ldc: ldc, accumulate: accumulate) { k0, kc, j0, dst in
+            packPanel(k0, kc, jb + j0, dst)
+        }
+        jb += nb
+    } while jb < n
+}
+
+/// Columns per GEMM block (a multiple of gemmNR).
+let gemmNC = 8192
+
+/// One column block of `gemm`: B[:, 0..<n] packed kc rows at a time, the row blocks of A spread over the threads.
+@inline(__always)
+func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                 packPanel: (_ k0: Int, _ kc: Int, _ j0: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if !accumulate { for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) } }

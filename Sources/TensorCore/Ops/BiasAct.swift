@@ -58,6 +58,30 @@ public func biasAct(_ x: Tensor, _ b: Tensor? = nil, dim: Int = 1, act: BiasActi
     return v
 }
 
+/// `biasAct` for linear, relu and lrelu written over `x`'s own storage, for inference: it saves the output
+/// buffer (128 MB for one 128 × 512² activation of EG3D's super-resolution). Only where nothing is recorded (no
+/// input needs a gradient, or inside `withNoGrad`); otherwise, or for a non-contiguous `x`, it is `biasAct`.
+/// - Precondition: no other tensor still needed shares `x`'s storage (use it on an op's fresh output).
+public func biasActInPlace(_ x: Tensor, _ b: Tensor? = nil, dim: Int = 1, act: BiasActivation = .linear,
+                           alpha: Float? = nil, gain: Float? = nil, clamp: Float? = nil) -> Tensor {
+    let records = GradMode.isEnabled && (x.requiresGrad || b?.requiresGrad == true)
+    guard !records, x.isContiguous, [.linear, .relu, .lrelu].contains(act) else {
+        return biasAct(x, b, dim: dim, act: act, alpha: alpha, gain: gain, clamp: clamp)
+    }
+    let d = x.axis(dim, "bias_act")
+    if let b { require(b.rank == 1 && b.shape[0] == x.shape[d], "bias_act: bias \(b.shape) must be (\(x.shape[d])) for input \(x.shape) along dim \(dim)") }
+    if let clamp { require(clamp >= 0, "bias_act: clamp must be non-negative, got \(clamp)") }
+    let slope = act == .lrelu ? alpha ?? act.defaultAlpha : (act == .relu ? 0 : 1)
+    let bc = b?.contiguous()
+    let outer = x.shape[..<d].reduce(1, *), c = x.shape[d], inner = x.shape[(d + 1)...].reduce(1, *)
+    withExtendedLifetime(bc) {
+        // Element-wise, each output written where its input was read: safe in place.
+        biasLeakyForward(x.data, bc.map { UnsafePointer($0.data) }, outer: outer, c: c, inner: inner,
+                         slope: slope, gain: gain ?? act.defaultGain, clamp: clamp ?? .infinity, x.data)
+    }
+    return x
+}
+
 /// clamp(gain · leaky(x + b, slope)) in one pass: slope 1 is linear, 0 is relu.
 func biasLeaky(_ x: Tensor, _ b: Tensor?, dim: Int, slope: Float, gain: Float, clamp: Float?) -> Tensor {
     let xc = x.contiguous(), bc = b?.contiguous()

@@ -75,7 +75,9 @@ public final class SynthesisLayer: Module {
         }
         let y = modulatedConv2d(x, weight: weight, styles: styles, noise: noise, up: up, resampleFilter: resampleFilter,
                                 demodulate: true, execution: execution)
-        return biasAct(y, bias, dim: 1, act: .lrelu, gain: BiasActivation.lrelu.defaultGain * gain,
-                       clamp: convClamp.map { $0 * gain })
+        // y is this layer's fresh output: at inference the activation overwrites it (one activation-sized
+        // buffer less at the peak; biasActInPlace is biasAct whenever a graph is recorded).
+        return biasActInPlace(y, bias, dim: 1, act: .lrelu, gain: BiasActivation.lrelu.defaultGain * gain,
+                              clamp: convClamp.map { $0 * gain })
     }
 }

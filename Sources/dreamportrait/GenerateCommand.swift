@@ -1,0 +1,106 @@
+// `dreamportrait generate`: a 3D portrait from a checkpoint. Parses the flags into GenerateOptions, runs
+// PortraitExport's GeneratePipeline with progress bars and Ctrl-C handling, and prints what it wrote. Until the
+// text-conditioned model exists, any compatible checkpoint (for example a converted EG3D) runs unconditionally.
+import Foundation
+import PortraitExport
+import TensorCore
+
+enum GenerateCommand {
+    static let command = Command(
+        name: "generate",
+        abstract: "Generate a 3D portrait: views, depth maps, an orbit GIF, the tri-planes and a coloured mesh",
+        discussion: """
+            Writes into --out: view_00.png … (8-bit RGB on a yaw arc of ±0.4 rad at pitch π/2 − 0.2), depth_00.png … \
+            (16-bit grey, ray_start → 65535 … ray_end → 0, empty rays 0), orbit.gif (gen_videos.py's camera path), \
+            triplane.safetensors (the planes with the config and seed in the metadata), mesh.ply, mesh.obj and \
+            mesh.glb (marching cubes on raw σ with vertex colours), and manifest.json (inputs, checkpoint SHA-256, \
+            time and peak memory per stage). The latent and the renderer's draws follow --seed. Checkpoints without \
+            text conditioning generate unconditionally and say so. Files are written only when every stage has \
+            succeeded, each atomically; Ctrl-C stops without writing anything.
+            """,
+        options: [
+            Option(name: "--weights", value: "FILE", help: "Generator checkpoint (.safetensors with config metadata)"),
+            Option(name: "--prompt", value: "TEXT", help: "Text prompt (ignored, with a note, by unconditional checkpoints)"),
+            Option(name: "--seed", value: "S", help: "Seed of the latent and the renderer", defaultValue: "0"),
+            Option(name: "--truncation", value: "PSI", help: "Truncation ψ", defaultValue: "0.7"),
+            Option(name: "--views", value: "N", help: "Views on the yaw arc", defaultValue: "5"),
+            Option(name: "--frames", value: "F", help: "Orbit GIF frames", defaultValue: "36"),
+            Option(name: "--no-orbit", value: nil, help: "Skip the orbit GIF"),
+            Option(name: "--resolution", value: "R", help: "Neural rendering resolution", defaultValue: "the checkpoint's"),
+            Option(name: "--out", value: "DIR", help: "Output folder", defaultValue: "portrait"),
+            Option(name: "--mesh-resolution", value: "M", help: "Density grid samples per axis (M³ floats in memory)", defaultValue: "128"),
+            Option(name: "--mesh-threshold", value: "T", help: "Isosurface level in raw σ (EG3D's)", defaultValue: "10"),
+            Option(name: "--mesh-pad", value: "P", help: "Voxels trimmed on each face of the grid (0: none)", defaultValue: "30·M/256 as gen_samples.py"),
+            Option(name: "--no-mesh", value: nil, help: "Skip the mesh"),
+            Option(name: "--camera-label", value: "FILE", help: "25 floats (JSON or whitespace-separated): one extra view, view_camera.png"),
+        ],
+        run: run)
+
+    static func options(_ a: Arguments) throws -> GenerateOptions {
+        guard let weights = a.string("--weights") else { throw UsageError(message: "missing --weights FILE (a generator checkpoint)", command: a.command) }
+        var o = GenerateOptions(weights: weights, outputDirectory: a.string("--out") ?? "portrait")
+        o.prompt = a.string("--prompt")
+        if let s = a.string("--seed") {
+            guard let v = UInt64(s) else { throw UsageError(message: "invalid value '\(s)' for --seed: expected a non-negative integer", command: a.command) }
+            o.seed = v
+        }
+        o.truncationPsi = try a.float("--truncation", default: 0.7)
+        o.views = try a.int("--views", default: 5, range: 0...360)
+        if a.flag("--no-orbit") && a.string("--frames") != nil {
+            throw UsageError(message: "--frames and --no-orbit contradict each other", command: a.command)
+        }
+        o.frames = a.flag("--no-orbit") ? 0 : try a.int("--frames", default: 36, range: 1...3600)
+        if a.string("--resolution") != nil { o.neuralRenderingResolution = try a.int("--resolution", default: 0, range: 8...1024) }
+        o.mesh = !a.flag("--no-mesh")
+        o.meshResolution = try a.int("--mesh-resolution", default: 128, range: 8...1024)
+        o.meshThreshold = try a.float("--mesh-threshold", default: 10)
+        if a.string("--mesh-pad") != nil {
+            o.meshPad = try a.int("--mesh-pad", default: 0, range: 0...(o.meshResolution / 2 - 1))
+        }
+        o.cameraLabelPath = a.string("--camera-label")
+        if o.views == 0 && o.cameraLabelPath == nil && o.frames == 0 && !o.mesh {
+            throw UsageError(message: "--views 0 with --no-orbit and --no-mesh and no --camera-label leaves nothing to generate", command: a.command)
+        }
+        o.command = CommandLine.arguments
+        o.tool = "dreamportrait \(version)"
+        return o
+    }
+
+    /// TensorCore's pool of freed buffers (512 MiB by default) keeps buffers by exact size so that training steps do
+    /// not allocate their temporaries anew. One inference forward reuses few of them, and what the pool holds is
+    /// resident: FFHQ-512 peaks at about 1.1 GB with it and 0.85 GB without, at the same CPU time (README,
+    /// "Generator benchmark"). So inference runs with the pool off.
+    static let inferencePoolMiB = 0
+
+    static func run(_ a: Arguments) throws {
+        let o = try options(a)
+        BufferPool.shared.capacityBytes = inferencePoolMiB << 20
+        let pipeline = GeneratePipeline(options: o)
+        pipeline.log = { printError($0) }
+        var bars: [String: ProgressBar] = [:]
+        pipeline.progress = { stage, done, total in
+            let bar = bars[stage] ?? {
+                printError(stage == "mesh" ? "mesh: sampling σ on a \(o.meshResolution)³ grid" : "\(stage): rendering \(total) images")
+                let b = ProgressBar(total: total, start: 0, unit: stage == "mesh" ? "slices" : "img")
+                bars[stage] = b
+                return b
+            }()
+            bar.update(done)
+            if done == total { bar.finish() }
+        }
+        Interrupt.install(message: "stopping after the image in flight; nothing will be written")
+        pipeline.shouldStop = { Interrupt.requested }
+        let result: GeneratePipeline.Result
+        do { result = try pipeline.run() } catch let e as GenerationInterrupted {
+            printError(e.description)
+            exit(130)
+        }
+        let m = result.manifest
+        print("\(o.outputDirectory): \(result.files.count) files (seed \(o.seed), ψ \(o.truncationPsi), R \(m.settings.neuralRenderingResolution), \(m.config.imgResolution)² images)")
+        if let mesh = m.mesh { print("  mesh: \(mesh.vertices) vertices, \(mesh.triangles) triangles at σ = \(mesh.threshold) on a \(mesh.resolution)³ grid") }
+        for s in m.stages {
+            print("  " + s.name.padding(toLength: 8, withPad: " ", startingAt: 0)
+                  + String(format: "%7.2f s  cpu %7.2f s  peak %6.0f MiB", s.seconds, s.cpuSeconds, s.peakRssMiB))
+        }
+    }
+}

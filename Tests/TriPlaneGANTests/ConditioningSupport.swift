@@ -5,46 +5,24 @@ import Foundation
 import XCTest
 import TensorCore
 
-let condFixturesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures")
+// The shared helpers live in Support.swift (same target); these names are kept for the conditioning tests.
+let condFixturesDir = fixturesDir
 
-func condFixture(_ name: String) throws -> SafeTensorsFile {
-    try SafeTensorsFile(path: condFixturesDir.appendingPathComponent(name).path)
-}
+func condFixture(_ name: String) throws -> SafeTensorsFile { try fixture(name) }
 
-/// max |a - b| / max |b|, Float64 accumulation (NaN counts as infinitely wrong).
-func condRelativeError(_ a: Tensor, _ b: Tensor) -> Double {
-    let x = a.toArray(), y = b.toArray()
-    var num = 0.0, den = 0.0
-    for i in 0..<x.count {
-        let d = Swift.abs(Double(x[i]) - Double(y[i]))
-        num = Swift.max(num, d.isNaN ? .infinity : d)
-        den = Swift.max(den, Swift.abs(Double(y[i])))
-    }
-    return den == 0 ? num : num / den
-}
+/// max |a - b| / max |b| (Support.swift's relativeError).
+func condRelativeError(_ a: Tensor, _ b: Tensor) -> Double { relativeError(a, b) }
 
-/// Asserts shapes match and condRelativeError(actual, expected) <= tol; returns the error.
+/// Asserts shapes match and the relative error is at most `tol` (Support.swift's assertClose); returns the error.
 @discardableResult
 func condAssertClose(_ actual: Tensor, _ expected: Tensor, tol: Double, _ what: String = "",
                      file: StaticString = #filePath, line: UInt = #line) -> Double {
-    precondition(tol >= 0 && tol.isFinite, "condAssertClose: tolerance must be finite and non-negative")
-    guard actual.shape == expected.shape else {
-        XCTFail("\(what): shape \(actual.shape) != expected \(expected.shape)", file: file, line: line); return .infinity
-    }
-    let err = condRelativeError(actual, expected)
-    if !(err <= tol) {
-        let a = actual.toArray().prefix(5), e = expected.toArray().prefix(5)
-        XCTFail("\(what): relative error \(err) > \(tol); first pairs \(Array(zip(a, e)))", file: file, line: line)
-    }
-    return err
+    assertClose(actual, expected, tol: tol, what, file: file, line: line)
 }
 
-/// A fixed pseudo-random tensor for tests.
+/// A fixed pseudo-random tensor for tests (Support.swift's testTensor).
 func condTestTensor(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1, requiresGrad: Bool = false) -> Tensor {
-    let t = RandomGenerator(seed: seed).uniform(shape, low: low, high: high)
-    t.requiresGrad = requiresGrad
-    return t
+    testTensor(shape, seed: seed, low: low, high: high, requiresGrad: requiresGrad)
 }
 
 /// Compares the analytic gradient of sum(f() · r) with respect to each of `tensors` with central differences,

@@ -73,7 +73,7 @@ final class CLIPTokenizerTests: XCTestCase {
     }
 
     func testTransformersParityOpenAI() throws {
-        let dir = try clipTemporaryFolder()
+        let dir = try temporaryFolder("clip")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for name in ["vocab.json", "merges.txt"] {
             try FileManager.default.createSymbolicLink(atPath: dir + "/" + name, withDestinationPath: Self.tokenizerDir + "/hf/" + name)
@@ -132,7 +132,7 @@ final class CLIPTokenizerTests: XCTestCase {
     }
 
     func testLoadingErrorsNameTheFile() throws {
-        let dir = try clipTemporaryFolder()
+        let dir = try temporaryFolder("clip")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         XCTAssertThrowsError(try CLIPTokenizer(folder: dir + "/nope")) { XCTAssertTrue("\($0)".contains("no such tokenizer folder"), "\($0)") }
         try FileManager.default.createSymbolicLink(atPath: dir + "/vocab.json", withDestinationPath: Self.tokenizerDir + "/hf/vocab.json")

@@ -105,10 +105,10 @@ final class VAEParityTests: XCTestCase {
 
     /// Downsample2D with padding 0 pads one zero row and column at the bottom/right only (F.pad (0, 1, 0, 1)).
     func testDownsamplePadsBottomRight() throws {
-        let d = VAEDownsample(channels: 1, padding: 0, rng: RandomGenerator(seed: 1))
-        d.conv.weight.storage.base.update(repeating: 0, count: 9)
-        d.conv.weight.storage.base[0] = 1          // picks the top-left tap of each window
-        d.conv.bias!.storage.base[0] = 0
+        let d = Downsample2D(channels: 1, useConv: true, padding: 0, rng: RandomGenerator(seed: 1))
+        d.conv!.weight.storage.base.update(repeating: 0, count: 9)
+        d.conv!.weight.storage.base[0] = 1          // picks the top-left tap of each window
+        d.conv!.bias!.storage.base[0] = 0
         let x = Tensor((1...16).map(Float.init), shape: [1, 1, 4, 4])
         XCTAssertEqual(withNoGrad { d(x) }.toArray(), [1, 3, 9, 11])
     }

@@ -58,8 +58,7 @@ enum TeacherCommand {
         printError("loading the teacher from \(o.teacher)")
         let t0 = Date()
         let pipe = try loadPipeline(folder: o.teacher)
-        printError(String(format: "loaded in %.1f s; sampling %dx%d, %d DDIM steps, guidance %g, seed %d",
-                          Date().timeIntervalSince(t0), o.size, o.size, o.steps, o.guidance, o.seed))
+        printError(String(format: "loaded in %.1f s", Date().timeIntervalSince(t0)))
         let bar = ProgressBar(total: o.steps, start: 0, unit: "steps")
         do {
             try teacherSample(o, pipeline: pipe, progress: { i, _ in bar.update(i) })

@@ -29,7 +29,7 @@ public struct PipelineFolder {
         self.path = path
         let indexPath = (path as NSString).appendingPathComponent("model_index.json")
         guard let data = FileManager.default.contents(atPath: indexPath) else {
-            throw FileError(path: indexPath, message: "missing: a diffusers pipeline folder needs its model_index.json")
+            throw FileError(path: indexPath, message: "missing: a diffusers pipeline folder needs its model_index.json beside unet/, vae/, text_encoder/, tokenizer/ and scheduler/")
         }
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw FileError(path: indexPath, message: "not a JSON object")

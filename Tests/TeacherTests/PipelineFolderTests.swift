@@ -1,6 +1,6 @@
 // Pipeline folders in diffusers layout: a VAE + scheduler save -> load round trip, model_index.json validation,
-// loadPipeline naming each missing file, and the
-// StableDiffusionPipeline wiring run end to end on stand-in components.
+// loadPipeline naming each missing file, and the StableDiffusionPipeline wiring run end to end on stand-in
+// components.
 import Foundation
 import XCTest
 @testable import Teacher

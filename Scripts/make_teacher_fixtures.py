@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Writes the teacher parity fixtures under Tests/Fixtures/teacher from PyPI diffusers / transformers.
 
-    pip install torch diffusers transformers safetensors
+    pip install torch diffusers transformers safetensors open_clip_torch
     python3 Scripts/make_teacher_fixtures.py               # every section
     python3 Scripts/make_teacher_fixtures.py vae scheduler # only these sections
+    python3 Scripts/make_teacher_fixtures.py pipeline      # the tiny StableDiffusionPipeline folder and its run
 
 Each section is a function build_<name>(out_dir) in a module Scripts/teacher_fixtures_<group>.py listed in
 SECTIONS; it writes its own files under Tests/Fixtures/teacher. Models are small, random-weight, built from
@@ -26,6 +27,7 @@ OUT = os.path.join(os.path.dirname(HERE), "Tests", "Fixtures", "teacher")
 SECTIONS = {
     "vae": ("teacher_fixtures_vae", "build_vae"),
     "scheduler": ("teacher_fixtures_vae", "build_scheduler"),
+    "pipeline": ("teacher_fixtures_pipeline", "build_pipeline"),
 }
 
 

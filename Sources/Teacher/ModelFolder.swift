@@ -52,7 +52,8 @@ public struct ModelFolder {
     }
 
     /// The safetensors files holding the weights: the shards of an index, or the first existing single file.
-    public func weightFiles() throws -> [String] {
+    /// `expected` (e.g. "diffusion_pytorch_model.safetensors") is the file named when there are none.
+    public func weightFiles(expected: String? = nil) throws -> [String] {
         let fm = FileManager.default
         let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
         if let index = names.sorted().first(where: { $0.hasSuffix(".safetensors.index.json") && !$0.contains(".fp16.") })
@@ -70,6 +71,10 @@ public struct ModelFolder {
             return shards.map(file)
         }
         if let single = ModelFolder.weightNames.first(where: { fm.fileExists(atPath: file($0)) }) { return [file(single)] }
+        if let expected {
+            let fp16 = expected.replacingOccurrences(of: ".safetensors", with: ".fp16.safetensors")
+            throw FileError(path: file(expected), message: "missing: no weights in this folder (neither \(expected), \(fp16) nor a sharded \(expected).index.json)")
+        }
         throw FileError(path: path, message: "no weights: expected one of \(ModelFolder.weightNames.joined(separator: ", ")) or a sharded *.safetensors.index.json")
     }
 

@@ -37,30 +37,35 @@ enum TeacherCommand {
     }
 
     static func runSample(_ args: Arguments) throws {
-        let teacher = try required(args, "--teacher")
-        let prompt = try required(args, "--prompt")
-        let out = try required(args, "--out")
-        guard out.lowercased().hasSuffix(".png") else {
-            throw UsageError(message: "invalid value '\(out)' for --out: expected a .png file", command: args.command)
+        var o = TeacherSampleOptions(teacher: try required(args, "--teacher"), prompt: try required(args, "--prompt"),
+                                     negative: args.string("--negative"), out: try required(args, "--out"))
+        guard o.out.lowercased().hasSuffix(".png") else {
+            throw UsageError(message: "invalid value '\(o.out)' for --out: expected a .png file", command: args.command)
         }
-        let steps = try args.int("--steps", default: 50, range: 1...1000)
-        let size = try args.int("--size", default: 512, range: 8...4096)
-        let seed = try args.int("--seed", default: 0, range: 0...Int.max)
-        let guidance = try args.float("--guidance", default: 7.5)
-        let eta = try args.float("--eta", default: 0)
-        guard eta >= 0 else { throw UsageError(message: "invalid value '\(eta)' for --eta: expected a non-negative number", command: args.command) }
+        o.steps = try args.int("--steps", default: 50, range: 1...1000)
+        o.size = try args.int("--size", default: 512, range: 8...4096)
+        o.seed = UInt64(try args.int("--seed", default: 0, range: 0...Int.max))
+        o.guidance = try args.float("--guidance", default: 7.5)
+        o.eta = try args.float("--eta", default: 0)
+        guard o.eta >= 0 else { throw UsageError(message: "invalid value '\(o.eta)' for --eta: expected a non-negative number", command: args.command) }
 
-        let pipe = try loadPipeline(folder: teacher)
-        let f = pipe.vae.downsamplingFactor
-        guard size % f == 0 else {
-            throw UsageError(message: "invalid value '\(size)' for --size: expected a multiple of \(f) (the VAE's downsampling factor)", command: args.command)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: o.teacher, isDirectory: &isDir), isDir.boolValue else {
+            throw UsageError(message: "--teacher \(o.teacher): no such folder. Expected a diffusers pipeline folder "
+                                + "(model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/; safetensors in fp16 or fp32), "
+                                + "e.g. a download of stabilityai/stable-diffusion-2-base", command: args.command)
         }
-        let bar = ProgressBar(total: steps, start: 0, unit: "steps")
-        let images = try pipe(prompts: [prompt], negativePrompts: args.string("--negative").map { [$0] }, height: size, width: size,
-                              steps: steps, guidanceScale: guidance, eta: eta, seed: UInt64(seed), progress: { i, _ in bar.update(i) })
+        printError("loading the teacher from \(o.teacher)")
+        let t0 = Date()
+        let pipe = try loadPipeline(folder: o.teacher)
+        printError(String(format: "loaded in %.1f s", Date().timeIntervalSince(t0)))
+        let bar = ProgressBar(total: o.steps, start: 0, unit: "steps")
+        do {
+            try teacherSample(o, pipeline: pipe, progress: { i, _ in bar.update(i) })
+        } catch let e as TeacherSampleError {
+            throw UsageError(message: e.description, command: args.command)
+        }
         bar.finish()
-        let image = Image(width: size, height: size, channels: 3, planar: images.slice(axis: 0, start: 0, end: 1).toArray())
-        try PNG.write(image, to: out)
-        printError("wrote \(out) (\(size)x\(size), \(steps) steps, guidance \(guidance), seed \(seed), \(String(format: "%.1f", bar.elapsed)) s)")
+        printError("wrote \(o.out) (\(o.size)x\(o.size), \(o.steps) steps, guidance \(o.guidance), seed \(o.seed), \(String(format: "%.1f", bar.elapsed)) s)")
     }
 }

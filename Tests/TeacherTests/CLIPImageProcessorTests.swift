@@ -14,7 +14,7 @@ final class CLIPImageProcessorTests: XCTestCase {
             for (mode, resample) in [("bicubic", CLIPImageProcessor.Resample.bicubic), ("bilinear", .bilinear)] {
                 var p = CLIPImageProcessor()
                 p.shortestEdge = 24; p.cropHeight = 24; p.cropWidth = 24; p.resample = resample; p.clampAfterResize = false
-                let err = clipAssertClose(p(image), try f.tensor("\(name).\(mode)"), tol: 1e-5, "\(name) \(mode)")
+                let err = assertClose(p(image), try f.tensor("\(name).\(mode)"), tol: 1e-5, "\(name) \(mode)")
                 print("CLIP image processor \(name) \(mode) vs torch interpolate: relative error \(String(format: "%.2e", err))")
             }
             let hf = try f.tensor("\(name).transformers")
@@ -38,7 +38,7 @@ final class CLIPImageProcessorTests: XCTestCase {
         let g = gradients(of: p(img).sum(), wrt: [img])[0]
         XCTAssertEqual(g.shape, img.shape)
         XCTAssertGreaterThan(g.abs().sum().item(), 0)
-        let dir = try clipTemporaryFolder()
+        let dir = try temporaryFolder("clip")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         XCTAssertThrowsError(try CLIPImageProcessor(folder: dir)) { XCTAssertTrue("\($0)".contains("preprocessor_config.json"), "\($0)") }
         try Data(#"{"crop_size": {"height": 336, "width": 336}, "size": {"shortest_edge": 336}, "resample": 3, "image_mean": [0.5, 0.5, 0.5], "image_std": 0.5}"#.utf8)

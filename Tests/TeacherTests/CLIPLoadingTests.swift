@@ -8,7 +8,7 @@ import XCTest
 final class CLIPLoadingTests: XCTestCase {
     /// A copy of Tests/Fixtures/clip/<name> whose weights are `edit`ed, in a temporary folder.
     func copy(_ name: String, edit: (inout [String: Tensor]) -> Void = { _ in }) throws -> String {
-        let dir = try clipTemporaryFolder()
+        let dir = try temporaryFolder("clip")
         try FileManager.default.copyItem(atPath: clipFixturePath(name) + "/config.json", toPath: dir + "/config.json")
         var w = try SafeTensorsFile(path: clipFixturePath(name) + "/model.safetensors").tensors()
         edit(&w)
@@ -73,7 +73,7 @@ final class CLIPLoadingTests: XCTestCase {
 
     func testFP16WeightsLoad() throws {
         // A folder with only model.fp16.safetensors (diffusers' fp16 variant) loads, converted to Float32.
-        let dir = try clipTemporaryFolder()
+        let dir = try temporaryFolder("clip")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.copyItem(atPath: clipFixturePath("text_v5") + "/config.json", toPath: dir + "/config.json")
         try FileManager.default.copyItem(atPath: clipFixturePath("text_v5") + "/model.safetensors", toPath: dir + "/model.fp16.safetensors")

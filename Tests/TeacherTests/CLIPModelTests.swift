@@ -13,7 +13,7 @@ final class CLIPModelTests: XCTestCase {
     /// Worst errors seen, printed for the report.
     static var worst: [String: Double] = [:]
     func close(_ a: Tensor, _ b: Tensor, _ tol: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        let e = clipAssertClose(a, b, tol: tol, what, file: file, line: line)
+        let e = assertClose(a, b, tol: tol, what, file: file, line: line)
         let key = tol > 1e-4 ? "gradient" : "forward"
         CLIPModelTests.worst[key] = max(CLIPModelTests.worst[key] ?? 0, e)
         print("CLIP parity \(what): relative error \(String(format: "%.2e", e))")

@@ -73,7 +73,7 @@ final class CLIPTokenizerTests: XCTestCase {
     }
 
     func testTransformersParityOpenAI() throws {
-        let dir = try clipTemporaryFolder()
+        let dir = try temporaryFolder("clip")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for name in ["vocab.json", "merges.txt"] {
             try FileManager.default.createSymbolicLink(atPath: dir + "/" + name, withDestinationPath: Self.tokenizerDir + "/hf/" + name)
@@ -132,7 +132,7 @@ final class CLIPTokenizerTests: XCTestCase {
     }
 
     func testLoadingErrorsNameTheFile() throws {
-        let dir = try clipTemporaryFolder()
+        let dir = try temporaryFolder("clip")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         XCTAssertThrowsError(try CLIPTokenizer(folder: dir + "/nope")) { XCTAssertTrue("\($0)".contains("no such tokenizer folder"), "\($0)") }
         try FileManager.default.createSymbolicLink(atPath: dir + "/vocab.json", withDestinationPath: Self.tokenizerDir + "/hf/vocab.json")
@@ -143,7 +143,19 @@ final class CLIPTokenizerTests: XCTestCase {
         XCTAssertThrowsError(try CLIPTokenizer(folder: dir)) { XCTAssertTrue("\($0)".contains("line 3") && "\($0)".contains("lacks"), "\($0)") }
         try Data("#version: 0.2\n".utf8).write(to: URL(fileURLWithPath: dir + "/merges.txt"))
         try Data(#"{"pad_token": "<|pad|>"}"#.utf8).write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
-        XCTAssertThrowsError(try CLIPTokenizer(folder: dir)) { XCTAssertTrue("\($0)".contains("pad_token \"<|pad|>\" is not in vocab.json"), "\($0)") }
+        XCTAssertThrowsError(try CLIPTokenizer(folder: dir)) { XCTAssertTrue("\($0)".contains("pad_token \"<|pad|>\" is not in the vocabulary (\(dir)/vocab.json)"), "\($0)") }
+        // tokenizer.json (transformers 5) is read when vocab.json + merges.txt are absent; it must be CLIP's BPE.
+        for f in ["vocab.json", "merges.txt", "tokenizer_config.json"] { try FileManager.default.removeItem(atPath: dir + "/" + f) }
+        XCTAssertThrowsError(try CLIPTokenizer(folder: dir)) { XCTAssertTrue("\($0)".contains("vocab.json and merges.txt (transformers 4 layout) or tokenizer.json"), "\($0)") }
+        func tokenizerJSON(_ s: String) throws { try Data(s.utf8).write(to: URL(fileURLWithPath: dir + "/tokenizer.json")) }
+        try tokenizerJSON(#"{"model": {"type": "WordPiece", "vocab": {}, "merges": []}}"#)
+        XCTAssertThrowsError(try CLIPTokenizer(folder: dir)) { XCTAssertTrue("\($0)".contains("tokenizer.json: model.type is \"WordPiece\""), "\($0)") }
+        try tokenizerJSON(#"{"model": {"type": "BPE", "vocab": {}, "merges": []}}"#)
+        XCTAssertThrowsError(try CLIPTokenizer(folder: dir)) { XCTAssertTrue("\($0)".contains("end_of_word_suffix is null"), "\($0)") }
+        try tokenizerJSON(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a", "b", "c"]], "end_of_word_suffix": "</w>"}}"#)
+        XCTAssertThrowsError(try CLIPTokenizer(folder: dir)) { XCTAssertTrue("\($0)".contains("model.merges[0] is not a pair"), "\($0)") }
+        try tokenizerJSON(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"], "end_of_word_suffix": "</w>"}}"#)
+        XCTAssertThrowsError(try CLIPTokenizer(folder: dir)) { XCTAssertTrue("\($0)".contains("bos_token \"<|startoftext|>\" is not in the vocabulary (\(dir)/tokenizer.json)"), "\($0)") }
         XCTAssertThrowsError(try CLIPTokenizer(bpeGzip: dir + "/missing.txt.gz")) { XCTAssertTrue("\($0)".contains("missing.txt.gz"), "\($0)") }
         try Gzip.compress(Data("header\na b\n".utf8)).write(to: URL(fileURLWithPath: dir + "/short.txt.gz"))
         XCTAssertThrowsError(try CLIPTokenizer(bpeGzip: dir + "/short.txt.gz")) { XCTAssertTrue("\($0)".contains("needs 48894"), "\($0)") }

@@ -25,16 +25,16 @@ final class SchedulerParityTests: XCTestCase {
     }
 
     func testBetasAlphasAndTimestepsMatchDiffusers() throws {
-        let f = try vaeFixture("scheduler.safetensors")
+        let f = try teacherFixture("scheduler.safetensors")
         for name in ["sd2", "linear_v_trailing", "cosine_linspace", "zero_snr_sample"] {
             let c = try config(f, name)
             var s = try DDIMScheduler(config: c)
             // Zero-terminal-SNR rescaling divides nearly equal ᾱ near t = T, amplifying torch.sqrt's last-bit
             // differences (it is not correctly rounded on AVX-512 CPUs); the other schedules match bit for bit.
             let tol = c.rescaleBetasZeroSnr ? 1e-5 : 1e-6
-            vaeAssertClose(Tensor(s.schedule.betas, shape: [c.numTrainTimesteps]), try f.tensor("\(name).betas"), tol: tol, "\(name) betas")
-            let e = vaeAssertClose(Tensor(s.schedule.alphasCumprod, shape: [c.numTrainTimesteps]), try f.tensor("\(name).alphas_cumprod"), tol: tol, "\(name) alphas_cumprod")
-            vaeReport("scheduler.\(name).alphas_cumprod", e)
+            assertClose(Tensor(s.schedule.betas, shape: [c.numTrainTimesteps]), try f.tensor("\(name).betas"), tol: tol, "\(name) betas")
+            let e = assertClose(Tensor(s.schedule.alphasCumprod, shape: [c.numTrainTimesteps]), try f.tensor("\(name).alphas_cumprod"), tol: tol, "\(name) alphas_cumprod")
+            reportParity("scheduler.\(name).alphas_cumprod", e)
             XCTAssertEqual(s.finalAlphaCumprod, try f.tensor("\(name).final_alpha_cumprod").item(), accuracy: 1e-7, name)
             for n in [1, 3, 7, 10, 50] {
                 try s.setTimesteps(n)
@@ -44,13 +44,13 @@ final class SchedulerParityTests: XCTestCase {
     }
 
     func testAddNoiseAndVelocityMatchDiffusers() throws {
-        let f = try vaeFixture("scheduler.safetensors")
+        let f = try teacherFixture("scheduler.safetensors")
         for name in ["sd2", "linear_v_trailing", "cosine_linspace", "zero_snr_sample"] {
             let s = try NoiseSchedule(config: try config(f, name))
             let x0 = try f.tensor("\(name).x0"), eps = try f.tensor("\(name).eps")
             let ts = try f.tensor("\(name).noise_timesteps").toArray().map { Int($0) }
-            vaeAssertClose(s.addNoise(x0, noise: eps, timesteps: ts), try f.tensor("\(name).noisy"), tol: 1e-6, "\(name) add_noise")
-            vaeAssertClose(s.velocity(sample: x0, noise: eps, timesteps: ts), try f.tensor("\(name).velocity"), tol: 1e-6, "\(name) velocity")
+            assertClose(s.addNoise(x0, noise: eps, timesteps: ts), try f.tensor("\(name).noisy"), tol: 1e-6, "\(name) add_noise")
+            assertClose(s.velocity(sample: x0, noise: eps, timesteps: ts), try f.tensor("\(name).velocity"), tol: 1e-6, "\(name) velocity")
         }
     }
 
@@ -64,13 +64,13 @@ final class SchedulerParityTests: XCTestCase {
             let s = try NoiseSchedule(config: c)
             let xt = s.addNoise(x0, noise: eps, timesteps: ts)
             let out = type == .vPrediction ? s.velocity(sample: x0, noise: eps, timesteps: ts) : (type == .sample ? x0 : eps)
-            vaeAssertClose(s.epsilon(fromModelOutput: out, sample: xt, timesteps: ts), eps, tol: 2e-4, "\(type) -> epsilon")
-            vaeAssertClose(s.originalSample(fromModelOutput: out, sample: xt, timesteps: ts), x0, tol: 2e-4, "\(type) -> x0")
+            assertClose(s.epsilon(fromModelOutput: out, sample: xt, timesteps: ts), eps, tol: 2e-4, "\(type) -> epsilon")
+            assertClose(s.originalSample(fromModelOutput: out, sample: xt, timesteps: ts), x0, tol: 2e-4, "\(type) -> x0")
         }
     }
 
     func testGuidedDDIMLoopsMatchDiffusers() throws {
-        let f = try vaeFixture("scheduler.safetensors")
+        let f = try teacherFixture("scheduler.safetensors")
         let predictor = StandInPredictor(w: try f.tensor("loop.w"))
         let latents = try f.tensor("loop.latents"), cond = try f.tensor("loop.cond"), uncond = try f.tensor("loop.uncond")
         let noises = try f.tensor("loop.noises")
@@ -87,7 +87,7 @@ final class SchedulerParityTests: XCTestCase {
             XCTAssertEqual(s.timesteps.map(Float.init), try f.tensor("loop.\(loop).timesteps").toArray(), loop)
             // zero_snr_cfg inherits the last-bit differences of its rescaled betas (see above); the rest are held to 1e-5.
             let tol = loop == "zero_snr_cfg" ? 1e-4 : 1e-5
-            vaeReport("ddim.\(loop)", vaeAssertClose(out, try f.tensor("loop.\(loop).out"), tol: tol, "DDIM loop \(loop)"))
+            reportParity("ddim.\(loop)", assertClose(out, try f.tensor("loop.\(loop).out"), tol: tol, "DDIM loop \(loop)"))
         }
     }
 

@@ -8,18 +8,18 @@ import XCTest
 
 final class UNetBlocksTests: XCTestCase {
     func check(_ name: String, _ module: Module, _ f: (Tensor) -> Tensor, file: StaticString = #filePath, line: UInt = #line) throws {
-        let st = try SafeTensorsFile(path: unetFixture("blocks.safetensors"))
+        let st = try SafeTensorsFile(path: teacherFixturePath("blocks.safetensors"))
         var weights: [String: Tensor] = [:]
         for k in st.keys where k.hasPrefix(name + ".") {
             let key = String(k.dropFirst(name.count + 1))
             if !["x", "out", "r", "grad"].contains(key) { weights[key] = try st.tensor(k) }
         }
         try module.load(weights)
-        let x = unetLeaf(try st.tensor("\(name).x"), requiresGrad: true)
+        let x = leaf(try st.tensor("\(name).x"), requiresGrad: true)
         let y = f(x)
-        unetAssertClose(y, try st.tensor("\(name).out"), tol: 1e-5, "\(name) forward", file: file, line: line)
-        let g = gradients(of: y, wrt: [x], seed: unetLeaf(try st.tensor("\(name).r")))
-        unetAssertClose(g[0], try st.tensor("\(name).grad"), tol: 1e-4, "\(name) gradient", file: file, line: line)
+        assertClose(y, try st.tensor("\(name).out"), tol: 1e-5, "\(name) forward", file: file, line: line)
+        let g = gradients(of: y, wrt: [x], seed: leaf(try st.tensor("\(name).r")))
+        assertClose(g[0], try st.tensor("\(name).grad"), tol: 1e-4, "\(name) gradient", file: file, line: line)
     }
 
     func testResnetWithoutTimeEmbedding() throws {

@@ -12,13 +12,13 @@ final class UNetLoadingTests: XCTestCase {
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("unet-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: unetFixture("unet_tiny/config.json"), toPath: dir + "/config.json")
+        try FileManager.default.copyItem(atPath: teacherFixturePath("unet_tiny/config.json"), toPath: dir + "/config.json")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func fixtureWeights() throws -> [String: Tensor] {
-        try ModelFolder(path: unetFixture("unet_tiny")).weights().mapValues { unetLeaf($0) }
+        try ModelFolder(path: teacherFixturePath("unet_tiny")).weights().mapValues { leaf($0) }
     }
 
     func writeWeights(_ w: [String: Tensor]) throws {
@@ -65,7 +65,7 @@ final class UNetLoadingTests: XCTestCase {
     func testBadAndUnsupportedConfigNamed() throws {
         try writeWeights(try fixtureWeights())
         func setConfig(_ edit: (inout [String: Any]) -> Void) throws {
-            let url = URL(fileURLWithPath: unetFixture("unet_tiny/config.json"))
+            let url = URL(fileURLWithPath: teacherFixturePath("unet_tiny/config.json"))
             var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
             edit(&json)
             try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: dir + "/config.json"))
@@ -107,7 +107,7 @@ final class UNetLoadingTests: XCTestCase {
 
     /// Our own teacher saves in the diffusers layout and loads back with identical weights and outputs.
     func testSaveLoadRoundTrip() throws {
-        var config = try ModelFolder(path: unetFixture("unet_tiny_sd1")).config(UNet2DConditionConfig.self)
+        var config = try ModelFolder(path: teacherFixturePath("unet_tiny_sd1")).config(UNet2DConditionConfig.self)
         config.sampleSize = 8
         let model = try UNet2DConditionModel(config: config, rng: RandomGenerator(seed: 5))
         try FileManager.default.removeItem(atPath: dir + "/config.json")
@@ -128,7 +128,7 @@ final class UNetLoadingTests: XCTestCase {
 
     /// Key names follow diffusers' state_dict exactly (a few spot checks of the nesting).
     func testKeyNames() throws {
-        let model = try UNet2DConditionModel(path: unetFixture("unet_tiny"))
+        let model = try UNet2DConditionModel(path: teacherFixturePath("unet_tiny"))
         let keys = Set(model.stateDict().keys)
         for k in ["conv_in.weight", "time_embedding.linear_1.weight", "time_embedding.linear_2.bias",
                   "down_blocks.0.attentions.0.proj_in.weight", "down_blocks.0.attentions.0.transformer_blocks.0.ff.net.0.proj.weight",

@@ -9,20 +9,20 @@ import XCTest
 final class UNetParityTests: XCTestCase {
     /// Loads `name` and compares the time embedding, the output and the input gradients with `<name>.io`.
     func checkParity(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let model = try UNet2DConditionModel(path: unetFixture(name))
+        let model = try UNet2DConditionModel(path: teacherFixturePath(name))
         model.setRequiresGrad(false)
-        let io = try SafeTensorsFile(path: unetFixture("\(name).io.safetensors"))
-        let sample = unetLeaf(try io.tensor("sample"), requiresGrad: true)
-        let text = unetLeaf(try io.tensor("encoder_hidden_states"), requiresGrad: true)
-        let timestep = unetLeaf(try io.tensor("timestep"))
-        let mask = io.entries["encoder_attention_mask"] != nil ? unetLeaf(try io.tensor("encoder_attention_mask")) : nil
+        let io = try SafeTensorsFile(path: teacherFixturePath("\(name).io.safetensors"))
+        let sample = leaf(try io.tensor("sample"), requiresGrad: true)
+        let text = leaf(try io.tensor("encoder_hidden_states"), requiresGrad: true)
+        let timestep = leaf(try io.tensor("timestep"))
+        let mask = io.entries["encoder_attention_mask"] != nil ? leaf(try io.tensor("encoder_attention_mask")) : nil
         let temb = withNoGrad { model.timeEmbedding(timestep, batch: 2) }
-        let eT = unetAssertClose(temb, try io.tensor("temb"), tol: 1e-4, "\(name) time embedding", file: file, line: line)
+        let eT = assertClose(temb, try io.tensor("temb"), tol: 1e-4, "\(name) time embedding", file: file, line: line)
         let out = model(sample, timestep: timestep, encoderHiddenStates: text, encoderAttentionMask: mask)
-        let eF = unetAssertClose(out, try io.tensor("out"), tol: 1e-4, "\(name) forward", file: file, line: line)
-        let g = gradients(of: out, wrt: [sample, text], seed: unetLeaf(try io.tensor("r")))
-        let eS = unetAssertClose(g[0], try io.tensor("grad_sample"), tol: 1e-3, "\(name) d/d sample", file: file, line: line)
-        let eC = unetAssertClose(g[1], try io.tensor("grad_encoder_hidden_states"), tol: 1e-3, "\(name) d/d text", file: file, line: line)
+        let eF = assertClose(out, try io.tensor("out"), tol: 1e-4, "\(name) forward", file: file, line: line)
+        let g = gradients(of: out, wrt: [sample, text], seed: leaf(try io.tensor("r")))
+        let eS = assertClose(g[0], try io.tensor("grad_sample"), tol: 1e-3, "\(name) d/d sample", file: file, line: line)
+        let eC = assertClose(g[1], try io.tensor("grad_encoder_hidden_states"), tol: 1e-3, "\(name) d/d text", file: file, line: line)
         print("\(name): relative error temb \(eT), forward \(eF), grad sample \(eS), grad text \(eC)")
     }
 
@@ -41,11 +41,11 @@ final class UNetParityTests: XCTestCase {
 
     /// The masked text tokens must not influence the output of the sample whose tokens they are.
     func testMaskedTokensAreIgnored() throws {
-        let model = try UNet2DConditionModel(path: unetFixture("unet_tiny"))
-        let io = try SafeTensorsFile(path: unetFixture("unet_tiny.io.safetensors"))
-        let sample = unetLeaf(try io.tensor("sample")), timestep = unetLeaf(try io.tensor("timestep"))
-        let text = unetLeaf(try io.tensor("encoder_hidden_states")), mask = unetLeaf(try io.tensor("encoder_attention_mask"))
-        let changed = unetLeaf(text)
+        let model = try UNet2DConditionModel(path: teacherFixturePath("unet_tiny"))
+        let io = try SafeTensorsFile(path: teacherFixturePath("unet_tiny.io.safetensors"))
+        let sample = leaf(try io.tensor("sample")), timestep = leaf(try io.tensor("timestep"))
+        let text = leaf(try io.tensor("encoder_hidden_states")), mask = leaf(try io.tensor("encoder_attention_mask"))
+        let changed = leaf(text)
         for i in 4..<7 { for d in 0..<32 { changed.data[(7 + i) * 32 + d] += 5 } }  // sample 1, masked tokens 4-6
         withNoGrad {
             let a = model(sample, timestep: timestep, encoderHiddenStates: text, encoderAttentionMask: mask)

@@ -21,7 +21,7 @@ final class VAEKernelTests: XCTestCase {
                 XCTAssertGreaterThan(s.positions, convColumnChunk(k: s.kdim, p: s.positions), "the case should span several chunks")
                 let ref = Tensor.zeros([1, o, oh, oh])
                 convForwardReference(x.data, w.data, b.data, s, ref.data)
-                vaeAssertClose(y, ref, tol: 1e-5, "conv \(c)->\(o) \(hw)² stride \(stride) pad \(pad), \(threads) threads")
+                assertClose(y, ref, tol: 1e-5, "conv \(c)->\(o) \(hw)² stride \(stride) pad \(pad), \(threads) threads")
             }
         }
     }
@@ -33,16 +33,16 @@ final class GroupNormSiLUTests: XCTestCase {
         let x = RandomGenerator(seed: 1).normal([2, 8, 5, 7]), w = RandomGenerator(seed: 2).normal([8]), b = RandomGenerator(seed: 3).normal([8])
         let composed = withNoGrad { groupNorm(x, groups: 4, weight: w, bias: b, eps: 1e-6).silu() }
         let fused = withNoGrad { groupNormSiLU(x, groups: 4, weight: w, bias: b, eps: 1e-6) }
-        vaeAssertClose(fused, composed, tol: 1e-6, "fused forward")
+        assertClose(fused, composed, tol: 1e-6, "fused forward")
         XCTAssertNil(fused.node)
         let xg = x.detach(); xg.requiresGrad = true
         let y = groupNormSiLU(xg, groups: 4, weight: w, bias: b, eps: 1e-6)
         XCTAssertEqual(y.node?.op, "silu")
-        vaeAssertClose(y, composed, tol: 1e-6, "recorded forward")
+        assertClose(y, composed, tol: 1e-6, "recorded forward")
         let r = RandomGenerator(seed: 4).normal(y.shape)
         let g = gradients(of: (y * r).sum(), wrt: [xg])[0]
         let xr = x.detach(); xr.requiresGrad = true
         let gRef = gradients(of: (groupNorm(xr, groups: 4, weight: w, bias: b, eps: 1e-6).silu() * r).sum(), wrt: [xr])[0]
-        vaeAssertClose(g, gRef, tol: 1e-6, "gradient")
+        assertClose(g, gRef, tol: 1e-6, "gradient")
     }
 }

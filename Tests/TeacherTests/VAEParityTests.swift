@@ -7,52 +7,52 @@ import XCTest
 @testable import TensorCore
 
 final class VAEParityTests: XCTestCase {
-    var folder: String { vaeFixturesDir.appendingPathComponent("vae_tiny").path }
+    var folder: String { teacherFixturesDir.appendingPathComponent("vae_tiny").path }
 
     func testEncoderPosteriorAndDecoderMatchDiffusers() throws {
         let vae = try AutoencoderKL.load(folder: folder)
-        let io = try vaeFixture("vae_tiny_io.safetensors")
+        let io = try teacherFixture("vae_tiny_io.safetensors")
         XCTAssertEqual(vae.config.blockOutChannels, [32, 64])
         XCTAssertEqual(vae.config.scalingFactor, 0.18215)
         try withNoGrad {
             let post = vae.encode(try io.tensor("image"))
-            vaeReport("vae.mean", vaeAssertClose(post.mean, try io.tensor("mean"), tol: 1e-4, "mean"))
-            vaeReport("vae.logvar", vaeAssertClose(post.logvar, try io.tensor("logvar"), tol: 1e-4, "logvar"))
-            vaeAssertClose(post.std, try io.tensor("std"), tol: 1e-4, "std")
-            vaeReport("vae.sample", vaeAssertClose(post.sample(noise: try io.tensor("noise")), try io.tensor("sample"), tol: 1e-4, "sample"))
-            vaeAssertClose(vae.latents(of: try io.tensor("image"), noise: try io.tensor("noise")), try io.tensor("latent"), tol: 1e-4, "latent")
-            vaeReport("vae.decode", vaeAssertClose(vae.decode(try io.tensor("z")), try io.tensor("decoded"), tol: 1e-4, "decoded"))
+            reportParity("vae.mean", assertClose(post.mean, try io.tensor("mean"), tol: 1e-4, "mean"))
+            reportParity("vae.logvar", assertClose(post.logvar, try io.tensor("logvar"), tol: 1e-4, "logvar"))
+            assertClose(post.std, try io.tensor("std"), tol: 1e-4, "std")
+            reportParity("vae.sample", assertClose(post.sample(noise: try io.tensor("noise")), try io.tensor("sample"), tol: 1e-4, "sample"))
+            assertClose(vae.latents(of: try io.tensor("image"), noise: try io.tensor("noise")), try io.tensor("latent"), tol: 1e-4, "latent")
+            reportParity("vae.decode", assertClose(vae.decode(try io.tensor("z")), try io.tensor("decoded"), tol: 1e-4, "decoded"))
         }
     }
 
     /// d/d image of sum(stopgrad(g) · latent), latent = scaling · (mean + std · noise): what D-SDS backpropagates.
     func testDSDSGradientThroughEncoderMatchesDiffusers() throws {
         let vae = try AutoencoderKL.load(folder: folder)
-        let io = try vaeFixture("vae_tiny_io.safetensors")
+        let io = try teacherFixture("vae_tiny_io.safetensors")
         let image = try io.tensor("image").detach()
         image.requiresGrad = true
         let latent = vae.latents(of: image, noise: try io.tensor("noise"))
-        vaeAssertClose(latent, try io.tensor("latent"), tol: 1e-4, "latent")
+        assertClose(latent, try io.tensor("latent"), tol: 1e-4, "latent")
         let grad = gradients(of: (latent * (try io.tensor("cotangent"))).sum(), wrt: [image])[0]
-        vaeReport("vae.image_grad", vaeAssertClose(grad, try io.tensor("image_grad"), tol: 1e-3, "d latent / d image"))
+        reportParity("vae.image_grad", assertClose(grad, try io.tensor("image_grad"), tol: 1e-3, "d latent / d image"))
     }
 
     func testFP16VariantLoads() throws {
-        let dir = try vaeTempFolder("vae16")
+        let dir = try temporaryFolder("vae16")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for f in ["config.json", "diffusion_pytorch_model.fp16.safetensors"] {
             try FileManager.default.copyItem(atPath: folder + "/" + f, toPath: dir + "/" + f)
         }
         let half = try AutoencoderKL.load(folder: dir), full = try AutoencoderKL.load(folder: folder)
         let hs = half.stateDict(), fs = full.stateDict()
-        for (k, t) in fs { XCTAssertLessThanOrEqual(vaeRelativeError(hs[k]!, t), 1e-3, k) }
-        let io = try vaeFixture("vae_tiny_io.safetensors")
-        withNoGrad { vaeAssertClose(half.encode(try! io.tensor("image")).mean, try! io.tensor("mean"), tol: 1e-2, "fp16 mean") }
+        for (k, t) in fs { XCTAssertLessThanOrEqual(relativeError(hs[k]!, t), 1e-3, k) }
+        let io = try teacherFixture("vae_tiny_io.safetensors")
+        withNoGrad { assertClose(half.encode(try! io.tensor("image")).mean, try! io.tensor("mean"), tol: 1e-2, "fp16 mean") }
     }
 
     /// Checkpoints from before diffusers 0.14 call the mid-block attention projections query/key/value/proj_attn.
     func testDeprecatedAttentionKeysAreRenamed() throws {
-        let dir = try vaeTempFolder("vaeold")
+        let dir = try temporaryFolder("vaeold")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.copyItem(atPath: folder + "/config.json", toPath: dir + "/config.json")
         var tensors = try SafeTensorsFile(path: folder + "/diffusion_pytorch_model.safetensors").tensors()
@@ -72,7 +72,7 @@ final class VAEParityTests: XCTestCase {
     }
 
     func testStrictVerificationNamesFileAndFullKeys() throws {
-        let dir = try vaeTempFolder("vaebad")
+        let dir = try temporaryFolder("vaebad")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.copyItem(atPath: folder + "/config.json", toPath: dir + "/config.json")
         var tensors = try SafeTensorsFile(path: folder + "/diffusion_pytorch_model.safetensors").tensors()
@@ -92,7 +92,7 @@ final class VAEParityTests: XCTestCase {
     }
 
     func testConfigProblemsNameTheKey() throws {
-        let dir = try vaeTempFolder("vaecfg")
+        let dir = try temporaryFolder("vaecfg")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data(#"{"block_out_channels": [32, 64], "down_block_types": ["DownEncoderBlock2D", "AttnDownEncoderBlock2D"], "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D"], "norm_num_groups": 8}"#.utf8)
             .write(to: URL(fileURLWithPath: dir + "/config.json"))
@@ -105,10 +105,10 @@ final class VAEParityTests: XCTestCase {
 
     /// Downsample2D with padding 0 pads one zero row and column at the bottom/right only (F.pad (0, 1, 0, 1)).
     func testDownsamplePadsBottomRight() throws {
-        let d = VAEDownsample(channels: 1, padding: 0, rng: RandomGenerator(seed: 1))
-        d.conv.weight.storage.base.update(repeating: 0, count: 9)
-        d.conv.weight.storage.base[0] = 1          // picks the top-left tap of each window
-        d.conv.bias!.storage.base[0] = 0
+        let d = Downsample2D(channels: 1, useConv: true, padding: 0, rng: RandomGenerator(seed: 1))
+        d.conv!.weight.storage.base.update(repeating: 0, count: 9)
+        d.conv!.weight.storage.base[0] = 1          // picks the top-left tap of each window
+        d.conv!.bias!.storage.base[0] = 0
         let x = Tensor((1...16).map(Float.init), shape: [1, 1, 4, 4])
         XCTAssertEqual(withNoGrad { d(x) }.toArray(), [1, 3, 9, 11])
     }

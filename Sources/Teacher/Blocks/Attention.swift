@@ -63,7 +63,8 @@ public final class Attention: Module {
         let b = input.shape[0]
         // (B, C, H, W) -> (B, H·W, C)
         var x = spatial ? input.reshape([b, queryDim, -1]).transpose(1, 2) : input
-        if let groupNorm { x = groupNorm(x.transpose(1, 2)).transpose(1, 2) }
+        // Normalised over the channels, then made dense once for the three projections.
+        if let groupNorm { x = groupNorm(x.transpose(1, 2)).transpose(1, 2).contiguous() }
         let context = encoderHiddenStates ?? x
         require(context.rank == 3 && context.shape[0] == b && context.shape[2] == crossAttentionDim,
                 "Attention: encoder hidden states \(context.shape) must be (\(b), L, \(crossAttentionDim))")

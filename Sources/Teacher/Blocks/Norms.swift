@@ -21,6 +21,10 @@ public final class GroupNorm: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps) }
+
+    /// silu(self(x)); in inference the SiLU is applied in place (TensorCore's groupNormSiLU), otherwise it is
+    /// exactly the composition and differentiates as such.
+    public func silu(_ x: Tensor) -> Tensor { groupNormSiLU(x, groups: groups, weight: weight, bias: bias, eps: eps) }
 }
 
 /// torch.nn.LayerNorm(dim, eps, elementwise_affine) over the last axis. x (..., dim) -> same shape.

@@ -60,10 +60,19 @@ public final class ResnetBlock2D: Module {
         if let c = self.convShortcut { registerModule("conv_shortcut", c) }
     }
 
-    /// x (N, in, H, W), temb (N, temb_channels) or nil -> (N, out, H, W).
-    public func callAsFunction(_ x: Tensor, temb: Tensor? = nil) -> Tensor {
-        require(x.rank == 4 && x.shape[1] == inChannels, "ResnetBlock2D: input \(x.shape) must be (N, \(inChannels), H, W)")
-        var h = conv1(nonlinearity(norm1(x)))
+    /// The activation of a group norm's output; norm and SiLU fused in inference.
+    func activated(_ norm: GroupNorm, _ x: Tensor) -> Tensor {
+        nonlinearity == .silu || nonlinearity == .swish ? norm.silu(x) : nonlinearity(norm(x))
+    }
+
+    /// x (N, in, H, W), temb (N, temb_channels) or nil -> (N, out, H, W). `x` is consumed, so a caller that passes
+    /// its last reference (`h = block(consume h)`) lets it go as soon as the shortcut has used it; one statement
+    /// per step, so at most x and two full-size tensors are alive at once in inference.
+    public func callAsFunction(_ x: consuming Tensor, temb: Tensor? = nil) -> Tensor {
+        let shape = x.shape
+        require(shape.count == 4 && shape[1] == inChannels, "ResnetBlock2D: input \(shape) must be (N, \(inChannels), H, W)")
+        var h = activated(norm1, x)
+        h = conv1(h)
         var scaleShift: (Tensor, Tensor)?
         if let timeEmbProj, let temb {
             // (N, out) or (N, 2·out) -> broadcast over H, W.
@@ -77,10 +86,16 @@ public final class ResnetBlock2D: Module {
             require(timeEmbProj == nil || timeEmbeddingNorm == .default,
                     "ResnetBlock2D: time_embedding_norm scale_shift needs a time embedding")
         }
-        h = norm2(h)
-        if let (scale, shift) = scaleShift { h = h * (scale + 1) + shift }
-        h = conv2(nonlinearity(h))
-        let shortcut = convShortcut.map { $0(x) } ?? x
+        if let (scale, shift) = scaleShift {
+            h = norm2(h)
+            h = h * (scale + 1) + shift
+            h = nonlinearity(h)
+        } else {
+            h = activated(norm2, h)
+        }
+        h = conv2(h)
+        let shortcut: Tensor
+        if let c = convShortcut { shortcut = c(x) } else { shortcut = x }
         let sum = shortcut + h
         return outputScaleFactor == 1 ? sum : sum / outputScaleFactor
     }

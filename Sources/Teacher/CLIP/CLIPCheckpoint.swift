@@ -158,3 +158,22 @@ extension CLIPModel {
         try CLIPCheckpoint.load(self, from: folder, remap: CLIPKeyRemap.clipModel)
     }
 }
+
+extension CLIPTextModel {
+    /// The transformers version written into saved configs (the one the fixtures were checked against).
+    public static let transformersVersion = "5.23.0"
+
+    /// Writes a Hugging Face CLIPTextModel folder: config.json (model_type clip_text_model) and model.safetensors
+    /// (fp32) with `text_model.`-prefixed keys, the layout of Stable Diffusion 2.0-base's text_encoder/, which
+    /// transformers 4 and 5 and `init(folder:)` all read.
+    public func save(folder path: String) throws {
+        var json = try configObject(config, className: nil)
+        json["architectures"] = ["CLIPTextModel"]
+        json["model_type"] = "clip_text_model"
+        json["transformers_version"] = CLIPTextModel.transformersVersion
+        json["dtype"] = "float32"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try writeJSON(json, to: (path as NSString).appendingPathComponent("config.json"))
+        try saveSafeTensors(stateDict(), metadata: ["format": "pt"], to: (path as NSString).appendingPathComponent("model.safetensors"))
+    }
+}

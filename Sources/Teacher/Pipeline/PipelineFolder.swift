@@ -29,7 +29,7 @@ public struct PipelineFolder {
         self.path = path
         let indexPath = (path as NSString).appendingPathComponent("model_index.json")
         guard let data = FileManager.default.contents(atPath: indexPath) else {
-            throw FileError(path: indexPath, message: "missing: a diffusers pipeline folder needs its model_index.json")
+            throw FileError(path: indexPath, message: "missing: a diffusers pipeline folder needs its model_index.json beside unet/, vae/, text_encoder/, tokenizer/ and scheduler/")
         }
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw FileError(path: indexPath, message: "not a JSON object")
@@ -99,35 +99,23 @@ func decodeJSON<T: Decodable>(_ type: T.Type, at path: String) throws -> T {
     }
 }
 
-/// Writes `json` (a JSON object) sorted and indented, atomically.
+/// Writes `json` (a JSON object) sorted and indented, atomically (TensorCore's writeAtomically: rename(2)).
 func writeJSON(_ json: [String: Any], to path: String) throws {
     let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
-    try replaceAtomically(data + Data("\n".utf8), at: path)
+    try writeAtomically(data + Data("\n".utf8), to: URL(fileURLWithPath: path))
 }
 
-/// Writes `data` to a temporary file beside `path`, then rename(2)s it over `path`, which replaces an existing
-/// file atomically. (TensorCore's writeAtomically goes through FileManager.replaceItemAt, which fails on Linux
-/// when the destination exists, so saving a teacher twice into one folder would fail.)
-func replaceAtomically(_ data: Data, at path: String) throws {
-    let tmp = (path as NSString).deletingLastPathComponent + "/.\((path as NSString).lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)"
-    do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
-        throw FileError(path: path, message: "cannot write: \(error.localizedDescription)")
-    }
-    guard rename(tmp, path) == 0 else {
-        let code = errno
-        try? FileManager.default.removeItem(atPath: tmp)
-        throw FileError(path: path, message: "cannot write: \(String(cString: strerror(code)))")
-    }
-}
-
-/// A config encoded as a JSON object with "_class_name" (and "_diffusers_version", which diffusers expects) added.
-func configObject<C: Encodable>(_ config: C, className: String) throws -> [String: Any] {
+/// A config encoded as a JSON object; with a `className`, "_class_name" and "_diffusers_version" (which
+/// diffusers expects) are added.
+func configObject<C: Encodable>(_ config: C, className: String?) throws -> [String: Any] {
     let data = try JSONEncoder().encode(config)
     let decoded = try JSONSerialization.jsonObject(with: data) as? [String: Any]
     require(decoded != nil, "configObject: \(C.self) does not encode as a JSON object")
     var obj = decoded!
-    obj["_class_name"] = className
-    obj["_diffusers_version"] = PipelineWriter.diffusersVersion
+    if let className {
+        obj["_class_name"] = className
+        obj["_diffusers_version"] = PipelineWriter.diffusersVersion
+    }
     return obj
 }
 
@@ -136,7 +124,7 @@ func writeComponentFolder<C: Encodable>(_ path: String, className: String, confi
                                         weightsName: String, tensors: [String: Tensor]) throws {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     try writeJSON(try configObject(config, className: className), to: (path as NSString).appendingPathComponent(configName))
-    try replaceAtomically(try safeTensorsData(tensors, metadata: ["format": "pt"]), at: (path as NSString).appendingPathComponent(weightsName))
+    try saveSafeTensors(tensors, metadata: ["format": "pt"], to: (path as NSString).appendingPathComponent(weightsName))
 }
 
 /// Saves a teacher in diffusers pipeline layout, component by component; model_index.json is rewritten
@@ -169,11 +157,40 @@ public struct PipelineWriter {
         try add("scheduler", library: "diffusers", className: "DDIMScheduler")
     }
 
-    /// Any other component whose files the caller has written under `path/name` (the U-Net, the text encoder
-    /// and tokenizer use this once merged).
+    /// unet/config.json + unet/diffusion_pytorch_model.safetensors.
+    public mutating func write(unet: UNet2DConditionModel) throws {
+        try unet.save(folder: file("unet"))
+        try add("unet", library: "diffusers", className: "UNet2DConditionModel")
+    }
+
+    /// text_encoder/config.json + text_encoder/model.safetensors.
+    public mutating func write(textEncoder: CLIPTextModel) throws {
+        try textEncoder.save(folder: file("text_encoder"))
+        try add("text_encoder", library: "transformers", className: "CLIPTextModel")
+    }
+
+    /// tokenizer/ (vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json).
+    public mutating func write(tokenizer: CLIPTokenizer) throws {
+        try tokenizer.save(folder: file("tokenizer"))
+        try add("tokenizer", library: "transformers", className: "CLIPTokenizer")
+    }
+
+    /// Every component of a teacher: what `loadTeacherModels(folder:)` reads back.
+    public mutating func write(_ teacher: TeacherModels) throws {
+        try write(scheduler: teacher.scheduler.config)
+        try write(tokenizer: teacher.text.tokenizer)
+        try write(textEncoder: teacher.text.textEncoder)
+        try write(vae: teacher.vae)
+        try write(unet: teacher.unet)
+    }
+
+    /// Lists a component whose files are under `path/name` in model_index.json (rewritten at once).
     public mutating func add(_ name: String, library: String, className: String) throws {
         components[name] = [library, className]
-        var index: [String: Any] = ["_class_name": "StableDiffusionPipeline", "_diffusers_version": PipelineWriter.diffusersVersion]
+        // The optional components a StableDiffusionPipeline folder lists as absent, as save_pretrained writes them.
+        var index: [String: Any] = ["_class_name": "StableDiffusionPipeline", "_diffusers_version": PipelineWriter.diffusersVersion,
+                                    "requires_safety_checker": false]
+        for name in ["safety_checker", "feature_extractor", "image_encoder"] { index[name] = [NSNull(), NSNull()] }
         for (k, v) in components { index[k] = v }
         try writeJSON(index, to: file("model_index.json"))
     }

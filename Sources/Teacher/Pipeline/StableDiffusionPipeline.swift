@@ -25,12 +25,14 @@ public final class StableDiffusionPipeline {
     ///   - height, width: image size, multiples of the VAE's downsampling factor.
     ///   - guidanceScale: classifier-free guidance s (off when ≤ 1).
     ///   - seed: draws the initial latents (and the η noise) from a counter-based generator; `latents`
-    ///     (N, C, h, w) overrides the initial draw.
+    ///     (N, C, h, w) overrides the initial draw (diffusers' `latents=`).
+    ///   - outputLatents: receives the final latents before decoding (diffusers' output_type="latent").
     ///   - progress: called after each denoising step with (steps done, total).
     /// - Returns: images (N, 3, height, width) in [0, 1].
     public func callAsFunction(prompts: [String], negativePrompts: [String]? = nil, height: Int = 512, width: Int = 512,
                                steps: Int = 50, guidanceScale: Float = 7.5, eta: Float = 0, seed: UInt64 = 0,
-                               latents: Tensor? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> Tensor {
+                               latents: Tensor? = nil, progress: ((Int, Int) -> Void)? = nil,
+                               outputLatents: ((Tensor) -> Void)? = nil) throws -> Tensor {
         let f = vae.downsamplingFactor
         require(!prompts.isEmpty, "StableDiffusionPipeline: no prompts")
         require(height > 0 && width > 0 && height % f == 0 && width % f == 0,
@@ -39,7 +41,8 @@ public final class StableDiffusionPipeline {
                 "StableDiffusionPipeline: \(negativePrompts?.count ?? 0) negative prompts for \(prompts.count) prompts")
         let shape = [prompts.count, unet.latentChannels, height / f, width / f]
         let rng = RandomGenerator(seed: seed)
-        let start = latents ?? rng.normal(shape) * scheduler.initNoiseSigma
+        // prepare_latents: the given or drawn noise, times the scheduler's init_noise_sigma.
+        let start = (latents ?? rng.normal(shape)) * scheduler.initNoiseSigma
         require(start.shape == shape, "StableDiffusionPipeline: latents \(start.shape) must be \(shape)")
         let guided = guidanceScale > 1
         let (cond, uncond) = try withNoGrad {
@@ -49,6 +52,7 @@ public final class StableDiffusionPipeline {
         let final = try sampleDDIM(latents: start, predictor: unet, scheduler: &scheduler, conditional: cond,
                                    unconditional: uncond, steps: steps, guidanceScale: guidanceScale, eta: eta,
                                    varianceNoise: { _ in rng.normal(shape) }, progress: progress)
+        outputLatents?(final)
         return withNoGrad { (vae.decodeLatents(final) * 0.5 + 0.5).clamp(min: 0, max: 1) }
     }
 }

@@ -68,15 +68,7 @@ extension UNet2DConditionModel {
     /// Writes `config.json` (with diffusers' `_class_name`) and `diffusion_pytorch_model.safetensors` (Float32)
     /// into `path`, creating it; diffusers' `UNet2DConditionModel.from_pretrained` reads the result.
     public func save(folder path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        var json = try JSONSerialization.jsonObject(with: try encoder.encode(config)) as! [String: Any]
-        json["_class_name"] = "UNet2DConditionModel"
-        json["_diffusers_version"] = "0.42.1"
-        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
-        try writeAtomically(data, to: URL(fileURLWithPath: (path as NSString).appendingPathComponent("config.json")))
-        try save(safetensors: (path as NSString).appendingPathComponent("diffusion_pytorch_model.safetensors"),
-                 metadata: ["format": "pt"])
+        try writeComponentFolder(path, className: "UNet2DConditionModel", config: config,
+                                 weightsName: "diffusion_pytorch_model.safetensors", tensors: stateDict())
     }
 }

@@ -10,8 +10,8 @@ public final class AutoencoderKL: Module {
     public let config: AutoencoderKLConfig
     public let encoder: VAEEncoder
     public let decoder: VAEDecoder
-    public let quantConv: VAEConv2d?
-    public let postQuantConv: VAEConv2d?
+    public let quantConv: Conv2d?
+    public let postQuantConv: Conv2d?
 
     /// A model with PyTorch's default random initialisation (load weights with `load(_:)` or `load(folder:)`).
     /// Throws `AutoencoderKLConfigError`, naming each offending key, when the config cannot be built.
@@ -22,8 +22,8 @@ public final class AutoencoderKL: Module {
         encoder = VAEEncoder(config, rng: rng)
         decoder = VAEDecoder(config, rng: rng)
         let l = config.latentChannels
-        quantConv = config.useQuantConv ? VAEConv2d(2 * l, 2 * l, kernelSize: 1, rng: rng) : nil
-        postQuantConv = config.usePostQuantConv ? VAEConv2d(l, l, kernelSize: 1, rng: rng) : nil
+        quantConv = config.useQuantConv ? Conv2d(2 * l, 2 * l, kernelSize: 1, rng: rng) : nil
+        postQuantConv = config.usePostQuantConv ? Conv2d(l, l, kernelSize: 1, rng: rng) : nil
         super.init()
         registerModule("encoder", encoder)
         registerModule("decoder", decoder)

@@ -25,6 +25,8 @@ public final class CLIPTokenizer: @unchecked Sendable {
     /// 0 for open_clip; the id of the folder's pad_token for Hugging Face folders ("!" = 0 in Stable
     /// Diffusion 2, <|endoftext|> in OpenAI's CLIP folders).
     public let padTokenID: Int
+    /// The unknown-token id (<|endoftext|> in CLIP folders; the end token for open_clip).
+    public let unkTokenID: Int
     /// Tokens split out before BPE, longest first.
     public let specialTokens: [CLIPSpecialToken]
     public let vocabularySize: Int
@@ -44,12 +46,12 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     init(cleaning: CLIPTextCleaning, vocab: [String: Int], merges: [(String, String)], describeMerge: (Int) -> String,
          contextLength: Int, start: Int, end: Int, pad: Int, specials: [CLIPSpecialToken], patternLiterals: [String],
-         literalIDs: [String: Int]) throws {
+         literalIDs: [String: Int], unk: Int? = nil) throws {
         require(contextLength >= 2, "CLIPTokenizer: context length \(contextLength) leaves no room for start and end tokens")
         bpe = try ByteLevelBPE(vocab: vocab, merges: merges, describe: describeMerge)
         self.cleaning = cleaning
         self.contextLength = contextLength
-        startTokenID = start; endTokenID = end; padTokenID = pad
+        startTokenID = start; endTokenID = end; padTokenID = pad; unkTokenID = unk ?? end
         specialTokens = specials.sorted { $0.content.unicodeScalars.count > $1.content.unicodeScalars.count }
         self.patternLiterals = patternLiterals
         self.literalIDs = literalIDs

@@ -1,6 +1,7 @@
 // Loading a CLIPTokenizer from either vocabulary layout:
 //  - a Hugging Face tokenizer folder (transformers CLIPTokenizer.from_pretrained): vocab.json, merges.txt
-//    ("#version" header, one "left right" pair per line, in rank order), tokenizer_config.json and
+//    ("#version" header, one "left right" pair per line, in rank order) or tokenizer.json (transformers 5;
+//    read in CLIPTokenizerVocabulary.swift), tokenizer_config.json and
 //    special_tokens_map.json for bos/eos/unk/pad (strings or AddedToken objects with "content" and
 //    "normalized"), added_tokens_decoder and model_max_length;
 //  - OpenAI/open_clip's bpe_simple_vocab_16e6.txt.gz (open_clip SimpleTokenizer.__init__): the merges after
@@ -11,8 +12,10 @@ import Foundation
 import TensorCore
 
 extension CLIPTokenizer {
-    /// Loads a Hugging Face CLIP tokenizer folder (a pipeline's `tokenizer/`, a CLIP model folder).
-    /// Cleaning follows transformers' CLIPTokenizer. Missing or malformed files are named.
+    /// Loads a Hugging Face CLIP tokenizer folder (a pipeline's `tokenizer/`, a CLIP model folder): vocab.json
+    /// and merges.txt (transformers 4's save_pretrained, Stable Diffusion 2.0-base's folder), or else
+    /// tokenizer.json (transformers 5's). Cleaning follows transformers' CLIPTokenizer. Missing or malformed
+    /// files are named.
     public convenience init(folder: String) throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -20,23 +23,8 @@ extension CLIPTokenizer {
             throw FileError(path: folder, message: "no such tokenizer folder")
         }
         func file(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        for name in ["vocab.json", "merges.txt"] where !fm.fileExists(atPath: file(name)) {
-            throw FileError(path: file(name), message: "missing: a CLIP tokenizer folder needs vocab.json and merges.txt")
-        }
-        let vocabPath = file("vocab.json"), mergesPath = file("merges.txt")
-        // JSONDecoder, not JSONSerialization: the latter drops U+FEFF inside strings on Linux.
-        let vocab: [String: Int]
-        do { vocab = try JSONDecoder().decode([String: Int].self, from: try Self.read(vocabPath)) } catch let e as DecodingError {
-            throw FileError(path: vocabPath, message: "not a JSON object of token -> integer id: " + ModelFolder.describe(e))
-        }
-        let mergesText = String(decoding: try Self.read(mergesPath), as: UTF8.self)
-        var merges: [(String, String)] = [], lines: [Int] = []
-        for (n, line) in mergesText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if line.isEmpty || (n == 0 && line.hasPrefix("#version")) { continue }
-            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count == 2 else { throw FileError(path: mergesPath, message: "line \(n + 1) is not \"left right\": \"\(line)\"") }
-            merges.append((String(parts[0]), String(parts[1]))); lines.append(n + 1)
-        }
+        let vocabulary = try Self.vocabulary(folder: folder)
+        let (vocab, merges, mergesPath) = (vocabulary.vocab, vocabulary.merges, vocabulary.mergesFile)
 
         let config = try Self.jsonObject(file("tokenizer_config.json")) ?? [:]
         let map = try Self.jsonObject(file("special_tokens_map.json")) ?? [:]
@@ -55,7 +43,9 @@ extension CLIPTokenizer {
             resolved[key] = token(key, fallback)
         }
         var specials: [String: CLIPSpecialToken] = [:]
-        // added_tokens_decoder (id -> AddedToken) first: its flags win over the plain names.
+        // tokenizer.json's added_tokens, then added_tokens_decoder (id -> AddedToken): their flags win over the
+        // plain names.
+        for t in vocabulary.added { specials[t.content] = t }
         if let added = config["added_tokens_decoder"] as? [String: Any] {
             for (idText, value) in added {
                 guard let id = Int(idText), let d = value as? [String: Any], let c = d["content"] as? String else {
@@ -68,7 +58,7 @@ extension CLIPTokenizer {
         for key in ["bos_token", "eos_token", "unk_token", "pad_token"] {
             let t = resolved[key]!
             guard let id = specials[t.content]?.id ?? vocab[t.content] else {
-                throw FileError(path: file("tokenizer_config.json"), message: "\(key) \"\(t.content)\" is not in vocab.json")
+                throw FileError(path: file("tokenizer_config.json"), message: "\(key) \"\(t.content)\" is not in the vocabulary (\(vocabulary.vocabFile))")
             }
             ids[key] = id
             if specials[t.content] == nil { specials[t.content] = CLIPSpecialToken(content: t.content, id: id, normalized: t.normalized) }
@@ -76,7 +66,7 @@ extension CLIPTokenizer {
         if let extra = config["additional_special_tokens"] as? [Any] {
             for e in extra {
                 guard let c = (e as? String) ?? ((e as? [String: Any])?["content"] as? String), specials[c] == nil else { continue }
-                guard let id = vocab[c] else { throw FileError(path: file("tokenizer_config.json"), message: "additional special token \"\(c)\" is not in vocab.json") }
+                guard let id = vocab[c] else { throw FileError(path: file("tokenizer_config.json"), message: "additional special token \"\(c)\" is not in the vocabulary (\(vocabulary.vocabFile))") }
                 specials[c] = CLIPSpecialToken(content: c, id: id, normalized: ((e as? [String: Any])?["normalized"] as? Bool) ?? false)
             }
         }
@@ -85,9 +75,10 @@ extension CLIPTokenizer {
         if let m = (config["model_max_length"] as? NSNumber)?.doubleValue, m >= 2, m <= 1_000_000 { context = Int(m) }
 
         do {
-            try self.init(cleaning: .huggingFace, vocab: vocab, merges: merges, describeMerge: { "line \(lines[$0])" },
+            try self.init(cleaning: .huggingFace, vocab: vocab, merges: merges, describeMerge: vocabulary.describeMerge,
                           contextLength: context, start: ids["bos_token"]!, end: ids["eos_token"]!, pad: ids["pad_token"]!,
-                          specials: Array(specials.values), patternLiterals: ["<|startoftext|>", "<|endoftext|>"], literalIDs: [:])
+                          specials: Array(specials.values), patternLiterals: ["<|startoftext|>", "<|endoftext|>"], literalIDs: [:],
+                          unk: ids["unk_token"]!)
         } catch let e as ByteLevelBPE.BPEError {
             throw FileError(path: mergesPath, message: e.message)
         }

@@ -1,0 +1,58 @@
+// The text stack of a Stable Diffusion pipeline: diffusers StableDiffusionPipeline.encode_prompt
+// (pipelines/stable_diffusion/pipeline_stable_diffusion.py) with a CLIPTokenizer and a CLIPTextModel. Prompts
+// are tokenized with padding="max_length" to model_max_length and truncation=True (the end token kept);
+// no attention mask is passed (CLIP text configs have no use_attention_mask), so padding tokens are seen
+// through the causal mask only, as in diffusers; the states are last_hidden_state (final_layer_norm applied),
+// or with clip_skip k the hidden state k layers before the last, passed through final_layer_norm.
+// Stable Diffusion 2's text_encoder/config.json already has num_hidden_layers 23 (OpenCLIP ViT-H's
+// penultimate layer), so its pipeline uses clip_skip nil.
+import Foundation
+import TensorCore
+
+public final class CLIPTextEncoding: TextEncoding {
+    public let tokenizer: CLIPTokenizer
+    public let textEncoder: CLIPTextModel
+    /// diffusers' clip_skip: nil uses the last layer's output.
+    public let clipSkip: Int?
+
+    public init(tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, clipSkip: Int? = nil) {
+        require(tokenizer.contextLength <= textEncoder.config.maxPositionEmbeddings,
+                "CLIPTextEncoding: the tokenizer's model_max_length \(tokenizer.contextLength) exceeds the text encoder's max_position_embeddings \(textEncoder.config.maxPositionEmbeddings)")
+        require(clipSkip.map { $0 >= 0 && $0 <= textEncoder.config.numHiddenLayers } ?? true,
+                "CLIPTextEncoding: clip_skip \(clipSkip ?? 0) must be in 0...\(textEncoder.config.numHiddenLayers)")
+        self.tokenizer = tokenizer
+        self.textEncoder = textEncoder
+        self.clipSkip = clipSkip
+    }
+
+    /// Loads `tokenizer/` and `text_encoder/` of a pipeline folder (or any tokenizer and CLIPTextModel folders).
+    public convenience init(tokenizerFolder: String, textEncoderFolder: String, clipSkip: Int? = nil) throws {
+        let tokenizer = try CLIPTokenizer(folder: tokenizerFolder)
+        let model = try CLIPTextModel(folder: textEncoderFolder)
+        guard tokenizer.vocabularySize <= model.config.vocabSize else {
+            throw FileError(path: (textEncoderFolder as NSString).appendingPathComponent("config.json"),
+                            message: "vocab_size \(model.config.vocabSize) is smaller than the tokenizer's \(tokenizer.vocabularySize) ids (\(tokenizerFolder))")
+        }
+        guard tokenizer.contextLength <= model.config.maxPositionEmbeddings else {
+            throw FileError(path: (textEncoderFolder as NSString).appendingPathComponent("config.json"),
+                            message: "max_position_embeddings \(model.config.maxPositionEmbeddings) is less than the tokenizer's model_max_length \(tokenizer.contextLength) (\(tokenizerFolder))")
+        }
+        self.init(tokenizer: tokenizer, textEncoder: model, clipSkip: clipSkip)
+    }
+
+    /// Width of the states (the U-Net's cross_attention_dim must equal it).
+    public var hiddenSize: Int { textEncoder.config.hiddenSize }
+
+    /// Token ids (N, model_max_length) as integer-valued floats, as the tokenizer call of encode_prompt.
+    public func tokenIDs(_ prompts: [String]) -> Tensor { tokenizer.encode(batch: prompts).ids }
+
+    /// prompts -> (N, model_max_length, hidden) text states.
+    public func encode(_ prompts: [String]) throws -> Tensor {
+        let ids = tokenIDs(prompts)
+        return withNoGrad {
+            guard let k = clipSkip else { return textEncoder(ids: ids).lastHiddenState }
+            let t = textEncoder.text_model
+            return t.final_layer_norm(t.hiddenStates(ids: ids, at: -(k + 1)))
+        }
+    }
+}

@@ -1,0 +1,65 @@
+// `dreamportrait teacher sample` as a library function: load a pipeline folder, run guided DDIM from a seed,
+// write the first image as an 8-bit RGB PNG. The command adds the argument parsing and the progress bar.
+import Codecs
+import Foundation
+import TensorCore
+
+public struct TeacherSampleOptions: Sendable {
+    /// A diffusers pipeline folder.
+    public var teacher: String
+    public var prompt: String
+    /// nil: "" (diffusers' default unconditional branch).
+    public var negative: String?
+    public var steps = 50
+    public var guidance: Float = 7.5
+    public var eta: Float = 0
+    public var seed: UInt64 = 0
+    /// Image width and height (a multiple of the VAE's downsampling factor).
+    public var size = 512
+    /// The PNG to write.
+    public var out: String
+
+    public init(teacher: String, prompt: String, negative: String? = nil, out: String) {
+        self.teacher = teacher
+        self.prompt = prompt
+        self.negative = negative
+        self.out = out
+    }
+}
+
+/// What a bad `teacher sample` request gets: names the option and the value.
+public struct TeacherSampleError: Error, CustomStringConvertible {
+    public let option: String
+    public let message: String
+    public var description: String { "invalid value for \(option): \(message)" }
+}
+
+/// Generates one image and writes it to `options.out`; returns it.
+/// - Parameters:
+///   - loaded: reuse an already loaded pipeline (its scheduler is reset by the run), else `options.teacher` is loaded.
+///   - progress: called after each denoising step with (steps done, total).
+@discardableResult
+public func teacherSample(_ options: TeacherSampleOptions, pipeline loaded: StableDiffusionPipeline? = nil,
+                          progress: ((Int, Int) -> Void)? = nil) throws -> Image {
+    guard options.out.lowercased().hasSuffix(".png") else {
+        throw TeacherSampleError(option: "--out", message: "'\(options.out)' is not a .png file")
+    }
+    let pipe = try loaded ?? loadPipeline(folder: options.teacher)
+    let f = pipe.vae.downsamplingFactor
+    guard options.size > 0 && options.size % f == 0 else {
+        throw TeacherSampleError(option: "--size", message: "\(options.size) is not a positive multiple of \(f) (the VAE's downsampling factor)")
+    }
+    guard options.steps >= 1 && options.steps <= pipe.scheduler.config.numTrainTimesteps else {
+        throw TeacherSampleError(option: "--steps", message: "\(options.steps) is not in 1...\(pipe.scheduler.config.numTrainTimesteps) (the scheduler's num_train_timesteps)")
+    }
+    guard options.eta >= 0 && options.eta.isFinite else {
+        throw TeacherSampleError(option: "--eta", message: "\(options.eta) is not a non-negative number")
+    }
+    guard options.guidance.isFinite else { throw TeacherSampleError(option: "--guidance", message: "\(options.guidance) is not a number") }
+    let images = try pipe(prompts: [options.prompt], negativePrompts: options.negative.map { [$0] },
+                          height: options.size, width: options.size, steps: options.steps, guidanceScale: options.guidance,
+                          eta: options.eta, seed: options.seed, progress: progress)
+    let image = Image(width: options.size, height: options.size, channels: 3, planar: images.toArray())
+    try PNG.write(image, to: options.out)
+    return image
+}

@@ -7,8 +7,17 @@ Tests/Fixtures/eg3d/tiny128.safetensors (psi 0.7, noise const, R = 32), and comp
 sum(image·R_image) + sum(image_raw·R_image_raw) for every parameter. It prints how far the fp32 golden
 gradients are from float64, and with --write saves the float64 results (rounded to float32) to
 Tests/Fixtures/eg3d/tiny128_g_float64.safetensors (`out.image`, `out.image_raw`, `grad.G.<param>`).
-Some fp32 golden gradients are ~1e-3 (relative) from float64 (sums through leaky-ReLU kinks and the
-renderer's compositing), so the Swift tests hold every gradient to 1e-3 against these float64 values.
+
+Leaky-ReLU kinks. A parameter gradient depends on which side of 0 every pre-activation v = conv + bias of
+every SynthesisLayer lies; a few of the ~4.5 M pre-activations lie closer to 0 than fp32 can resolve
+(|v| ~ 7e-8 with max|v| ~ 3, while fp32 forward errors are ~3e-6), so any fp32 run decides them by rounding,
+and one decision moves some gradients by up to 7.6e-3 (relative). The script therefore also records, for
+every SynthesisLayer (official module name L), the pre-activations with |v| < 1e-5 max|v| (far beyond fp32's
+forward error): `kink.L.index` (k, 4) = (n, c, y, x) as float32, `kink.L.pre` (k) their float64 values, and
+`kink.L.cotangent` (k) = d loss / d(act/slope), i.e. the gradient reaching v per unit of lrelu slope
+(gain times the gradient of the layer's output). An implementation that takes slope s' instead of s at such an
+element has parameter gradients that differ by (s' - s) * cotangent * d v / d param, which the Swift test
+adds to these float64 gradients before comparing (GeneratorParityTests).
 """
 import argparse
 import json
@@ -60,6 +69,29 @@ def main():
     torch.rand = lambda *s, **k: imp.clone()
     # The official layers name torch.float32 for activations and FIR filters (casts and asserts): alias it to
     # float64 for this run so every op computes in double.
+    # Record every SynthesisLayer's pre-activation (x + bias before the lrelu) with its module name.
+    import training.networks_stylegan2 as n2
+    from torch_utils.ops import bias_act as bias_act_mod
+    for name, m in G.named_modules():
+        if isinstance(m, n2.SynthesisLayer):
+            m._kink_name = name
+    pre, current = {}, []
+    real_layer_forward, real_bias_act = n2.SynthesisLayer.forward, bias_act_mod.bias_act
+
+    def layer_forward(self, *args, **kwargs):
+        current.append(self._kink_name)
+        try:
+            return real_layer_forward(self, *args, **kwargs)
+        finally:
+            current.pop()
+
+    def recording_bias_act(x, b=None, dim=1, act="linear", alpha=None, gain=None, clamp=None, **kwargs):
+        if current and act == "lrelu":
+            v = x + b.reshape([1, -1, 1, 1])   # what _bias_act_ref computes first
+            pre[current[-1]] = v
+            return real_bias_act(v, None, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp, **kwargs)
+        return real_bias_act(x, b, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp, **kwargs)
+    n2.SynthesisLayer.forward, bias_act_mod.bias_act = layer_forward, recording_bias_act
     real_float32, real_float = torch.float32, torch.Tensor.float
     torch.float32 = torch.float64
     torch.Tensor.float = lambda self, *a, **k: self.double()   # the renderer's grid_sample(..., coords.float())
@@ -69,11 +101,24 @@ def main():
     finally:
         torch.rand_like, torch.rand = real_rand_like, real_rand
         torch.float32, torch.Tensor.float = real_float32, real_float
+        n2.SynthesisLayer.forward, bias_act_mod.bias_act = real_layer_forward, real_bias_act
     R_image = torch.from_numpy(fx["grad.R_image"].astype(np.float64))
     R_raw = torch.from_numpy(fx["grad.R_image_raw"].astype(np.float64))
     loss = (out["image"] * R_image).sum() + (out["image_raw"] * R_raw).sum()
     params = {k: p for k, p in G.named_parameters() if f"grad.G.{k}" in fx}
-    grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+    grads = torch.autograd.grad(loss, list(params.values()) + list(pre.values()), allow_unused=True)
+    grads, pre_grads = grads[:len(params)], dict(zip(pre.keys(), grads[len(params):]))
+    kinks = {}
+    for name, v in pre.items():
+        v, gv = v.detach().numpy(), pre_grads[name].numpy()
+        near = np.argwhere(np.abs(v) < 1e-5 * np.abs(v).max())              # (k, 4): n, c, y, x
+        vals = v[tuple(near.T)]
+        slope = np.where(vals > 0, 1.0, 0.2)
+        kinks[f"kink.{name}.index"] = np.ascontiguousarray(near, dtype=np.float32).reshape(-1, 4)
+        kinks[f"kink.{name}.pre"] = vals.astype(np.float32)
+        kinks[f"kink.{name}.cotangent"] = (gv[tuple(near.T)] / slope).astype(np.float32)
+        closest = np.abs(vals).min() / np.abs(v).max() if len(vals) else float("nan")
+        print(f"  {name}: {len(vals)} pre-activations within 1e-5 max|v| of the kink, closest {closest:.1e} max|v|")
     truth = {k: (g if g is not None else torch.zeros_like(p)).detach().numpy() for (k, p), g in zip(params.items(), grads)}
     print(f"image {rel(fx['out.image'], out['image'].detach().numpy()):.2e}, "
           f"image_raw {rel(fx['out.image_raw'], out['image_raw'].detach().numpy()):.2e} (fp32 golden vs float64)")
@@ -84,6 +129,7 @@ def main():
         res = {"out.image": out["image"].detach().numpy().astype(np.float32),
                "out.image_raw": out["image_raw"].detach().numpy().astype(np.float32)}
         res.update({f"grad.G.{k}": v.astype(np.float32) for k, v in truth.items()})
+        res.update(kinks)
         save_file(res, OUT, metadata={"generator": "Scripts/eg3d_g_float64.py", "source": "NVlabs/eg3d 7cf1fd1, float64, CPU"})
         print(f"wrote {OUT} ({len(res)} tensors)")
 

@@ -39,36 +39,110 @@ final class GeneratorParityTests: XCTestCase {
 
     func testParameterGradientsMatchOfficialCode() throws {
         let f = try fixture("eg3d/tiny128.safetensors")
+        let truth = try fixture("eg3d/tiny128_g_float64.safetensors")
         let g = try Self.officialGenerator(f)
-        let out = try run(g, f)
+        // run(g, f), with each backbone block's output kept (afterBlock returns it unchanged).
+        var blockOut: [Int: Tensor] = [:]
+        let ws = g.mapping(try f.tensor("input.z"), try f.tensor("input.c_cond"), truncationPsi: 0.7)
+        let planes = g.planes(ws, noiseMode: .const, afterBlock: { r, x in blockOut[r] = x; return x })
+        let random = ReplayRandomSource(stratified: try f.tensor("rand.stratified"), importance: try f.tensor("rand.importance"))
+        let out = g.render(planes: planes, ws: ws, cameras: try f.tensor("input.c_render"), resolution: 32, random: random)
         let loss = (out.image * (try f.tensor("grad.R_image"))).sum() + (out.imageRaw * (try f.tensor("grad.R_image_raw"))).sum()
         let named = g.namedParameters()
-        let grads = gradients(of: loss, wrt: named.map(\.1))
-        // The fp32 golden gradients are themselves up to 1.7e-3 from the official code run in float64
-        // (Scripts/eg3d_g_float64.py), so gradients are compared with float64: 1e-3 (the bound) for
-        // every parameter except two documented groups, measured here:
-        //  - noise strengths: a single sum over every pixel with heavy cancellation; up to 2.2e-3 (b4.conv1);
-        //  - the super-resolution layers whose gradient crosses a later layer's leaky ReLU (block0.*,
-        //    block1.conv0.*): up to 3.9e-3. The same values come out when the SR is fed the float64 NumPy
-        //    feature image, and perturbing that image by 1e-6 moves them by 2e-3..8e-3, so they are this
-        //    sensitive to fp32 rounding; they are held to 5e-3 (an open item: the official fp32 run happens
-        //    to land within 1e-3 of float64 here).
-        let truth = try fixture("eg3d/tiny128_g_float64.safetensors")
-        var checked = 0, worst = (0.0, ""), worstGolden = (0.0, "")
-        for ((name, _), grad) in zip(named, grads) {
+        let grads = gradients(of: loss, wrt: named.map(\.1), retainGraph: true)
+
+        // Leaky-ReLU kinks (Scripts/eg3d_g_float64.py, fixture README): a few pre-activations lie closer to 0 than
+        // fp32 resolves (|v| ~ 7e-8 of max|v| ~ 3; fp32 forward errors ~ 3e-6), so which slope an fp32 run takes
+        // there is decided by rounding, and one such decision moves some gradients by up to 7.6e-3 (the official
+        // code itself, rerun in fp32, misses float64 by up to 7.2e-3 this way). The fixture lists the float64
+        // pre-activations within 1e-5 max|v| of the kink with their cotangents; where our slope differs, the
+        // float64 gradients get the exact first-order shift (s' - s) * cotangent * dv/dparam, computed here with
+        // our own autograd from our pre-activations.
+        let kinks = try kinkDecisions(g, ws: ws, blockOut: blockOut, out: out, truth: truth)
+        let shift = kinks.correction.map { gradients(of: $0, wrt: named.map(\.1)) }
+        var checked = 0, worst = (0.0, ""), worstPlain = (0.0, ""), worstGolden = (0.0, "")
+        for (i, ((name, _), grad)) in zip(named, grads).enumerated() {
             guard f.entries["grad.G.\(name)"] != nil else { continue }
-            let e = relativeError(grad, try truth.tensor("grad.G.\(name)"))
-            let eg = relativeError(grad, try f.tensor("grad.G.\(name)"))
+            let plain = try truth.tensor("grad.G.\(name)"), golden = try f.tensor("grad.G.\(name)")
+            let reference = shift.map { plain + $0[i] } ?? plain
+            let e = relativeError(grad, reference), ep = relativeError(grad, plain), eg = relativeError(grad, golden)
             if e > worst.0 { worst = (e, name) }
+            if ep > worstPlain.0 { worstPlain = (ep, name) }
             if eg > worstGolden.0 { worstGolden = (eg, name) }
             checked += 1
-            let kinked = name.hasPrefix("superresolution.block0.") || name.hasPrefix("superresolution.block1.conv0.")
-            let bound = kinked ? 5e-3 : (name.hasSuffix("noise_strength") ? 3e-3 : 1e-3)
-            XCTAssertLessThanOrEqual(e, bound, "gradient of \(name) against float64")
-            XCTAssertLessThanOrEqual(eg, kinked ? 5e-3 : 2e-3, "gradient of \(name) against the fp32 golden file")
+            XCTAssertLessThanOrEqual(e, 1e-3, "gradient of \(name) against float64 with our kink decisions")
+            // The fp32 golden file took its own (unrecorded) kink decisions: it is up to 1.7e-3 from float64. Ours
+            // may differ from it by 1e-3 plus that distance plus the size of our own kink shift.
+            let kinkShift = shift.map { relativeError(plain + $0[i], plain) } ?? 0
+            XCTAssertLessThanOrEqual(eg, 1e-3 + relativeError(golden, plain) + kinkShift, "gradient of \(name) against the fp32 golden file")
         }
         XCTAssertEqual(checked, 128, "every parameter with an official gradient was compared")
-        print("GeneratorParityTests: \(checked) parameter gradients, worst vs float64 \(worst.0) at \(worst.1); vs fp32 golden \(worstGolden.0) at \(worstGolden.1)")
+        print("GeneratorParityTests: \(checked) parameter gradients; \(kinks.near) pre-activations near a kink, ours on the other side of float64 at \(kinks.flipped); worst vs float64 with our kink decisions \(worst.0) at \(worst.1) (without: \(worstPlain.0) at \(worstPlain.1)); vs fp32 golden \(worstGolden.0) at \(worstGolden.1)")
+    }
+
+    /// Our pre-activation v = conv + bias of a SynthesisLayer and its output, from the layer's parts exactly as
+    /// SynthesisLayer computes them (the caller checks the output is bit-identical to the real layer's).
+    func layerParts(_ l: SynthesisLayer, _ x: Tensor, _ w: Tensor, noiseMode: NoiseMode) -> (pre: Tensor, out: Tensor) {
+        let noise = noiseMode == .const ? l.noiseConst.map { $0 * l.noiseStrength! } : nil
+        let y = modulatedConv2d(x, weight: l.weight, styles: l.affine(w), noise: noise, up: l.up,
+                                resampleFilter: l.resampleFilter, demodulate: true, execution: l.execution)
+        return (y + l.bias.reshape([1, -1, 1, 1]),
+                biasAct(y, l.bias, dim: 1, act: .lrelu, gain: BiasActivation.lrelu.defaultGain, clamp: l.convClamp))
+    }
+
+    /// Every SynthesisLayer's pre-activations, recomputed (in the graph) from the real forward's block outputs,
+    /// compared with the fixture's near-kink float64 values: returns how many there are, which ones we put on
+    /// the other side, and Σ (s' - s)·cotangent·v over those (its gradient is the shift of the float64 gradients).
+    func kinkDecisions(_ g: TriPlaneGenerator, ws: Tensor, blockOut: [Int: Tensor], out: GeneratorOutput,
+                       truth: SafeTensorsFile) throws -> (near: Int, flipped: [String], correction: Tensor?) {
+        var layers: [(String, Tensor)] = []
+        let syn = g.backbone.synthesis
+        let rows = (0..<syn.numWs).map { ws.slice(axis: 1, start: $0, end: $0 + 1).squeeze(1) }
+        var x: Tensor? = nil, start = 0
+        for b in syn.blocks {
+            let n = ws.shape[0], name = "backbone.synthesis.b\(b.resolution)"
+            var h = b.const.map { $0.unsqueeze(0).expand([n, b.outChannels, b.resolution, b.resolution]) } ?? x!
+            var row = start
+            if let conv0 = b.conv0 { let p = layerParts(conv0, h, rows[row], noiseMode: .const); layers.append(("\(name).conv0", p.pre)); h = p.out; row += 1 }
+            let p = layerParts(b.conv1, h, rows[row], noiseMode: .const)
+            layers.append(("\(name).conv1", p.pre))
+            let real = try XCTUnwrap(blockOut[b.resolution])
+            XCTAssertEqual(p.out.toArray(), real.toArray(), "\(name): recomputed layers must equal the real block bit for bit")
+            x = real
+            start += b.numConv
+        }
+        let sr = g.superresolution
+        let w = ws.slice(axis: 1, start: ws.shape[1] - 1, end: ws.shape[1]).squeeze(1)
+        let size = (sr.inputResolution, sr.inputResolution)
+        var h = interpolate(out.features, size: size, mode: .bilinear, alignCorners: false, antialias: sr.antialias)
+        var img = interpolate(out.imageRaw, size: size, mode: .bilinear, alignCorners: false, antialias: sr.antialias)
+        for (name, b) in [("superresolution.block0", sr.block0), ("superresolution.block1", sr.block1)] {
+            let p0 = layerParts(b.conv0!, h, w, noiseMode: .none), p1 = layerParts(b.conv1, p0.out, w, noiseMode: .none)
+            layers += [("\(name).conv0", p0.pre), ("\(name).conv1", p1.pre)]
+            let real = withNoGrad { b(h, img, [w, w, w], noiseMode: .none) }
+            XCTAssertEqual(p1.out.toArray(), real.x.toArray(), "\(name): recomputed layers must equal the real block bit for bit")
+            (h, img) = (p1.out, real.img)
+        }
+        XCTAssertEqual(layers.count, 17)
+        var near = 0, flipped: [String] = [], correction: Tensor? = nil
+        for (name, pre) in layers {
+            let index = try truth.tensor("kink.\(name).index").toArray(), v64 = try truth.tensor("kink.\(name).pre").toArray()
+            let cot = try truth.tensor("kink.\(name).cotangent").toArray()
+            let ours = pre.toArray(), s = pre.shape
+            var k = [Float](repeating: 0, count: ours.count), any = false
+            for e in v64.indices {
+                let (nn, c, y, xx) = (Int(index[4 * e]), Int(index[4 * e + 1]), Int(index[4 * e + 2]), Int(index[4 * e + 3]))
+                let at = ((nn * s[1] + c) * s[2] + y) * s[3] + xx
+                near += 1
+                let slope: (Float) -> Float = { $0 > 0 ? 1 : 0.2 }
+                if slope(ours[at]) != slope(v64[e]) {
+                    k[at] = (slope(ours[at]) - slope(v64[e])) * cot[e]; any = true
+                    flipped.append("\(name)[\(nn),\(c),\(y),\(xx)] (float64 \(v64[e]), ours \(ours[at]))")
+                }
+            }
+            if any { let term = (pre * Tensor(k, shape: s)).sum(); correction = correction.map { $0 + term } ?? term }
+        }
+        return (near, flipped, correction)
     }
 
     func testFFHQ512StateDictMatchesOfficialListing() throws {

@@ -87,87 +87,26 @@ final class GeneratorParityTests: XCTestCase {
         print("GeneratorParityTests: \(checked) parameter gradients; \(kinks.near) pre-activations near a kink, ours on the other side of float64 at \(kinks.flipped); worst vs float64 with our kink decisions \(worst.0) at \(worst.1) (without: \(worstPlain.0) at \(worstPlain.1)); vs fp32 golden \(worstGolden.0) at \(worstGolden.1)")
     }
 
-    /// Our pre-activation v = conv + bias of a SynthesisLayer and its output, from the layer's parts exactly as
-    /// SynthesisLayer computes them (the caller checks the output is bit-identical to the real layer's).
-    func layerParts(_ l: SynthesisLayer, _ x: Tensor, _ w: Tensor, noiseMode: NoiseMode) -> (pre: Tensor, out: Tensor) {
-        let noise = noiseMode == .const ? l.noiseConst.map { $0 * l.noiseStrength! } : nil
-        let y = modulatedConv2d(x, weight: l.weight, styles: l.affine(w), noise: noise, up: l.up,
-                                resampleFilter: l.resampleFilter, demodulate: true, execution: l.execution)
-        return (y + l.bias.reshape([1, -1, 1, 1]),
-                biasAct(y, l.bias, dim: 1, act: .lrelu, gain: BiasActivation.lrelu.defaultGain, clamp: l.convClamp))
-    }
-
-    /// Every SynthesisLayer's pre-activations, recomputed from the real forward's block outputs, compared with the
-    /// fixture's near-kink float64 values: returns how many there are, which ones we put on the other side, and
-    /// Σ (s' - s)·cotangent·v over those, in the graph (its gradient is the shift of the float64 gradients).
+    /// One chain per backbone block (from its real input) and one through the super-resolution.
     func kinkDecisions(_ g: TriPlaneGenerator, ws: Tensor, blockOut: [Int: Tensor], out: GeneratorOutput,
-                       truth: SafeTensorsFile) throws -> (near: Int, flipped: [String], correction: Tensor?) {
-        // Chains of layers from an input in the graph: one per backbone block, one through the super-resolution;
-        // `real` holds the real blocks' outputs that the recomputed chain must reproduce bit for bit.
-        typealias Step = (name: String, layer: SynthesisLayer, w: Tensor, noise: NoiseMode)
-        var chains: [(input: Tensor, steps: [Step], real: [Int: Tensor])] = []
+                       truth: SafeTensorsFile) throws -> KinkShift {
+        var chains: [KinkChain] = []
         let syn = g.backbone.synthesis, n = ws.shape[0]
         let rows = (0..<syn.numWs).map { ws.slice(axis: 1, start: $0, end: $0 + 1).squeeze(1) }
         var x: Tensor? = nil, start = 0
         for b in syn.blocks {
             let name = "backbone.synthesis.b\(b.resolution)"
             let input = b.const.map { $0.unsqueeze(0).expand([n, b.outChannels, b.resolution, b.resolution]) } ?? x!
-            var steps: [Step] = []
+            var steps: [KinkChain.Step] = []
             if let conv0 = b.conv0 { steps.append(("\(name).conv0", conv0, rows[start], .const)) }
             steps.append(("\(name).conv1", b.conv1, rows[start + steps.count], .const))
             x = try XCTUnwrap(blockOut[b.resolution])
-            chains.append((input, steps, [steps.count - 1: x!]))
+            chains.append(KinkChain(input: input, steps: steps, real: [steps.count - 1: x!]))
             start += b.numConv
         }
-        let sr = g.superresolution
-        let w = ws.slice(axis: 1, start: ws.shape[1] - 1, end: ws.shape[1]).squeeze(1)
-        let size = (sr.inputResolution, sr.inputResolution)
-        let features = interpolate(out.features, size: size, mode: .bilinear, alignCorners: false, antialias: sr.antialias)
-        let (b0, b1) = withNoGrad {
-            let img = interpolate(out.imageRaw, size: size, mode: .bilinear, alignCorners: false, antialias: sr.antialias)
-            let b0 = sr.block0(features, img, [w, w, w], noiseMode: .none)
-            return (b0, sr.block1(b0.x, b0.img, [w, w, w], noiseMode: .none))
-        }
-        chains.append((features, [("superresolution.block0.conv0", sr.block0.conv0!, w, .none), ("superresolution.block0.conv1", sr.block0.conv1, w, .none),
-                                  ("superresolution.block1.conv0", sr.block1.conv0!, w, .none), ("superresolution.block1.conv1", sr.block1.conv1, w, .none)],
-                       [1: b0.x, 3: b1.x]))
+        chains.append(KinkChain.superresolution(g.superresolution, features: out.features, imageRaw: out.imageRaw, ws: ws))
         XCTAssertEqual(chains.map(\.steps.count).reduce(0, +), 17)
-        var near = 0, flipped: [String] = [], correction: Tensor? = nil
-        for chain in chains {
-            // Our decisions (no graph); then, if one differs from float64, the chain again in the graph.
-            var h = chain.input, weights: [Tensor?] = []
-            for (i, step) in chain.steps.enumerated() {
-                let p = withNoGrad { layerParts(step.layer, h, step.w, noiseMode: step.noise) }
-                h = p.out
-                if let real = chain.real[i] {
-                    XCTAssertEqual(h.toArray(), real.toArray(), "\(step.name): the recomputed layers must equal the real block bit for bit")
-                }
-                let index = try truth.tensor("kink.\(step.name).index").toArray(), v64 = try truth.tensor("kink.\(step.name).pre").toArray()
-                let cot = try truth.tensor("kink.\(step.name).cotangent").toArray()
-                let ours = p.pre.toArray(), s = p.pre.shape, top = p.pre.abs().max().item()
-                var k: [Float]? = nil
-                for e in v64.indices {
-                    let (nn, c, y, xx) = (Int(index[4 * e]), Int(index[4 * e + 1]), Int(index[4 * e + 2]), Int(index[4 * e + 3]))
-                    let at = ((nn * s[1] + c) * s[2] + y) * s[3] + xx
-                    near += 1
-                    XCTAssertLessThanOrEqual(Swift.abs(ours[at] - v64[e]), 1e-5 * top, "\(step.name)[\(nn),\(c),\(y),\(xx)]: pre-activation")
-                    let slope: (Float) -> Float = { $0 > 0 ? 1 : 0.2 }
-                    guard slope(ours[at]) != slope(v64[e]) else { continue }
-                    if k == nil { k = [Float](repeating: 0, count: ours.count) }
-                    k![at] = (slope(ours[at]) - slope(v64[e])) * cot[e]
-                    flipped.append("\(step.name)[\(nn),\(c),\(y),\(xx)] (float64 \(v64[e]), ours \(ours[at]))")
-                }
-                weights.append(k.map { Tensor($0, shape: s) })
-            }
-            guard weights.contains(where: { $0 != nil }) else { continue }
-            h = chain.input
-            for (step, k) in zip(chain.steps, weights) {
-                let p = layerParts(step.layer, h, step.w, noiseMode: step.noise)
-                if let k { let term = (p.pre * k).sum(); correction = correction.map { $0 + term } ?? term }
-                h = p.out
-            }
-        }
-        return (near, flipped, correction)
+        return try KinkShift(chains, truth: truth)
     }
 
     func testFFHQ512StateDictMatchesOfficialListing() throws {

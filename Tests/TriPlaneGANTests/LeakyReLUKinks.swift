@@ -49,21 +49,36 @@ func layerParts(_ l: SynthesisLayer, _ x: Tensor, _ w: Tensor, noiseMode: NoiseM
             biasAct(y, l.bias, dim: 1, act: .lrelu, gain: BiasActivation.lrelu.defaultGain, clamp: l.convClamp))
 }
 
-/// Our slopes at the fixture's near-kink pre-activations, compared with float64's.
+/// Our slopes at the fixture's near-kink pre-activations, compared with those of a reference: float64's, or
+/// float64's with some taken from the other side of 0 (`referenceFlips`, e.g. the fp32 golden file's decisions).
 struct KinkShift {
     /// How many near-kink pre-activations were compared.
     let near: Int
-    /// The ones we put on the other side of 0: "layer[n,c,y,x] (float64 v, ours v')".
-    let flipped: [String]
-    /// Σ (s' - s)·cotangent·v over those, in the graph (nil when none): its gradient is the shift to add to the
-    /// float64 gradients (exact for a piecewise-linear lrelu, up to products of two such shifts).
-    let correction: Tensor?
+    /// Per reference, the elements where our slope differs: "layer[n,c,y,x] (float64 v, ours v')".
+    let flipped: [[String]]
+    /// Per reference, Σ (s' - s)·cotangent·v over those, in the graph (nil when none): its gradient is the shift
+    /// to add to the reference's gradients (exact for a piecewise-linear lrelu, up to products of two shifts).
+    let corrections: [Tensor?]
+
+    /// The fp32 golden file's kink decisions that differ from float64's (the float64 fixture's metadata
+    /// `golden_kink_flips`, found and checked by Scripts/eg3d_g_float64.py), as "layer[n,c,y,x]".
+    static func goldenFlips(_ truth: SafeTensorsFile) throws -> Set<String> {
+        let json = try XCTUnwrap(truth.metadata["golden_kink_flips"], "golden_kink_flips metadata in \(truth.name)")
+        let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[Any]], "golden_kink_flips: \(json)")
+        return Set(try list.map { item in
+            let layer = try XCTUnwrap(item.first as? String), at = try XCTUnwrap(item.last as? [Int])
+            return "\(layer)[\(at.map(String.init).joined(separator: ","))]"
+        })
+    }
 
     /// Reads our decisions without a graph, then reruns in the graph only the chains where one differs.
-    init(_ chains: [KinkChain], truth: SafeTensorsFile, file: StaticString = #filePath, line: UInt = #line) throws {
-        var near = 0, flipped: [String] = [], correction: Tensor? = nil
+    /// - Parameter referenceFlips: one set per reference ([] = plain float64).
+    init(_ chains: [KinkChain], truth: SafeTensorsFile, referenceFlips: [Set<String>] = [[]],
+         file: StaticString = #filePath, line: UInt = #line) throws {
+        var near = 0, flipped = [[String]](repeating: [], count: referenceFlips.count)
+        var corrections = [Tensor?](repeating: nil, count: referenceFlips.count), used = Set<String>()
         for chain in chains {
-            var h = chain.input, weights: [Tensor?] = []
+            var h = chain.input, weights: [[Tensor?]] = []        // [step][reference]
             for (i, step) in chain.steps.enumerated() {
                 let p = withNoGrad { layerParts(step.layer, h, step.w, noiseMode: step.noise) }
                 h = p.out
@@ -74,29 +89,37 @@ struct KinkShift {
                 let index = try truth.tensor("kink.\(step.name).index").toArray(), v64 = try truth.tensor("kink.\(step.name).pre").toArray()
                 let cot = try truth.tensor("kink.\(step.name).cotangent").toArray()
                 let ours = p.pre.toArray(), s = p.pre.shape, top = p.pre.abs().max().item()
-                var k: [Float]? = nil
+                var k = [[Float]?](repeating: nil, count: referenceFlips.count)
                 for e in v64.indices {
                     let (n, c, y, x) = (Int(index[4 * e]), Int(index[4 * e + 1]), Int(index[4 * e + 2]), Int(index[4 * e + 3]))
-                    let at = ((n * s[1] + c) * s[2] + y) * s[3] + x
+                    let at = ((n * s[1] + c) * s[2] + y) * s[3] + x, id = "\(step.name)[\(n),\(c),\(y),\(x)]"
                     near += 1
-                    XCTAssertLessThanOrEqual(Swift.abs(ours[at] - v64[e]), 1e-5 * top, "\(step.name)[\(n),\(c),\(y),\(x)]: pre-activation",
-                                             file: file, line: line)
-                    let slope: (Float) -> Float = { $0 > 0 ? 1 : 0.2 }
-                    guard slope(ours[at]) != slope(v64[e]) else { continue }
-                    if k == nil { k = [Float](repeating: 0, count: ours.count) }
-                    k![at] = (slope(ours[at]) - slope(v64[e])) * cot[e]
-                    flipped.append("\(step.name)[\(n),\(c),\(y),\(x)] (float64 \(v64[e]), ours \(ours[at]))")
+                    XCTAssertLessThanOrEqual(Swift.abs(ours[at] - v64[e]), 1e-5 * top, "\(id): pre-activation", file: file, line: line)
+                    let ourSlope: Float = ours[at] > 0 ? 1 : 0.2
+                    for (r, flips) in referenceFlips.enumerated() {
+                        let flip = flips.contains(id)
+                        if flip { used.insert(id) }
+                        let refSlope: Float = (v64[e] > 0) != flip ? 1 : 0.2
+                        guard ourSlope != refSlope else { continue }
+                        if k[r] == nil { k[r] = [Float](repeating: 0, count: ours.count) }
+                        k[r]![at] = (ourSlope - refSlope) * cot[e]
+                        flipped[r].append("\(id) (float64 \(v64[e]), ours \(ours[at]))")
+                    }
                 }
-                weights.append(k.map { Tensor($0, shape: s) })
+                weights.append(k.map { $0.map { Tensor($0, shape: s) } })
             }
-            guard weights.contains(where: { $0 != nil }) else { continue }
+            guard weights.joined().contains(where: { $0 != nil }) else { continue }
             h = chain.input
-            for (step, k) in zip(chain.steps, weights) {
+            for (step, ks) in zip(chain.steps, weights) {
                 let p = layerParts(step.layer, h, step.w, noiseMode: step.noise)
-                if let k { let term = (p.pre * k).sum(); correction = correction.map { $0 + term } ?? term }
+                for (r, k) in ks.enumerated() {
+                    if let k { let term = (p.pre * k).sum(); corrections[r] = corrections[r].map { $0 + term } ?? term }
+                }
                 h = p.out
             }
         }
-        self.near = near; self.flipped = flipped; self.correction = correction
+        XCTAssertEqual(used, referenceFlips.reduce(Set<String>()) { $0.union($1) }, "every reference flip names a listed near-kink element",
+                       file: file, line: line)
+        self.near = near; self.flipped = flipped; self.corrections = corrections
     }
 }

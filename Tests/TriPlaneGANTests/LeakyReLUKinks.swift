@@ -49,16 +49,17 @@ func layerParts(_ l: SynthesisLayer, _ x: Tensor, _ w: Tensor, noiseMode: NoiseM
             biasAct(y, l.bias, dim: 1, act: .lrelu, gain: BiasActivation.lrelu.defaultGain, clamp: l.convClamp))
 }
 
-/// Our slopes at the fixture's near-kink pre-activations, compared with those of a reference: float64's, or
-/// float64's with some taken from the other side of 0 (`referenceFlips`, e.g. the fp32 golden file's decisions).
+/// Our slopes at the fixture's near-kink pre-activations, compared with float64's.
 struct KinkShift {
     /// How many near-kink pre-activations were compared.
     let near: Int
-    /// Per reference, the elements where our slope differs: "layer[n,c,y,x] (float64 v, ours v')".
-    let flipped: [[String]]
-    /// Per reference, Σ (s' - s)·cotangent·v over those, in the graph (nil when none): its gradient is the shift
-    /// to add to the reference's gradients (exact for a piecewise-linear lrelu, up to products of two shifts).
-    let corrections: [Tensor?]
+    /// The elements where our slope s' differs from float64's s: "layer[n,c,y,x] (float64 v, ours v')".
+    let flipped: [String]
+    /// Σ (s' - s)·cotangent·v over those, in the graph (nil when none): its gradient is the shift from the float64
+    /// gradients to ours (exact for a piecewise-linear lrelu, up to products of two shifts).
+    let correction: Tensor?
+    /// The same from float64 to a reference that took the other slope at `referenceFlips` (nil when none).
+    let referenceCorrection: Tensor?
 
     /// The fp32 golden file's kink decisions that differ from float64's (the float64 fixture's metadata
     /// `golden_kink_flips`, found and checked by Scripts/eg3d_g_float64.py), as "layer[n,c,y,x]".
@@ -71,14 +72,15 @@ struct KinkShift {
         })
     }
 
-    /// Reads our decisions without a graph, then reruns in the graph only the chains where one differs.
-    /// - Parameter referenceFlips: one set per reference ([] = plain float64).
-    init(_ chains: [KinkChain], truth: SafeTensorsFile, referenceFlips: [Set<String>] = [[]],
+    /// Reads our decisions without a graph, then reruns in the graph only the chains, up to the layer, where one
+    /// differs (or a reference flip lies).
+    /// - Parameter referenceFlips: near-kink elements, "layer[n,c,y,x]", where a reference took the other slope.
+    init(_ chains: [KinkChain], truth: SafeTensorsFile, referenceFlips: Set<String> = [],
          file: StaticString = #filePath, line: UInt = #line) throws {
-        var near = 0, flipped = [[String]](repeating: [], count: referenceFlips.count)
-        var corrections = [Tensor?](repeating: nil, count: referenceFlips.count), used = Set<String>()
+        var near = 0, flipped: [String] = [], used = Set<String>()
+        var corrections: [Tensor?] = [nil, nil]                  // ours, reference
         for chain in chains {
-            var h = chain.input, weights: [[Tensor?]] = []        // [step][reference]
+            var h = chain.input, weights: [[Tensor?]] = []        // [step][ours, reference]
             for (i, step) in chain.steps.enumerated() {
                 let p = withNoGrad { layerParts(step.layer, h, step.w, noiseMode: step.noise) }
                 h = p.out
@@ -89,28 +91,31 @@ struct KinkShift {
                 let index = try truth.tensor("kink.\(step.name).index").toArray(), v64 = try truth.tensor("kink.\(step.name).pre").toArray()
                 let cot = try truth.tensor("kink.\(step.name).cotangent").toArray()
                 let ours = p.pre.toArray(), s = p.pre.shape, top = p.pre.abs().max().item()
-                var k = [[Float]?](repeating: nil, count: referenceFlips.count)
+                var k: [[Float]?] = [nil, nil]
+                func add(_ r: Int, _ at: Int, _ value: Float) {
+                    if k[r] == nil { k[r] = [Float](repeating: 0, count: ours.count) }
+                    k[r]![at] = value
+                }
                 for e in v64.indices {
                     let (n, c, y, x) = (Int(index[4 * e]), Int(index[4 * e + 1]), Int(index[4 * e + 2]), Int(index[4 * e + 3]))
                     let at = ((n * s[1] + c) * s[2] + y) * s[3] + x, id = "\(step.name)[\(n),\(c),\(y),\(x)]"
                     near += 1
                     XCTAssertLessThanOrEqual(Swift.abs(ours[at] - v64[e]), 1e-5 * top, "\(id): pre-activation", file: file, line: line)
-                    let ourSlope: Float = ours[at] > 0 ? 1 : 0.2
-                    for (r, flips) in referenceFlips.enumerated() {
-                        let flip = flips.contains(id)
-                        if flip { used.insert(id) }
-                        let refSlope: Float = (v64[e] > 0) != flip ? 1 : 0.2
-                        guard ourSlope != refSlope else { continue }
-                        if k[r] == nil { k[r] = [Float](repeating: 0, count: ours.count) }
-                        k[r]![at] = (ourSlope - refSlope) * cot[e]
-                        flipped[r].append("\(id) (float64 \(v64[e]), ours \(ours[at]))")
+                    let slope64: Float = v64[e] > 0 ? 1 : 0.2, ourSlope: Float = ours[at] > 0 ? 1 : 0.2
+                    if ourSlope != slope64 {
+                        add(0, at, (ourSlope - slope64) * cot[e])
+                        flipped.append("\(id) (float64 \(v64[e]), ours \(ours[at]))")
+                    }
+                    if referenceFlips.contains(id) {
+                        used.insert(id)
+                        add(1, at, (1.2 - slope64 - slope64) * cot[e])     // the other slope: 1.2 - s
                     }
                 }
                 weights.append(k.map { $0.map { Tensor($0, shape: s) } })
             }
-            guard weights.joined().contains(where: { $0 != nil }) else { continue }
+            guard let last = weights.lastIndex(where: { $0.contains { $0 != nil } }) else { continue }
             h = chain.input
-            for (step, ks) in zip(chain.steps, weights) {
+            for (step, ks) in zip(chain.steps[...last], weights) {
                 let p = layerParts(step.layer, h, step.w, noiseMode: step.noise)
                 for (r, k) in ks.enumerated() {
                     if let k { let term = (p.pre * k).sum(); corrections[r] = corrections[r].map { $0 + term } ?? term }
@@ -118,8 +123,7 @@ struct KinkShift {
                 h = p.out
             }
         }
-        XCTAssertEqual(used, referenceFlips.reduce(Set<String>()) { $0.union($1) }, "every reference flip names a listed near-kink element",
-                       file: file, line: line)
-        self.near = near; self.flipped = flipped; self.corrections = corrections
+        XCTAssertEqual(used, referenceFlips, "every reference flip names a listed near-kink element", file: file, line: line)
+        self.near = near; self.flipped = flipped; (correction, referenceCorrection) = (corrections[0], corrections[1])
     }
 }

@@ -96,8 +96,8 @@ final class StyleGAN2ParityTests: XCTestCase {
             let grads = gradients(of: (image * rImage).sum(), wrt: named.map { $0.1 })
             XCTAssertEqual(named.count, 24)
             let kinks = try KinkShift([KinkChain.superresolution(g.superresolution, features: features, imageRaw: rgb, ws: ws)], truth: truth)
-            let shift = kinks.corrections[0].map { gradients(of: $0, wrt: named.map { $0.1 }) }
-            flipped += kinks.flipped[0].map { "\($0) (\(execution))" }
+            let shift = kinks.correction.map { gradients(of: $0, wrt: named.map { $0.1 }) }
+            flipped += kinks.flipped.map { "\($0) (\(execution))" }
             for (i, ((k, _), grad)) in zip(named, grads).enumerated() {
                 let key = "grad.G.superresolution.\(k)"
                 let plain = try truth.tensor(key), golden = try file.tensor(key)

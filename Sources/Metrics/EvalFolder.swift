@@ -66,7 +66,7 @@ public final class EvalFolder: EvalSource {
             }
             for n in names { if let v = MSCView.matching(label: labels[n]!) { viewOf[n] = v } }
             if !viewOf.isEmpty, let odd = names.first(where: { viewOf[$0] == nil }) {
-                throw FileError(path: dj, message: "\(odd) has a camera at yaw \(EvalFolder.yawDescription(labels[odd]!)), not one of the MSC views (frontal, yaw +15°, yaw -15° at radius 2.7 around (0, 0, 0.2)); in a views layout every image must be one of them")
+                throw FileError(path: dj, message: "\(odd) has a camera at yaw \(EvalFolder.yawDescription(labels[odd]!)), not one of the MSC views (frontal, yaw +15°, yaw -15°: LookAtPoseSampler cameras at radius 2.7 looking at (0, 0, 0.2)); in a views layout every image must be one of them")
             }
         }
         let table = captionSet == .inDistribution ? data.captions : data.captionsOOD
@@ -124,13 +124,12 @@ public final class EvalFolder: EvalSource {
         return ImageFolder.rgb(try dataset.image(files[i][k]))
     }
 
-    /// The yaw of a label's camera relative to the frontal view, e.g. "+15.0°" (LookAtPoseSampler's θ − π/2,
-    /// from the camera position in the cam2world), and its distance from the pivot.
+    /// The yaw of a label's camera relative to the frontal view, e.g. "+15.0° (radius 2.70)": LookAtPoseSampler's
+    /// θ − π/2 from the camera position (x, y, z) = (r sinφ cos(π − θ), r cosφ, r sinφ sin(π − θ)) in the cam2world.
     static func yawDescription(_ label: [Float]) -> String {
         let (x, y, z) = (Double(label[3]), Double(label[7]), Double(label[11]))
-        let theta = Double.pi - atan2(z - Double(MSCView.pivot.z), x)
-        let r = (x * x + (y - Double(MSCView.pivot.y)) * (y - Double(MSCView.pivot.y)) + (z - Double(MSCView.pivot.z)) * (z - Double(MSCView.pivot.z))).squareRoot()
-        return String(format: "%+.1f° (radius %.2f)", (theta - Double.pi / 2) * 180 / Double.pi, r)
+        let theta = Double.pi - atan2(z, x)
+        return String(format: "%+.1f° (radius %.2f)", (theta - Double.pi / 2) * 180 / Double.pi, (x * x + y * y + z * z).squareRoot())
     }
 }
 

@@ -86,6 +86,7 @@ public enum Evaluation {
         guard s.batchSize > 0 else { throw MetricError(message: "--batch must be positive, got \(s.batchSize)") }
         let wants = Set(s.metrics)
         var sampleCaptions: [[String]] = []
+        if given == nil, wants.contains(.msc) || wants.contains(.rp) { try checkCLIPFolder(s) }
         if wants.contains(.msc) || wants.contains(.rp) {
             if source is StatisticsSource {
                 throw MetricError(message: "\(source.name) is a statistics file: msc and rp need the images (a folder), only fid can use statistics")
@@ -108,7 +109,7 @@ public enum Evaluation {
         var fid: FIDEvaluation? = nil
         if wants.contains(.fid) { fid = try FIDEvaluation(settings: s, source: source) }
         var embedder = given
-        if embedder == nil, wants.contains(.msc) || wants.contains(.rp) { embedder = try loadCLIP(s) }
+        if embedder == nil, wants.contains(.msc) || wants.contains(.rp) { embedder = try CLIPScorer(folder: s.clip!, batchSize: s.batchSize) }
 
         var table = MetricsTable(datasets: [.init(name: s.dataset, distribution: s.distribution)], metrics: s.metrics,
                                  caption: "Performance on \(s.dataset) (\(source.count) samples)")
@@ -147,8 +148,8 @@ public enum Evaluation {
         return report
     }
 
-    /// The CLIP scorer of `settings.clip`, after checking the folder holds every file it reads.
-    static func loadCLIP(_ s: EvalSettings) throws -> CLIPScorer {
+    /// Checks that `settings.clip` is a folder holding every file the CLIP scorer reads.
+    static func checkCLIPFolder(_ s: EvalSettings) throws {
         let needs = s.metrics.filter { $0 != .fid }.map(\.rawValue).joined(separator: " and ")
         guard let folder = s.clip else { throw MetricError(message: "\(needs) need\(needs.contains(" and ") ? "" : "s") --clip DIR. \(clipHelp)") }
         var isDir: ObjCBool = false
@@ -160,13 +161,13 @@ public enum Evaluation {
             let present = f == "model.safetensors" ? (try? ModelFolder(path: folder).weightFiles()) != nil : FileManager.default.fileExists(atPath: p)
             guard present else { throw MetricError(message: "--clip \(folder): \(f) is missing. \(clipHelp)") }
         }
-        return try CLIPScorer(folder: folder, batchSize: s.batchSize)
     }
 
     /// MSC over the source's three views, in batches.
     static func msc(_ source: EvalSource, _ embedder: CLIPEmbedder, batchSize: Int,
                     progress: ((String, Int, Int) -> Void)?) throws -> MSCResult {
         var result = MSCResult(scores: [[], [], []])
+        progress?("msc", 0, source.count)
         for start in stride(from: 0, to: source.count, by: batchSize) {
             let r = start..<Swift.min(source.count, start + batchSize)
             let v = try MSCView.allCases.map { try source.batch(r, view: $0) }
@@ -181,6 +182,7 @@ public enum Evaluation {
     static func rp(_ source: EvalSource, captions: [[String]], embedder: CLIPEmbedder, settings s: EvalSettings,
                    progress: ((String, Int, Int) -> Void)?) throws -> RPrecisionResult {
         var rows: [Tensor] = []
+        progress?("rp", 0, source.count)
         for start in stride(from: 0, to: source.count, by: s.batchSize) {
             let r = start..<Swift.min(source.count, start + s.batchSize)
             rows.append(try embedder.imageEmbeddings(source.batch(r, view: .frontal)))

@@ -80,6 +80,7 @@ struct FIDEvaluation {
         guard folder.files.count >= 2 else {
             throw MetricError(message: "--reference \(path): FID needs at least two reference images for a covariance, found \(folder.files.count)")
         }
+        progress?("fid reference", 0, folder.files.count)
         let running = try folderStatistics(folder, encoder: encoder, batchSize: settings.batchSize) { progress?("fid reference", $0, $1) }
         var origin = "computed"
         if let cache {
@@ -98,6 +99,7 @@ public func sourceStatistics(_ source: EvalSource, encoder: ImageFeatureEncoder,
     require(batchSize >= 1, "sourceStatistics: batch size must be positive, got \(batchSize)")
     let items = (0..<source.count).flatMap { i in source.views.map { (i, $0) } }
     var stats = FeatureStatistics(dimension: encoder.dimension)
+    progress?(0, items.count)
     for start in stride(from: 0, to: items.count, by: batchSize) {
         let chunk = items[start..<Swift.min(items.count, start + batchSize)]
         let features = encoder.encode(try chunk.map { try source.image($0.0, view: $0.1) })

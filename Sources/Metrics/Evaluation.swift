@@ -136,11 +136,11 @@ public enum Evaluation {
                                        "hits": result.hits.filter { $0 }.count, "ranks": result.ranks, "precision": result.precision,
                                        "units": "percent of samples whose true caption ranks first", "image": "frontal view"]
             }
-            if wants.contains(.msc) || wants.contains(.rp) {
-                report.info["clip"] = s.clip ?? (given.map { "\(type(of: $0))" } ?? NSNull())
-                report.info["seed"] = s.seed; report.info["distractors"] = s.distractors
-            }
             try table.set(m, report.values[m], method: s.method, dataset: s.dataset, synthesisType: s.synthesisType)
+        }
+        if wants.contains(.msc) || wants.contains(.rp) {
+            report.info["clip"] = s.clip ?? (given.map { "\(type(of: $0))" } ?? NSNull())
+            report.info["seed"] = s.seed; report.info["distractors"] = s.distractors
         }
         table.metadata = ["source": source.name, "samples": String(source.count)]
         for key in ["clip", "inception", "reference", "seed"] { if let v = report.info[key], !(v is NSNull) { table.metadata[key] = "\(v)" } }

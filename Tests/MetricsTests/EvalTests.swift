@@ -92,6 +92,9 @@ final class EvalTests: XCTestCase {
         XCTAssertEqual(msc, direct.mean, accuracy: 1e-9 * scale)
         let rp = try clipRPrecision(images: views[0], captions: captions, embedder: scorer, seed: 5, distractors: 4)
         XCTAssertEqual(ranks, rp.ranks)
+        // The folder through MSC's renderer seam (what a generator implements): the same scores.
+        let rendered = try multiViewSemanticConsistency(renderer: EvalSourceRenderer(folder), captions: captions, embedder: scorer, batchSize: 3)
+        XCTAssertEqual(rendered.mean, msc, accuracy: 1e-9 * scale)
 
         // Table 1 form with only the requested columns, and the JSON report.
         let text = report.table.text()

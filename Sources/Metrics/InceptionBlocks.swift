@@ -14,6 +14,17 @@
 // not at 8² (Mixed_7b/c's 3x3, 1x3, 3x1) or stride 2, which stay on conv2d.
 import TensorCore
 
+/// One of Inception's mixed blocks at inference (after `prepare()`): x (N, C, H, W) -> (N, C', H', W').
+protocol MixedBlock {
+    func callAsFunction(_ x: Tensor) -> Tensor
+}
+
+extension FIDInceptionA: MixedBlock {}
+extension InceptionB: MixedBlock {}
+extension FIDInceptionC: MixedBlock {}
+extension InceptionD: MixedBlock {}
+extension FIDInceptionE: MixedBlock {}
+
 /// Splits (N, C, H, W) along the channels into parts of the given sizes (views).
 func splitChannels(_ x: Tensor, _ sizes: [Int]) -> [Tensor] { x.split(sizes, axis: 1) }
 

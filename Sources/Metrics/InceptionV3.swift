@@ -134,14 +134,14 @@ public final class FIDInceptionV3: Module {
             x = maxPool3x3(x, stride: 2, padding: 0); stage?("maxpool2")                      // (N, 192, 35, 35)
             outputs.append(x)
             if last == 1 { return outputs }
-            let mixed: [(String, Module)] = [("Mixed_5b", Mixed_5b), ("Mixed_5c", Mixed_5c), ("Mixed_5d", Mixed_5d),  // (N, 288, 35, 35)
+            let mixed: [(String, MixedBlock)] = [("Mixed_5b", Mixed_5b), ("Mixed_5c", Mixed_5c), ("Mixed_5d", Mixed_5d),  // (N, 288, 35, 35)
                                              ("Mixed_6a", Mixed_6a), ("Mixed_6b", Mixed_6b), ("Mixed_6c", Mixed_6c),
                                              ("Mixed_6d", Mixed_6d), ("Mixed_6e", Mixed_6e)]                          // (N, 768, 17, 17)
-            for (name, block) in mixed { x = FIDInceptionV3.apply(block, x); stage?(name) }
+            for (name, block) in mixed { x = block(x); stage?(name) }
             outputs.append(x)
             if last == 2 { return outputs }
-            for (name, block) in [("Mixed_7a", Mixed_7a), ("Mixed_7b", Mixed_7b), ("Mixed_7c", Mixed_7c)] as [(String, Module)] {
-                x = FIDInceptionV3.apply(block, x); stage?(name)                             // (N, 2048, 8, 8)
+            for (name, block) in [("Mixed_7a", Mixed_7a), ("Mixed_7b", Mixed_7b), ("Mixed_7c", Mixed_7c)] as [(String, MixedBlock)] {
+                x = block(x); stage?(name)                                                   // (N, 2048, 8, 8)
             }
             outputs.append(x.mean(axes: [2, 3], keepDims: true))                             // (N, 2048, 1, 1)
             stage?("avgpool")
@@ -149,17 +149,6 @@ public final class FIDInceptionV3: Module {
         }
     }
 
-    /// Runs one mixed block.
-    static func apply(_ block: Module, _ x: Tensor) -> Tensor {
-        switch block {
-        case let b as FIDInceptionA: return b(x)
-        case let b as InceptionB: return b(x)
-        case let b as FIDInceptionC: return b(x)
-        case let b as InceptionD: return b(x)
-        case let b as FIDInceptionE: return b(x)
-        default: fatalError("FIDInceptionV3: \(type(of: block)) is not a mixed block")
-        }
-    }
 
     /// The pool features FID uses: pytorch-fid `--dims 2048` (the default), or 64, 192, 768 (the block output
     /// average-pooled over its positions, as pytorch-fid's get_activations does).

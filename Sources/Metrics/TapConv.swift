@@ -47,9 +47,12 @@ public struct TapConv {
         let ho = hp - kh + 1, wo = wp - kw + 1
         // Padded planes (N, C, plane), with kw − 1 zeros after each so the last row's shifted reads stay inside it.
         let plane = hp * wp + kw - 1, columns = ho * wp
-        let padded = Tensor.zeros([n * c * plane])
+        // A workspace of its own rather than a pooled tensor: its size is peculiar to this layer and input.
+        let pd = UnsafeMutablePointer<Float>.allocate(capacity: n * c * plane)
+        defer { pd.deallocate() }
+        pd.initialize(repeating: 0, count: n * c * plane)
         let out = Tensor(uninitializedShape: [n, o, ho, wo])
-        let xs = x.strides, src = x.storage.base + x.offset, pd = padded.data
+        let xs = x.strides, src = x.storage.base + x.offset
         parallelFor(n * c) { nc in
             let (b, ic) = (nc / c, nc % c)
             let from = src + b * xs[0] + ic * xs[1], to = pd + nc * plane + ph * wp + pw
@@ -62,7 +65,7 @@ public struct TapConv {
         let blocks = Swift.max(1, Swift.min((2 * Parallel.threadCount + n - 1) / n, o / 12))
         let rowsPerBlock = (o + blocks - 1) / blocks
         let wt = tapWeights.data, bias = self.bias.data, od = out.data
-        withExtendedLifetime((x, padded, tapWeights, self.bias)) {
+        withExtendedLifetime((x, tapWeights, self.bias)) {
             parallelFor(n * blocks) { task in
                 let (b, o0) = (task / blocks, (task % blocks) * rowsPerBlock)
                 let rows = Swift.min(rowsPerBlock, o - o0)

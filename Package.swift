@@ -41,8 +41,9 @@ let package = Package(
         .target(name: "PortraitExport", dependencies: ["TriPlaneGAN", "TensorCore", "Codecs"], swiftSettings: kernelFlags),
         // The frozen teacher and text stack: CLIP tokenizer and transformers, SD-style U-Net and VAE, schedulers.
         .target(name: "Teacher", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
-        // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision.
-        .target(name: "Metrics", dependencies: ["TensorCore", "Codecs", "Teacher"], swiftSettings: kernelFlags),
+        // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision, and the evaluation
+        // runner behind `dreamportrait eval` (PortraitWorld: the dataset format of evaluation folders).
+        .target(name: "Metrics", dependencies: ["TensorCore", "Codecs", "Teacher", "PortraitWorld"], swiftSettings: kernelFlags),
         .executableTarget(name: "dreamportrait",
                           dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics"],
                           swiftSettings: testFlags),

@@ -2,7 +2,7 @@
 """Reference fixtures for the metrics (Tests/Fixtures/metrics/). Sections, chosen on the command line
 (default: all):
 
-    python3 Scripts/make_metric_fixtures.py [frechet] [clip]
+    python3 Scripts/make_metric_fixtures.py [frechet] [clip] [eval]
     python3 Scripts/make_metric_fixtures.py [frechet] [inception] [folders]
 
 frechet: random feature sets (well-conditioned and rank-deficient: fewer samples than dimensions) with
@@ -33,6 +33,14 @@ clip: CLIP score, MSC cameras (Tests/MetricsTests/CLIPMetricsTests.swift), writt
   with the captions as JSON in the metadata (tm.captions, resize.captions). transformers 5's get_*_features return
   model outputs where torchmetrics 1.9 expects tensors: the model is wrapped to return pooler_output, nothing else
   changes. Needs torch, transformers, torchmetrics (pip install torchmetrics).
+eval: an evaluation folder's MSC and R-precision (Tests/MetricsTests/EvalTests.swift), written as eval.safetensors:
+    eval.images (5, 3, 3, 48, 64)  uint8 images / 255: 5 samples x their F, L15, R15 views (the test writes them
+                                 as PNGs with the MSC camera labels and the captions eval.captions from the metadata)
+    eval.scores (3, 5)           100 * cos(image, caption) per view and sample, transformers' CLIPModel on
+                                 CLIPImageProcessor's 8-bit pipeline (48 x 64 only centre-crops) on clip/tiny_gelu,
+                                 embeddings normalised in float64; eval.msc their mean, eval.msc_per_sample (5)
+    eval.similarity (5, 5)       cos(frontal image i, caption j); eval.ranks (5) the true caption's rank when every
+                                 other caption is a distractor (ties count against it), eval.rp the percent at rank 1
 inception: pytorch-fid's InceptionV3([0, 1, 2, 3]) (FID Inception-v3) on weights and images made by the
 RECIPE below, which Tests/MetricsTests/InceptionSupport.swift implements bit for bit, so the 21.8M weights are
 not committed: the fixture holds only the outputs (2048-d features of three images of different sizes, and
@@ -249,6 +257,51 @@ def clip():
     print(f"{path}: {len(t)} tensors; {folder}")
 
 
+EVAL_CAPTIONS = [
+    "The woman has long blond hair and wears eyeglasses. She is smiling.",
+    "This man has a grey beard and a receding hairline.",
+    "A young person with short curly black hair and freckles.",
+    "She has wavy brown hair, heavy makeup and earrings.",
+    "An old bald man with bushy eyebrows and a big nose.",
+]
+
+
+def eval_fixture():
+    """MSC and R-precision of a tiny evaluation folder, computed with transformers' CLIPModel / CLIPProcessor."""
+    import torch
+    import transformers
+    from safetensors.torch import save_file
+    from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
+
+    folder = os.path.join(OUT, "clip_tiny")
+    model = CLIPModel.from_pretrained(os.path.join(ROOT, "Tests", "Fixtures", "clip", "tiny_gelu"),
+                                      attn_implementation="eager").eval()
+    tokenizer = CLIPTokenizer.from_pretrained(folder)
+    processor = CLIPImageProcessor.from_pretrained(folder)
+    gen = torch.Generator().manual_seed(28)
+    n = len(EVAL_CAPTIONS)
+    images8 = torch.randint(0, 256, (n, 3, 3, 48, 64), generator=gen, dtype=torch.uint8)   # sample, view F/L15/R15
+    with torch.no_grad():
+        pixels = processor(images=list(images8.reshape(n * 3, 3, 48, 64)), return_tensors="pt")["pixel_values"]
+        e_i = model.get_image_features(pixel_values=pixels).pooler_output.double()
+        tok = tokenizer(EVAL_CAPTIONS, padding="max_length", max_length=77, return_tensors="pt")
+        e_t = model.get_text_features(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"]).pooler_output.double()
+    e_i = (e_i / e_i.norm(dim=-1, keepdim=True)).reshape(n, 3, -1)
+    e_t = e_t / e_t.norm(dim=-1, keepdim=True)
+    scores = 100 * torch.einsum("nvd,nd->vn", e_i, e_t)            # (3 views, n samples): torchmetrics' formula
+    similarity = e_i[:, 0] @ e_t.T                                  # frontal image i x caption j
+    truth = similarity.diagonal()
+    ranks = 1 + (similarity >= truth[:, None]).sum(dim=1) - 1       # every other caption is a distractor; ties count against
+    t = {"eval.images": images8.float() / 255, "eval.scores": scores, "eval.msc": scores.mean().reshape(1),
+         "eval.msc_per_sample": scores.mean(dim=0), "eval.similarity": similarity, "eval.ranks": ranks.double(),
+         "eval.rp": (100 * (ranks == 1).double().mean()).reshape(1)}
+    path = os.path.join(OUT, "eval.safetensors")
+    save_file({k: v.contiguous() for k, v in t.items()}, path,
+              metadata={"generator": "Scripts/make_metric_fixtures.py eval", "torch": torch.__version__,
+                        "transformers": transformers.__version__, "eval.captions": json.dumps(EVAL_CAPTIONS)})
+    print(f"eval: MSC {scores.mean().item():.8f}, ranks {ranks.tolist()}, R-P {t['eval.rp'].item():.2f}%; {path}")
+
+
 INCEPTION_IMAGES = [(64, 64), (299, 299), (160, 200)]   # (H, W) of image.0, image.1, image.2
 INCEPTION_BLOCKS_IMAGE = 1
 
@@ -388,7 +441,7 @@ def folders():
               metadata={"generator": "Scripts/make_metric_fixtures.py folders", "dims": str(dims)})
 
 
-SECTIONS = {"frechet": frechet, "clip": clip, "inception": inception, "folders": folders}
+SECTIONS = {"frechet": frechet, "clip": clip, "inception": inception, "folders": folders, "eval": eval_fixture}
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(SECTIONS)

@@ -1,5 +1,6 @@
 // A folder of images as pytorch-fid's fid_score.py reads one: the files directly in it (not in subfolders)
-// whose names end in one of its IMAGE_EXTENSIONS (matched case-sensitively, as its pathlib glob does), sorted;
+// whose names end in one of its IMAGE_EXTENSIONS (matched case-sensitively, as its pathlib glob does), sorted
+// (a folder with none directly inside, such as an EG3D dataset's 00000/..., is read recursively instead);
 // each opened as PIL's Image.open(path).convert('RGB') followed by torchvision's ToTensor (bytes / 255, CHW).
 // Only PNG is decoded here (Codecs): a folder holding any other image type pytorch-fid would read (JPEG,
 // BMP, TIFF, WebP, PGM/PPM) is an error naming the file, since skipping it would change the result.
@@ -42,11 +43,22 @@ public struct ImageFolder {
             if FileManager.default.fileExists(atPath: full, isDirectory: &dir), dir.boolValue { continue }
             if ext == "png" { png.append(full) } else { other.append(name) }
         }
+        // A dataset folder (EG3D's 00000/img00000000.png, `dreamportrait data synth`) holds its images in
+        // subfolders: with no image directly inside, every image below the folder is read, sorted by relative path.
+        if png.isEmpty && other.isEmpty, let walker = FileManager.default.enumerator(atPath: path) {
+            var nested: [String] = []
+            while let rel = walker.nextObject() as? String {
+                if ImageFolder.pytorchFIDExtensions.contains((rel as NSString).pathExtension) { nested.append(rel) }
+            }
+            for rel in nested.sorted(by: { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }) {
+                if (rel as NSString).pathExtension == "png" { png.append((path as NSString).appendingPathComponent(rel)) } else { other.append(rel) }
+            }
+        }
         if !other.isEmpty {
             throw ImageFolderError(path: path, message: "holds \(other.count) image\(other.count == 1 ? "" : "s") that are not PNG (\(other.prefix(3).joined(separator: ", "))\(other.count > 3 ? ", ..." : "")); only PNG is supported (JPEG is not): convert them to PNG, or move them out of the folder")
         }
         guard !png.isEmpty else {
-            throw ImageFolderError(path: path, message: "holds no PNG images (file names are matched as pytorch-fid matches them: *.png, lower case, not in subfolders)")
+            throw ImageFolderError(path: path, message: "holds no PNG images (file names are matched as pytorch-fid matches them: *.png, lower case; subfolders are searched only when no image lies directly in the folder)")
         }
         self.path = path
         files = png
@@ -61,6 +73,11 @@ public struct ImageFolder {
         do { image = try PNG.read(path: file) } catch let e as CodecError {
             throw ImageFolderError(path: file, message: "not a readable PNG (\(e.message))")
         }
+        return rgb(image)
+    }
+
+    /// A decoded image as `loadRGB` converts it -> (3, H, W) in [0, 1].
+    public static func rgb(_ image: Image) -> Tensor {
         let plane = image.width * image.height, ch = image.channels
         let shift: UInt16 = image.bitDepth == 16 ? 8 : 0
         let t = Tensor(uninitializedShape: [3, image.height, image.width])
@@ -82,7 +99,7 @@ public struct ImageFolder {
         var h = StableHash()
         for file in files {
             let attributes = try FileManager.default.attributesOfItem(atPath: file)
-            h.add((file as NSString).lastPathComponent)
+            h.add(file.hasPrefix(path + "/") ? String(file.dropFirst(path.count + 1)) : (file as NSString).lastPathComponent)
             h.add(UInt64((attributes[.size] as? NSNumber)?.int64Value ?? -1))
             h.add(UInt64(bitPattern: Int64(((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0) * 1e6)))
         }

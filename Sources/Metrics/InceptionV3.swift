@@ -111,30 +111,44 @@ public final class FIDInceptionV3: Module {
     }
 
     /// The outputs of pytorch-fid's blocks 0...last (see the file header), as its InceptionV3(output_blocks:
-    /// [0...last]) returns them. Inference only: no autograd graph is recorded.
+    /// [0...last]) returns them. Inference only: no autograd graph is recorded. `stage(name)` is called after
+    /// each stage (pytorch-fid's module names: Conv2d_1a_3x3, ..., maxpool1, ..., Mixed_7c, avgpool), for profiling.
     /// images: (N, 3, H, W) in [0, 1].
-    public func blockOutputs(_ images: Tensor, through last: Int = 3) -> [Tensor] {
+    public func blockOutputs(_ images: Tensor, through last: Int = 3, stage: ((String) -> Void)? = nil) -> [Tensor] {
         require((0...3).contains(last), "FIDInceptionV3: block index \(last) is not in 0...3")
         require(!stem.isEmpty, "FIDInceptionV3: weights not folded; call prepare() after loading weights")
         return withNoGrad {
             var outputs: [Tensor] = []
             var x = FIDInceptionV3.preprocess(images)
-            for i in 0..<3 { x = directConv3x3(x, stem[i], packed: stemDirect[i]) }           // (N, 64, 147, 147)
+            stage?("preprocess")
+            for (i, name) in ["Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3"].enumerated() {
+                x = directConv3x3(x, stem[i], packed: stemDirect[i])                          // -> (N, 64, 147, 147)
+                stage?(name)
+            }
             x = maxPool3x3(x, stride: 2, padding: 0)                                         // (N, 64, 73, 73)
+            stage?("maxpool1")
             outputs.append(x)
             if last == 0 { return outputs }
-            x = maxPool3x3(stem[4](stem[3](x)), stride: 2, padding: 0)                       // (N, 192, 35, 35)
+            x = stem[3](x); stage?("Conv2d_3b_1x1")                                          // (N, 80, 73, 73)
+            x = winogradValid3x3(x, stem[4]); stage?("Conv2d_4a_3x3")                         // (N, 192, 71, 71)
+            x = maxPool3x3(x, stride: 2, padding: 0); stage?("maxpool2")                      // (N, 192, 35, 35)
             outputs.append(x)
             if last == 1 { return outputs }
-            x = Mixed_5d(Mixed_5c(Mixed_5b(x)))                                              // (N, 288, 35, 35)
-            x = Mixed_6e(Mixed_6d(Mixed_6c(Mixed_6b(Mixed_6a(x)))))                          // (N, 768, 17, 17)
+            let mixed: [(String, MixedBlock)] = [("Mixed_5b", Mixed_5b), ("Mixed_5c", Mixed_5c), ("Mixed_5d", Mixed_5d),  // (N, 288, 35, 35)
+                                             ("Mixed_6a", Mixed_6a), ("Mixed_6b", Mixed_6b), ("Mixed_6c", Mixed_6c),
+                                             ("Mixed_6d", Mixed_6d), ("Mixed_6e", Mixed_6e)]                          // (N, 768, 17, 17)
+            for (name, block) in mixed { x = block(x); stage?(name) }
             outputs.append(x)
             if last == 2 { return outputs }
-            x = Mixed_7c(Mixed_7b(Mixed_7a(x)))                                              // (N, 2048, 8, 8)
+            for (name, block) in [("Mixed_7a", Mixed_7a), ("Mixed_7b", Mixed_7b), ("Mixed_7c", Mixed_7c)] as [(String, MixedBlock)] {
+                x = block(x); stage?(name)                                                   // (N, 2048, 8, 8)
+            }
             outputs.append(x.mean(axes: [2, 3], keepDims: true))                             // (N, 2048, 1, 1)
+            stage?("avgpool")
             return outputs
         }
     }
+
 
     /// The pool features FID uses: pytorch-fid `--dims 2048` (the default), or 64, 192, 768 (the block output
     /// average-pooled over its positions, as pytorch-fid's get_activations does).

@@ -1,60 +1,106 @@
-// `dreamportrait eval`: quality metrics of generated images (DreamPortrait §4: FID, MSC, CLIP R-precision).
-// Each metric is an EvaluationMetric (EvalMetrics.swift); this file parses the shared options, runs the
-// metrics asked for in order and prints a table or, with --json, one JSON object.
+// `dreamportrait eval`: quality metrics of generated portraits (DreamPortrait §4.1, Table 1: FID, MSC, CLIP
+// R-precision). This file parses the options into Metrics' EvalSettings, opens --images as an EvalSource (an
+// evaluation folder, EvalFolder.swift, or FID statistics) and prints the Table 1 row, optionally as JSON.
+// Generator-driven evaluation (a later issue) passes its own EvalSource to Evaluation.run instead of a folder.
 import Foundation
 import Metrics
+import TensorCore
 
 enum EvalCommand {
     static let command = Command(
         name: "eval",
-        abstract: "Evaluate generated images: FID now; MSC and CLIP R-precision with the CLIP model",
+        abstract: "Evaluate generated portraits: FID, MSC and CLIP R-precision as a row of the paper's Table 1",
         discussion: """
-            FID is pytorch-fid's (`python -m pytorch_fid IMAGES REFERENCE --dims 2048`): every *.png directly in \
-            each folder, resized to 299x299, through pytorch-fid's FID Inception-v3; Fréchet distance of the \
-            Gaussians in Float64. Only PNG is read (not JPEG). --images or --reference may also be a statistics \
-            file (.safetensors with mu and sigma). Reference statistics are cached (keyed by the folder, its \
-            file names, sizes and dates, and the weights), so a reference folder is encoded once.
-            Metrics: \(MetricName.allCases.map { "\($0.rawValue): \($0.help)" }.joined(separator: "; ")).
+            --images is an evaluation folder in our dataset format: PNGs, dataset.json (EG3D camera labels) and \
+            captions.json (image file name -> captions, true caption first; captions_ood.json with --captions ood). \
+            For msc, one subfolder per sample holds its three views, told apart by their cameras (the MSC cameras: \
+            frontal, yaw +15°, yaw -15°), e.g. 00000/F.png, 00000/L15.png, 00000/R15.png; without MSC cameras every \
+            image is one sample. FID encodes every image (all views) and compares with --reference (a folder of PNGs, \
+            a dataset folder, or a statistics file) as pytorch-fid does; MSC is the mean CLIP score (100 x cosine) of \
+            each sample's caption against its three views; R-precision (percent) ranks each sample's true caption \
+            against --distractors captions of other samples (seeded) for its frontal image. --images may also be a \
+            statistics file (.safetensors with mu and sigma) for fid alone. Reference statistics are cached.
+            Metrics: fid (needs --reference, --inception), msc and rp (need --clip and captions).
             """,
         options: [
             Option(name: "--metrics", value: "LIST", help: "Comma-separated metrics: fid, msc, rp", defaultValue: "fid"),
-            Option(name: "--images", value: "DIR", help: "Folder of generated PNGs (or a statistics file)"),
-            Option(name: "--reference", value: "DIR", help: "Folder of reference PNGs (or a statistics file)"),
+            Option(name: "--images", value: "DIR", help: "Evaluation folder of generated PNGs (or FID statistics)"),
+            Option(name: "--reference", value: "DIR", help: "FID reference: folder of PNGs, dataset folder or statistics file"),
             Option(name: "--inception", value: "FILE", help: "FID Inception weights (Scripts/convert_inception.py output)"),
+            Option(name: "--clip", value: "DIR", help: "Hugging Face CLIP folder (e.g. openai/clip-vit-base-patch32)"),
+            Option(name: "--captions", value: "SET", help: "Caption file: in (captions.json) or ood (captions_ood.json)", defaultValue: "in"),
+            Option(name: "--seed", value: "S", help: "R-precision distractor sampling seed", defaultValue: "0"),
+            Option(name: "--distractors", value: "N", help: "R-precision distractor captions per sample", defaultValue: "99"),
             Option(name: "--dims", value: "N", help: "Inception feature block: 64, 192, 768 or 2048", defaultValue: "2048"),
             Option(name: "--batch", value: "N", help: "Images per forward pass", defaultValue: "16"),
+            Option(name: "--method", value: "NAME", help: "Table row name", defaultValue: "DreamPortrait (ours)"),
+            Option(name: "--dataset", value: "NAME", help: "Table column group name", defaultValue: "the --images folder name"),
             Option(name: "--stats-cache", value: "DIR", help: "Where reference statistics are cached", defaultValue: "~/.cache/dreamportrait/statistics"),
             Option(name: "--no-cache", value: nil, help: "Neither read nor write cached statistics"),
-            Option(name: "--json", value: nil, help: "Print one JSON object instead of the table"),
+            Option(name: "--json", value: nil, help: "Print the JSON report instead of the table"),
+            Option(name: "--out", value: "FILE", help: "Also write the JSON report (values, details, table) to FILE"),
         ],
         run: run)
 
     static func run(_ args: Arguments) throws {
+        let cmd = args.command
         let names = args.list("--metrics") ?? ["fid"]
-        guard !names.isEmpty else { throw UsageError(message: "--metrics is empty; metrics: fid, msc, rp", command: args.command) }
-        var metrics: [EvaluationMetric] = []
+        guard !names.isEmpty else { throw UsageError(message: "--metrics is empty; metrics: fid, msc, rp", command: cmd) }
+        var metrics: [MetricsTable.Metric] = []
         for name in names {
-            guard let m = MetricName(rawValue: name.lowercased()) else {
-                throw UsageError(message: "unknown metric '\(name)' for --metrics; metrics: \(MetricName.allCases.map(\.rawValue).joined(separator: ", "))", command: args.command)
+            guard let m = MetricsTable.Metric(rawValue: name.lowercased()) else {
+                throw UsageError(message: "unknown metric '\(name)' for --metrics; metrics: fid, msc, rp", command: cmd)
             }
-            metrics.append(try m.make())
+            if !metrics.contains(m) { metrics.append(m) }
         }
         guard let images = args.string("--images") else {
-            throw UsageError(message: "missing --images DIR (the folder of generated PNGs)", command: args.command)
+            throw UsageError(message: "missing --images DIR (the evaluation folder of generated PNGs)", command: cmd)
         }
-        let context = EvalContext(args: args, images: images, reference: args.string("--reference"),
-                                  batchSize: try args.int("--batch", default: 16, range: 1...4096))
-        let results = try metrics.map { try $0.evaluate(context) }
-        if args.flag("--json") {
-            var object: [String: Any] = [:]
-            for r in results { object[r.key] = r.value; object["\(r.key)_details"] = r.details }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for r in results {
-                print("\(r.title.padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(format: "%.6f", r.value))")
-                print("       \(r.summary)")
+        guard let captionSet = EvalFolder.CaptionSet(rawValue: args.string("--captions") ?? "in") else {
+            throw UsageError(message: "invalid value '\(args.string("--captions")!)' for --captions: expected in or ood", command: cmd)
+        }
+        var s = EvalSettings(metrics: metrics)
+        s.reference = args.string("--reference")
+        s.inception = args.string("--inception")
+        s.clip = args.string("--clip")
+        s.dims = try args.int("--dims", default: 2048)
+        s.batchSize = try args.int("--batch", default: 16, range: 1...4096)
+        s.distractors = try args.int("--distractors", default: 99, range: 1...1_000_000)
+        if let seed = args.string("--seed") {
+            guard let v = UInt64(seed) else { throw UsageError(message: "invalid value '\(seed)' for --seed: expected a non-negative integer", command: cmd) }
+            s.seed = v
+        }
+        s.statisticsCache = args.flag("--no-cache") ? nil : (args.string("--stats-cache").map { ($0 as NSString).expandingTildeInPath } ?? StatisticsCache.defaultDirectory)
+        s.method = args.string("--method") ?? s.method
+        s.distribution = captionSet == .inDistribution ? .inDistribution : .outOfDistribution
+        s.dataset = args.string("--dataset") ?? (URL(fileURLWithPath: images).standardizedFileURL.lastPathComponent
+                                                 + (captionSet == .outOfDistribution ? " (ood captions)" : ""))
+
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: images, isDirectory: &isDirectory) else {
+            throw UsageError(message: "--images \(images): no such folder or statistics file", command: cmd)
+        }
+        let source: EvalSource = isDirectory.boolValue ? try EvalFolder(path: images, captions: captionSet) : StatisticsSource(path: images)
+        var bar: (stage: String, bar: ProgressBar)? = nil
+        let report = try Evaluation.run(source: source, settings: s) { stage, done, total in
+            if bar?.stage != stage {
+                bar?.bar.finish()
+                printError(stage)
+                bar = (stage, ProgressBar(total: total, start: 0, unit: "images"))
             }
+            bar!.bar.update(done)
+        }
+        bar?.bar.finish()
+        let json = try report.json()
+        if let out = args.string("--out") {
+            try writeAtomically(json + Data("\n".utf8), to: URL(fileURLWithPath: out))
+        }
+        if args.flag("--json") {
+            print(String(decoding: json, as: UTF8.self))
+        } else {
+            print(report.table.text(), terminator: "")
+            print(report.summary())
+            if let out = args.string("--out") { print("JSON report: \(out)") }
         }
     }
 }

@@ -8,6 +8,10 @@ import XCTest
 @testable import TensorCore
 
 final class InceptionTests: XCTestCase {
+    /// The full-size forward passes leave hundreds of MB of odd-sized buffers in TensorCore's buffer pool, which
+    /// never evicts; hand them back so later tests (MemoryTests' steady-state check) start from an empty pool.
+    override class func tearDown() { BufferPool.shared.drain() }
+
     func fixture() throws -> SafeTensorsFile {
         try SafeTensorsFile(path: metricFixtures.appendingPathComponent("inception.safetensors").path)
     }
@@ -83,6 +87,27 @@ final class InceptionTests: XCTestCase {
             let x = RandomGenerator(seed: 3).normal([2, cin, 11, 13])
             inceptionAssertClose(withNoGrad { m.folded()(x) }, withNoGrad { m.reference(x) }, tol: 1e-5, "BasicConv2d \(k)")
         }
+    }
+
+    func testTapConvolutionMatchesConv2d() {
+        // Kernels, paddings and sizes of the mixed blocks (and odd ones), batch 1 and 3, dense and channel-split input.
+        for (cin, cout, k, pad, h, w) in [(5, 7, (5, 5), (2, 2), 9, 11), (4, 13, (1, 7), (0, 3), 6, 5), (6, 25, (7, 1), (3, 0), 5, 8),
+                                          (3, 8, (3, 3), (1, 1), 8, 8), (4, 6, (1, 3), (0, 1), 3, 4), (2, 5, (3, 3), (0, 0), 7, 6)] {
+            let m = BasicConv2d(cin, cout, kernel: k, stride: (1, 1), padding: pad)
+            try! m.load(InceptionRecipe.stateDict(for: m))
+            let f = m.folded(), tap = TapConv(f)
+            for n in [1, 3] {
+                let x = RandomGenerator(seed: 4).normal([n, cin, h, w])
+                inceptionAssertClose(tap(x), withNoGrad { f(x) }, tol: 1e-5, "TapConv \(k) padding \(pad) batch \(n)")
+                // A channel slice of a wider tensor (what the blocks pass after splitting their head's output).
+                let wide = RandomGenerator(seed: 5).normal([n, cin + 3, h, w]), view = wide.slice(axis: 1, start: 2, end: 2 + cin)
+                inceptionAssertClose(tap(view), withNoGrad { f(view.contiguous()) }, tol: 1e-5, "TapConv \(k) on a view, batch \(n)")
+            }
+        }
+        let m = BasicConv2d(6, 10, kernel: 3)
+        try! m.load(InceptionRecipe.stateDict(for: m))
+        let x = RandomGenerator(seed: 6).normal([2, 6, 13, 9])
+        inceptionAssertClose(winogradValid3x3(x, m.folded()), withNoGrad { m.folded()(x) }, tol: 1e-5, "Winograd 3x3 without padding")
     }
 
     func testDirectConvolutionMatchesConv2d() {

@@ -20,9 +20,6 @@ final class EvalTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
-    /// FID's Inception passes fill TensorCore's buffer pool (which never evicts); empty it for later tests.
-    override class func tearDown() { BufferPool.shared.drain() }
-
     /// A Hugging Face CLIP folder: the tiny random model with the tiny tokenizer and processor; `without` leaves a file out.
     func tinyCLIPFolder(without: String? = nil) throws -> String {
         let clip = dir + "/clip"

@@ -8,10 +8,6 @@ import XCTest
 @testable import TensorCore
 
 final class InceptionTests: XCTestCase {
-    /// The full-size forward passes leave hundreds of MB of odd-sized buffers in TensorCore's buffer pool, which
-    /// never evicts; hand them back so later tests (MemoryTests' steady-state check) start from an empty pool.
-    override class func tearDown() { BufferPool.shared.drain() }
-
     func fixture() throws -> SafeTensorsFile {
         try SafeTensorsFile(path: metricFixtures.appendingPathComponent("inception.safetensors").path)
     }

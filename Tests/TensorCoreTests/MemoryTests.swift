@@ -85,6 +85,35 @@ final class MemoryTests: XCTestCase {
         XCTAssertEqual(hits2 - hits1, hits1 - hits0, "steady state: every step reuses as many buffers")
         XCTAssertEqual(misses2 - misses1, 0, "steady state: no new large allocations")
     }
+
+    /// A full pool makes room for a newly returned size by freeing the least recently returned buffers, so a
+    /// workload that follows another one is pooled too (and the pool never holds more than its capacity).
+    func testBufferPoolEvictsLeastRecentlyReturned() {
+        let pool = BufferPool()
+        let a = 32768, b = 65536                     // 128 KiB and 256 KiB buffers
+        pool.capacityBytes = 4 * a * 4               // room for four a-buffers
+        let first = (0..<4).map { _ in pool.take(a) }
+        for p in first { pool.give(p, a) }
+        XCTAssertEqual(pool.pooledBytes, 4 * a * 4)
+        XCTAssertEqual(pool.evictions, 0)
+        let big = pool.take(b)                       // a miss: nothing of that size yet
+        XCTAssertEqual(pool.misses, 5)
+        pool.give(big, b)                            // needs two a-buffers' room: the two oldest go
+        XCTAssertEqual(pool.evictions, 2)
+        XCTAssertEqual(pool.pooledBytes, 2 * a * 4 + b * 4)
+        XCTAssertLessThanOrEqual(pool.pooledBytes, pool.capacityBytes)
+        XCTAssertEqual(pool.take(b), big, "the new size is pooled and reused")
+        XCTAssertEqual(pool.take(a), first[3], "the most recently returned a-buffer was kept")
+        XCTAssertEqual(pool.take(a), first[2])
+        XCTAssertEqual(pool.hits, 3)
+        let fresh = pool.take(a)                     // first[0] and first[1] were freed
+        XCTAssertEqual(pool.misses, 6)
+        for p in [fresh, first[2], first[3], big] { UnsafeMutableRawPointer(p).deallocate() }
+        let huge = pool.take(2 * pool.capacityBytes / 4)
+        pool.give(huge, 2 * pool.capacityBytes / 4)  // larger than the whole pool: freed, nothing evicted
+        XCTAssertEqual(pool.pooledBytes, 0)
+        XCTAssertEqual(pool.evictions, 2)
+    }
 }
 
 /// Every op family, forward with a graph that is never walked and forward + double backward: an op whose

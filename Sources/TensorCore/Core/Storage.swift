@@ -48,26 +48,32 @@ public enum LiveStorage {
 }
 
 /// Reuses large buffers so that a training step does not allocate its big temporaries anew each call.
-/// Buffers of at least `minimumCount` floats are kept, keyed by exact size, up to `capacityBytes` in all.
+/// Buffers of at least `minimumCount` floats are kept, keyed by exact size, up to `capacityBytes` in all. When a
+/// returned buffer does not fit, the least recently returned buffers are freed to make room, so the pool follows
+/// the current workload (a model run after another one does not find the pool full of the first one's sizes).
 public final class BufferPool: @unchecked Sendable {
     public static let shared = BufferPool()
     public var capacityBytes = 512 << 20
     let minimumCount = 16384
-    private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    /// Per size, the pooled buffers in the order they were returned (oldest first) with their return stamp.
+    private var free: [Int: [(pointer: UnsafeMutablePointer<Float>, stamp: UInt64)]] = [:]
     private var heldBytes = 0
+    private var clock: UInt64 = 0
     private let lock = NSLock()
     public private(set) var hits = 0
     public private(set) var misses = 0
+    public private(set) var evictions = 0
 
     func take(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count >= minimumCount {
             lock.lock()
-            if var list = free[count], let p = list.popLast() {
+            // The most recently returned buffer of this size (warmest in cache).
+            if var list = free[count], let entry = list.popLast() {
                 free[count] = list.isEmpty ? nil : list
                 heldBytes -= count * 4
                 hits += 1
                 lock.unlock()
-                return p
+                return entry.pointer
             }
             misses += 1
             lock.unlock()
@@ -80,8 +86,10 @@ public final class BufferPool: @unchecked Sendable {
     func give(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
         if count >= minimumCount {
             lock.lock()
-            if heldBytes + count * 4 <= capacityBytes {
-                free[count, default: []].append(p)
+            if count * 4 <= capacityBytes {
+                while heldBytes + count * 4 > capacityBytes, evictOldest() {}
+                clock += 1
+                free[count, default: []].append((p, clock))
                 heldBytes += count * 4
                 lock.unlock()
                 return
@@ -91,10 +99,24 @@ public final class BufferPool: @unchecked Sendable {
         UnsafeMutableRawPointer(p).deallocate()
     }
 
+    /// Frees the least recently returned buffer (the lock is held). False when the pool is empty.
+    private func evictOldest() -> Bool {
+        var oldest: (size: Int, stamp: UInt64)?
+        for (size, list) in free {
+            if let stamp = list.first?.stamp, stamp < oldest?.stamp ?? .max { oldest = (size, stamp) }
+        }
+        guard let size = oldest?.size, var list = free[size] else { return false }
+        UnsafeMutableRawPointer(list.removeFirst().pointer).deallocate()
+        free[size] = list.isEmpty ? nil : list
+        heldBytes -= size * 4
+        evictions += 1
+        return true
+    }
+
     /// Frees every pooled buffer.
     public func drain() {
         lock.lock(); defer { lock.unlock() }
-        for (_, list) in free { for p in list { UnsafeMutableRawPointer(p).deallocate() } }
+        for (_, list) in free { for entry in list { UnsafeMutableRawPointer(entry.pointer).deallocate() } }
         free = [:]
         heldBytes = 0
     }

@@ -48,12 +48,15 @@ let package = Package(
                           dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics"],
                           swiftSettings: testFlags),
 
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: testFlags),
-        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: testFlags),
-        .testTarget(name: "PortraitWorldTests", dependencies: ["PortraitWorld", "TensorCore", "Codecs"], swiftSettings: testFlags),
-        .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore"], swiftSettings: testFlags),
-        .testTarget(name: "PortraitExportTests", dependencies: ["PortraitExport", "TriPlaneGAN", "TensorCore", "Codecs"], swiftSettings: testFlags),
-        .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs"], swiftSettings: testFlags),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher"], swiftSettings: testFlags),
+        // Helpers every test target shares (fixture paths, the relative-error check, finite-difference gradient
+        // checks, seeded test data, scratch folders); TensorCore's public API only, linked into test bundles only.
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", swiftSettings: testFlags),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "PortraitWorldTests", dependencies: ["PortraitWorld", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "PortraitExportTests", dependencies: ["PortraitExport", "TriPlaneGAN", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher", "TestSupport"], swiftSettings: testFlags),
     ]
 )

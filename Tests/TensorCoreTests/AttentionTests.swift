@@ -4,6 +4,7 @@
 import Foundation
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class AttentionTests: XCTestCase {
     static let cases: [(String, Float?)] = [("attn_nomask", nil), ("attn_mask", nil), ("attn_mask_scale", 0.3), ("attn_tiny", nil),

@@ -2,6 +2,7 @@
 // kernels against their naive twins on odd sizes, and first- and second-order gradient checks.
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class ConvTests: XCTestCase {
     func testConv2dParity() throws {

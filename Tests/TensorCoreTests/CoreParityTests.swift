@@ -1,6 +1,7 @@
 // PyTorch parity for reductions, movement ops and matmul (Scripts/fixtures/reduce_move_matmul.py).
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class CoreParityTests: XCTestCase {
     func testReductions() throws {

@@ -1,6 +1,7 @@
 // PyTorch parity for elementwise ops (fixtures: Scripts/fixtures/elementwise.py) and their gradchecks.
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class ElementwiseParityTests: XCTestCase {
     static let unary: [String: (Tensor) -> Tensor] = [

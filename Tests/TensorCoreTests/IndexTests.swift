@@ -3,6 +3,7 @@
 // and searchsorted.
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 /// EG3D renderer.py sample_pdf (det=True, u given): bins (R, S+1), weights (R, S), u (R, M) -> (R, M).
 func samplePDF(_ bins: Tensor, _ weights: Tensor, _ u: Tensor, eps: Float = 1e-5) -> Tensor {

@@ -3,6 +3,7 @@
 // temporaries from earlier steps' buffers.
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 /// Runs `body` and fails if it leaves more (or fewer) live storages than it found.
 func withTensorLeakChecking(_ what: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) rethrows {

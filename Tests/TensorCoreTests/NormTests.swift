@@ -3,6 +3,7 @@
 // first- and second-order finite-difference checks.
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class NormTests: XCTestCase {
     func testLayerNormParity() throws {

@@ -3,6 +3,7 @@
 import Foundation
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class OptimizerTests: XCTestCase {
     static let steps = 5

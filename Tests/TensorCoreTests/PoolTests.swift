@@ -1,6 +1,7 @@
 // avg_pool2d and max_pool2d: PyTorch parity (Scripts/fixtures/conv.py) and gradient checks.
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class PoolTests: XCTestCase {
     func testPoolParity() throws {

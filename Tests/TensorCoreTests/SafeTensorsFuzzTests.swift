@@ -6,20 +6,7 @@
 import Foundation
 import XCTest
 @testable import TensorCore
-
-/// SplitMix64: a tiny seeded generator for the fuzzer (reproducible across runs and platforms).
-struct FuzzRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
-}
+import TestSupport
 
 /// Bytes of a safetensors file with this header text and `dataBytes` bytes of data (0, 1, 2, ...).
 func safeTensorsBytes(header: String, dataBytes: Int) -> Data {
@@ -174,7 +161,7 @@ final class SafeTensorsFuzzTests: XCTestCase {
     static let dtypeTexts = ["\"F32\"", "\"F16\"", "\"BF16\"", "\"F64\"", "\"I64\"", "\"I32\"", "\"U8\"", "\"BOOL\"", "\"f32\"", "3", "null", "[\"F32\"]"]
 
     /// A header rewritten as JSON: one entry's field replaced by something plausible or hostile.
-    func jsonEdit(_ seed: Data, _ r: inout FuzzRandom) -> Data {
+    func jsonEdit(_ seed: Data, _ r: inout SeededRandom) -> Data {
         guard let n64 = headerLength(seed), n64 <= UInt64(seed.count - 8) else { return seed }
         let n = Int(n64)
         guard var header = (try? JSONSerialization.jsonObject(with: seed.subdata(in: 8..<(8 + n)))) as? [String: Any] else { return seed }
@@ -228,7 +215,7 @@ final class SafeTensorsFuzzTests: XCTestCase {
         return out
     }
 
-    func mutate(_ seed: Data, _ r: inout FuzzRandom, seeds: [Data]) -> Data {
+    func mutate(_ seed: Data, _ r: inout SeededRandom, seeds: [Data]) -> Data {
         var d = seed
         let headerEnd = Swift.min(d.count, 8 + Int((headerLength(d) ?? 0) & 0xFFFF_FFFF))
         // Most edits land in the 8-byte length or the header, where parsing decisions are made.
@@ -272,7 +259,7 @@ final class SafeTensorsFuzzTests: XCTestCase {
 
     func testFuzzHostileFiles() throws {
         let seeds = try seedFiles()
-        var r = FuzzRandom(state: 0x5EED_2024)
+        var r = SeededRandom(state: 0x5EED_2024)
         let total = 100_000
         var accepted = 0, rejected = 0, tensorsRead = 0, failures: [String] = []
         let start = Date()

@@ -2,6 +2,7 @@
 // references on odd sizes, and finite-difference gradient checks (second order for interpolate).
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class SamplingTests: XCTestCase {
     static let modes: [(String, InterpolationMode, Bool, Bool)] = [

@@ -2,6 +2,7 @@
 // argsort and searchsorted.
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class SortScanTests: XCTestCase {
     func testScanParity() throws {

@@ -2,6 +2,7 @@
 // (Scripts/fixtures/upfirdn.py), the fast upfirdn kernel against its naive twin, gradient checks.
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class UpFirDnTests: XCTestCase {
     func testSetupFilter() throws {

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class AdapterTests: XCTestCase {
     /// N prompts of L word slots (Dt features), `counts[i]` real words; the padded slots hold non-zero random values,
@@ -13,8 +14,8 @@ final class AdapterTests: XCTestCase {
         let n = counts.count
         var m = [Float](repeating: 0, count: n * l)
         for (i, c) in counts.enumerated() { for j in 0..<c { m[i * l + j] = 1 } }
-        return TextConditioning(eot: condTestTensor([n, dt], seed: seed, low: -2, high: 2),
-                                words: condTestTensor([n, l, dt], seed: seed + 1, low: -2, high: 2),
+        return TextConditioning(eot: testTensor([n, dt], seed: seed, low: -2, high: 2),
+                                words: testTensor([n, l, dt], seed: seed + 1, low: -2, high: 2),
                                 mask: Tensor(m, shape: [n, l]))
     }
 
@@ -22,7 +23,7 @@ final class AdapterTests: XCTestCase {
     func replacingWord(_ text: TextConditioning, sample n: Int, position j: Int, seed: UInt64) -> TextConditioning {
         var w = text.words.toArray()
         let (l, dt) = (text.length, text.dim)
-        let fresh = condTestTensor([dt], seed: seed, low: -2, high: 2).toArray()
+        let fresh = testTensor([dt], seed: seed, low: -2, high: 2).toArray()
         for c in 0..<dt { w[(n * l + j) * dt + c] = fresh[c] }
         return TextConditioning(eot: text.eot, words: Tensor(w, shape: text.words.shape), mask: text.mask)
     }
@@ -35,7 +36,7 @@ final class AdapterTests: XCTestCase {
     func open(_ a: GatedCrossAttentionAdapter, gamma: Float = 0.7, seed: UInt64 = 50) throws {
         let (c, d3) = (a.config.channels, 3 * a.config.dim)
         try a.load(["gamma": Tensor([gamma], shape: [1]), "beta": Tensor([1.2], shape: [1]),
-                    "proj_out.weight": condTestTensor([c, d3, 1, 1], seed: seed), "proj_out.bias": condTestTensor([c], seed: seed + 1)],
+                    "proj_out.weight": testTensor([c, d3, 1, 1], seed: seed), "proj_out.bias": testTensor([c], seed: seed + 1)],
                    strict: false)
     }
 
@@ -44,7 +45,7 @@ final class AdapterTests: XCTestCase {
     func testIdentityAtInitialisation() {
         for (s, res) in [(0, 8), (1, 4)] {
             let a = adapter(seed: 10 + UInt64(s))
-            let x = condTestTensor([3, 6, res, res], seed: 20 + UInt64(s), low: -5, high: 5)
+            let x = testTensor([3, 6, res, res], seed: 20 + UInt64(s), low: -5, high: 5)
             let texts = [makeText([3, 5, 1], l: 5, dt: 10, seed: 30), makeText([0, 2, 4], l: 4, dt: 10, seed: 40),
                          makeText([7, 7, 7], l: 7, dt: 10, seed: 50)]
             for (i, t) in texts.enumerated() {
@@ -58,7 +59,7 @@ final class AdapterTests: XCTestCase {
     func testClosedGateContributesExactlyZero() throws {
         let a = adapter()
         try open(a, gamma: 0)
-        let x = condTestTensor([2, 6, 4, 4], seed: 60)
+        let x = testTensor([2, 6, 4, 4], seed: 60)
         let y1 = a(x, text: makeText([3, 2], l: 4, dt: 10, seed: 61)).toArray()
         let y2 = a(x, text: makeText([4, 0], l: 4, dt: 10, seed: 62)).toArray()
         XCTAssertEqual(y1, y2)
@@ -70,12 +71,12 @@ final class AdapterTests: XCTestCase {
     func testOutputDependsOnUnmaskedWordsOnly() throws {
         let a = adapter()
         try open(a)
-        let x = condTestTensor([2, 6, 4, 4], seed: 70)
+        let x = testTensor([2, 6, 4, 4], seed: 70)
         let text = makeText([3, 2], l: 5, dt: 10, seed: 71)
         let y = a(x, text: text)
         let changed = a(x, text: replacingWord(text, sample: 1, position: 1, seed: 72))
         let sample = { (t: Tensor, n: Int) in t.slice(axis: 0, start: n, end: n + 1).toArray() }
-        XCTAssertGreaterThan(condRelativeError(changed, y), 1e-4, "a real word must matter")
+        XCTAssertGreaterThan(relativeError(changed, y), 1e-4, "a real word must matter")
         XCTAssertEqual(sample(changed, 0), sample(y, 0), "another sample's words must not matter")
         for (n, j) in [(0, 3), (0, 4), (1, 2), (1, 4)] {
             XCTAssertEqual(a(x, text: replacingWord(text, sample: n, position: j, seed: 73)).toArray(), y.toArray(),
@@ -83,7 +84,7 @@ final class AdapterTests: XCTestCase {
         }
         // The output also differs from the closed-gate output, so the attention path is what the words reach.
         try a.load(["gamma": Tensor([0], shape: [1])], strict: false)
-        XCTAssertGreaterThan(condRelativeError(a(x, text: text), y), 1e-4)
+        XCTAssertGreaterThan(relativeError(a(x, text: text), y), 1e-4)
     }
 
     /// No word slots at all (L = 0) and an all-padding batch give the same output: attention over no keys is zero,
@@ -91,8 +92,8 @@ final class AdapterTests: XCTestCase {
     func testNoWordsAttendsToNothing() throws {
         let a = adapter()
         try open(a)
-        let x = condTestTensor([2, 6, 4, 4], seed: 75)
-        let empty = TextConditioning(eot: condTestTensor([2, 10], seed: 76), words: Tensor.zeros([2, 0, 10]), mask: Tensor.zeros([2, 0]))
+        let x = testTensor([2, 6, 4, 4], seed: 75)
+        let empty = TextConditioning(eot: testTensor([2, 10], seed: 76), words: Tensor.zeros([2, 0, 10]), mask: Tensor.zeros([2, 0]))
         let padded = makeText([0, 0], l: 3, dt: 10, seed: 77)
         let y0 = a(x, text: empty), y1 = a(x, text: padded)
         XCTAssertEqual(y0.toArray(), y1.toArray())
@@ -101,7 +102,7 @@ final class AdapterTests: XCTestCase {
         let f = a.projIn(x)
         let perPlane = Tensor.concat([a.toOut.bias!, a.toOut.bias!, a.toOut.bias!], axis: 0).reshape([1, 3 * a.config.dim, 1, 1])
         let expected = x + a.projOut(f + perPlane * a.gate.reshape([1, 1, 1, 1]))
-        condAssertClose(y0, expected, tol: 1e-6, "no-word output")
+        assertClose(y0, expected, tol: 1e-6, "no-word output")
     }
 
     /// Gradients of x, the word tokens and every parameter against finite differences (small sizes, gate open).
@@ -109,18 +110,18 @@ final class AdapterTests: XCTestCase {
         let a = GatedCrossAttentionAdapter(AdapterConfig(channels: 3, dim: 2, heads: 2, innerDim: 4, textDim: 4),
                                            rng: RandomGenerator(seed: 80))
         try open(a, gamma: 0.9, seed: 81)
-        let x = condTestTensor([2, 3, 3, 3], seed: 82, requiresGrad: true)
-        let words = condTestTensor([2, 3, 4], seed: 83, requiresGrad: true)
-        let eot = condTestTensor([2, 4], seed: 84)
+        let x = testTensor([2, 3, 3, 3], seed: 82, requiresGrad: true)
+        let words = testTensor([2, 3, 4], seed: 83, requiresGrad: true)
+        let eot = testTensor([2, 4], seed: 84)
         let mask = Tensor([1, 1, 1, 1, 1, 0], shape: [2, 3])
         let named = a.namedParameters()
-        condGradcheck([x, words] + named.map { $0.1 }, names: ["x", "words"] + named.map { $0.0 }, eps: 1e-2, tol: 1e-2,
+        gradcheckInPlace([x, words] + named.map { $0.1 }, names: ["x", "words"] + named.map { $0.0 }, eps: 1e-2, tol: 1e-2,
                       "adapter") { a(x, text: TextConditioning(eot: eot, words: words, mask: mask)) }
     }
 
     /// Forward and gradients (x, words, all 13 parameters) against the plain-torch adapter at 1e-5 / 1e-4.
     func testParityWithTorch() throws {
-        let file = try condFixture("ops_adapter.safetensors")
+        let file = try fixture("ops_adapter.safetensors")
         let keys = ["proj_in.weight", "proj_in.bias", "norm.weight", "norm.bias", "to_q.weight", "to_k.weight",
                     "to_v.weight", "to_out.weight", "to_out.bias", "proj_out.weight", "proj_out.bias", "beta", "gamma"]
         for name in ["adapter_basic", "adapter_heads_inner", "adapter_empty_prompt"] {
@@ -135,7 +136,7 @@ final class AdapterTests: XCTestCase {
             try a.load(Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($0.element, inputs[$0.offset + 3]) }))
             let text = TextConditioning(eot: Tensor.zeros([x.shape[0], words.shape[2]]), words: words, mask: inputs[2])
             let y = a(x, text: text)
-            let fwd = condAssertClose(y, try file.tensor("\(name).out"), tol: 1e-5, "\(name) forward")
+            let fwd = assertClose(y, try file.tensor("\(name).out"), tol: 1e-5, "\(name) forward")
             let params = a.stateDict()
             let wrt = [x, words] + keys.map { params[$0]! }
             let grads = gradients(of: y, wrt: wrt, seed: try file.tensor("\(name).r"))
@@ -143,7 +144,7 @@ final class AdapterTests: XCTestCase {
             for (i, g) in grads.enumerated() {
                 let idx = i < 2 ? i : i + 1
                 let label = i < 2 ? ["x", "words"][i] : keys[i - 2]
-                worst = Swift.max(worst, condAssertClose(g, try file.tensor("\(name).g\(idx)"), tol: 1e-4, "\(name) gradient of \(label)"))
+                worst = Swift.max(worst, assertClose(g, try file.tensor("\(name).g\(idx)"), tol: 1e-4, "\(name) gradient of \(label)"))
             }
             print("adapter parity \(name): forward \(fwd), worst gradient \(worst)")
         }
@@ -170,13 +171,13 @@ final class AdapterTests: XCTestCase {
                                         placements: AdapterPlacement.lastBlocks(3, imgResolution: 16, channelBase: 64, channelMax: 8))
         let cond = DreamPortraitConditioning(config, rng: RandomGenerator(seed: 91))
         let text = makeText([2, 0], l: 3, dt: 6, seed: 92)
-        let ws = condTestTensor([2, 10, 8], seed: 93)
+        let ws = testTensor([2, 10, 8], seed: 93)
         XCTAssertEqual(cond.mapWS(ws, text: text).toArray(), ws.toArray())
         for p in config.placements {
-            let x = condTestTensor([2, p.channels, p.resolution, p.resolution], seed: 94 + UInt64(p.resolution))
+            let x = testTensor([2, p.channels, p.resolution, p.resolution], seed: 94 + UInt64(p.resolution))
             XCTAssertEqual(cond.adapt(x, afterBlock: p.resolution, text: text).toArray(), x.toArray(), "\(p)")
         }
-        let x32 = condTestTensor([2, 2, 32, 32], seed: 99)
+        let x32 = testTensor([2, 2, 32, 32], seed: 99)
         XCTAssertTrue(cond.adapt(x32, afterBlock: 32, text: text) === x32, "no adapter at 32²: x itself")
         XCTAssertNil(cond.adapter(afterBlock: 32))
     }

@@ -4,6 +4,7 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class CameraTests: XCTestCase {
     func testLabelParsingValidates() throws {
@@ -27,7 +28,7 @@ final class CameraTests: XCTestCase {
     /// The fixture's cameras were made by the official LookAtPoseSampler in fp32: c_cond = LookAt(π/2, π/2, pivot
     /// (0, 0, 0.2), 2.7); c_render[1] = LookAt(π/2 + 0.35, π/2 − 0.12, pivot, 2.7); focal 4.2647.
     func testLookAtMatchesOfficialPoses() throws {
-        let f = try rendererFixture("eg3d/tiny128.safetensors")
+        let f = try fixture("eg3d/tiny128.safetensors")
         let cond = try f.tensor("input.c_cond").toArray(), render = try f.tensor("input.c_render").toArray()
         let frontal = Camera.frontal().label
         let turned = Camera.lookAt(yaw: Double.pi / 2 + 0.35, pitch: Double.pi / 2 - 0.12).label
@@ -82,12 +83,12 @@ final class CameraTests: XCTestCase {
 
     /// (b) Rays at R = 32 (and 16) for the fixture cameras against the NumPy float64 ray_sampler.
     func testRaysMatchReference() throws {
-        let f = try rendererFixture("renderer_parity.safetensors")
+        let f = try fixture("renderer_parity.safetensors")
         let labels = try f.tensor("cameras")
         for r in [32, 16] {
             let (o, d) = RaySampler.rays(labels: labels, resolution: r)
-            assertRendererClose(o, try f.tensor("rays\(r).origins"), tol: 1e-6, "ray origins R=\(r)")
-            assertRendererClose(d, try f.tensor("rays\(r).directions"), tol: 1e-6, "ray directions R=\(r)")
+            assertClose(o, try f.tensor("rays\(r).origins"), tol: 1e-6, "ray origins R=\(r)")
+            assertClose(d, try f.tensor("rays\(r).directions"), tol: 1e-6, "ray directions R=\(r)")
         }
     }
 

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 import TensorCore
 import TriPlaneGAN
+import TestSupport
 
 final class DiscriminatorParityTests: XCTestCase {
     func t(_ key: String) throws -> Tensor { try discriminatorFixture.tensor(key) }
@@ -12,14 +13,14 @@ final class DiscriminatorParityTests: XCTestCase {
     func testLogitsOnRealImages() throws {
         let d = try loadFixtureDiscriminator()
         let logits = withNoGrad { d(image: try! t("d.real_image"), imageRaw: try! t("d.real_image_raw"), c: try! t("input.c_render")) }
-        let err = assertDClose(logits, try t("d.logits"), tol: 1e-4, "d.logits")
+        let err = assertClose(logits, try t("d.logits"), tol: 1e-4, "d.logits")
         print("parity d.logits relative error \(err)")
     }
 
     func testLogitsOnGeneratedImages() throws {
         let d = try loadFixtureDiscriminator()
         let logits = withNoGrad { d(image: try! t("out.image"), imageRaw: try! t("out.image_raw"), c: try! t("input.c_render")) }
-        let err = assertDClose(logits, try t("d.logits_fake"), tol: 1e-4, "d.logits_fake")
+        let err = assertClose(logits, try t("d.logits_fake"), tol: 1e-4, "d.logits_fake")
         print("parity d.logits_fake relative error \(err)")
     }
 
@@ -30,17 +31,17 @@ final class DiscriminatorParityTests: XCTestCase {
     /// float64. b4.{conv,fc,out}.bias get exactly zero (after the mbstd a bias only moves lrelu kinks).
     func testR1PenaltyAndDoubleBackward() throws {
         let d = try loadFixtureDiscriminator()
-        let f64 = try SafeTensorsFile(path: discriminatorFixturePath("eg3d/tiny128_d_r1_float64.safetensors"))
+        let f64 = try SafeTensorsFile(path: fixturePath("eg3d/tiny128_d_r1_float64.safetensors"))
         let r1 = r1Regularization(d, image: try t("d.real_image"), imageRaw: try t("d.real_image_raw"),
                                   c: try t("input.c_render"), gamma: 2)   // γ/2 = 1: loss = penalty
         var report: [String] = []
         for (name, value, tol) in [("d.logits", r1.logits, 1e-4), ("d.input_grad.image", r1.gradImage, 1e-4),
                                    ("d.input_grad.image_raw", r1.gradImageRaw, 1e-4), ("d.r1_penalty", r1.penalty, 1e-4)] {
-            let e32 = assertDClose(value, try t(name), tol: tol, name)
-            let e64 = assertDClose(value, try f64.tensor(name), tol: tol, name + " (float64)")
+            let e32 = assertClose(value, try t(name), tol: tol, name)
+            let e64 = assertClose(value, try f64.tensor(name), tol: tol, name + " (float64)")
             report.append("\(name) \(e32) (float64: \(e64))")
         }
-        assertDClose(r1.loss, try t("d.r1_penalty"), tol: 1e-4, "loss with gamma 2")
+        assertClose(r1.loss, try t("d.r1_penalty"), tol: 1e-4, "loss with gamma 2")
 
         d.zeroGrad()
         r1.loss.sum().backward()
@@ -50,14 +51,14 @@ final class DiscriminatorParityTests: XCTestCase {
             let key = "grad_r1.D.\(name)"
             // nil: the penalty does not depend on p at all.
             let grad = p.grad ?? Tensor.zeros(p.shape)
-            let e64 = assertDClose(grad, try f64.tensor(key), tol: 1e-3, key + " (float64)")
+            let e64 = assertClose(grad, try f64.tensor(key), tol: 1e-3, key + " (float64)")
             if e64 > worst64.err { worst64 = (name, e64) }
             guard discriminatorFixture.entries[key] != nil else {
                 XCTAssertEqual(name, "b4.out.bias", "only b4.out.bias may be absent from the fixture")
                 XCTAssertEqual(grad.toArray().map { Swift.abs($0) }.max() ?? 0, 0, "\(name): R1 gradient must be zero")
                 continue
             }
-            let e32 = assertDClose(grad, try t(key), tol: name.hasSuffix(".bias") ? 2e-3 : 1e-3, key)
+            let e32 = assertClose(grad, try t(key), tol: name.hasSuffix(".bias") ? 2e-3 : 1e-3, key)
             if e32 > worst32.err { worst32 = (name, e32) }
             checked += 1
         }

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 import TensorCore
 import TriPlaneGAN
+import TestSupport
 
 final class DiscriminatorStructureTests: XCTestCase {
     /// (key, shape, kind) in PyTorch state_dict order: per module its parameters, then its buffers, then its children.
@@ -19,7 +20,7 @@ final class DiscriminatorStructureTests: XCTestCase {
     }
 
     func testFFHQ512StateDictMatchesOfficialListing() throws {
-        let text = try String(contentsOfFile: discriminatorFixturePath("eg3d/ffhq512_D_state_dict.txt"), encoding: .utf8)
+        let text = try String(contentsOfFile: fixturePath("eg3d/ffhq512_D_state_dict.txt"), encoding: .utf8)
         let official = text.split(separator: "\n").map(String.init)
         XCTAssertEqual(official.count, 92)
         let d = DualDiscriminator(.ffhq512, rng: RandomGenerator(seed: 1))
@@ -57,7 +58,7 @@ final class DiscriminatorStructureTests: XCTestCase {
             }
         }
         // The fixture without the prefix stripped: every key is reported with its full path, and the file is named.
-        XCTAssertThrowsError(try d.load(safetensors: discriminatorFixturePath("eg3d/tiny128.safetensors"),
+        XCTAssertThrowsError(try d.load(safetensors: fixturePath("eg3d/tiny128.safetensors"),
                                         remap: KeyRemap(custom: { $0.hasPrefix("D.") ? $0 : nil }))) { error in
             let message = "\(error)"
             for part in ["tiny128.safetensors", "D.b128.fromrgb.weight", "D.mapping.fc7.bias", "b4.conv.weight"] {
@@ -117,7 +118,7 @@ final class DiscriminatorStructureTests: XCTestCase {
         var config = DiscriminatorConfig.tiny128
         config.discCNoise = 0.5
         let d = DualDiscriminator(config, rng: RandomGenerator(seed: 5))
-        try d.load(safetensors: discriminatorFixturePath("eg3d/tiny128.safetensors"), remap: discriminatorKeyRemap)
+        try d.load(safetensors: fixturePath("eg3d/tiny128.safetensors"), remap: discriminatorKeyRemap)
         let image = try discriminatorFixture.tensor("d.real_image"), raw = try discriminatorFixture.tensor("d.real_image_raw")
         let c = try discriminatorFixture.tensor("input.c_render"), before = c.toArray()
         let l1 = withNoGrad { d(image: image, imageRaw: raw, c: c, rng: RandomGenerator(seed: 9)) }

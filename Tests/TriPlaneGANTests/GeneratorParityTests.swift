@@ -7,6 +7,7 @@ import Foundation
 import XCTest
 @testable import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class GeneratorParityTests: XCTestCase {
     static func officialGenerator(_ f: SafeTensorsFile) throws -> TriPlaneGenerator {

@@ -6,6 +6,7 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class RendererParityTests: XCTestCase {
     struct Case {
@@ -16,7 +17,7 @@ final class RendererParityTests: XCTestCase {
     }
 
     func loadCase() throws -> Case {
-        let f = try rendererFixture("renderer_parity.safetensors")
+        let f = try fixture("renderer_parity.safetensors")
         var options = RendererSettings()
         options.depthResolution = 12
         options.depthResolutionImportance = 12
@@ -30,9 +31,9 @@ final class RendererParityTests: XCTestCase {
     func depthMask(_ c: Case) throws -> [Bool] { try c.file.tensor("render.weight_sum").toArray().map { $0 >= 1e-4 } }
 
     func checkRender(_ r: (features: Tensor, depth: Tensor, weightSum: Tensor), _ c: Case, _ label: String) throws {
-        assertRendererClose(r.features, try c.file.tensor("render.features"), tol: 1e-4, "\(label) features")
-        assertRendererClose(r.depth, try c.file.tensor("render.depth"), tol: 1e-4, "\(label) depth", mask: try depthMask(c))
-        assertRendererClose(r.weightSum, try c.file.tensor("render.weight_sum"), tol: 1e-4, "\(label) weight sum")
+        assertClose(r.features, try c.file.tensor("render.features"), tol: 1e-4, "\(label) features")
+        assertClose(r.depth, try c.file.tensor("render.depth"), tol: 1e-4, "\(label) depth", mask: try depthMask(c))
+        assertClose(r.weightSum, try c.file.tensor("render.weight_sum"), tol: 1e-4, "\(label) weight sum")
     }
 
     func testIntermediateStagesMatchReference() throws {
@@ -40,18 +41,18 @@ final class RendererParityTests: XCTestCase {
         let (n, m, s) = (2, 256, 12)
         let (lin, delta) = ImportanceRenderer.linspace(c.options)
         let depths = Tensor(lin, shape: [1, 1, s, 1]) + (try c.file.tensor("rand.stratified")) * delta
-        assertRendererClose(depths.reshape([n, m, s]), try c.file.tensor("render.depths_coarse"), tol: 1e-6, "coarse depths")
+        assertClose(depths.reshape([n, m, s]), try c.file.tensor("render.depths_coarse"), tol: 1e-6, "coarse depths")
         let (sigma, rgb) = withNoGrad { ImportanceRenderer.runModel(c.planes, c.decoder, c.origins, c.directions, depths, c.options) }
         let weights = withNoGrad { RayMarcher.march(colors: rgb, densities: sigma, depths: depths).weights }
-        assertRendererClose(weights.reshape([n, m, s - 1]), try c.file.tensor("render.weights_coarse"), tol: 1e-4, "coarse weights")
+        assertClose(weights.reshape([n, m, s - 1]), try c.file.tensor("render.weights_coarse"), tol: 1e-4, "coarse weights")
         let fine = ImportanceSampler.importanceDepths(depths: depths.reshape([n * m, s]), weights: weights.reshape([n * m, s - 1]),
                                                       uniforms: try c.file.tensor("rand.importance"))
-        assertRendererClose(fine.reshape([n, m, 12]), try c.file.tensor("render.depths_fine"), tol: 1e-5, "fine depths")
+        assertClose(fine.reshape([n, m, 12]), try c.file.tensor("render.depths_fine"), tol: 1e-5, "fine depths")
         // sample_pdf alone, from the reference's own coarse weights.
         let exact = ImportanceSampler.importanceDepths(depths: try c.file.tensor("render.depths_coarse").reshape([n * m, s]),
                                                        weights: try c.file.tensor("render.weights_coarse").reshape([n * m, s - 1]),
                                                        uniforms: try c.file.tensor("rand.importance"))
-        assertRendererClose(exact.reshape([n, m, 12]), try c.file.tensor("render.depths_fine"), tol: 1e-6, "fine depths from reference weights")
+        assertClose(exact.reshape([n, m, 12]), try c.file.tensor("render.depths_fine"), tol: 1e-6, "fine depths from reference weights")
     }
 
     func testDifferentiablePathMatchesReference() throws {
@@ -79,7 +80,7 @@ final class RendererParityTests: XCTestCase {
     /// Scripts/check_renderer_fixture_official.py with the draws replayed): both paths agree with it directly.
     func testBothPathsMatchOfficialRenderer() throws {
         let c = try loadCase()
-        let official = try rendererFixture("renderer_official.safetensors")
+        let official = try fixture("renderer_official.safetensors")
         let mask = try depthMask(c)
         let fused = withNoGrad {
             ImportanceRenderer.render(planes: c.planes, decoder: c.decoder, origins: c.origins, directions: c.directions,
@@ -88,9 +89,9 @@ final class RendererParityTests: XCTestCase {
         let ops = ImportanceRenderer.render(planes: c.planes, decoder: c.decoder, origins: c.origins, directions: c.directions,
                                             options: c.options, random: c.random)
         for (r, label) in [(fused, "fused"), (ops, "ops")] {
-            assertRendererClose(r.features, try official.tensor("official.features"), tol: 1e-4, "\(label) vs official features")
-            assertRendererClose(r.depth, try official.tensor("official.depth"), tol: 1e-4, "\(label) vs official depth", mask: mask)
-            assertRendererClose(r.weightSum, try official.tensor("official.weight_sum"), tol: 1e-4, "\(label) vs official weight sum")
+            assertClose(r.features, try official.tensor("official.features"), tol: 1e-4, "\(label) vs official features")
+            assertClose(r.depth, try official.tensor("official.depth"), tol: 1e-4, "\(label) vs official depth", mask: mask)
+            assertClose(r.weightSum, try official.tensor("official.weight_sum"), tol: 1e-4, "\(label) vs official weight sum")
         }
     }
 
@@ -98,7 +99,7 @@ final class RendererParityTests: XCTestCase {
     /// official PyTorch autograd (same inputs and draws; importance sampling without gradients in both).
     func testGradientsMatchOfficialAutograd() throws {
         let c = try loadCase()
-        let official = try rendererFixture("renderer_official.safetensors")
+        let official = try fixture("renderer_official.safetensors")
         let planes = Tensor(c.planes.toArray(), shape: c.planes.shape, requiresGrad: true)
         let r = ImportanceRenderer.render(planes: planes, decoder: c.decoder, origins: c.origins, directions: c.directions,
                                           options: c.options, random: c.random)
@@ -106,17 +107,17 @@ final class RendererParityTests: XCTestCase {
             + (r.depth * (try official.tensor("grad.R_depth"))).sum() + (r.weightSum * (try official.tensor("grad.R_weight_sum"))).sum()
         let names = c.decoder.namedParameters().map(\.0)
         let grads = gradients(of: loss, wrt: [planes] + c.decoder.parameters())
-        assertRendererClose(grads[0].slice(axis: 2, start: 0, end: 4), try official.tensor("grad.planes_c0_4"), tol: 1e-4,
+        assertClose(grads[0].slice(axis: 2, start: 0, end: 4), try official.tensor("grad.planes_c0_4"), tol: 1e-4,
                             "planes gradient (channels 0..3) vs official")
         for (name, g) in zip(names, grads.dropFirst()) {
-            assertRendererClose(g, try official.tensor("grad.decoder.\(name)"), tol: 1e-4, "decoder \(name) gradient vs official")
+            assertClose(g, try official.tensor("grad.decoder.\(name)"), tol: 1e-4, "decoder \(name) gradient vs official")
         }
     }
 
     /// The tiny128 golden file's recorded draws (rand.stratified (2, 1024, 12, 1), rand.importance (2048, 12)) replay
     /// at its configuration (R = 32, 12 + 12 samples) with its render cameras and decoder.
     func testReplaysTiny128Draws() throws {
-        let golden = try rendererFixture("eg3d/tiny128.safetensors")
+        let golden = try fixture("eg3d/tiny128.safetensors")
         var options = RendererSettings()
         options.depthResolution = 12
         options.depthResolutionImportance = 12
@@ -284,8 +285,8 @@ final class RendererParityTests: XCTestCase {
             ImportanceRenderer.renderDifferentiable(planes: c.planes, decoder: c.decoder, origins: c.origins, directions: c.directions,
                                                     options: c.options, random: c.random)
         }
-        assertRendererClose(fused.features, ops.features, tol: 1e-5, "white_back fused vs ops")
+        assertClose(fused.features, ops.features, tol: 1e-5, "white_back fused vs ops")
         let black = try c.file.tensor("render.features"), wsum = try c.file.tensor("render.weight_sum")
-        assertRendererClose(fused.features, black + (1 - wsum) * 2, tol: 1e-4, "white_back = black + 2(1 − Σw)")
+        assertClose(fused.features, black + (1 - wsum) * 2, tol: 1e-4, "white_back = black + 2(1 − Σw)")
     }
 }

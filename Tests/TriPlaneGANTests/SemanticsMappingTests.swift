@@ -3,16 +3,17 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class SemanticsMappingTests: XCTestCase {
-    func text(_ n: Int, dt: Int, seed: UInt64) -> Tensor { condTestTensor([n, dt], seed: seed, low: -2, high: 2) }
+    func text(_ n: Int, dt: Int, seed: UInt64) -> Tensor { testTensor([n, dt], seed: seed, low: -2, high: 2) }
 
     /// The shared equalised-lr layer (StyleGAN2's FullyConnectedLayer, which the semantics mapping network uses)
     /// computes act(x · (W·λ/√in)ᵀ + b·λ)·gain, checked element by element in Float64.
     func testFullyConnectedLayerMatchesSpecFormula() {
         for act in [BiasActivation.linear, .lrelu] {
             let fc = FullyConnectedLayer(5, 3, activation: act, lrMultiplier: 0.01, biasInit: 0.7, rng: RandomGenerator(seed: 4))
-            let x = condTestTensor([2, 5], seed: 5, low: -3, high: 3)
+            let x = testTensor([2, 5], seed: 5, low: -3, high: 3)
             let y = fc(x).toArray(), w = fc.weight.toArray(), xv = x.toArray()
             for n in 0..<2 { for o in 0..<3 {
                 var s = 0.0
@@ -29,17 +30,17 @@ final class SemanticsMappingTests: XCTestCase {
         // zeroInit: an all-zero weight, so the layer outputs exactly act(b·λ) (0 with the default bias).
         let zero = FullyConnectedLayer(7, 4, activation: .lrelu, lrMultiplier: 0.01, zeroInit: true, rng: RandomGenerator(seed: 6))
         XCTAssertTrue(zero.weight.toArray().allSatisfy { $0 == 0 })
-        XCTAssertEqual(zero(condTestTensor([3, 7], seed: 7, low: -50, high: 50)).toArray(), [Float](repeating: 0, count: 12))
+        XCTAssertEqual(zero(testTensor([3, 7], seed: 7, low: -50, high: 50)).toArray(), [Float](repeating: 0, count: 12))
     }
 
     /// A fresh network returns ws bit for bit, for every row (truncated rows differ) and for several prompts.
     func testIdentityAtInitialisation() {
         let m = SemanticsMappingNetwork(SemanticsMappingConfig(wDim: 16, textDim: 12, hiddenDim: 8), rng: RandomGenerator(seed: 7))
-        let ws = condTestTensor([3, 14, 16], seed: 8, low: -4, high: 4)
+        let ws = testTensor([3, 14, 16], seed: 8, low: -4, high: 4)
         for s in 0..<4 {
             XCTAssertEqual(m(ws, eot: text(3, dt: 12, seed: 100 + UInt64(s))).toArray(), ws.toArray(), "prompt set \(s)")
         }
-        let w2 = condTestTensor([3, 16], seed: 9)
+        let w2 = testTensor([3, 16], seed: 9)
         XCTAssertEqual(m(w2, eot: text(3, dt: 12, seed: 10)).toArray(), w2.toArray())
         XCTAssertEqual(m.fuse.weight.toArray().allSatisfy { $0 == 0 }, true)
     }
@@ -48,15 +49,15 @@ final class SemanticsMappingTests: XCTestCase {
     /// stay equal (one w_t for every layer) and a row equals the (N, wDim) form applied to it.
     func testTextDependenceAndPerRowMapping() throws {
         let m = SemanticsMappingNetwork(SemanticsMappingConfig(wDim: 6, textDim: 5, hiddenDim: 4), rng: RandomGenerator(seed: 11))
-        try m.load(["fuse.weight": condTestTensor([6, 8], seed: 12, low: -100, high: 100),
-                    "fuse.bias": condTestTensor([6], seed: 13)], strict: false)
-        let w = condTestTensor([2, 6], seed: 14)
-        let ws = Tensor.concat([w.unsqueeze(1), w.unsqueeze(1), condTestTensor([2, 1, 6], seed: 15)], axis: 1) // (2, 3, 6)
+        try m.load(["fuse.weight": testTensor([6, 8], seed: 12, low: -100, high: 100),
+                    "fuse.bias": testTensor([6], seed: 13)], strict: false)
+        let w = testTensor([2, 6], seed: 14)
+        let ws = Tensor.concat([w.unsqueeze(1), w.unsqueeze(1), testTensor([2, 1, 6], seed: 15)], axis: 1) // (2, 3, 6)
         let e1 = text(2, dt: 5, seed: 16), e2 = text(2, dt: 5, seed: 17)
         let y1 = m(ws, eot: e1), y2 = m(ws, eot: e2)
-        XCTAssertGreaterThan(condRelativeError(y1, y2), 1e-3, "w_t must depend on t_EOT")
+        XCTAssertGreaterThan(relativeError(y1, y2), 1e-3, "w_t must depend on t_EOT")
         XCTAssertEqual(y1.slice(axis: 1, start: 0, end: 1).toArray(), y1.slice(axis: 1, start: 1, end: 2).toArray())
-        condAssertClose(y1.slice(axis: 1, start: 0, end: 1).reshape([2, 6]), m(w, eot: e1), tol: 1e-6, "row vs single w")
+        assertClose(y1.slice(axis: 1, start: 0, end: 1).reshape([2, 6]), m(w, eot: e1), tol: 1e-6, "row vs single w")
         // Per sample: changing sample 1's prompt leaves sample 0's w_t alone.
         let mixed = Tensor.concat([e1.slice(axis: 0, start: 0, end: 1), e2.slice(axis: 0, start: 1, end: 2)], axis: 0)
         XCTAssertEqual(m(ws, eot: mixed).slice(axis: 0, start: 0, end: 1).toArray(), y1.slice(axis: 0, start: 0, end: 1).toArray())
@@ -68,12 +69,12 @@ final class SemanticsMappingTests: XCTestCase {
     func testGradcheck() throws {
         let m = SemanticsMappingNetwork(SemanticsMappingConfig(wDim: 5, textDim: 4, hiddenDim: 3, lrMultiplier: 1),
                                         rng: RandomGenerator(seed: 18))
-        try m.load(["fuse.weight": condTestTensor([5, 6], seed: 19), "fuse.bias": condTestTensor([5], seed: 20),
-                    "w_fc0.bias": condTestTensor([3], seed: 21), "t_fc1.bias": condTestTensor([3], seed: 22)], strict: false)
-        let ws = condTestTensor([2, 3, 5], seed: 23, requiresGrad: true)
-        let eot = condTestTensor([2, 4], seed: 24, requiresGrad: true)
+        try m.load(["fuse.weight": testTensor([5, 6], seed: 19), "fuse.bias": testTensor([5], seed: 20),
+                    "w_fc0.bias": testTensor([3], seed: 21), "t_fc1.bias": testTensor([3], seed: 22)], strict: false)
+        let ws = testTensor([2, 3, 5], seed: 23, requiresGrad: true)
+        let eot = testTensor([2, 4], seed: 24, requiresGrad: true)
         let named = m.namedParameters()
-        condGradcheck([ws, eot] + named.map { $0.1 }, names: ["ws", "eot"] + named.map { $0.0 }, eps: 1e-3, tol: 1e-2,
+        gradcheckInPlace([ws, eot] + named.map { $0.1 }, names: ["ws", "eot"] + named.map { $0.0 }, eps: 1e-3, tol: 1e-2,
                       "semantics mapping") { m(ws, eot: eot) }
     }
 

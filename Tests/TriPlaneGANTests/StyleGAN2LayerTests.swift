@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class StyleGAN2LayerTests: XCTestCase {
     /// A small SynthesisLayer with non-trivial biases and noise strength.

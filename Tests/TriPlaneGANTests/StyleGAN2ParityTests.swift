@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 /// The generator's `backbone` and `superresolution` under their official key prefixes.
 final class GeneratorStyleGAN2Half: Module {

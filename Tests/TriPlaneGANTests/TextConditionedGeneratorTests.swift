@@ -7,6 +7,7 @@ import Foundation
 import XCTest
 @testable import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class TextConditionedGeneratorTests: XCTestCase {
     // MARK: Helpers
@@ -17,8 +18,8 @@ final class TextConditionedGeneratorTests: XCTestCase {
         let n = counts.count
         var mask = [Float](repeating: 0, count: n * length)
         for (i, c) in counts.enumerated() { for j in 0..<c { mask[i * length + j] = 1 } }
-        return TextConditioning(eot: condTestTensor([n, dim], seed: seed, low: -2, high: 2),
-                                words: condTestTensor([n, length, dim], seed: seed + 1, low: -2, high: 2),
+        return TextConditioning(eot: testTensor([n, dim], seed: seed, low: -2, high: 2),
+                                words: testTensor([n, length, dim], seed: seed + 1, low: -2, high: 2),
                                 mask: Tensor(mask, shape: [n, length]))
     }
 
@@ -26,7 +27,7 @@ final class TextConditionedGeneratorTests: XCTestCase {
     func replacingWord(_ text: TextConditioning, sample i: Int, slot j: Int, seed: UInt64) -> TextConditioning {
         var w = text.words.toArray()
         let (l, d) = (text.length, text.dim)
-        let fresh = condTestTensor([d], seed: seed, low: -2, high: 2).toArray()
+        let fresh = testTensor([d], seed: seed, low: -2, high: 2).toArray()
         for k in 0..<d { w[(i * l + j) * d + k] = fresh[k] }
         return TextConditioning(eot: text.eot, words: Tensor(w, shape: text.words.shape), mask: text.mask)
     }
@@ -65,8 +66,8 @@ final class TextConditionedGeneratorTests: XCTestCase {
 
     /// Latents and cameras for the small generator: z (2, 8), c (2, 25) from the fixture's cameras.
     func smallInputs() throws -> (z: Tensor, c: Tensor) {
-        let f = try condFixture("eg3d/tiny128.safetensors")
-        return (condTestTensor([2, 8], seed: 70, low: -2, high: 2), try f.tensor("input.c_render"))
+        let f = try fixture("eg3d/tiny128.safetensors")
+        return (testTensor([2, 8], seed: 70, low: -2, high: 2), try f.tensor("input.c_render"))
     }
 
     func runSmall(_ g: TextConditionedGenerator, _ text: TextConditioning) throws -> GeneratorOutput {
@@ -103,7 +104,7 @@ final class TextConditionedGeneratorTests: XCTestCase {
     /// fixture's renderer draws, for several texts: different lengths, partial and empty masks, one prompt for
     /// the whole batch.
     func testFreshWrapReproducesEG3DBitForBit() throws {
-        let f = try condFixture("eg3d/tiny128.safetensors")
+        let f = try fixture("eg3d/tiny128.safetensors")
         let base = try GeneratorParityTests.officialGenerator(f)
         let expected = try withNoGrad { try runBase(base, f) }
         let g = TextConditionedGenerator(generator: base, rng: RandomGenerator(seed: 3))
@@ -136,19 +137,19 @@ final class TextConditionedGeneratorTests: XCTestCase {
     /// depends on the words: changing an unmasked word of sample 0 changes its image (and leaves sample 1's
     /// untouched, bit for bit), changing a padded word changes nothing, changing t_EOT changes the image.
     func testOutputDependsOnUnmaskedWordsOnly() throws {
-        let f = try condFixture("eg3d/tiny128.safetensors")
+        let f = try fixture("eg3d/tiny128.safetensors")
         let g = TextConditionedGenerator(generator: try GeneratorParityTests.officialGenerator(f), textDim: 32,
                                          rng: RandomGenerator(seed: 5))
         try openConditioning(g, seed: 6)
         let text = randomText(counts: [4, 3], length: 6, dim: 32, seed: 50)
         let out = try withNoGrad { try runTiny(g, f, text) }
         let base = try withNoGrad { try runBase(g.generator, f) }
-        XCTAssertGreaterThan(condRelativeError(out.image, base.image), 1e-3, "open conditioning changes the image")
+        XCTAssertGreaterThan(relativeError(out.image, base.image), 1e-3, "open conditioning changes the image")
 
         let unmasked = try withNoGrad { try runTiny(g, f, replacingWord(text, sample: 0, slot: 1, seed: 51)) }
-        let e = condRelativeError(unmasked.image.slice(axis: 0, start: 0, end: 1), out.image.slice(axis: 0, start: 0, end: 1))
+        let e = relativeError(unmasked.image.slice(axis: 0, start: 0, end: 1), out.image.slice(axis: 0, start: 0, end: 1))
         XCTAssertGreaterThan(e, 1e-4, "an unmasked word changes the image")
-        XCTAssertGreaterThan(condRelativeError(unmasked.imageRaw, out.imageRaw), 1e-5, "an unmasked word changes image_raw")
+        XCTAssertGreaterThan(relativeError(unmasked.imageRaw, out.imageRaw), 1e-5, "an unmasked word changes image_raw")
         XCTAssertEqual(sample(unmasked.image, 1), sample(out.image, 1), "sample 1's prompt did not change")
         XCTAssertEqual(sample(unmasked.imageDepth, 1), sample(out.imageDepth, 1))
 
@@ -159,9 +160,9 @@ final class TextConditionedGeneratorTests: XCTestCase {
         eot[3] += 1
         let newEOT = TextConditioning(eot: Tensor(eot, shape: text.eot.shape), words: text.words, mask: text.mask)
         let global = try withNoGrad { try runTiny(g, f, newEOT) }
-        XCTAssertGreaterThan(condRelativeError(global.image.slice(axis: 0, start: 0, end: 1), out.image.slice(axis: 0, start: 0, end: 1)),
+        XCTAssertGreaterThan(relativeError(global.image.slice(axis: 0, start: 0, end: 1), out.image.slice(axis: 0, start: 0, end: 1)),
                              1e-4, "t_EOT changes the image")
-        print("TextConditionedGeneratorTests: open conditioning vs EG3D \(condRelativeError(out.image, base.image)), one word \(e)")
+        print("TextConditionedGeneratorTests: open conditioning vs EG3D \(relativeError(out.image, base.image)), one word \(e)")
     }
 
     /// Gradients of a loss on image and image_raw reach every conditioning parameter (non-zero and finite), and
@@ -172,7 +173,7 @@ final class TextConditionedGeneratorTests: XCTestCase {
         let g = try smallConditioned()
         XCTAssertEqual(g.conditioningConfig.placements.map(\.resolution), [4, 8, 16], "fewer than six blocks: all of them")
         let text = randomText(counts: [3, 2], length: 4, dim: 6, seed: 60)
-        let r1 = condTestTensor([2, 3, 128, 128], seed: 61), r2 = condTestTensor([2, 3, 8, 8], seed: 62)
+        let r1 = testTensor([2, 3, 128, 128], seed: 61), r2 = testTensor([2, 3, 8, 8], seed: 62)
         func loss() throws -> Tensor {
             let out = try runSmall(g, text)
             return (out.image * r1).sum() + (out.imageRaw * r2).sum()
@@ -221,7 +222,7 @@ final class TextConditionedGeneratorTests: XCTestCase {
         let cond = ConditioningConfig(generator: Self.small, textDim: 6, hiddenDim: 8, adapterDim: 2, heads: 2)
         let g = TextConditionedGenerator(config: Self.small, conditioning: cond, rng: RandomGenerator(seed: 8))
         let out = try runSmall(g, randomText(counts: [2, 4], length: 4, dim: 6, seed: 63))
-        let loss = (out.image * condTestTensor([2, 3, 128, 128], seed: 64)).sum()
+        let loss = (out.image * testTensor([2, 3, 128, 128], seed: 64)).sum()
         let a = g.conditioning.adapters.items[1]
         let fuse = g.conditioning.semanticsMapping.fuse
         let grads = gradients(of: loss, wrt: [a.gamma, a.projOut.weight, a.projOut.bias, fuse.weight, fuse.bias!])

@@ -3,11 +3,12 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class TextConditioningTests: XCTestCase {
     func testFromCLIPFindsEOTAndWords() {
         let (t, dt) = (8, 3)
-        let hidden = condTestTensor([2, t, dt], seed: 1)
+        let hidden = testTensor([2, t, dt], seed: 1)
         // Row 0 pads with 0 after EOT (OpenCLIP / SD2); row 1 pads with the EOT id itself (HF CLIP): the first maximum is EOT.
         let ids = [[49406, 320, 1929, 49407, 0, 0, 0, 0],
                    [49406, 1125, 49407, 49407, 49407, 49407, 49407, 49407]]
@@ -25,7 +26,7 @@ final class TextConditioningTests: XCTestCase {
     }
 
     func testEmptyPromptHasNoWordsAndTensorIDs() {
-        let hidden = condTestTensor([1, 5, 2], seed: 2)
+        let hidden = testTensor([1, 5, 2], seed: 2)
         let ids = Tensor([49406, 49407, 0, 0, 0], shape: [1, 5])
         let text = TextConditioning.fromCLIP(hiddenStates: hidden, tokenIDs: ids, maxWords: 4)
         XCTAssertEqual(text.words.shape, [1, 4, 2])
@@ -35,7 +36,7 @@ final class TextConditioningTests: XCTestCase {
 
     /// The split is made of slices, so gradients reach the hidden states (at SOT and the padding they are zero).
     func testFromCLIPIsDifferentiable() {
-        let hidden = condTestTensor([1, 5, 2], seed: 3, requiresGrad: true)
+        let hidden = testTensor([1, 5, 2], seed: 3, requiresGrad: true)
         let text = TextConditioning.fromCLIP(hiddenStates: hidden, tokenIDs: [[49406, 7, 8, 49407, 0]])
         let g = gradients(of: text.words.sum() + text.eot.sum() * 2, wrt: [hidden])[0]
         XCTAssertEqual(g.toArray(), [0, 0, 1, 1, 1, 1, 2, 2, 0, 0])

@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class TriPlaneConfigTests: XCTestCase {
     func testPresetsDerivedSizes() throws {

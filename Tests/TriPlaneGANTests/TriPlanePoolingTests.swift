@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 final class TriPlanePoolingTests: XCTestCase {
     /// World-axis indices of texel (r, c) of plane k: [axis: index] for the two axes the plane indexes.
@@ -58,7 +59,7 @@ final class TriPlanePoolingTests: XCTestCase {
 
     func checkAgainstBruteForce(_ axes: TriPlaneAxes, sizes: [WorldAxis: Int], n: Int = 2, d: Int = 3, seed: UInt64) -> [[Int: Int]] {
         let shapes = axes.planes.map { [n, d, sizes[$0.row]!, sizes[$0.column]!] }
-        let planes = shapes.enumerated().map { condTestTensor($0.element, seed: seed + UInt64($0.offset)) }
+        let planes = shapes.enumerated().map { testTensor($0.element, seed: seed + UInt64($0.offset)) }
         let values = planes.map { $0.toArray() }
         XCTAssertEqual(Set(values.joined()).count, values.joined().count, "inputs must be distinct values")
         let got = TriPlanePooling(axes: axes)(planes)
@@ -108,13 +109,13 @@ final class TriPlanePoolingTests: XCTestCase {
 
     /// PyTorch parity (Scripts/fixtures/adapter.py, an independent volume-lifting implementation): forward and gradient.
     func testPoolingParityWithTorch() throws {
-        let file = try condFixture("ops_adapter.safetensors")
+        let file = try fixture("ops_adapter.safetensors")
         let x = try file.tensor("pool_eg3d.x0")
         let leaf = Tensor(x.toArray(), shape: x.shape, requiresGrad: true)
         let y = TriPlanePooling().pooled(channels: leaf)
-        let e = condAssertClose(y, try file.tensor("pool_eg3d.out"), tol: 1e-6, "pool forward")
+        let e = assertClose(y, try file.tensor("pool_eg3d.out"), tol: 1e-6, "pool forward")
         let g = gradients(of: y, wrt: [leaf], seed: try file.tensor("pool_eg3d.r"))[0]
-        let eg = condAssertClose(g, try file.tensor("pool_eg3d.g0"), tol: 1e-5, "pool gradient")
+        let eg = assertClose(g, try file.tensor("pool_eg3d.g0"), tol: 1e-5, "pool gradient")
         print("pooling parity: forward \(e), gradient \(eg)")
     }
 }

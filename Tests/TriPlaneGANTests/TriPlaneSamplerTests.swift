@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 import TensorCore
 @testable import TriPlaneGAN
+import TestSupport
 
 /// The fixture's decoder (official key names under "decoder.").
 func rendererDecoder(_ f: SafeTensorsFile) throws -> OSGDecoder {
@@ -65,27 +66,27 @@ final class TriPlaneSamplerTests: XCTestCase {
     }
 
     func testSampledFeaturesMatchReference() throws {
-        let f = try rendererFixture("renderer_parity.safetensors")
+        let f = try fixture("renderer_parity.safetensors")
         let planes = try f.tensor("planes"), points = try f.tensor("points")
         let features = TriPlane.sample(planes: planes, points: points, boxWarp: 1)
-        assertRendererClose(features, try f.tensor("points.features"), tol: 1e-5, "tri-plane features (N, 3, P, C)")
-        assertRendererClose(TriPlane.aggregate(features), try f.tensor("points.features").mean(axis: 1), tol: 1e-5, "plane mean")
+        assertClose(features, try f.tensor("points.features"), tol: 1e-5, "tri-plane features (N, 3, P, C)")
+        assertClose(TriPlane.aggregate(features), try f.tensor("points.features").mean(axis: 1), tol: 1e-5, "plane mean")
     }
 
     func testDecoderMatchesReference() throws {
-        let f = try rendererFixture("renderer_parity.safetensors")
+        let f = try fixture("renderer_parity.safetensors")
         let planes = try f.tensor("planes"), points = try f.tensor("points")
         let decoder = try rendererDecoder(f)
         let sigma = try f.tensor("points.sigma"), rgb = try f.tensor("points.rgb")
         // Differentiable path (recording on: the decoder's parameters need gradients).
         let (s0, c0) = ImportanceRenderer.sampleDensity(planes: planes, decoder: decoder, points: points)
         XCTAssertNotNil(s0.node, "the differentiable path records a graph")
-        assertRendererClose(s0, sigma, tol: 1e-5, "sigma (ops)")
-        assertRendererClose(c0, rgb, tol: 1e-5, "rgb (ops)")
+        assertClose(s0, sigma, tol: 1e-5, "sigma (ops)")
+        assertClose(c0, rgb, tol: 1e-5, "rgb (ops)")
         // Fused path, in small chunks.
         let (s1, c1) = withNoGrad { ImportanceRenderer.sampleDensity(planes: planes, decoder: decoder, points: points, chunk: 37) }
-        assertRendererClose(s1, sigma, tol: 1e-5, "sigma (fused)")
-        assertRendererClose(c1, rgb, tol: 1e-5, "rgb (fused)")
+        assertClose(s1, sigma, tol: 1e-5, "sigma (fused)")
+        assertClose(c1, rgb, tol: 1e-5, "rgb (fused)")
         let s2 = withNoGrad { ImportanceRenderer.sampleSigma(planes: planes, decoder: decoder, points: points) }
         XCTAssertEqual(s2.toArray(), s1.toArray())
     }
@@ -95,7 +96,7 @@ final class TriPlaneSamplerTests: XCTestCase {
         let shapes = Dictionary(uniqueKeysWithValues: decoder.namedParameters().map { ($0.0, $0.1.shape) })
         XCTAssertEqual(shapes, ["net.0.weight": [64, 32], "net.0.bias": [64], "net.2.weight": [33, 64], "net.2.bias": [33]])
         // The official checkpoint keys load as they are (tiny128: G.decoder.*).
-        let golden = try rendererFixture("eg3d/tiny128.safetensors")
+        let golden = try fixture("eg3d/tiny128.safetensors")
         var state: [String: Tensor] = [:]
         for key in golden.keys where key.hasPrefix("G.decoder.") { state[String(key.dropFirst("G.decoder.".count))] = try golden.tensor(key) }
         XCTAssertNoThrow(try decoder.load(state))

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 final class CLIPImageProcessorTests: XCTestCase {
     func testMatchesTorchAndTransformers() throws {

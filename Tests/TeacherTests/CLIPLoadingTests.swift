@@ -4,6 +4,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 final class CLIPLoadingTests: XCTestCase {
     /// A copy of Tests/Fixtures/clip/<name> whose weights are `edit`ed, in a temporary folder.

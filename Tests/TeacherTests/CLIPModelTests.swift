@@ -6,6 +6,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 final class CLIPModelTests: XCTestCase {
     func io(_ name: String) throws -> SafeTensorsFile { try SafeTensorsFile(path: clipFixturePath("\(name)_io.safetensors")) }

@@ -6,6 +6,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 final class CLIPTokenizerTests: XCTestCase {
     static let tokenizerDir = clipFixturePath("tokenizer")

@@ -7,6 +7,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 final class PipelineErrorTests: XCTestCase {
     /// A private copy of the tiny pipeline folder.

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 /// Text states looked up by prompt (the parity fixture's conditional and negative-prompt states).
 final class FixedTextEncoding: TextEncoding {

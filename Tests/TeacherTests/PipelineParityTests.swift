@@ -7,6 +7,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 final class PipelineParityTests: XCTestCase {
     static let folder = teacherFixturePath("tiny-sd-pipeline")

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 /// The fixture's stand-in noise predictor (teacher_fixtures_vae.py `stand_in`):
 /// x · (0.5 + 0.3 cos(t / 100)) + 0.2 tanh(x) + (mean_L(states) · Wᵀ)[:, :, None, None].

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 final class UNetBlocksTests: XCTestCase {
     func check(_ name: String, _ module: Module, _ f: (Tensor) -> Tensor, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 final class UNetParityTests: XCTestCase {
     /// Loads `name` and compares the time embedding, the output and the input gradients with `<name>.io`.

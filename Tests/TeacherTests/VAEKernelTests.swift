@@ -4,6 +4,7 @@
 import Foundation
 import XCTest
 @testable import TensorCore
+import TestSupport
 
 final class VAEKernelTests: XCTestCase {
     func testChunkedConvolutionMatchesReference() {

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 @testable import Teacher
 @testable import TensorCore
+import TestSupport
 
 final class VAEParityTests: XCTestCase {
     var folder: String { teacherFixturesDir.appendingPathComponent("vae_tiny").path }

@@ -10,6 +10,7 @@ import XCTest
 @testable import Metrics
 @testable import TensorCore
 import Teacher
+import TestSupport
 
 private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures")

@@ -1,6 +1,6 @@
 // Test support for the Inception parity tests: the weight/image RECIPE of Scripts/make_metric_fixtures.py
-// (its docstring) bit for bit, so the 21.8M fixture weights are generated rather than committed, and the
-// relative-error check of Tests/TensorCoreTests/Support.swift (copied under prefixed names).
+// (its docstring) bit for bit, so the 21.8M fixture weights are generated rather than committed (the
+// relative-error check is TestSupport's).
 import Foundation
 import XCTest
 @testable import Metrics
@@ -56,26 +56,4 @@ enum InceptionRecipe {
 
     /// image.<k> of the fixture: (1, 3, h, w) in [0, 1).
     static func image(_ k: Int, _ h: Int, _ w: Int) -> Tensor { tensor("image.\(k)", [1, 3, h, w], a: 0.5, b: 0.5) }
-}
-
-/// max |a - b| / max |b|, Float64.
-func inceptionRelativeError(_ a: Tensor, _ b: Tensor) -> Double {
-    let x = a.contiguous().toArray(), y = b.contiguous().toArray()
-    var num = 0.0, den = 0.0
-    for i in 0..<x.count {
-        let d = abs(Double(x[i]) - Double(y[i]))
-        num = max(num, d.isNaN ? .infinity : d)
-        den = max(den, abs(Double(y[i])))
-    }
-    return den == 0 ? num : num / den
-}
-
-/// Asserts equal shapes and inceptionRelativeError(actual, expected) <= tol.
-func inceptionAssertClose(_ actual: Tensor, _ expected: Tensor, tol: Double, _ what: String,
-                          file: StaticString = #filePath, line: UInt = #line) {
-    guard actual.shape == expected.shape else {
-        XCTFail("\(what): shape \(actual.shape) != expected \(expected.shape)", file: file, line: line); return
-    }
-    let err = inceptionRelativeError(actual, expected)
-    XCTAssertLessThanOrEqual(err, tol, "\(what): relative error \(err)", file: file, line: line)
 }

@@ -6,6 +6,7 @@ import Foundation
 import XCTest
 @testable import Metrics
 @testable import TensorCore
+import TestSupport
 
 final class InceptionTests: XCTestCase {
     func fixture() throws -> SafeTensorsFile {
@@ -44,15 +45,15 @@ final class InceptionTests: XCTestCase {
         XCTAssertEqual(outputs.map(\.shape), [[3, 64, 73, 73], [3, 192, 35, 35], [3, 768, 17, 17], [3, 2048, 1, 1]])
         let features = outputs[3].reshape([3, 2048])
         for i in 0..<3 {
-            inceptionAssertClose(features.slice(axis: 0, start: i, end: i + 1), try f.tensor("features.\(i)"), tol: 1e-4,
+            assertClose(features.slice(axis: 0, start: i, end: i + 1), try f.tensor("features.\(i)"), tol: 1e-4,
                                  "features of image \(i) (\(sizes[i].0)x\(sizes[i].1))")
         }
         for j in 0..<3 {
-            inceptionAssertClose(outputs[j].slice(axis: 0, start: 1, end: 2), try f.tensor("block\(j).1"), tol: 1e-4, "block \(j)")
+            assertClose(outputs[j].slice(axis: 0, start: 1, end: 2), try f.tensor("block\(j).1"), tol: 1e-4, "block \(j)")
         }
         // A single image through the model's own resize gives the same features as the batch.
         let single = model.features(images[2])
-        inceptionAssertClose(single, features.slice(axis: 0, start: 2, end: 3), tol: 1e-6, "unbatched image 2")
+        assertClose(single, features.slice(axis: 0, start: 2, end: 3), tol: 1e-6, "unbatched image 2")
     }
 
     /// Two PNG folders (grey, RGBA, two sizes) through the folder pipeline at --dims 64 against pytorch-fid's
@@ -67,7 +68,7 @@ final class InceptionTests: XCTestCase {
         for name in ["generated", "reference"] {
             let folder = try ImageFolder(path: metricFixtures.appendingPathComponent("fid_folders/\(name)").path)
             let features = encoder.encode(try folder.files.map { try ImageFolder.loadRGB($0) })
-            inceptionAssertClose(features, try f.tensor("\(name).features"), tol: 1e-4, "\(name) features")
+            assertClose(features, try f.tensor("\(name).features"), tol: 1e-4, "\(name) features")
             stats.append(GaussianStatistics(try folderStatistics(folder, encoder: encoder, batchSize: 4)))
         }
         let fid = try frechetDistance(stats[0], stats[1])
@@ -81,7 +82,7 @@ final class InceptionTests: XCTestCase {
             let m = BasicConv2d(cin, cout, kernel: k, stride: stride, padding: pad)
             try! m.load(InceptionRecipe.stateDict(for: m))
             let x = RandomGenerator(seed: 3).normal([2, cin, 11, 13])
-            inceptionAssertClose(withNoGrad { m.folded()(x) }, withNoGrad { m.reference(x) }, tol: 1e-5, "BasicConv2d \(k)")
+            assertClose(withNoGrad { m.folded()(x) }, withNoGrad { m.reference(x) }, tol: 1e-5, "BasicConv2d \(k)")
         }
     }
 
@@ -94,16 +95,16 @@ final class InceptionTests: XCTestCase {
             let f = m.folded(), tap = TapConv(f)
             for n in [1, 3] {
                 let x = RandomGenerator(seed: 4).normal([n, cin, h, w])
-                inceptionAssertClose(tap(x), withNoGrad { f(x) }, tol: 1e-5, "TapConv \(k) padding \(pad) batch \(n)")
+                assertClose(tap(x), withNoGrad { f(x) }, tol: 1e-5, "TapConv \(k) padding \(pad) batch \(n)")
                 // A channel slice of a wider tensor (what the blocks pass after splitting their head's output).
                 let wide = RandomGenerator(seed: 5).normal([n, cin + 3, h, w]), view = wide.slice(axis: 1, start: 2, end: 2 + cin)
-                inceptionAssertClose(tap(view), withNoGrad { f(view.contiguous()) }, tol: 1e-5, "TapConv \(k) on a view, batch \(n)")
+                assertClose(tap(view), withNoGrad { f(view.contiguous()) }, tol: 1e-5, "TapConv \(k) on a view, batch \(n)")
             }
         }
         let m = BasicConv2d(6, 10, kernel: 3)
         try! m.load(InceptionRecipe.stateDict(for: m))
         let x = RandomGenerator(seed: 6).normal([2, 6, 13, 9])
-        inceptionAssertClose(winogradValid3x3(x, m.folded()), withNoGrad { m.folded()(x) }, tol: 1e-5, "Winograd 3x3 without padding")
+        assertClose(winogradValid3x3(x, m.folded()), withNoGrad { m.folded()(x) }, tol: 1e-5, "Winograd 3x3 without padding")
     }
 
     func testDirectConvolutionMatchesConv2d() {
@@ -113,7 +114,7 @@ final class InceptionTests: XCTestCase {
             let f = m.folded()
             XCTAssertTrue(f.isDirect3x3)
             let x = RandomGenerator(seed: 4).normal([2, cin, h, w])
-            inceptionAssertClose(directConv3x3(x, f, packed: f.directWeights()), withNoGrad { f(x) }, tol: 1e-5,
+            assertClose(directConv3x3(x, f, packed: f.directWeights()), withNoGrad { f(x) }, tol: 1e-5,
                                  "direct 3x3 \(cin)->\(cout) stride \(stride) padding \(pad) \(h)x\(w)")
         }
     }
@@ -134,7 +135,7 @@ final class InceptionTests: XCTestCase {
             let channels = 1..<3
             let pooled = avgPool2d(x.slice(axis: 1, start: 1, end: 3), kernel: (3, 3), stride: (1, 1), padding: (1, 1), countIncludePad: false)
             let expected = (pooled + bias.reshape([1, 2, 1, 1])).relu()
-            inceptionAssertClose(averagePool3x3BiasReLU(x, channels: channels, bias: bias), expected, tol: 1e-6, "average pool \(shape)")
+            assertClose(averagePool3x3BiasReLU(x, channels: channels, bias: bias), expected, tol: 1e-6, "average pool \(shape)")
         }
     }
 

@@ -4,6 +4,7 @@
 import Foundation
 import XCTest
 @testable import Codecs
+import TestSupport
 
 final class DeflateTests: XCTestCase {
     func testChecksumKnownValues() {
@@ -145,7 +146,7 @@ final class DeflateTests: XCTestCase {
         let img = naturalImage(width: 256, height: 256)
         let filtered = PNG.filteredScanlines(img)
         let src = try codecFixtureData("zlib_source.bin")
-        let dir = try temporaryDirectory()
+        let dir = URL(fileURLWithPath: try temporaryFolder("codecs"))
         defer { try? FileManager.default.removeItem(at: dir) }
         var ours: [Int: Int] = [:]
         for level in [1, 6, 9] {

@@ -4,6 +4,7 @@
 import Foundation
 import XCTest
 @testable import Codecs
+import TestSupport
 
 final class FuzzTests: XCTestCase {
     /// One mutation of `data`; `lengthFields` are offsets of big- or little-endian size fields worth editing.

@@ -4,6 +4,7 @@
 import Foundation
 import XCTest
 @testable import Codecs
+import TestSupport
 
 final class GIFTests: XCTestCase {
     func testLZWRoundTrip() throws {
@@ -115,7 +116,7 @@ final class ZipTests: XCTestCase {
         XCTAssertEqual(try zip.extract(named: "empty.txt"), Data())
         XCTAssertEqual(try PNG.decode(try zip.extract(named: "00000/a.png"), name: "a"), naturalImage(width: 32, height: 32))
 
-        let dir = try temporaryDirectory()
+        let dir = URL(fileURLWithPath: try temporaryFolder("codecs"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("out.zip").path
         let fw = try ZipWriter(path: path)

@@ -4,6 +4,7 @@
 import Foundation
 import XCTest
 @testable import Codecs
+import TestSupport
 
 final class PNGTests: XCTestCase {
     // The fixture formulas (see the script's docstring).
@@ -107,7 +108,7 @@ final class PNGTests: XCTestCase {
         // A 16-bit depth map survives exactly.
         let depthMap = Image(width: 5, height: 4, channels: 1, bitDepth: 16, interleaved: (0..<20).map { Float($0) / 19 })
         XCTAssertEqual(try PNG.decode(PNG.encode(depthMap), name: "depth"), depthMap)
-        let dir = try temporaryDirectory()
+        let dir = URL(fileURLWithPath: try temporaryFolder("codecs"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("a.png").path
         try PNG.write(img, to: path)

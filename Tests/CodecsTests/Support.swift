@@ -1,32 +1,17 @@
-// Test support for the Codecs tests: fixture paths, a seeded generator, a natural-looking synthetic image,
-// and an optional bridge to the system's python3 (tests that use it skip when it is missing).
+// Test support for the Codecs tests: the codecs fixture folder, a natural-looking synthetic image, PNG chunk
+// helpers and an optional bridge to the system's python3 (tests that use it skip when it is missing). The seeded
+// generator and temporary folders are TestSupport's.
 import Foundation
 import XCTest
 @testable import Codecs
+import TestSupport
 
-let codecFixturesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures").appendingPathComponent("codecs")
+/// Tests/Fixtures/codecs
+let codecFixturesDir = fixturesDir.appendingPathComponent("codecs")
 
 func codecFixture(_ name: String) -> String { codecFixturesDir.appendingPathComponent(name).path }
 
 func codecFixtureData(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: codecFixture(name))) }
-
-/// SplitMix64: a tiny, fast, seeded generator for tests.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in byte() } }
-}
 
 /// A photo-like RGB image: smooth shading, a few soft-edged blobs, fine texture and sensor noise.
 func naturalImage(width: Int, height: Int, seed: UInt64 = 7) -> Image {
@@ -88,13 +73,6 @@ func runPython(_ script: String, arguments: [String] = []) throws -> String? {
     proc.waitUntilExit()
     guard proc.terminationStatus == 0 else { XCTFail("python3 failed: \(script)"); return nil }
     return String(decoding: out, as: UTF8.self)
-}
-
-/// A temporary folder for one test, removed by the caller.
-func temporaryDirectory() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("codecs-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
 }
 
 /// The chunks of a valid PNG.

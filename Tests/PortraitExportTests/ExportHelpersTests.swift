@@ -6,6 +6,7 @@ import Codecs
 import TensorCore
 import TriPlaneGAN
 @testable import PortraitExport
+import TestSupport
 
 final class ExportHelpersTests: XCTestCase {
     func testSHA256KnownDigests() throws {
@@ -20,7 +21,7 @@ final class ExportHelpersTests: XCTestCase {
         for piece in [1, 63, 64, 65, 1000, 999_000 - 193 + 1000] { let j = Swift.min(million.count, i + piece); s.update(million[i..<j]); i = j }
         s.update(million[i...])
         XCTAssertEqual(s.hexDigest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-        let path = ExportTestSupport.scratch("sha") + ".bin"
+        let path = temporaryPath("sha") + ".bin"
         try million.write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let f = try SHA256.file(path)

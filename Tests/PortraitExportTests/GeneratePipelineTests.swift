@@ -7,11 +7,12 @@ import Codecs
 import TensorCore
 import TriPlaneGAN
 @testable import PortraitExport
+import TestSupport
 
 final class GeneratePipelineTests: XCTestCase {
     /// The interior density range of the tiny checkpoint at seed 3 (from the no-surface error of an absurd level).
     static let densityRange: (min: Float, max: Float) = {
-        let out = ExportTestSupport.scratch("range")
+        let out = temporaryPath("range")
         do {
             _ = try GeneratePipeline(options: ExportTestSupport.options(out: out, views: 0, frames: 0, threshold: 1e9)).run()
         } catch let e as NoSurfaceError { return (e.minimum, e.maximum) } catch {}
@@ -20,9 +21,9 @@ final class GeneratePipelineTests: XCTestCase {
     }()
 
     func testWritesEveryFileAndTheManifest() throws {
-        let out = ExportTestSupport.scratch("generate")
+        let out = temporaryPath("generate")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let camFile = ExportTestSupport.scratch("cam") + ".txt"
+        let camFile = temporaryPath("cam") + ".txt"
         try Camera.lookAt(yaw: 1.3, pitch: 1.5).label.map { "\($0)" }.joined(separator: " ").write(toFile: camFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: camFile) }
         let (lo, hi) = Self.densityRange
@@ -120,7 +121,7 @@ final class GeneratePipelineTests: XCTestCase {
 
     func testSameSeedGivesIdenticalFiles() throws {
         func run(seed: UInt64) throws -> [String: Data] {
-            let out = ExportTestSupport.scratch("determinism")
+            let out = temporaryPath("determinism")
             defer { try? FileManager.default.removeItem(atPath: out) }
             var o = ExportTestSupport.options(out: out, views: 2, frames: 0, mesh: false)
             o.seed = seed
@@ -136,9 +137,9 @@ final class GeneratePipelineTests: XCTestCase {
     }
 
     func testCameraLabelViewAlone() throws {
-        let out = ExportTestSupport.scratch("camera-only")
+        let out = temporaryPath("camera-only")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let cam = ExportTestSupport.scratch("cam") + ".json"
+        let cam = temporaryPath("cam") + ".json"
         try "[\(Camera.frontal().label.map { "\($0)" }.joined(separator: ", "))]".write(toFile: cam, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: cam) }
         var o = ExportTestSupport.options(out: out, views: 0, frames: 0, mesh: false)
@@ -165,7 +166,7 @@ final class GeneratePipelineTests: XCTestCase {
     }
 
     func testBadInputsNameTheProblemAndWriteNothing() throws {
-        let out = ExportTestSupport.scratch("bad")
+        let out = temporaryPath("bad")
         var o = ExportTestSupport.options(out: out, views: 1, frames: 0, mesh: false)
 
         o.weights = "/nonexistent/model.safetensors"
@@ -188,7 +189,7 @@ final class GeneratePipelineTests: XCTestCase {
         }
 
         o.weights = ExportTestSupport.tiny.path
-        let cam = ExportTestSupport.scratch("cam24") + ".json"
+        let cam = temporaryPath("cam24") + ".json"
         try "[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 4.2647, 0, 0.5, 0, 4.2647, 0.5, 0, 0]".write(toFile: cam, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: cam) }
         o.cameraLabelPath = cam
@@ -216,10 +217,10 @@ final class GeneratePipelineTests: XCTestCase {
     }
 
     func testInterruptWritesNothing() throws {
-        let o = ExportTestSupport.options(out: ExportTestSupport.scratch("interrupt"), views: 2, frames: 2, mesh: false)
+        let o = ExportTestSupport.options(out: temporaryPath("interrupt"), views: 2, frames: 2, mesh: false)
         for stop in [0, 3, 5] { XCTAssertEqual(failure(o, stopAfter: stop), "interrupted: no files were written") }
         // An existing folder is kept, and stays as it was.
-        let existing = ExportTestSupport.scratch("existing")
+        let existing = temporaryPath("existing")
         try FileManager.default.createDirectory(atPath: existing, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: existing) }
         try Data("keep".utf8).write(to: URL(fileURLWithPath: existing + "/notes.txt"))

@@ -1,20 +1,16 @@
 // Shared helpers for the PortraitExport tests: a tiny random-weight checkpoint (TriPlaneConfig.tiny128) written
-// once per process, scratch folders, and a pipeline set up for quick runs.
+// once per process, and a pipeline set up for quick runs (scratch paths: TestSupport's temporaryPath).
 import Foundation
 import XCTest
 import TensorCore
 import TriPlaneGAN
 @testable import PortraitExport
+import TestSupport
 
 enum ExportTestSupport {
-    /// A folder under the temporary directory, unique to this call (not created).
-    static func scratch(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
-    }
-
     /// The tiny generator's state dict and the folder of its checkpoint.
     static let tiny: (state: [String: Tensor], dir: String, path: String) = {
-        let dir = scratch("portrait-export-ckpt")
+        let dir = temporaryPath("portrait-export-ckpt")
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let g = TriPlaneGenerator(config: .tiny128, rng: RandomGenerator(seed: 7))
         let state = g.stateDict()

@@ -6,15 +6,12 @@ import Foundation
 import XCTest
 @testable import PortraitWorld
 import TensorCore
+import TestSupport
 
-let worldFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures").appendingPathComponent("world")
+let worldFixtures = fixturesDir.appendingPathComponent("world")
 
-func temporaryDirectory(_ name: String) -> URL {
-    let u = FileManager.default.temporaryDirectory.appendingPathComponent("portraitworld-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
-    try? FileManager.default.removeItem(at: u)
-    return u
-}
+/// A unique scratch folder location (not created: the dataset writers create it).
+func temporaryDirectory(_ name: String) -> URL { URL(fileURLWithPath: temporaryPath("portraitworld-\(name)")) }
 
 /// Every regular file under `dir` (relative path -> bytes), skipping the resume journals.
 func snapshot(_ dir: URL) -> [String: Data] {

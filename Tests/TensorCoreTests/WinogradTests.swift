@@ -14,9 +14,12 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// Many tiles (several bands of winogradBandTiles) and a channel count that splits into weight blocks.
+    /// Several bands of tile rows (the band budget lowered) and input channels over several blocks of winogradKC.
     func testBandsAndBlocks() {
-        let c = 96, o = winogradWeightBudget / (16 * c) + 40
+        let saved = winogradBandBudget
+        defer { winogradBandBudget = saved }
+        winogradBandBudget = 16 * 300 * 15 * 3   // 3 tile rows of 15 tiles per band at c = 300
+        let c = 300, o = 29
         let x = testTensor([2, c, 50, 30], seed: 4), k = testTensor([o, c, 3, 3], seed: 5), b = testTensor([o], seed: 6)
         withNoGrad { assertClose(conv2dWinograd(x, k, bias: b), conv2d(x, k, bias: b, padding: (1, 1)), tol: 1e-5, "bands") }
     }

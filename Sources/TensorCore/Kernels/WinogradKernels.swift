@@ -1,52 +1,102 @@
 // Winograd's minimal filtering F(2×2, 3×3) for 3×3, stride-1, padding-1 convolutions (Lavin & Gray, "Fast
-// Algorithms for Convolutional Neural Networks", 2016): each 2×2 output tile is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d Bᵀᵀ)] A for the
+// Algorithms for Convolutional Neural Networks", 2016): each 2×2 output tile is Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A for the
 // 4×4 input tile d around it, so the 9 multiplies per output become 4. Summed over input channels, each of the 16
-// transformed positions ξ is one GEMM: M_ξ (O × tiles) = U_ξ (O × C) · V_ξ (C × tiles). The transforms use only
-// additions and halvings, so the result differs from direct convolution by rounding only.
+// transformed positions ξ = 4·i + j is one GEMM: M_ξ (O × tiles) = U_ξ (O × C) · V_ξ (C × tiles). The transforms use
+// only additions and halvings, so the result differs from direct convolution by rounding only.
 //   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 -1 -1]
-// Tiles are processed a band of tile rows at a time and output channels a block at a time, so the transformed
-// operands stay within a fixed budget whatever the image size.
+// The fast kernel is fused around the GEMM register tile (GemmTile.swift) so that no transformed operand is packed
+// twice and M never goes to memory:
+//   * the input transform writes V straight in the tile's packed-B layout (panels of NR tiles);
+//   * U is made per block of output-channel strips and input channels, straight in the packed-A layout, into a
+//     thread's own scratch (it stays in L2 while every panel of tiles streams past it);
+//   * the 16 register-tile products of one (strip, panel) land in a 16 · MR · NR scratch and go through the
+//     output transform at once (vectorised over 16 tiles); as Aᵀ M A is linear in M, the input-channel blocks add
+//     their transformed partial sums into the output.
+// Images of many tiles go a band of tile rows at a time, so V stays near winogradBandBudget floats.
 
 /// One Winograd convolution: x (n, c, h, w) -> out (n, o, h, w), 2×2 output tiles.
 struct WinogradShape {
     let n: Int, c: Int, o: Int, h: Int, w: Int
     var tilesH: Int { (h + 1) / 2 }
     var tilesW: Int { (w + 1) / 2 }
+    /// Tile rows over the batch: tile row = b · tilesH + ty.
+    var tileRows: Int { n * tilesH }
 }
 
-/// U[ξ][oi][ci] = (G g Gᵀ)[ξ] for output channels o0 ..< o0 + ob. w: (o, c, 3, 3) dense; u: (16, ob, c).
-func winogradTransformWeights(_ w: UnsafePointer<Float>, c: Int, o0: Int, ob: Int, _ u: UnsafeMutablePointer<Float>) {
-    let plane = ob * c
-    parallelRanges(ob, grain: Swift.max(1, 2048 / Swift.max(c, 1))) { range in
-        for oi in range {
-            for ci in 0..<c {
-                let g = w + ((o0 + oi) * c + ci) * 9
-                // G g: rows g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2 (each a row of 3 taps).
-                let g0 = SIMD4<Float>(g[0], g[1], g[2], 0), g1 = SIMD4<Float>(g[3], g[4], g[5], 0)
-                let g2 = SIMD4<Float>(g[6], g[7], g[8], 0)
-                let rows = (g0, (g0 + g1 + g2) * 0.5, (g0 - g1 + g2) * 0.5, g2)
-                let dst = u + oi * c + ci
-                @inline(__always) func put(_ k: Int, _ v: SIMD4<Float>) {
-                    // (G g) Gᵀ along the row: a, (a + b + c)/2, (a - b + c)/2, c.
-                    dst[(4 * k + 0) * plane] = v[0]
-                    dst[(4 * k + 1) * plane] = (v[0] + v[1] + v[2]) * 0.5
-                    dst[(4 * k + 2) * plane] = (v[0] - v[1] + v[2]) * 0.5
-                    dst[(4 * k + 3) * plane] = v[2]
-                }
-                put(0, rows.0); put(1, rows.1); put(2, rows.2); put(3, rows.3)
+/// Input channels per block of U (the register tile's K per call).
+let winogradKC = 128
+/// Output-channel strips (of gemmMR rows) per block of U: each packed-B panel is reused for these from L1/L2.
+let winogradStrips = 4
+/// Floats of V per band of tile rows (8 MB); tests lower it.
+nonisolated(unsafe) var winogradBandBudget = 1 << 21
+
+// MARK: - Transforms of one tile
+
+/// U = G g Gᵀ for one 3×3 filter g (row-major): put(ξ, U_ξ) for ξ = 4·i + j.
+@inline(__always) func winogradFilterTile(_ g: UnsafePointer<Float>, _ put: (Int, Float) -> Void) {
+    // X_k = G · (column k of g): a, (a + b + c)/2, (a - b + c)/2, c; then column j of U from X_0, X_1, X_2 likewise.
+    let half = SIMD4<Float>(1, 0.5, 0.5, 1)
+    let x0 = SIMD4<Float>(g[0], g[0] + g[3] + g[6], g[0] - g[3] + g[6], g[6]) * half
+    let x1 = SIMD4<Float>(g[1], g[1] + g[4] + g[7], g[1] - g[4] + g[7], g[7]) * half
+    let x2 = SIMD4<Float>(g[2], g[2] + g[5] + g[8], g[2] - g[5] + g[8], g[8]) * half
+    let u1 = (x0 + x1 + x2) * 0.5, u2 = (x0 - x1 + x2) * 0.5
+    for i in 0..<4 {
+        put(4 * i + 0, x0[i])
+        put(4 * i + 1, u1[i])
+        put(4 * i + 2, u2[i])
+        put(4 * i + 3, x2[i])
+    }
+}
+
+/// Y = Aᵀ M A for 16 tiles' products m(ξ) at once: (y00, y01, y10, y11).
+@inline(__always) func winogradOutputTiles(_ m: (Int) -> V) -> (V, V, V, V) {
+    // Rows: R0 = M0 + M1 + M2, R1 = M1 - M2 - M3 (M_i = row i of M, 4 entries), then the same along the columns.
+    let r00 = m(0) + m(4) + m(8), r01 = m(1) + m(5) + m(9), r02 = m(2) + m(6) + m(10), r03 = m(3) + m(7) + m(11)
+    let r10 = m(4) - m(8) - m(12), r11 = m(5) - m(9) - m(13), r12 = m(6) - m(10) - m(14), r13 = m(7) - m(11) - m(15)
+    return (r00 + r01 + r02, r01 - r02 - r03, r10 + r11 + r12, r11 - r12 - r13)
+}
+
+/// winogradOutputTiles for one tile.
+@inline(__always) func winogradOutputTile(_ m: (Int) -> Float) -> (Float, Float, Float, Float) {
+    let r00 = m(0) + m(4) + m(8), r01 = m(1) + m(5) + m(9), r02 = m(2) + m(6) + m(10), r03 = m(3) + m(7) + m(11)
+    let r10 = m(4) - m(8) - m(12), r11 = m(5) - m(9) - m(13), r12 = m(6) - m(10) - m(14), r13 = m(7) - m(11) - m(15)
+    return (r00 + r01 + r02, r01 - r02 - r03, r10 + r11 + r12, r11 - r12 - r13)
+}
+
+// MARK: - Packing
+
+/// ap[((si · 16 + ξ) · aStride) + kk · MR + r] = U_ξ[o, k0 + kk] for o = (strip0 + si) · MR + r, zero for o ≥ s.o:
+/// the packed-A operand of the register tile for `strips` strips and input channels k0 ..< k0 + kc.
+// w: (o, c, 3, 3) dense -> ap: (strips, 16, aStride) with aStride >= kc · MR
+func winogradPackFilters(_ w: UnsafePointer<Float>, _ s: WinogradShape, strip0: Int, strips: Int, k0: Int, kc: Int,
+                         _ ap: UnsafeMutablePointer<Float>, aStride: Int) {
+    for si in 0..<strips {
+        let dst = ap + si * 16 * aStride, o0 = (strip0 + si) * gemmMR, mr = Swift.max(0, Swift.min(gemmMR, s.o - o0))
+        // Channel by channel, the strip's MR filters: each of the 16 planes gets MR consecutive floats (in L1).
+        for kk in 0..<kc {
+            let d = dst + kk * gemmMR, g = w + (o0 * s.c + k0 + kk) * 9
+            for r in 0..<mr {
+                winogradFilterTile(g + r * s.c * 9) { xi, v in d[xi * aStride + r] = v }
             }
+            for r in mr..<gemmMR { for xi in 0..<16 { d[xi * aStride + r] = 0 } }
         }
     }
 }
 
-/// V[ξ][ci][t] = (Bᵀ d B)[ξ] for the tiles of tile rows `rows` (tile row = b · tilesH + ty; t = (row - first) ·
-/// tilesW + tx), zero padding outside the image. x: (n, c, h, w) dense; v: (16, c, rows.count · tilesW).
-func winogradTransformInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Range<Int>, _ v: UnsafeMutablePointer<Float>) {
-    let tw = s.tilesW, tc = rows.count * tw, wp = 2 * tw + 2
+/// bp[((p · 16 + ξ) · c + ci) · NR + j] = V_ξ[ci, t] (Bᵀ d B) for tile t = p · NR + j of the tile rows `rows`
+/// (t = (row - rows.lowerBound) · tilesW + tx), zero padding outside the image and past the last tile.
+// x: (n, c, h, w) dense -> bp: (panels, 16, c, NR)
+func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Range<Int>, _ bp: UnsafeMutablePointer<Float>) {
+    let tw = s.tilesW, wp = 2 * tw + 2, tiles = rows.count * tw, nr = gemmNR
+    let panels = (tiles + nr - 1) / nr
     parallelRanges(s.c, grain: 1) { channels in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * wp) { buf in
             let pad = buf.baseAddress!, e = pad + 4 * wp
             for ci in channels {
+                // V_ξ of tile t: its address in the panels.
+                @inline(__always) func at(_ xi: Int, _ t: Int) -> UnsafeMutablePointer<Float> {
+                    bp + (((t / nr) * 16 + xi) * s.c + ci) * nr + t % nr
+                }
                 for (ri, row) in rows.enumerated() {
                     let b = row / s.tilesH, ty = row % s.tilesH
                     let img = x + (b * s.c + ci) * s.h * s.w
@@ -69,102 +119,178 @@ func winogradTransformInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows:
                         e[2 * wp + xx] = c1 - b1
                         e[3 * wp + xx] = b1 - d
                     }
-                    // (Bᵀ d) B along the columns of each tile; 16 tiles at a time from even/odd columns.
+                    // (Bᵀ d) B along the columns of each tile; 16 tiles at a time from even/odd columns when they
+                    // fall in one panel.
                     let base = ri * tw
                     for k in 0..<4 {
                         let ek = e + k * wp
-                        let o0 = v + ((4 * k) * s.c + ci) * tc + base, o1 = o0 + s.c * tc
-                        let o2 = o1 + s.c * tc, o3 = o2 + s.c * tc
                         var t0 = 0
-                        while t0 + vWidth <= tw && 2 * t0 + 2 * vWidth + 2 <= wp {
+                        while t0 + vWidth <= tw && (base + t0) % nr + vWidth <= nr {
                             let lo = UnsafeRawPointer(ek + 2 * t0).loadUnaligned(as: SIMD32<Float>.self)
                             let hi = UnsafeRawPointer(ek + 2 * t0 + 2).loadUnaligned(as: SIMD32<Float>.self)
                             let a = lo.evenHalf, b1 = lo.oddHalf, c1 = hi.evenHalf, d = hi.oddHalf
-                            vstore(a - c1, o0 + t0)
-                            vstore(b1 + c1, o1 + t0)
-                            vstore(c1 - b1, o2 + t0)
-                            vstore(b1 - d, o3 + t0)
+                            vstore(a - c1, at(4 * k + 0, base + t0))
+                            vstore(b1 + c1, at(4 * k + 1, base + t0))
+                            vstore(c1 - b1, at(4 * k + 2, base + t0))
+                            vstore(b1 - d, at(4 * k + 3, base + t0))
                             t0 += vWidth
                         }
                         for tx in t0..<tw {
                             let a = ek[2 * tx], b1 = ek[2 * tx + 1], c1 = ek[2 * tx + 2], d = ek[2 * tx + 3]
-                            o0[tx] = a - c1
-                            o1[tx] = b1 + c1
-                            o2[tx] = c1 - b1
-                            o3[tx] = b1 - d
+                            at(4 * k + 0, base + tx).pointee = a - c1
+                            at(4 * k + 1, base + tx).pointee = b1 + c1
+                            at(4 * k + 2, base + tx).pointee = c1 - b1
+                            at(4 * k + 3, base + tx).pointee = b1 - d
+                        }
+                    }
+                }
+                // The last panel's columns past the last tile.
+                for t in tiles..<panels * nr { for xi in 0..<16 { at(xi, t).pointee = 0 } }
+            }
+        }
+    }
+}
+
+// MARK: - Output
+
+/// (a0, b0, a1, b1, ..., a7, b7), (a8, b8, ..., a15, b15). Spelled lane by lane, which compiles to two shuffles
+/// (assigning SIMD32's evenHalf / oddHalf went through the stack lane by lane).
+@inline(__always) func interleave(_ a: V, _ b: V) -> (V, V) {
+    (V(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7]),
+     V(a[8], b[8], a[9], b[9], a[10], b[10], a[11], b[11], a[12], b[12], a[13], b[13], a[14], b[14], a[15], b[15]))
+}
+
+/// out[b, o0 + r, 2ty + i, 2tx + j] (+)= (Aᵀ M A)[i][j] (+ bias) for rows r < mr of one strip and the `tiles` tiles
+/// of one panel from global tile index t0 (t = (b · tilesH + ty) · tilesW + tx), cropped to the image.
+/// accumulate: add into out (a later input-channel block), else write with the bias.
+// m: (16, MR, NR) register-tile products -> out: (n, o, h, w) dense
+func winogradStoreTiles(_ m: UnsafePointer<Float>, _ s: WinogradShape, o0: Int, mr: Int, t0: Int, tiles: Int,
+                        bias: UnsafePointer<Float>?, accumulate: Bool, _ out: UnsafeMutablePointer<Float>) {
+    let tw = s.tilesW, xiStride = gemmMR * gemmNR
+    for r in 0..<mr {
+        let oc = o0 + r, bv: Float = accumulate ? 0 : (bias?[oc] ?? 0)
+        let src = m + r * gemmNR
+        var j = 0
+        while j < tiles {
+            let t = t0 + j, row = t / tw, tx = t % tw, b = row / s.tilesH, ty = row % s.tilesH
+            let y0 = 2 * ty, x0 = 2 * tx
+            let d0 = out + ((b * s.o + oc) * s.h + y0) * s.w + x0
+            if j + vWidth <= tiles && tx + vWidth <= tw && x0 + 2 * vWidth <= s.w && y0 + 1 < s.h {
+                // 16 whole tiles in one tile row: two output rows of 32 floats.
+                let p = src + j
+                let (y00, y01, y10, y11) = winogradOutputTiles { vload(p + $0 * xiStride) }
+                let r0 = d0, r1 = d0 + s.w
+                let (u0, u1) = interleave(y00, y01), (l0, l1) = interleave(y10, y11)
+                if accumulate {
+                    vstore(vload(r0) + u0, r0); vstore(vload(r0 + vWidth) + u1, r0 + vWidth)
+                    vstore(vload(r1) + l0, r1); vstore(vload(r1 + vWidth) + l1, r1 + vWidth)
+                } else {
+                    let bb = V(repeating: bv)
+                    vstore(u0 + bb, r0); vstore(u1 + bb, r0 + vWidth)
+                    vstore(l0 + bb, r1); vstore(l1 + bb, r1 + vWidth)
+                }
+                j += vWidth
+                continue
+            }
+            let p = src + j
+            let y = winogradOutputTile { p[$0 * xiStride] }
+            let twoRows = y0 + 1 < s.h, twoColumns = x0 + 1 < s.w
+            @inline(__always) func put(_ d: UnsafeMutablePointer<Float>, _ v: Float) { d.pointee = accumulate ? d.pointee + v : v + bv }
+            put(d0, y.0)
+            if twoColumns { put(d0 + 1, y.1) }
+            if twoRows {
+                put(d0 + s.w, y.2)
+                if twoColumns { put(d0 + s.w + 1, y.3) }
+            }
+            j += 1
+        }
+    }
+}
+
+// MARK: - The convolution
+
+/// out = conv2d(x, w, padding 1) + bias by F(2×2, 3×3). x: (n, c, h, w), w: (o, c, 3, 3), bias: (o), all dense.
+func winogradConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                         _ s: WinogradShape, _ out: UnsafeMutablePointer<Float>) {
+    let tw = s.tilesW, mr = gemmMR, nr = gemmNR
+    let bandRows = Swift.max(1, Swift.min(s.tileRows, winogradBandBudget / (16 * s.c * tw)))
+    let maxPanels = (bandRows * tw + nr - 1) / nr
+    let strips = (s.o + mr - 1) / mr
+    let kc = Swift.min(s.c, winogradKC), aStride = kc * mr + 16   // padded: the 16 planes do not share cache sets
+    let threads = Parallel.active ? 1 : Parallel.threadCount
+    let bp = UnsafeMutablePointer<Float>.allocate(capacity: maxPanels * 16 * s.c * nr)
+    defer { bp.deallocate() }
+    var r0 = 0
+    while r0 < s.tileRows {
+        let rows = r0..<Swift.min(s.tileRows, r0 + bandRows), tiles = rows.count * tw
+        let panels = (tiles + nr - 1) / nr
+        winogradPackInput(x, s, rows: rows, bp)
+        // Tasks: a grid of strip ranges × panel ranges, by strips while there are enough of them.
+        let stripChunks = Swift.max(1, Swift.min(threads, strips / winogradStrips))
+        let panelChunks = Swift.min(panels, (threads + stripChunks - 1) / stripChunks)
+        parallelFor(stripChunks * panelChunks) { task in
+            let sc = task / panelChunks, pc = task % panelChunks
+            let sLo = strips * sc / stripChunks, sHi = strips * (sc + 1) / stripChunks
+            let pLo = panels * pc / panelChunks, pHi = panels * (pc + 1) / panelChunks
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: winogradStrips * 16 * aStride + 16 * mr * nr) { buf in
+                let ap = buf.baseAddress!, m = ap + winogradStrips * 16 * aStride
+                for g0 in stride(from: sLo, to: sHi, by: winogradStrips) {
+                    let gs = Swift.min(winogradStrips, sHi - g0)
+                    for k0 in stride(from: 0, to: s.c, by: kc) {
+                        let kcc = Swift.min(kc, s.c - k0)
+                        winogradPackFilters(w, s, strip0: g0, strips: gs, k0: k0, kc: kcc, ap, aStride: aStride)
+                        for p in pLo..<pHi {
+                            for si in 0..<gs {
+                                let a = ap + si * 16 * aStride
+                                for xi in 0..<16 {
+                                    microKernel(kcc, a + xi * aStride, bp + ((p * 16 + xi) * s.c + k0) * nr, m + xi * mr * nr, nr, false)
+                                }
+                                let o0 = (g0 + si) * mr
+                                winogradStoreTiles(m, s, o0: o0, mr: Swift.min(mr, s.o - o0), t0: rows.lowerBound * tw + p * nr,
+                                                   tiles: Swift.min(nr, tiles - p * nr), bias: bias, accumulate: k0 > 0, out)
+                            }
                         }
                     }
                 }
             }
         }
+        r0 = rows.upperBound
     }
 }
 
-/// out[b, o0 + oi, 2ty + i, 2tx + j] = (Aᵀ M A)[i][j] + bias for the tiles of `rows`, cropped to the image.
-/// m: (16, ob, rows.count · tilesW); out: (n, o, h, w) dense.
-func winogradTransformOutput(_ m: UnsafePointer<Float>, _ s: WinogradShape, o0: Int, ob: Int, rows: Range<Int>,
-                             bias: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>) {
-    let tw = s.tilesW, tc = rows.count * tw, plane = ob * tc
-    parallelRanges(ob * rows.count, grain: Swift.max(1, 1024 / Swift.max(tw, 1))) { jobs in
-        for job in jobs {
-            let oi = job / rows.count, ri = job % rows.count
-            let row = rows.lowerBound + ri, b = row / s.tilesH, ty = row % s.tilesH
-            let bv = bias?[o0 + oi] ?? 0
-            let src = m + oi * tc + ri * tw
-            let y0 = 2 * ty, twoRows = y0 + 1 < s.h
-            let d0 = out + ((b * s.o + o0 + oi) * s.h + y0) * s.w, d1 = d0 + s.w
-            for tx in 0..<tw {
-                let p = src + tx
-                // Aᵀ M: r0 = M0 + M1 + M2, r1 = M1 - M2 - M3 (rows of M), then the same along the columns.
-                let m0 = SIMD4<Float>(p[0], p[plane], p[2 * plane], p[3 * plane])
-                let m1 = SIMD4<Float>(p[4 * plane], p[5 * plane], p[6 * plane], p[7 * plane])
-                let m2 = SIMD4<Float>(p[8 * plane], p[9 * plane], p[10 * plane], p[11 * plane])
-                let m3 = SIMD4<Float>(p[12 * plane], p[13 * plane], p[14 * plane], p[15 * plane])
-                let r0 = m0 + m1 + m2, r1 = m1 - m2 - m3
-                let x0 = 2 * tx
-                d0[x0] = r0[0] + r0[1] + r0[2] + bv
-                if twoRows { d1[x0] = r1[0] + r1[1] + r1[2] + bv }
-                if x0 + 1 < s.w {
-                    d0[x0 + 1] = r0[1] - r0[2] - r0[3] + bv
-                    if twoRows { d1[x0 + 1] = r1[1] - r1[2] - r1[3] + bv }
-                }
-            }
-        }
-    }
-}
+// MARK: - Naive reference
 
-/// Tiles per band and floats per operand budget of winogradConvForward.
-let winogradBandTiles = 512
-let winogradWeightBudget = 1 << 24
-
-/// out = conv2d(x, w, padding 1) + bias by F(2×2, 3×3). x: (n, c, h, w), w: (o, c, 3, 3), bias: (o), all dense.
-func winogradConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                         _ s: WinogradShape, _ out: UnsafeMutablePointer<Float>) {
-    let tw = s.tilesW, rowsTotal = s.n * s.tilesH
-    let bandRows = Swift.max(1, Swift.min(rowsTotal, winogradBandTiles / tw))
-    let maxTiles = bandRows * tw
-    // Output channels per block: all of them unless the transformed weights would pass the budget.
-    let ob = Swift.min(s.o, Swift.max(32, winogradWeightBudget / (16 * s.c)))
-    let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * ob * s.c)
-    let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * s.c * maxTiles)
-    let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * ob * maxTiles)
-    defer { u.deallocate(); v.deallocate(); m.deallocate() }
-    var o0 = 0
-    while o0 < s.o {
-        let obb = Swift.min(ob, s.o - o0)
-        winogradTransformWeights(w, c: s.c, o0: o0, ob: obb, u)
-        var r0 = 0
-        while r0 < rowsTotal {
-            let rows = r0..<Swift.min(rowsTotal, r0 + bandRows), tc = rows.count * tw
-            winogradTransformInput(x, s, rows: rows, v)
-            // The 16 products are independent: one per task, each GEMM on one thread.
-            parallelFor(16) { xi in
-                gemm(m: obb, n: tc, k: s.c, MatrixRef(u + xi * obb * s.c, rs: s.c, cs: 1),
-                     MatrixRef(v + xi * s.c * tc, rs: tc, cs: 1), m + xi * obb * tc, ldc: tc)
-            }
-            winogradTransformOutput(m, s, o0: o0, ob: obb, rows: rows, bias: bias, out)
-            r0 = rows.upperBound
-        }
-        o0 += obb
+/// The F(2×2, 3×3) algorithm from its matrices, tile by tile, with Float64 sums: the reference the fused kernel is
+/// tested against (and, through conv2d, against direct convolution).
+// x: (n, c, h, w), w: (o, c, 3, 3), bias: (o) -> out: (n, o, h, w), all dense
+func winogradConvReference(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                           _ s: WinogradShape, _ out: UnsafeMutablePointer<Float>) {
+    let bt: [[Double]] = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+    let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+    let at: [[Double]] = [[1, 1, 1, 0], [0, 1, -1, -1]]
+    // a (p × q) · b (q × r)
+    func mul(_ a: [[Double]], _ b: [[Double]]) -> [[Double]] {
+        a.map { row in (0..<b[0].count).map { j in zip(row, b).reduce(0) { $0 + $1.0 * $1.1[j] } } }
     }
+    func transpose(_ a: [[Double]]) -> [[Double]] { (0..<a[0].count).map { j in a.map { $0[j] } } }
+    let u: [[[Double]]] = (0..<s.o * s.c).map { i in
+        mul(mul(g, (0..<3).map { r in (0..<3).map { Double(w[i * 9 + r * 3 + $0]) } }), transpose(g))
+    }
+    for b in 0..<s.n { for ty in 0..<s.tilesH { for tx in 0..<s.tilesW {
+        let v: [[[Double]]] = (0..<s.c).map { ci in
+            let d = (0..<4).map { i in (0..<4).map { j -> Double in
+                let y = 2 * ty - 1 + i, xx = 2 * tx - 1 + j
+                return y >= 0 && y < s.h && xx >= 0 && xx < s.w ? Double(x[((b * s.c + ci) * s.h + y) * s.w + xx]) : 0
+            } }
+            return mul(mul(bt, d), transpose(bt))
+        }
+        for oc in 0..<s.o {
+            var m = [[Double]](repeating: [Double](repeating: 0, count: 4), count: 4)
+            for ci in 0..<s.c { for i in 0..<4 { for j in 0..<4 { m[i][j] += u[oc * s.c + ci][i][j] * v[ci][i][j] } } }
+            let y = mul(mul(at, m), transpose(at))
+            for i in 0..<2 { for j in 0..<2 where 2 * ty + i < s.h && 2 * tx + j < s.w {
+                out[((b * s.o + oc) * s.h + 2 * ty + i) * s.w + 2 * tx + j] = Float(y[i][j] + Double(bias?[oc] ?? 0))
+            } }
+        }
+    } } }
 }

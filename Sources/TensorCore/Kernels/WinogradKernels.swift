@@ -24,9 +24,9 @@ struct WinogradShape {
 }
 
 /// Input channels per block of U (the register tile's K per call).
-let winogradKC = 128
+nonisolated(unsafe) var winogradKC = 128
 /// Output-channel strips (of gemmMR rows) per block of U: each packed-B panel is reused for these from L1/L2.
-let winogradStrips = 4
+nonisolated(unsafe) var winogradStrips = 4
 /// Floats of V per band of tile rows (8 MB); tests lower it.
 nonisolated(unsafe) var winogradBandBudget = 1 << 21
 
@@ -56,13 +56,6 @@ nonisolated(unsafe) var winogradBandBudget = 1 << 21
     return (r00 + r01 + r02, r01 - r02 - r03, r10 + r11 + r12, r11 - r12 - r13)
 }
 
-/// winogradOutputTiles for one tile.
-@inline(__always) func winogradOutputTile(_ m: (Int) -> Float) -> (Float, Float, Float, Float) {
-    let r00 = m(0) + m(4) + m(8), r01 = m(1) + m(5) + m(9), r02 = m(2) + m(6) + m(10), r03 = m(3) + m(7) + m(11)
-    let r10 = m(4) - m(8) - m(12), r11 = m(5) - m(9) - m(13), r12 = m(6) - m(10) - m(14), r13 = m(7) - m(11) - m(15)
-    return (r00 + r01 + r02, r01 - r02 - r03, r10 + r11 + r12, r11 - r12 - r13)
-}
-
 // MARK: - Packing
 
 /// ap[((si · 16 + ξ) · aStride) + kk · MR + r] = U_ξ[o, k0 + kk] for o = (strip0 + si) · MR + r, zero for o ≥ s.o:
@@ -87,8 +80,10 @@ func winogradPackFilters(_ w: UnsafePointer<Float>, _ s: WinogradShape, strip0: 
 /// (t = (row - rows.lowerBound) · tilesW + tx), zero padding outside the image and past the last tile.
 // x: (n, c, h, w) dense -> bp: (panels, 16, c, NR)
 func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Range<Int>, _ bp: UnsafeMutablePointer<Float>) {
-    let tw = s.tilesW, wp = 2 * tw + 2, tiles = rows.count * tw, nr = gemmNR
+    let tw = s.tilesW, tiles = rows.count * tw, nr = gemmNR
     let panels = (tiles + nr - 1) / nr
+    // Padded row width: room for whole vectors of 16 tiles (4 + 2·15 columns each) past the last tile.
+    let wp = 2 * ((tw + vWidth - 1) / vWidth) * vWidth + 2
     parallelRanges(s.c, grain: 1) { channels in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * wp) { buf in
             let pad = buf.baseAddress!, e = pad + 4 * wp
@@ -96,6 +91,22 @@ func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Rang
                 // V_ξ of tile t: its address in the panels.
                 @inline(__always) func at(_ xi: Int, _ t: Int) -> UnsafeMutablePointer<Float> {
                     bp + (((t / nr) * 16 + xi) * s.c + ci) * nr + t % nr
+                }
+                // Lanes 0 ..< count of v to V_ξ of tiles t ..< t + count.
+                @inline(__always) func put(_ xi: Int, _ t: Int, _ v: V, _ count: Int) {
+                    if t % nr + count <= nr {
+                        // In one panel: contiguous.
+                        let d = at(xi, t)
+                        if count == vWidth { vstore(v, d); return }
+                        if count >= vWidth / 2 {
+                            UnsafeMutableRawPointer(d).storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
+                            for l in vWidth / 2 ..< count { d[l] = v[l] }
+                            return
+                        }
+                        for l in 0..<count { d[l] = v[l] }
+                        return
+                    }
+                    for l in 0..<count { at(xi, t + l).pointee = v[l] }
                 }
                 for (ri, row) in rows.enumerated() {
                     let b = row / s.tilesH, ty = row % s.tilesH
@@ -119,28 +130,19 @@ func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Rang
                         e[2 * wp + xx] = c1 - b1
                         e[3 * wp + xx] = b1 - d
                     }
-                    // (Bᵀ d) B along the columns of each tile; 16 tiles at a time from even/odd columns when they
-                    // fall in one panel.
+                    // (Bᵀ d) B along the columns of each tile, 16 tiles at a time from even/odd columns.
                     let base = ri * tw
                     for k in 0..<4 {
                         let ek = e + k * wp
-                        var t0 = 0
-                        while t0 + vWidth <= tw && (base + t0) % nr + vWidth <= nr {
+                        for t0 in stride(from: 0, to: tw, by: vWidth) {
                             let lo = UnsafeRawPointer(ek + 2 * t0).loadUnaligned(as: SIMD32<Float>.self)
                             let hi = UnsafeRawPointer(ek + 2 * t0 + 2).loadUnaligned(as: SIMD32<Float>.self)
                             let a = lo.evenHalf, b1 = lo.oddHalf, c1 = hi.evenHalf, d = hi.oddHalf
-                            vstore(a - c1, at(4 * k + 0, base + t0))
-                            vstore(b1 + c1, at(4 * k + 1, base + t0))
-                            vstore(c1 - b1, at(4 * k + 2, base + t0))
-                            vstore(b1 - d, at(4 * k + 3, base + t0))
-                            t0 += vWidth
-                        }
-                        for tx in t0..<tw {
-                            let a = ek[2 * tx], b1 = ek[2 * tx + 1], c1 = ek[2 * tx + 2], d = ek[2 * tx + 3]
-                            at(4 * k + 0, base + tx).pointee = a - c1
-                            at(4 * k + 1, base + tx).pointee = b1 + c1
-                            at(4 * k + 2, base + tx).pointee = c1 - b1
-                            at(4 * k + 3, base + tx).pointee = b1 - d
+                            let count = Swift.min(vWidth, tw - t0)
+                            put(4 * k + 0, base + t0, a - c1, count)
+                            put(4 * k + 1, base + t0, b1 + c1, count)
+                            put(4 * k + 2, base + t0, c1 - b1, count)
+                            put(4 * k + 3, base + t0, b1 - d, count)
                         }
                     }
                 }
@@ -167,42 +169,41 @@ func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Rang
 func winogradStoreTiles(_ m: UnsafePointer<Float>, _ s: WinogradShape, o0: Int, mr: Int, t0: Int, tiles: Int,
                         bias: UnsafePointer<Float>?, accumulate: Bool, _ out: UnsafeMutablePointer<Float>) {
     let tw = s.tilesW, xiStride = gemmMR * gemmNR
-    for r in 0..<mr {
-        let oc = o0 + r, bv: Float = accumulate ? 0 : (bias?[oc] ?? 0)
-        let src = m + r * gemmNR
-        var j = 0
-        while j < tiles {
-            let t = t0 + j, row = t / tw, tx = t % tw, b = row / s.tilesH, ty = row % s.tilesH
-            let y0 = 2 * ty, x0 = 2 * tx
-            let d0 = out + ((b * s.o + oc) * s.h + y0) * s.w + x0
-            if j + vWidth <= tiles && tx + vWidth <= tw && x0 + 2 * vWidth <= s.w && y0 + 1 < s.h {
-                // 16 whole tiles in one tile row: two output rows of 32 floats.
-                let p = src + j
-                let (y00, y01, y10, y11) = winogradOutputTiles { vload(p + $0 * xiStride) }
-                let r0 = d0, r1 = d0 + s.w
-                let (u0, u1) = interleave(y00, y01), (l0, l1) = interleave(y10, y11)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * vWidth) { buf in
+        // Two output rows of 16 tiles (32 floats each), then copied out run by run of tiles in one tile row.
+        let top = buf.baseAddress!, bottom = top + 2 * vWidth
+        for r in 0..<mr {
+            let oc = o0 + r, bv: Float = accumulate ? 0 : (bias?[oc] ?? 0)
+            // dst[i] (+)= src[i] (+ bias) for i < count.
+            @inline(__always) func put(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+                var i = 0
                 if accumulate {
-                    vstore(vload(r0) + u0, r0); vstore(vload(r0 + vWidth) + u1, r0 + vWidth)
-                    vstore(vload(r1) + l0, r1); vstore(vload(r1 + vWidth) + l1, r1 + vWidth)
+                    while i + vWidth <= count { vstore(vload(dst + i) + vload(src + i), dst + i); i += vWidth }
+                    while i < count { dst[i] += src[i]; i += 1 }
                 } else {
                     let bb = V(repeating: bv)
-                    vstore(u0 + bb, r0); vstore(u1 + bb, r0 + vWidth)
-                    vstore(l0 + bb, r1); vstore(l1 + bb, r1 + vWidth)
+                    while i + vWidth <= count { vstore(vload(src + i) + bb, dst + i); i += vWidth }
+                    while i < count { dst[i] = src[i] + bv; i += 1 }
                 }
-                j += vWidth
-                continue
             }
-            let p = src + j
-            let y = winogradOutputTile { p[$0 * xiStride] }
-            let twoRows = y0 + 1 < s.h, twoColumns = x0 + 1 < s.w
-            @inline(__always) func put(_ d: UnsafeMutablePointer<Float>, _ v: Float) { d.pointee = accumulate ? d.pointee + v : v + bv }
-            put(d0, y.0)
-            if twoColumns { put(d0 + 1, y.1) }
-            if twoRows {
-                put(d0 + s.w, y.2)
-                if twoColumns { put(d0 + s.w + 1, y.3) }
+            // 16 tiles at a time (the scratch row has NR >= 16 columns, so lanes past `tiles` read scratch).
+            for j in stride(from: 0, to: tiles, by: vWidth) {
+                let p = m + r * gemmNR + j
+                let (y00, y01, y10, y11) = winogradOutputTiles { vload(p + $0 * xiStride) }
+                let (u0, u1) = interleave(y00, y01), (l0, l1) = interleave(y10, y11)
+                vstore(u0, top); vstore(u1, top + vWidth); vstore(l0, bottom); vstore(l1, bottom + vWidth)
+                let count = Swift.min(vWidth, tiles - j)
+                var l = 0
+                while l < count {
+                    let t = t0 + j + l, row = t / tw, tx = t % tw, b = row / s.tilesH, ty = row % s.tilesH
+                    let run = Swift.min(count - l, tw - tx), x0 = 2 * tx, y0 = 2 * ty
+                    let columns = Swift.min(2 * run, s.w - x0)
+                    let d0 = out + ((b * s.o + oc) * s.h + y0) * s.w + x0
+                    put(d0, top + 2 * l, columns)
+                    if y0 + 1 < s.h { put(d0 + s.w, bottom + 2 * l, columns) }
+                    l += run
+                }
             }
-            j += 1
         }
     }
 }

@@ -23,30 +23,15 @@ struct WinogradShape {
     var tileRows: Int { n * tilesH }
 }
 
-/// Input channels per block of U (the register tile's K per call).
-nonisolated(unsafe) var winogradKC = 128
-/// Output-channel strips (of gemmMR rows) per block of U: each packed-B panel is reused for these from L1/L2.
-nonisolated(unsafe) var winogradStrips = 4
+/// Input channels per block of U (the register tile's K per call), and output-channel strips (of gemmMR rows) per
+/// block: U's block (16 · 2 · 12 · 256 floats, 393 KB) stays in L2 while the panels of V stream past it, each
+/// panel used for both strips. Measured at 512 channels, 32²: 128 × 4, 256 × 2 and 512 × 1 within 5%.
+let winogradKC = 256
+let winogradStrips = 2
 /// Floats of V per band of tile rows (8 MB); tests lower it.
 nonisolated(unsafe) var winogradBandBudget = 1 << 21
 
 // MARK: - Transforms of one tile
-
-/// U = G g Gᵀ for one 3×3 filter g (row-major): put(ξ, U_ξ) for ξ = 4·i + j.
-@inline(__always) func winogradFilterTile(_ g: UnsafePointer<Float>, _ put: (Int, Float) -> Void) {
-    // X_k = G · (column k of g): a, (a + b + c)/2, (a - b + c)/2, c; then column j of U from X_0, X_1, X_2 likewise.
-    let half = SIMD4<Float>(1, 0.5, 0.5, 1)
-    let x0 = SIMD4<Float>(g[0], g[0] + g[3] + g[6], g[0] - g[3] + g[6], g[6]) * half
-    let x1 = SIMD4<Float>(g[1], g[1] + g[4] + g[7], g[1] - g[4] + g[7], g[7]) * half
-    let x2 = SIMD4<Float>(g[2], g[2] + g[5] + g[8], g[2] - g[5] + g[8], g[8]) * half
-    let u1 = (x0 + x1 + x2) * 0.5, u2 = (x0 - x1 + x2) * 0.5
-    for i in 0..<4 {
-        put(4 * i + 0, x0[i])
-        put(4 * i + 1, u1[i])
-        put(4 * i + 2, u2[i])
-        put(4 * i + 3, x2[i])
-    }
-}
 
 /// Y = Aᵀ M A for 16 tiles' products m(ξ) at once: (y00, y01, y10, y11).
 @inline(__always) func winogradOutputTiles(_ m: (Int) -> V) -> (V, V, V, V) {
@@ -58,20 +43,60 @@ nonisolated(unsafe) var winogradBandBudget = 1 << 21
 
 // MARK: - Packing
 
-/// ap[((si · 16 + ξ) · aStride) + kk · MR + r] = U_ξ[o, k0 + kk] for o = (strip0 + si) · MR + r, zero for o ≥ s.o:
-/// the packed-A operand of the register tile for `strips` strips and input channels k0 ..< k0 + kc.
-// w: (o, c, 3, 3) dense -> ap: (strips, 16, aStride) with aStride >= kc · MR
+/// One perfect shuffle of 16 vectors: rows i and i + 8 interleaved into rows 2i, 2i + 1. Four of them transpose
+/// a 16 × 16 block (row l, lane j -> row j, lane l).
+typealias V16 = (V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V)
+@inline(__always) func perfectShuffle(_ r: V16) -> V16 {
+    let (a0, a1) = interleave(r.0, r.8), (a2, a3) = interleave(r.1, r.9)
+    let (a4, a5) = interleave(r.2, r.10), (a6, a7) = interleave(r.3, r.11)
+    let (a8, a9) = interleave(r.4, r.12), (a10, a11) = interleave(r.5, r.13)
+    let (a12, a13) = interleave(r.6, r.14), (a14, a15) = interleave(r.7, r.15)
+    return (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15)
+}
+
+/// ap[(si · 16 + ξ) · aStride + kk · MR + r] = U_ξ[o, k0 + kk] for o = (strip0 + si) · MR + r, zero for o ≥ s.o:
+/// the packed-A operand of the register tile for `strips` strips and input channels k0 ..< k0 + kc. aStride must
+/// be at least kc · MR rounded up to 16.
+// w: (o, c, 3, 3) dense -> ap: (strips, 16, aStride)
 func winogradPackFilters(_ w: UnsafePointer<Float>, _ s: WinogradShape, strip0: Int, strips: Int, k0: Int, kc: Int,
                          _ ap: UnsafeMutablePointer<Float>, aStride: Int) {
-    for si in 0..<strips {
-        let dst = ap + si * 16 * aStride, o0 = (strip0 + si) * gemmMR, mr = Swift.max(0, Swift.min(gemmMR, s.o - o0))
-        // Channel by channel, the strip's MR filters: each of the 16 planes gets MR consecutive floats (in L1).
-        for kk in 0..<kc {
-            let d = dst + kk * gemmMR, g = w + (o0 * s.c + k0 + kk) * 9
-            for r in 0..<mr {
-                winogradFilterTile(g + r * s.c * 9) { xi, v in d[xi * aStride + r] = v }
+    let flat = kc * gemmMR, wEnd = w + s.o * s.c * 9
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: vWidth) { buf in
+        let spare = buf.baseAddress!
+        for si in 0..<strips {
+            let dst = ap + si * 16 * aStride, o0 = (strip0 + si) * gemmMR, mr = Swift.min(gemmMR, s.o - o0)
+            // The 9 taps of the l-th (kk, r) pair of the packed order from f0 on, as one vector (lanes 9... unused).
+            @inline(__always) func taps(_ f0: Int, _ l: Int) -> V {
+                let f = f0 + l, kk = f / gemmMR, r = f % gemmMR
+                if f >= flat || r >= mr { return V() }
+                let g = w + ((o0 + r) * s.c + k0 + kk) * 9
+                if g + vWidth <= wEnd { return vload(g) }
+                spare.update(from: g, count: 9)   // the last filters: no vector read past the weights
+                return vload(spare)
             }
-            for r in mr..<gemmMR { for xi in 0..<16 { d[xi * aStride + r] = 0 } }
+            // 16 pairs at a time: transposed so that tap k of all 16 is one vector, then G g Gᵀ on those vectors, so
+            // each ξ plane gets 16 consecutive floats.
+            for f0 in stride(from: 0, to: flat, by: 16) {
+                var r: V16 = (taps(f0, 0), taps(f0, 1), taps(f0, 2), taps(f0, 3), taps(f0, 4), taps(f0, 5), taps(f0, 6),
+                              taps(f0, 7), taps(f0, 8), taps(f0, 9), taps(f0, 10), taps(f0, 11), taps(f0, 12),
+                              taps(f0, 13), taps(f0, 14), taps(f0, 15))
+                r = perfectShuffle(perfectShuffle(perfectShuffle(perfectShuffle(r))))
+                // X_k = G · (column k of g): a, (a + b + c)/2, (a - b + c)/2, c; then row i of U = G · (X_0, X_1, X_2)[i].
+                let x01 = (r.0 + r.3 + r.6) * 0.5, x02 = (r.0 - r.3 + r.6) * 0.5
+                let x11 = (r.1 + r.4 + r.7) * 0.5, x12 = (r.1 - r.4 + r.7) * 0.5
+                let x21 = (r.2 + r.5 + r.8) * 0.5, x22 = (r.2 - r.5 + r.8) * 0.5
+                @inline(__always) func row(_ i: Int, _ a: V, _ b: V, _ c: V) {
+                    let d = dst + 4 * i * aStride + f0
+                    vstore(a, d)
+                    vstore((a + b + c) * 0.5, d + aStride)
+                    vstore((a - b + c) * 0.5, d + 2 * aStride)
+                    vstore(c, d + 3 * aStride)
+                }
+                row(0, r.0, r.1, r.2)
+                row(1, x01, x11, x21)
+                row(2, x02, x12, x22)
+                row(3, r.6, r.7, r.8)
+            }
         }
     }
 }
@@ -82,31 +107,29 @@ func winogradPackFilters(_ w: UnsafePointer<Float>, _ s: WinogradShape, strip0: 
 func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Range<Int>, _ bp: UnsafeMutablePointer<Float>) {
     let tw = s.tilesW, tiles = rows.count * tw, nr = gemmNR
     let panels = (tiles + nr - 1) / nr
-    // Padded row width: room for whole vectors of 16 tiles (4 + 2·15 columns each) past the last tile.
-    let wp = 2 * ((tw + vWidth - 1) / vWidth) * vWidth + 2
+    // Padded row width: room for whole vectors of 16 tiles (4 + 2·15 columns each) past the last tile, and whole
+    // vectors for the row pass.
+    let wp = (2 * ((tw + vWidth - 1) / vWidth) * vWidth + 2 + vWidth - 1) / vWidth * vWidth
     parallelRanges(s.c, grain: 1) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * wp) { buf in
-            let pad = buf.baseAddress!, e = pad + 4 * wp
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * wp + vWidth) { buf in
+            let pad = buf.baseAddress!, e = pad + 4 * wp, lane = e + 4 * wp
             for ci in channels {
                 // V_ξ of tile t: its address in the panels.
                 @inline(__always) func at(_ xi: Int, _ t: Int) -> UnsafeMutablePointer<Float> {
                     bp + (((t / nr) * 16 + xi) * s.c + ci) * nr + t % nr
                 }
-                // Lanes 0 ..< count of v to V_ξ of tiles t ..< t + count.
+                // Lanes 0 ..< count of v to V_ξ of tiles t ..< t + count (in one panel or across two).
                 @inline(__always) func put(_ xi: Int, _ t: Int, _ v: V, _ count: Int) {
-                    if t % nr + count <= nr {
-                        // In one panel: contiguous.
-                        let d = at(xi, t)
-                        if count == vWidth { vstore(v, d); return }
-                        if count >= vWidth / 2 {
-                            UnsafeMutableRawPointer(d).storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
-                            for l in vWidth / 2 ..< count { d[l] = v[l] }
-                            return
-                        }
-                        for l in 0..<count { d[l] = v[l] }
-                        return
+                    let j = t % nr
+                    if count == vWidth && j + vWidth <= nr { vstore(v, at(xi, t)); return }
+                    vstore(v, lane)
+                    let first = Swift.min(count, nr - j)
+                    let d0 = at(xi, t)
+                    for l in 0..<first { d0[l] = lane[l] }
+                    if first < count {
+                        let d1 = at(xi, t + first) - first
+                        for l in first..<count { d1[l] = lane[l] }
                     }
-                    for l in 0..<count { at(xi, t + l).pointee = v[l] }
                 }
                 for (ri, row) in rows.enumerated() {
                     let b = row / s.tilesH, ty = row % s.tilesH
@@ -123,12 +146,12 @@ func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Rang
                         }
                     }
                     // Bᵀ d along the rows, for every column at once.
-                    for xx in 0..<wp {
-                        let a = pad[xx], b1 = pad[wp + xx], c1 = pad[2 * wp + xx], d = pad[3 * wp + xx]
-                        e[xx] = a - c1
-                        e[wp + xx] = b1 + c1
-                        e[2 * wp + xx] = c1 - b1
-                        e[3 * wp + xx] = b1 - d
+                    for xx in stride(from: 0, to: wp, by: vWidth) {
+                        let a = vload(pad + xx), b1 = vload(pad + wp + xx), c1 = vload(pad + 2 * wp + xx), d = vload(pad + 3 * wp + xx)
+                        vstore(a - c1, e + xx)
+                        vstore(b1 + c1, e + wp + xx)
+                        vstore(c1 - b1, e + 2 * wp + xx)
+                        vstore(b1 - d, e + 3 * wp + xx)
                     }
                     // (Bᵀ d) B along the columns of each tile, 16 tiles at a time from even/odd columns.
                     let base = ri * tw
@@ -168,43 +191,65 @@ func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Rang
 // m: (16, MR, NR) register-tile products -> out: (n, o, h, w) dense
 func winogradStoreTiles(_ m: UnsafePointer<Float>, _ s: WinogradShape, o0: Int, mr: Int, t0: Int, tiles: Int,
                         bias: UnsafePointer<Float>?, accumulate: Bool, _ out: UnsafeMutablePointer<Float>) {
-    let tw = s.tilesW, xiStride = gemmMR * gemmNR
+    let tw = s.tilesW, xiStride = gemmMR * gemmNR, plane = s.h * s.w
+    // Per chunk of 16 tiles, its runs of tiles within one tile row: first lane, output offset at channel 0,
+    // columns inside the image, whether the tile row's second output row is inside.
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * vWidth) { runBuf in
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * vWidth) { buf in
-        // Two output rows of 16 tiles (32 floats each), then copied out run by run of tiles in one tile row.
+        let lanes = runBuf.baseAddress!, offsets = lanes + vWidth, columns = offsets + vWidth, second = columns + vWidth
+        // Two output rows of 16 tiles (32 floats each) when a chunk goes out run by run.
         let top = buf.baseAddress!, bottom = top + 2 * vWidth
-        for r in 0..<mr {
-            let oc = o0 + r, bv: Float = accumulate ? 0 : (bias?[oc] ?? 0)
-            // dst[i] (+)= src[i] (+ bias) for i < count.
-            @inline(__always) func put(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
-                var i = 0
-                if accumulate {
-                    while i + vWidth <= count { vstore(vload(dst + i) + vload(src + i), dst + i); i += vWidth }
-                    while i < count { dst[i] += src[i]; i += 1 }
-                } else {
-                    let bb = V(repeating: bv)
-                    while i + vWidth <= count { vstore(vload(src + i) + bb, dst + i); i += vWidth }
-                    while i < count { dst[i] = src[i] + bv; i += 1 }
-                }
+        for j in stride(from: 0, to: tiles, by: vWidth) {
+            let count = Swift.min(vWidth, tiles - j)
+            var runs = 0, l = 0
+            while l < count {
+                let t = t0 + j + l, row = t / tw, tx = t % tw, b = row / s.tilesH, ty = row % s.tilesH
+                let run = Swift.min(count - l, tw - tx)
+                lanes[runs] = l
+                offsets[runs] = (b * s.o + o0) * plane + 2 * ty * s.w + 2 * tx
+                columns[runs] = Swift.min(2 * run, s.w - 2 * tx)
+                second[runs] = 2 * ty + 1 < s.h ? 1 : 0
+                runs += 1; l += run
             }
-            // 16 tiles at a time (the scratch row has NR >= 16 columns, so lanes past `tiles` read scratch).
-            for j in stride(from: 0, to: tiles, by: vWidth) {
-                let p = m + r * gemmNR + j
+            // The common case: 16 whole tiles of one tile row, both output rows inside.
+            let whole = runs == 1 && columns[0] == 2 * vWidth && second[0] == 1
+            for r in 0..<mr {
+                let bv: Float = accumulate ? 0 : (bias?[o0 + r] ?? 0)
+                let p = m + r * gemmNR + j   // the scratch row has NR >= 16 columns, so lanes past `tiles` read scratch
                 let (y00, y01, y10, y11) = winogradOutputTiles { vload(p + $0 * xiStride) }
                 let (u0, u1) = interleave(y00, y01), (l0, l1) = interleave(y10, y11)
+                if whole {
+                    let d0 = out + offsets[0] + r * plane, d1 = d0 + s.w
+                    if accumulate {
+                        vstore(vload(d0) + u0, d0); vstore(vload(d0 + vWidth) + u1, d0 + vWidth)
+                        vstore(vload(d1) + l0, d1); vstore(vload(d1 + vWidth) + l1, d1 + vWidth)
+                    } else {
+                        let bb = V(repeating: bv)
+                        vstore(u0 + bb, d0); vstore(u1 + bb, d0 + vWidth)
+                        vstore(l0 + bb, d1); vstore(l1 + bb, d1 + vWidth)
+                    }
+                    continue
+                }
                 vstore(u0, top); vstore(u1, top + vWidth); vstore(l0, bottom); vstore(l1, bottom + vWidth)
-                let count = Swift.min(vWidth, tiles - j)
-                var l = 0
-                while l < count {
-                    let t = t0 + j + l, row = t / tw, tx = t % tw, b = row / s.tilesH, ty = row % s.tilesH
-                    let run = Swift.min(count - l, tw - tx), x0 = 2 * tx, y0 = 2 * ty
-                    let columns = Swift.min(2 * run, s.w - x0)
-                    let d0 = out + ((b * s.o + oc) * s.h + y0) * s.w + x0
-                    put(d0, top + 2 * l, columns)
-                    if y0 + 1 < s.h { put(d0 + s.w, bottom + 2 * l, columns) }
-                    l += run
+                // dst[i] (+)= src[i] (+ bias) for i < n.
+                @inline(__always) func put(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+                    var i = 0
+                    if accumulate {
+                        while i + vWidth <= n { vstore(vload(dst + i) + vload(src + i), dst + i); i += vWidth }
+                        while i < n { dst[i] += src[i]; i += 1 }
+                    } else {
+                        while i + vWidth <= n { vstore(vload(src + i) + V(repeating: bv), dst + i); i += vWidth }
+                        while i < n { dst[i] = src[i] + bv; i += 1 }
+                    }
+                }
+                for k in 0..<runs {
+                    let d0 = out + offsets[k] + r * plane
+                    put(d0, top + 2 * lanes[k], columns[k])
+                    if second[k] == 1 { put(d0 + s.w, bottom + 2 * lanes[k], columns[k]) }
                 }
             }
         }
+    }
     }
 }
 
@@ -217,7 +262,8 @@ func winogradConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _
     let bandRows = Swift.max(1, Swift.min(s.tileRows, winogradBandBudget / (16 * s.c * tw)))
     let maxPanels = (bandRows * tw + nr - 1) / nr
     let strips = (s.o + mr - 1) / mr
-    let kc = Swift.min(s.c, winogradKC), aStride = kc * mr + 16   // padded: the 16 planes do not share cache sets
+    let kc = Swift.min(s.c, winogradKC)
+    let aStride = (kc * mr + 15) / 16 * 16 + 16   // whole vectors, padded so the 16 planes do not share cache sets
     let threads = Parallel.active ? 1 : Parallel.threadCount
     let bp = UnsafeMutablePointer<Float>.allocate(capacity: maxPanels * 16 * s.c * nr)
     defer { bp.deallocate() }

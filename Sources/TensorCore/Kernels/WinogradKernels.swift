@@ -23,6 +23,24 @@ struct WinogradShape {
     var tileRows: Int { n * tilesH }
 }
 
+/// The convolutions the fused kernel runs faster than the GEMM convolution (`WinogradShape(_:transposed:)`): at
+/// least this many input channels and tiles (N · ⌈H/2⌉ · ⌈W/2⌉). Measured on 2 Zen 5 cores, AVX-512 build, 1 and 2
+/// threads: with fewer tiles (an 8² or 12² image) it loses on one thread; with 8 or fewer input channels the
+/// register tile's K is too short.
+let winogradMinimumChannels = 16
+let winogradMinimumTiles = 64
+
+extension WinogradShape {
+    /// conv2d of ConvShape s (transposed: conv_transpose2d, its input gradient, with s.o input channels) as a
+    /// Winograd convolution, when it is one (3×3, stride 1, padding 1, dilation 1, one group, same size) that pays.
+    init?(_ s: ConvShape, transposed: Bool) {
+        guard s.groups == 1 && s.kh == 3 && s.kw == 3 && s.sh == 1 && s.sw == 1 && s.ph == 1 && s.pw == 1
+                && s.dh == 1 && s.dw == 1 && s.oh == s.ih && s.ow == s.iw else { return nil }
+        self.init(n: s.n, c: transposed ? s.o : s.c, o: transposed ? s.c : s.o, h: s.ih, w: s.iw)
+        guard c >= winogradMinimumChannels && o >= 1 && n * tilesH * tilesW >= winogradMinimumTiles else { return nil }
+    }
+}
+
 /// Input channels per block of U (the register tile's K per call), and output-channel strips (of gemmMR rows) per
 /// block: U's block (16 · 2 · 12 · 256 floats, 393 KB) stays in L2 while the panels of V stream past it, each
 /// panel used for both strips. Measured at 512 channels, 32²: 128 × 4, 256 × 2 and 512 × 1 within 5%.
@@ -56,10 +74,11 @@ typealias V16 = (V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V)
 
 /// ap[(si · 16 + ξ) · aStride + kk · MR + r] = U_ξ[o, k0 + kk] for o = (strip0 + si) · MR + r, zero for o ≥ s.o:
 /// the packed-A operand of the register tile for `strips` strips and input channels k0 ..< k0 + kc. aStride must
-/// be at least kc · MR rounded up to 16.
-// w: (o, c, 3, 3) dense -> ap: (strips, 16, aStride)
-func winogradPackFilters(_ w: UnsafePointer<Float>, _ s: WinogradShape, strip0: Int, strips: Int, k0: Int, kc: Int,
-                         _ ap: UnsafeMutablePointer<Float>, aStride: Int) {
+/// be at least kc · MR rounded up to 16. flipped: the filter of (o, ci) is w[ci, o] rotated by 180° (a transposed
+/// convolution, conv2d's input gradient).
+// w: (o, c, 3, 3), or (c, o, 3, 3) when flipped, dense -> ap: (strips, 16, aStride)
+func winogradPackFilters(_ w: UnsafePointer<Float>, _ s: WinogradShape, flipped: Bool, strip0: Int, strips: Int,
+                         k0: Int, kc: Int, _ ap: UnsafeMutablePointer<Float>, aStride: Int) {
     let flat = kc * gemmMR, wEnd = w + s.o * s.c * 9
     withUnsafeTemporaryAllocation(of: Float.self, capacity: vWidth) { buf in
         let spare = buf.baseAddress!
@@ -69,7 +88,7 @@ func winogradPackFilters(_ w: UnsafePointer<Float>, _ s: WinogradShape, strip0: 
             @inline(__always) func taps(_ f0: Int, _ l: Int) -> V {
                 let f = f0 + l, kk = f / gemmMR, r = f % gemmMR
                 if f >= flat || r >= mr { return V() }
-                let g = w + ((o0 + r) * s.c + k0 + kk) * 9
+                let g = w + (flipped ? (k0 + kk) * s.o + o0 + r : (o0 + r) * s.c + k0 + kk) * 9
                 if g + vWidth <= wEnd { return vload(g) }
                 spare.update(from: g, count: 9)   // the last filters: no vector read past the weights
                 return vload(spare)
@@ -81,6 +100,7 @@ func winogradPackFilters(_ w: UnsafePointer<Float>, _ s: WinogradShape, strip0: 
                               taps(f0, 7), taps(f0, 8), taps(f0, 9), taps(f0, 10), taps(f0, 11), taps(f0, 12),
                               taps(f0, 13), taps(f0, 14), taps(f0, 15))
                 r = perfectShuffle(perfectShuffle(perfectShuffle(perfectShuffle(r))))
+                if flipped { r = (r.8, r.7, r.6, r.5, r.4, r.3, r.2, r.1, r.0, r.9, r.10, r.11, r.12, r.13, r.14, r.15) }
                 // X_k = G · (column k of g): a, (a + b + c)/2, (a - b + c)/2, c; then row i of U = G · (X_0, X_1, X_2)[i].
                 let x01 = (r.0 + r.3 + r.6) * 0.5, x02 = (r.0 - r.3 + r.6) * 0.5
                 let x11 = (r.1 + r.4 + r.7) * 0.5, x12 = (r.1 - r.4 + r.7) * 0.5
@@ -255,9 +275,10 @@ func winogradStoreTiles(_ m: UnsafePointer<Float>, _ s: WinogradShape, o0: Int, 
 
 // MARK: - The convolution
 
-/// out = conv2d(x, w, padding 1) + bias by F(2×2, 3×3). x: (n, c, h, w), w: (o, c, 3, 3), bias: (o), all dense.
+/// out = conv2d(x, w, padding 1) + bias by F(2×2, 3×3), or conv_transpose2d(x, w, padding 1) + bias when flipped.
+// x: (n, c, h, w), w: (o, c, 3, 3) (flipped: (c, o, 3, 3)), bias: (o) -> out: (n, o, h, w), all dense
 func winogradConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                         _ s: WinogradShape, _ out: UnsafeMutablePointer<Float>) {
+                         _ s: WinogradShape, _ out: UnsafeMutablePointer<Float>, flipped: Bool = false) {
     let tw = s.tilesW, mr = gemmMR, nr = gemmNR
     let bandRows = Swift.max(1, Swift.min(s.tileRows, winogradBandBudget / (16 * s.c * tw)))
     let maxPanels = (bandRows * tw + nr - 1) / nr
@@ -285,7 +306,7 @@ func winogradConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _
                     let gs = Swift.min(winogradStrips, sHi - g0)
                     for k0 in stride(from: 0, to: s.c, by: kc) {
                         let kcc = Swift.min(kc, s.c - k0)
-                        winogradPackFilters(w, s, strip0: g0, strips: gs, k0: k0, kc: kcc, ap, aStride: aStride)
+                        winogradPackFilters(w, s, flipped: flipped, strip0: g0, strips: gs, k0: k0, kc: kcc, ap, aStride: aStride)
                         for p in pLo..<pHi {
                             for si in 0..<gs {
                                 let a = ap + si * 16 * aStride

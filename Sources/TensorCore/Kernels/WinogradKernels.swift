@@ -26,9 +26,9 @@ struct WinogradShape {
 /// The convolutions the fused kernel runs faster than the GEMM convolution (`WinogradShape(_:transposed:)`): at
 /// least this many input channels and tiles (N · ⌈H/2⌉ · ⌈W/2⌉). Measured on 2 Zen 5 cores, AVX-512 build, 1 and 2
 /// threads: with fewer tiles (an 8² or 12² image) it loses on one thread; with 8 or fewer input channels the
-/// register tile's K is too short.
-let winogradMinimumChannels = 16
-let winogradMinimumTiles = 64
+/// register tile's K is too short. Tests raise them to compare with the GEMM convolution.
+nonisolated(unsafe) var winogradMinimumChannels = 16
+nonisolated(unsafe) var winogradMinimumTiles = 64
 
 extension WinogradShape {
     /// conv2d of ConvShape s (transposed: conv_transpose2d, its input gradient, with s.o input channels) as a

@@ -121,35 +121,28 @@ func winogradPackFilters(_ w: UnsafePointer<Float>, _ s: WinogradShape, flipped:
     }
 }
 
-/// bp[((p · 16 + ξ) · c + ci) · NR + j] = V_ξ[ci, t] (Bᵀ d B) for tile t = p · NR + j of the tile rows `rows`
+/// Floats per (panel, ξ) plane of packed V: c · NR, padded by a cache line so that the 16 planes written together do
+/// not fall in one cache set (C · NR floats is a multiple of 4 KB for the usual channel counts).
+func winogradPlane(_ s: WinogradShape) -> Int { s.c * gemmNR + 16 }
+
+/// bp[(p · 16 + ξ) · winogradPlane(s) + ci · NR + j] = V_ξ[ci, t] (Bᵀ d B) for tile t = p · NR + j of the tile rows `rows`
 /// (t = (row - rows.lowerBound) · tilesW + tx), zero padding outside the image and past the last tile.
-// x: (n, c, h, w) dense -> bp: (panels, 16, c, NR)
+// x: (n, c, h, w) dense -> bp: (panels, 16, winogradPlane(s))
 func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Range<Int>, _ bp: UnsafeMutablePointer<Float>) {
-    let tw = s.tilesW, tiles = rows.count * tw, nr = gemmNR
+    let tw = s.tilesW, tiles = rows.count * tw, nr = gemmNR, plane = winogradPlane(s)
     let panels = (tiles + nr - 1) / nr
     // Padded row width: room for whole vectors of 16 tiles (4 + 2·15 columns each) past the last tile, and whole
     // vectors for the row pass.
     let wp = (2 * ((tw + vWidth - 1) / vWidth) * vWidth + 2 + vWidth - 1) / vWidth * vWidth
     parallelRanges(s.c, grain: 1) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * wp + vWidth) { buf in
-            let pad = buf.baseAddress!, e = pad + 4 * wp, lane = e + 4 * wp
+        // rb: one tile row's V_ξ, 16 rows of whole vectors, for tile rows whose vectors would straddle panels.
+        let rbs = (tw + vWidth - 1) / vWidth * vWidth
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * wp + 16 * rbs) { buf in
+            let pad = buf.baseAddress!, e = pad + 4 * wp, rb = e + 4 * wp
             for ci in channels {
                 // V_ξ of tile t: its address in the panels.
                 @inline(__always) func at(_ xi: Int, _ t: Int) -> UnsafeMutablePointer<Float> {
-                    bp + (((t / nr) * 16 + xi) * s.c + ci) * nr + t % nr
-                }
-                // Lanes 0 ..< count of v to V_ξ of tiles t ..< t + count (in one panel or across two).
-                @inline(__always) func put(_ xi: Int, _ t: Int, _ v: V, _ count: Int) {
-                    let j = t % nr
-                    if count == vWidth && j + vWidth <= nr { vstore(v, at(xi, t)); return }
-                    vstore(v, lane)
-                    let first = Swift.min(count, nr - j)
-                    let d0 = at(xi, t)
-                    for l in 0..<first { d0[l] = lane[l] }
-                    if first < count {
-                        let d1 = at(xi, t + first) - first
-                        for l in first..<count { d1[l] = lane[l] }
-                    }
+                    bp + ((t / nr) * 16 + xi) * plane + ci * nr + t % nr
                 }
                 for (ri, row) in rows.enumerated() {
                     let b = row / s.tilesH, ty = row % s.tilesH
@@ -173,19 +166,36 @@ func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Rang
                         vstore(c1 - b1, e + 2 * wp + xx)
                         vstore(b1 - d, e + 3 * wp + xx)
                     }
-                    // (Bᵀ d) B along the columns of each tile, 16 tiles at a time from even/odd columns.
-                    let base = ri * tw
+                    // (Bᵀ d) B along the columns of each tile, 16 tiles at a time from even/odd columns: straight into
+                    // the panels when the row's vectors are whole and panel-aligned, else into rb and copied out in
+                    // runs that end at panel boundaries.
+                    let base = ri * tw, direct = tw % vWidth == 0 && base % vWidth == 0
                     for k in 0..<4 {
                         let ek = e + k * wp
                         for t0 in stride(from: 0, to: tw, by: vWidth) {
                             let lo = UnsafeRawPointer(ek + 2 * t0).loadUnaligned(as: SIMD32<Float>.self)
                             let hi = UnsafeRawPointer(ek + 2 * t0 + 2).loadUnaligned(as: SIMD32<Float>.self)
                             let a = lo.evenHalf, b1 = lo.oddHalf, c1 = hi.evenHalf, d = hi.oddHalf
-                            let count = Swift.min(vWidth, tw - t0)
-                            put(4 * k + 0, base + t0, a - c1, count)
-                            put(4 * k + 1, base + t0, b1 + c1, count)
-                            put(4 * k + 2, base + t0, c1 - b1, count)
-                            put(4 * k + 3, base + t0, b1 - d, count)
+                            let v = (a - c1, b1 + c1, c1 - b1, b1 - d)
+                            if direct {
+                                vstore(v.0, at(4 * k, base + t0)); vstore(v.1, at(4 * k + 1, base + t0))
+                                vstore(v.2, at(4 * k + 2, base + t0)); vstore(v.3, at(4 * k + 3, base + t0))
+                            } else {
+                                let r = rb + 4 * k * rbs + t0
+                                vstore(v.0, r); vstore(v.1, r + rbs); vstore(v.2, r + 2 * rbs); vstore(v.3, r + 3 * rbs)
+                            }
+                        }
+                    }
+                    if direct { continue }
+                    for xi in 0..<16 {
+                        var t = base
+                        while t < base + tw {
+                            let n = Swift.min(nr - t % nr, base + tw - t)
+                            let src = rb + xi * rbs + (t - base), dst = at(xi, t)
+                            var i = 0
+                            while i + vWidth <= n { vstore(vload(src + i), dst + i); i += vWidth }
+                            while i < n { dst[i] = src[i]; i += 1 }
+                            t += n
                         }
                     }
                 }
@@ -286,7 +296,7 @@ func winogradConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _
     let kc = Swift.min(s.c, winogradKC)
     let aStride = (kc * mr + 15) / 16 * 16 + 16   // whole vectors, padded so the 16 planes do not share cache sets
     let threads = Parallel.active ? 1 : Parallel.threadCount
-    let bp = UnsafeMutablePointer<Float>.allocate(capacity: maxPanels * 16 * s.c * nr)
+    let plane = winogradPlane(s), bp = UnsafeMutablePointer<Float>.allocate(capacity: maxPanels * 16 * plane)
     defer { bp.deallocate() }
     var r0 = 0
     while r0 < s.tileRows {
@@ -311,7 +321,7 @@ func winogradConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _
                             for si in 0..<gs {
                                 let a = ap + si * 16 * aStride
                                 for xi in 0..<16 {
-                                    microKernel(kcc, a + xi * aStride, bp + ((p * 16 + xi) * s.c + k0) * nr, m + xi * mr * nr, nr, false)
+                                    microKernel(kcc, a + xi * aStride, bp + (p * 16 + xi) * plane + k0 * nr, m + xi * mr * nr, nr, false)
                                 }
                                 let o0 = (g0 + si) * mr
                                 winogradStoreTiles(m, s, o0: o0, mr: Swift.min(mr, s.o - o0), t0: rows.lowerBound * tw + p * nr,

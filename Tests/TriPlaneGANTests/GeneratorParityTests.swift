@@ -53,6 +53,12 @@ final class GeneratorParityTests: XCTestCase {
         //    feature image, and perturbing that image by 1e-6 moves them by 2e-3..8e-3, so they are this
         //    sensitive to fp32 rounding; they are held to 5e-3 (an open item: the official fp32 run happens
         //    to land within 1e-3 of float64 here).
+        // Since TensorCore runs 3×3 convolutions of ≥ 64 tiles by Winograd F(2×2, 3×3) (b16 and up here), the
+        // backbone's values moved to at most 1.8e-3 (b32.conv0.affine) and, for noise strengths, 7.2e-3
+        // (b32.conv0.noise_strength; 7.3e-3 from the fp32 golden file). Computing exactly those convolutions with
+        // Float64 accumulation instead (the most accurate fp32 result; measured 2026-11-21) gives the same values
+        // to 3 digits, so the move is this sensitivity to rounding, not convolution error (Winograd and the GEMM
+        // convolution are both within 1e-6 of Float64 on the layers). Bounds: 2e-3, noise strengths 8e-3.
         let truth = try fixture("eg3d/tiny128_g_float64.safetensors")
         var checked = 0, worst = (0.0, ""), worstGolden = (0.0, "")
         for ((name, _), grad) in zip(named, grads) {
@@ -63,9 +69,10 @@ final class GeneratorParityTests: XCTestCase {
             if eg > worstGolden.0 { worstGolden = (eg, name) }
             checked += 1
             let kinked = name.hasPrefix("superresolution.block0.") || name.hasPrefix("superresolution.block1.conv0.")
-            let bound = kinked ? 5e-3 : (name.hasSuffix("noise_strength") ? 3e-3 : 1e-3)
+            let noise = name.hasSuffix("noise_strength")
+            let bound = kinked ? 5e-3 : (noise ? 8e-3 : 2e-3)
             XCTAssertLessThanOrEqual(e, bound, "gradient of \(name) against float64")
-            XCTAssertLessThanOrEqual(eg, kinked ? 5e-3 : 2e-3, "gradient of \(name) against the fp32 golden file")
+            XCTAssertLessThanOrEqual(eg, kinked ? 5e-3 : (noise ? 8e-3 : 2e-3), "gradient of \(name) against the fp32 golden file")
         }
         XCTAssertEqual(checked, 128, "every parameter with an official gradient was compared")
         print("GeneratorParityTests: \(checked) parameter gradients, worst vs float64 \(worst.0) at \(worst.1); vs fp32 golden \(worstGolden.0) at \(worstGolden.1)")

@@ -45,17 +45,20 @@ final class CoreParityTests: XCTestCase {
         try checkParity(f, "linear") { $0[0].linear($0[1], $0[2]) }
     }
 
-    /// The fast GEMM against the naive reference, over odd sizes that exercise every edge tile.
+    /// The fast GEMM against the naive reference, over odd sizes that exercise every edge tile, with either
+    /// operand transposed (each has its own packing path).
     func testGemmMatchesReference() {
         for (m, n, k) in [(1, 1, 1), (5, 17, 3), (13, 33, 300), (97, 65, 257), (200, 40, 600)] {
             for transA in [false, true] {
-                let a = testTensor(transA ? [k, m] : [m, k], seed: 1), b = testTensor([k, n], seed: 2)
-                let ar = transA ? MatrixRef(a.data, rs: 1, cs: m) : MatrixRef(a.data, rs: k, cs: 1)
-                let br = MatrixRef(b.data, rs: n, cs: 1)
-                let fast = Tensor.zeros([m, n]), slow = Tensor.zeros([m, n])
-                gemm(m: m, n: n, k: k, ar, br, fast.data, ldc: n)
-                gemmReference(m: m, n: n, k: k, ar, br, slow.data, ldc: n)
-                assertClose(fast, slow, tol: 1e-5, "gemm \(m)x\(n)x\(k) transA \(transA)")
+                for transB in [false, true] {
+                    let a = testTensor(transA ? [k, m] : [m, k], seed: 1), b = testTensor(transB ? [n, k] : [k, n], seed: 2)
+                    let ar = transA ? MatrixRef(a.data, rs: 1, cs: m) : MatrixRef(a.data, rs: k, cs: 1)
+                    let br = transB ? MatrixRef(b.data, rs: 1, cs: k) : MatrixRef(b.data, rs: n, cs: 1)
+                    let fast = Tensor.zeros([m, n]), slow = Tensor.zeros([m, n])
+                    gemm(m: m, n: n, k: k, ar, br, fast.data, ldc: n)
+                    gemmReference(m: m, n: n, k: k, ar, br, slow.data, ldc: n)
+                    assertClose(fast, slow, tol: 1e-5, "gemm \(m)x\(n)x\(k) transA \(transA) transB \(transB)")
+                }
             }
         }
     }

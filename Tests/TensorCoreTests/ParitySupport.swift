@@ -4,7 +4,7 @@ import Foundation
 import XCTest
 @testable import TensorCore
 // Re-exported to every file of this target (WinogradTests.swift uses the helpers without importing them).
-@_exported import TestSupport
+import TestSupport
 
 /// PyTorch parity for one case of a fixture file written by Scripts/make_fixtures.py: inputs `case.x0...`
 /// (gradients wanted where `case.g<i>` exists), output `case.out`, seed `case.r`, gradients `case.g<i>`.

@@ -119,6 +119,16 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
         for kk in 0..<kc { (dst + kk * gemmNR).update(from: b.base + (k0 + kk) * b.rs + j0, count: gemmNR) }
         return
     }
+    if b.rs == 1 {
+        // Bᵀ stored row-major (a transposed operand): read each column's run of k contiguously, write the panel
+        // (kc · NR floats, in L1) with stride NR.
+        for j in 0..<nr {
+            let col = b.base + k0 + (j0 + j) * b.cs, d = dst + j
+            for kk in 0..<kc { d[kk * gemmNR] = col[kk] }
+        }
+        if nr < gemmNR { for kk in 0..<kc { for j in nr..<gemmNR { dst[kk * gemmNR + j] = 0 } } }
+        return
+    }
     for kk in 0..<kc {
         let row = b.base + (k0 + kk) * b.rs + j0 * b.cs, d = dst + kk * gemmNR
         for j in 0..<nr { d[j] = row[j * b.cs] }

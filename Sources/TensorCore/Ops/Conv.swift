@@ -23,11 +23,6 @@ public func conv2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, stride: (Int, 
     let ow = ConvShape.outputSize(x.shape[3], k: kw, s: stride.1, p: padding.1, d: dilation.1)
     require(oh >= 1 && ow >= 1, "conv2d: kernel \(w.shape) with dilation \(dilation) and padding \(padding) does not fit input \(x.shape)")
     if let bias { require(bias.shape == [w.shape[0]], "conv2d: bias \(bias.shape) must be (\(w.shape[0]))") }
-    // 3×3, stride 1, padding 1 over enough positions: Winograd F(2×2, 3×3) (2.25× fewer multiplies; same function
-    // up to rounding, and its backward is conv2d's).
-    if groups == 1 && stride == (1, 1) && padding == (1, 1) && dilation == (1, 1) && winogradApplies(x, w, minimumPositions: 4096) {
-        return conv2dWinograd(x, w, bias: bias)
-    }
     let s = ConvShape(n: x.shape[0], c: x.shape[1], o: w.shape[0], groups: groups, ih: x.shape[2], iw: x.shape[3],
                       oh: oh, ow: ow, kh: kh, kw: kw, sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1,
                       dh: dilation.0, dw: dilation.1)
@@ -100,7 +95,15 @@ func checkConvArguments(_ op: String, stride: (Int, Int), padding: (Int, Int), d
 func convolve(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tensor {
     let xc = x.contiguous(), wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.o, s.oh, s.ow])
-    withExtendedLifetime((xc, wc, bc)) { convForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data) }
+    withExtendedLifetime((xc, wc, bc)) {
+        // 3×3, stride 1, padding 1 where it pays: Winograd F(2×2, 3×3) (2.25× fewer multiplies, the same function up
+        // to rounding); else the GEMM convolution.
+        if let ws = WinogradShape(s, transposed: false), out.count > 0 {
+            winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data)
+        } else {
+            convForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data)
+        }
+    }
     return out.recorded("conv2d", [xc, wc] + (bc.map { [$0] } ?? [])) { g, needs in
         [needs[0] ? convolveTransposed(g, wc, nil, s) : nil,
          needs[1] ? convolutionWeightGrad(xc, g, s) : nil] + (bc == nil ? [] : [needs[2] ? g.sum(axes: [0, 2, 3]) : nil])
@@ -111,7 +114,14 @@ func convolve(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tens
 func convolveTransposed(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tensor {
     let xc = x.contiguous(), wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.c, s.ih, s.iw])
-    withExtendedLifetime((xc, wc, bc)) { convTransposeForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data) }
+    withExtendedLifetime((xc, wc, bc)) {
+        // conv2d's input gradient for a 3×3, stride-1, padding-1 convolution is one too, with the filters rotated.
+        if let ws = WinogradShape(s, transposed: true), out.count > 0 {
+            winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data, flipped: true)
+        } else {
+            convTransposeForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data)
+        }
+    }
     return out.recorded("conv_transpose2d", [xc, wc] + (bc.map { [$0] } ?? [])) { g, needs in
         [needs[0] ? convolve(g, wc, nil, s) : nil,
          needs[1] ? convolutionWeightGrad(g, xc, s) : nil] + (bc == nil ? [] : [needs[2] ? g.sum(axes: [0, 2, 3]) : nil])

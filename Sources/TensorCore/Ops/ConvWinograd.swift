@@ -1,7 +1,8 @@
-// conv2d for 3×3 kernels with stride 1 and padding 1 by Winograd's F(2×2, 3×3) (Kernels/WinogradKernels.swift):
-// 2.25× fewer multiplies than the GEMM convolution for the U-Net's and VAE's 3×3 convolutions. Same result as
-// conv2d up to rounding; its gradients are conv2d's (a transposed convolution and the weight gradient), so it
-// differentiates exactly like conv2d.
+// conv2d for 3×3 kernels with stride 1 and padding 1 by Winograd's F(2×2, 3×3) (Kernels/WinogradKernels.swift),
+// always: 2.25× fewer multiplies than the GEMM convolution. conv2d itself already picks this kernel where it pays
+// (WinogradShape(_:transposed:), measured thresholds), for its input gradient too; conv2dWinograd forces it. Same
+// result as conv2d up to rounding; its gradients are conv2d's (a transposed convolution and the weight gradient), so
+// it differentiates exactly like conv2d.
 
 /// Whether `conv2dWinograd` pays off: 3×3 kernel and enough output positions over the batch (N · H · W) that the
 /// saved multiplies outweigh transforming the weights (16/9 of them, read and written once per call).

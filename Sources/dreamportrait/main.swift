@@ -10,8 +10,8 @@ let root = Command(
     discussion: """
         `generate` makes a 3D portrait (views, depth maps, an orbit GIF, tri-planes, a coloured mesh) from a generator \
         checkpoint, unconditionally until text-conditioned checkpoints exist. `data` makes and inspects the synthetic \
-        portrait world, `teacher` runs the diffusion teacher, `eval` computes metrics (FID), and `bench` times the \
-        tensor engine (`bench generator`, `bench vae`, `bench unet` time whole models). Training arrives with a later milestone.
+        portrait world, `teacher sample` draws an image with the diffusion teacher, `eval` computes FID, MSC and CLIP \
+        R-precision, and `bench` times the tensor engine (`bench generator`, `bench vae`, `bench unet`, `bench inception` time whole models). Training arrives with a later milestone.
         """,
     options: [Option(name: "--version", value: nil, help: "Show the version")],
     subcommands: [GenerateCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command, BenchCommand.command]

@@ -55,23 +55,8 @@ def cases():
         # pytorch-fid's FID Inception (InceptionV3([3]): resize, normalise, blocks 0-3) with random weights that
         # keep activations normal (default-initialised weights decay into slow denormals); its weight download
         # is replaced by these weights.
-        import pytorch_fid.inception as pfi
-        torch.manual_seed(1)
-        state = {}
-        for k, v in pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None).state_dict().items():
-            if k.endswith("conv.weight"):
-                bound = (6.0 / v[0].numel()) ** 0.5
-                state[k] = torch.empty_like(v).uniform_(-bound, bound)
-            elif k.endswith("bn.weight"):
-                state[k] = torch.empty_like(v).uniform_(0.75, 1.25)
-            elif k.endswith("bn.running_var"):
-                state[k] = torch.empty_like(v).uniform_(0.5, 1.5)
-            elif v.is_floating_point():
-                state[k] = torch.empty_like(v).uniform_(-0.1, 0.1)
-            else:
-                state[k] = v
-        pfi.load_state_dict_from_url = lambda *args, **kwargs: state
-        model = pfi.InceptionV3([3]).eval()
+        from bench_inception_torch import model_with_random_weights   # the same random weights
+        model = model_with_random_weights()
         x = torch.rand(8, 3, 299, 299)
         return lambda: model(x)
 

@@ -39,6 +39,8 @@ from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNe
 from safetensors.torch import load_file, save_file
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+from teacher_fixtures_unet import perturb   # norms and biases away from their defaults
+
 PROMPTS = [
     "a portrait photo of a smiling woman with long red hair, studio light",
     "an old man with a grey beard and round glasses, wearing a dark blue coat and a wool scarf, standing in the "
@@ -49,20 +51,6 @@ STEPS, GUIDANCE, SIZE = 10, 7.5, 16
 
 SD2_SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                      clip_sample=False, set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon")
-
-
-def perturb(model, seed, norm_scale=0.2, bias_scale=0.05):
-    """Norm affine parameters and biases away from 1 / 0, so that each one matters."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            noise = torch.randn(p.shape, generator=g)
-            if "norm" in name and name.endswith(".weight"):
-                p.copy_(1 + norm_scale * noise)
-            elif "norm" in name and name.endswith(".bias"):
-                p.copy_(norm_scale * noise)
-            elif name.endswith(".bias"):
-                p.add_(bias_scale * noise)
 
 
 def write_tokenizer(folder):

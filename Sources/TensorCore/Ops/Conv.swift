@@ -97,9 +97,12 @@ func convolve(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tens
     let out = Tensor(uninitializedShape: [s.n, s.o, s.oh, s.ow])
     withExtendedLifetime((xc, wc, bc)) {
         // 3×3, stride 1, padding 1 where it pays: Winograd F(2×2, 3×3) (2.25× fewer multiplies, the same function up
-        // to rounding); else the GEMM convolution.
+        // to rounding); other stride-1 kernels on narrow outputs: tap GEMMs; else the implicit GEMM convolution.
         if let ws = WinogradShape(s, transposed: false), out.count > 0 {
             winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data)
+        } else if let ts = TapConvShape(s, transposed: false), out.count > 0 {
+            // Stride 1 on narrow outputs: one GEMM per kernel tap over the padded image (Kernels/TapConv.swift).
+            tapConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ts, out.data)
         } else {
             convForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data)
         }
@@ -115,9 +118,12 @@ func convolveTransposed(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShap
     let xc = x.contiguous(), wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.c, s.ih, s.iw])
     withExtendedLifetime((xc, wc, bc)) {
-        // conv2d's input gradient for a 3×3, stride-1, padding-1 convolution is one too, with the filters rotated.
+        // conv2d's input gradient for a 3×3, stride-1, padding-1 convolution is one too, with the filters rotated; for
+        // other stride-1 convolutions on narrow images it is a stride-1 convolution with full padding (tap GEMMs).
         if let ws = WinogradShape(s, transposed: true), out.count > 0 {
             winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data, flipped: true)
+        } else if let ts = TapConvShape(s, transposed: true), out.count > 0 {
+            tapConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ts, out.data)
         } else {
             convTransposeForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data)
         }

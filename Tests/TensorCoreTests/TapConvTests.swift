@@ -58,9 +58,10 @@ final class TapConvTests: XCTestCase {
     /// Which convolutions conv2d and its input gradient send to the tap GEMMs.
     func testDispatch() {
         XCTAssertNotNil(TapConvShape(Self.shape(8, 48, 64, 35, 35, kh: 5, kw: 5, ph: 2, pw: 2), transposed: false))  // Mixed_5b
-        XCTAssertNotNil(TapConvShape(Self.shape(8, 128, 128, 17, 17, kh: 1, kw: 7, ph: 0, pw: 3), transposed: false)) // Mixed_6b
-        XCTAssertNotNil(TapConvShape(Self.shape(8, 128, 192, 17, 17, kh: 7, kw: 1, ph: 3, pw: 0), transposed: false))
-        XCTAssertNotNil(TapConvShape(Self.shape(8, 48, 64, 35, 35, kh: 5, kw: 5, ph: 2, pw: 2), transposed: true))   // its gradient
+        XCTAssertNotNil(TapConvShape(Self.shape(8, 128, 192, 17, 17, kh: 7, kw: 1, ph: 3, pw: 0), transposed: false)) // Mixed_6b
+        XCTAssertNil(TapConvShape(Self.shape(8, 128, 128, 17, 17, kh: 1, kw: 7, ph: 0, pw: 3), transposed: false))    // 6 of 23 dropped
+        XCTAssertNil(TapConvShape(Self.shape(1, 4, 128, 32, 32, kh: 3, kw: 3, ph: 0, pw: 0), transposed: false))      // 4 channels
+        XCTAssertNil(TapConvShape(Self.shape(8, 48, 64, 35, 35, kh: 5, kw: 5, ph: 2, pw: 2), transposed: true))       // gradient: off
         XCTAssertNil(TapConvShape(Self.shape(8, 448, 384, 8, 8, kh: 3, kw: 3, ph: 1, pw: 1), transposed: false))      // 8 wide
         XCTAssertNil(TapConvShape(Self.shape(1, 64, 64, 128, 128, kh: 3, kw: 3, ph: 1, pw: 1), transposed: false))    // wide
         XCTAssertNil(TapConvShape(Self.shape(1, 64, 64, 35, 35, kh: 3, kw: 3, s: 2, ph: 1, pw: 1), transposed: false))
@@ -83,8 +84,8 @@ final class TapConvTests: XCTestCase {
             let (n, c, o, h, w) = (2, 7, 13, 13, 14)
             let (oh, ow) = (h + 2 * ph - kh + 1, w + 2 * pw - kw + 1)
             let tag = "\(kh)x\(kw) pad (\(ph), \(pw))"
-            let savedMin = tapConvMinimumWidth
-            tapConvMinimumWidth = 1
+            let saved = (tapConvMinimumWidth, tapConvMinimumChannels, tapConvTransposed, tapConvColumnsPerDropped)
+            (tapConvMinimumWidth, tapConvMinimumChannels, tapConvTransposed, tapConvColumnsPerDropped) = (1, 1, true, 0)
             XCTAssertNotNil(TapConvShape(Self.shape(n, c, o, h, w, kh: kh, kw: kw, ph: ph, pw: pw), transposed: false), tag)
             XCTAssertNotNil(TapConvShape(Self.shape(n, c, o, h, w, kh: kh, kw: kw, ph: ph, pw: pw), transposed: true), tag)
             let x = testTensor([n, c, h, w], seed: 11), k = testTensor([o, c, kh, kw], seed: 12), b = testTensor([o], seed: 13)
@@ -99,7 +100,7 @@ final class TapConvTests: XCTestCase {
             let fast = run()
             tapConvMinimumWidth = Int.max
             let gemm = run()
-            tapConvMinimumWidth = savedMin
+            (tapConvMinimumWidth, tapConvMinimumChannels, tapConvTransposed, tapConvColumnsPerDropped) = saved
             for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient", "d²/dx", "d²/dw"].enumerated() {
                 assertClose(fast[i], gemm[i], tol: 1e-5, "\(what) \(tag)")
             }

@@ -7,8 +7,8 @@
 // panels of im2col, which on narrow outputs (Inception's 35-, 17-wide images) mostly straddle output rows and take
 // the per-element path; at such sizes that packing, not the multiply-adds, dominates. The price is computing the
 // kw − 1 columns x ≥ Wo of each row too (dropped when cropping): 11% extra for a 5x5 at 35², none for a 7x1.
-// conv2d's input gradient at stride 1 is the same structure (rotated, transposed filters, padding k − 1 − p), so
-// convolveTransposed uses it too. The reference is the naive direct convolution (convForwardReference).
+// conv2d's input gradient at stride 1 is the same structure (rotated, transposed filters, padding k − 1 − p); the
+// kernel runs it (`flipped`), but it measured no faster than the GEMM path, so the dispatch leaves it off. The reference is the naive direct convolution (convForwardReference).
 
 /// A stride-1, dilation-1, one-group convolution run as shifted GEMMs: x (n, c, h, w) -> out (n, o, ho, wo), with
 /// kernel (kh, kw) and padding (ph, pw). `flipped`: the weights are a conv2d's (c, o, kh, kw) with the taps rotated
@@ -26,10 +26,20 @@ struct TapConvShape {
     var columns: Int { ho * wp }
 }
 
-/// The convolutions the tap GEMMs run faster than the implicit GEMM (`TapConvShape(_:transposed:)`): output widths
-/// in this range. Measured on 2 Zen 5 cores, AVX-512 build, 1 and 2 threads (README, conv dispatch). Tests change them.
-nonisolated(unsafe) var tapConvMinimumWidth = 12
+/// The convolutions the tap GEMMs run faster than the implicit GEMM (`TapConvShape(_:transposed:)`): output widths in
+/// this range, at least this many input channels, and at most 1/8 of the computed columns dropped ((kw − 1) · 8 ≤ Wp).
+/// Measured on 2 Zen 5 cores (loaded), AVX-512 build, 1 / 2 threads, tap vs implicit GEMM (TAPCONV_BENCH):
+///   forward 5x5 8x48x35² -> 64 1.17x / 1.14x; 3x3 8x32x35² 1.48x / 1.46x; 7x1 8x128x17² -> 192 0.97x / 0.99x,
+///   192 -> 192 0.98x / 1.04x; but 1x7 at 17² (35% dropped) 0.77x / 0.80x, 8² images 0.59-0.95x, 4 input channels
+///   0.49x / 0.55x, 64-wide 3x3 0.87-0.92x.
+/// The transposed form (conv2d's input gradient) measured 0.85-1.04x on the same shapes (the GEMM path's col2im is
+/// not the bottleneck there), so it stays off; tests switch it on (it is the same kernel with rotated filters).
+nonisolated(unsafe) var tapConvMinimumWidth = 16
 nonisolated(unsafe) var tapConvMaximumWidth = 48
+nonisolated(unsafe) var tapConvMinimumChannels = 16
+nonisolated(unsafe) var tapConvTransposed = false
+/// Computed columns per dropped one, at least: (kw − 1) · this ≤ Wp.
+nonisolated(unsafe) var tapConvColumnsPerDropped = 8
 /// The most floats of padded image and per-task product the path may allocate (16M: 64 MB).
 let tapConvBudget = 1 << 24
 
@@ -40,14 +50,14 @@ extension TapConvShape {
         guard s.groups == 1 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 && s.kh * s.kw > 1
                 && s.oh == s.ih + 2 * s.ph - s.kh + 1 && s.ow == s.iw + 2 * s.pw - s.kw + 1 else { return nil }
         if transposed {
-            guard s.ph <= s.kh - 1 && s.pw <= s.kw - 1 else { return nil }
+            guard tapConvTransposed && s.ph <= s.kh - 1 && s.pw <= s.kw - 1 else { return nil }
             self.init(n: s.n, c: s.o, o: s.c, h: s.oh, w: s.ow, kh: s.kh, kw: s.kw, ph: s.kh - 1 - s.ph,
                       pw: s.kw - 1 - s.pw, flipped: true)
         } else {
             self.init(n: s.n, c: s.c, o: s.o, h: s.ih, w: s.iw, kh: s.kh, kw: s.kw, ph: s.ph, pw: s.pw, flipped: false)
         }
-        guard wo >= tapConvMinimumWidth && wo <= tapConvMaximumWidth && c >= 1 && o >= 1
-                && n * c * plane <= tapConvBudget && o * columns <= tapConvBudget else { return nil }
+        guard wo >= tapConvMinimumWidth && wo <= tapConvMaximumWidth && c >= tapConvMinimumChannels && o >= 1
+                && (kw - 1) * tapConvColumnsPerDropped <= wp && n * c * plane <= tapConvBudget && o * columns <= tapConvBudget else { return nil }
     }
 }
 

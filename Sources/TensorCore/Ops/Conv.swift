@@ -118,8 +118,8 @@ func convolveTransposed(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShap
     let xc = x.contiguous(), wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.c, s.ih, s.iw])
     withExtendedLifetime((xc, wc, bc)) {
-        // conv2d's input gradient for a 3×3, stride-1, padding-1 convolution is one too, with the filters rotated; for
-        // other stride-1 convolutions on narrow images it is a stride-1 convolution with full padding (tap GEMMs).
+        // conv2d's input gradient for a 3×3, stride-1, padding-1 convolution is one too, with the filters rotated. (For
+        // other stride-1 convolutions it is a tap-GEMM convolution with full padding, off while it does not pay.)
         if let ws = WinogradShape(s, transposed: true), out.count > 0 {
             winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data, flipped: true)
         } else if let ts = TapConvShape(s, transposed: true), out.count > 0 {

@@ -77,6 +77,20 @@ final class TapConvTests: XCTestCase {
         XCTAssertNotNil(WinogradShape(Self.shape(8, 64, 96, 35, 35, kh: 3, kw: 3, ph: 1, pw: 1), transposed: false))
     }
 
+    /// The tap path reads its input through strides: a channel slice and a transposed view give the dense result.
+    func testStridedInput() {
+        let wide = testTensor([2, 40, 17, 17], seed: 3), k = testTensor([24, 32, 7, 1], seed: 4), b = testTensor([24], seed: 5)
+        let slice = wide.slice(axis: 1, start: 5, end: 37), swapped = testTensor([2, 32, 17, 17], seed: 6).permute([0, 1, 3, 2])
+        for (view, tag) in [(slice, "channel slice"), (swapped, "transposed H, W")] {
+            XCTAssertFalse(view.isContiguous, tag)
+            XCTAssertNotNil(TapConvShape(Self.shape(2, 32, 24, 17, 17, kh: 7, kw: 1, ph: 3, pw: 0), transposed: false))
+            let dense = Tensor(view.contiguous().toArray(), shape: view.shape)
+            let ref = Tensor(uninitializedShape: [2, 24, 17, 17])
+            convForwardReference(dense.data, k.data, b.data, Self.shape(2, 32, 24, 17, 17, kh: 7, kw: 1, ph: 3, pw: 0), ref.data)
+            assertClose(conv2d(view, k, bias: b, padding: (3, 0)), ref, tol: 1e-5, tag)
+        }
+    }
+
     /// conv2d through the tap GEMMs against the implicit GEMM (tap path switched off by its width range): output,
     /// gradients (input: transposed tap GEMMs; weight, bias: GEMM), and second-order gradients.
     func testConv2dGradientsMatchGEMM() {

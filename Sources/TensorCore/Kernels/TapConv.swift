@@ -61,25 +61,32 @@ extension TapConvShape {
     }
 }
 
-/// out = conv(x, w) + bias as tap GEMMs.
-// x: (n, c, h, w), w: (o, c, kh, kw) or flipped (c, o, kh, kw), bias: (o) -> out: (n, o, ho, wo), all dense
+/// out = conv(x, w) + bias as tap GEMMs. `xStrides`: x's element strides (n, c, y, x), dense by default; copying
+/// into the padded planes reads any layout, so a channel slice (Inception's split heads) needs no contiguous copy.
+// x: (n, c, h, w) strided, w: (o, c, kh, kw) or flipped (c, o, kh, kw), bias: (o) -> out: (n, o, ho, wo) dense
 func tapConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                    _ s: TapConvShape, _ out: UnsafeMutablePointer<Float>) {
+                    _ s: TapConvShape, _ out: UnsafeMutablePointer<Float>, xStrides: [Int]? = nil) {
     let (n, c, o, taps) = (s.n, s.c, s.o, s.taps)
     let (h, wi, ho, wo, wp, plane, columns) = (s.h, s.w, s.ho, s.wo, s.wp, s.plane, s.columns)
     // Weights regrouped per tap: wt[t] (o, c), dense.
     let wt = UnsafeMutablePointer<Float>.allocate(capacity: taps * o * c)
     defer { wt.deallocate() }
-    for oc in 0..<o { for ic in 0..<c { for t in 0..<taps {
-        wt[(t * o + oc) * c + ic] = s.flipped ? w[(ic * o + oc) * taps + taps - 1 - t] : w[(oc * c + ic) * taps + t]
-    } } }
+    parallelFor(taps) { t in
+        for oc in 0..<o { for ic in 0..<c {
+            wt[(t * o + oc) * c + ic] = s.flipped ? w[(ic * o + oc) * taps + taps - 1 - t] : w[(oc * c + ic) * taps + t]
+        } }
+    }
     // Padded planes (n, c, plane).
     let pd = UnsafeMutablePointer<Float>.allocate(capacity: n * c * plane)
     defer { pd.deallocate() }
+    let xs = xStrides ?? [c * h * wi, h * wi, wi, 1]
     parallelFor(n * c) { nc in
-        let to = pd + nc * plane, from = x + nc * h * wi
+        let to = pd + nc * plane, from = x + (nc / c) * xs[0] + (nc % c) * xs[1]
         to.initialize(repeating: 0, count: plane)
-        for y in 0..<h { (to + (y + s.ph) * wp + s.pw).update(from: from + y * wi, count: wi) }
+        for y in 0..<h {
+            let row = to + (y + s.ph) * wp + s.pw, src = from + y * xs[2]
+            if xs[3] == 1 { row.update(from: src, count: wi) } else { for i in 0..<wi { row[i] = src[i * xs[3]] } }
+        }
     }
     // Tasks: (image, block of output channels in whole register strips), enough of them for every thread. A kx-free
     // kernel without column padding (7x1) has wp == wo: its product is the output itself, nothing to crop.

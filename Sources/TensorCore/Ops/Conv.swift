@@ -93,16 +93,19 @@ func checkConvArguments(_ op: String, stride: (Int, Int), padding: (Int, Int), d
 
 /// image -> columns.
 func convolve(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tensor {
-    let xc = x.contiguous(), wc = w.contiguous(), bc = bias?.contiguous()
+    let tap = WinogradShape(s, transposed: false) == nil ? TapConvShape(s, transposed: false) : nil
+    // The tap path reads any strides (its padded copy); the others need a dense input.
+    let xc = tap == nil ? x.contiguous() : x, wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.o, s.oh, s.ow])
     withExtendedLifetime((xc, wc, bc)) {
         // 3×3, stride 1, padding 1 where it pays: Winograd F(2×2, 3×3) (2.25× fewer multiplies, the same function up
         // to rounding); other stride-1 kernels on narrow outputs: tap GEMMs; else the implicit GEMM convolution.
         if let ws = WinogradShape(s, transposed: false), out.count > 0 {
             winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data)
-        } else if let ts = TapConvShape(s, transposed: false), out.count > 0 {
+        } else if let ts = tap, out.count > 0 {
             // Stride 1 on narrow outputs: one GEMM per kernel tap over the padded image (Kernels/TapConv.swift).
-            tapConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ts, out.data)
+            tapConvForward(xc.storage.base + xc.offset, wc.data, bc.map { UnsafePointer($0.data) }, ts, out.data,
+                           xStrides: xc.strides)
         } else {
             convForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data)
         }

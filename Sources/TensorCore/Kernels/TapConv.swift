@@ -27,19 +27,21 @@ struct TapConvShape {
 }
 
 /// The convolutions the tap GEMMs run faster than the implicit GEMM (`TapConvShape(_:transposed:)`): output widths in
-/// this range, at least this many input channels, and at most 1/8 of the computed columns dropped ((kw − 1) · 8 ≤ Wp).
-/// Measured on 2 Zen 5 cores (loaded), AVX-512 build, 1 / 2 threads, tap vs implicit GEMM (TAPCONV_BENCH):
-///   forward 5x5 8x48x35² -> 64 1.17x / 1.14x; 3x3 8x32x35² 1.48x / 1.46x; 7x1 8x128x17² -> 192 0.97x / 0.99x,
-///   192 -> 192 0.98x / 1.04x; but 1x7 at 17² (35% dropped) 0.77x / 0.80x, 8² images 0.59-0.95x, 4 input channels
-///   0.49x / 0.55x, 64-wide 3x3 0.87-0.92x.
-/// The transposed form (conv2d's input gradient) measured 0.85-1.04x on the same shapes (the GEMM path's col2im is
-/// not the bottleneck there), so it stays off; tests switch it on (it is the same kernel with rotated filters).
+/// this range, at least this many input channels, and at most 1/3 of the computed columns dropped ((kw − 1) · 3 ≤ Wp).
+/// Measured on 2 Zen 5 cores (loaded), AVX-512 build, 1 / 2 threads, tap vs implicit GEMM per shape (TAPCONV_BENCH):
+///   forward 5x5 8x48x35² -> 64 1.16x / 1.12x; 3x3 8x32x35² 1.43x / 1.42x; 7x1 8x128x17² -> 192 0.94x / 1.06x,
+///   192 -> 192 0.97x / 1.02x; 1x7 at 17² 0.75-0.77x / 0.82-0.86x alone, but inside Inception (channel-slice inputs,
+///   `dreamportrait bench inception`, interleaved A/B) Mixed_6b-e ran 4-12% faster at 2 threads with the 1x7s on tap
+///   GEMMs than on the implicit GEMM, and equal at 1 thread, so they are included. Not: 8² images (0.57-0.97x),
+///   4 input channels (0.49x / 0.55x), 64-wide 3x3 (0.87-0.92x).
+/// The transposed form (conv2d's input gradient) measured 0.76-1.03x on the same shapes (1.3x only for 32 channels at
+/// 35², which Winograd takes), so it stays off; tests switch it on (the same kernel with rotated filters).
 nonisolated(unsafe) var tapConvMinimumWidth = 16
 nonisolated(unsafe) var tapConvMaximumWidth = 48
 nonisolated(unsafe) var tapConvMinimumChannels = 16
 nonisolated(unsafe) var tapConvTransposed = false
-/// Computed columns per dropped one, at least: (kw − 1) · this ≤ Wp.
-nonisolated(unsafe) var tapConvColumnsPerDropped = 8
+/// Computed columns per dropped one, at least: (kw − 1) · this ≤ Wp (a 1x7 at 17²: 6 of 23).
+nonisolated(unsafe) var tapConvColumnsPerDropped = 3
 /// The most floats of padded image and per-task product the path may allocate (16M: 64 MB).
 let tapConvBudget = 1 << 24
 

@@ -9,9 +9,8 @@
 // pool branch is an average pool followed by a 1x1 convolution (A, C, E_1), the two are swapped, since both
 // are linear and averaging (count_include_pad=False) keeps a constant bias: the convolution joins the head
 // (without bias and ReLU), and the pool runs on its few output channels, then adds the bias and applies ReLU.
-// The stride-1 5x5, 3x3 (35²), 1x7 and 7x1 (17²) convolutions run as TapConv (TapConv.swift); measured against
-// conv2d on this machine (`dreamportrait bench inception` per stage), it is 1.1-2x faster at those sizes and
-// not at 8² (Mixed_7b/c's 3x3, 1x3, 3x1) or stride 2, which stay on conv2d.
+// Every convolution is TensorCore's conv2d, which picks its own execution path (Winograd for the 3x3s at 35²,
+// tap GEMMs for the 5x5 at 35² and the 7x1 at 17², the implicit GEMM elsewhere); ReLU runs in place after it.
 import TensorCore
 
 /// One of Inception's mixed blocks at inference (after `prepare()`): x (N, C, H, W) -> (N, C', H', W').
@@ -51,7 +50,7 @@ struct Prepared<Plan> {
 /// x: (N, in, 35, 35) -> (N, 224 + poolFeatures, 35, 35)
 public final class FIDInceptionA: Module {
     public let branch1x1, branch5x5_1, branch5x5_2, branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3, branch_pool: BasicConv2d
-    private struct Plan { let head: FoldedConv; let b5x5_2, dbl_2, dbl_3: TapConv; let poolBias: Tensor }
+    private struct Plan { let head: FoldedConv; let b5x5_2, dbl_2, dbl_3: FoldedConv; let poolBias: Tensor }
     private var prepared = Prepared<Plan>()
 
     public init(_ inChannels: Int, poolFeatures: Int) {
@@ -71,8 +70,8 @@ public final class FIDInceptionA: Module {
     func prepare() {
         let pool = branch_pool.folded()
         prepared.set(Plan(head: .stacked([branch1x1.folded(), branch5x5_1.folded(), branch3x3dbl_1.folded(), pool.withoutBias()]),
-                          b5x5_2: TapConv(branch5x5_2.folded()), dbl_2: TapConv(branch3x3dbl_2.folded()),
-                          dbl_3: TapConv(branch3x3dbl_3.folded()), poolBias: pool.bias))
+                          b5x5_2: branch5x5_2.folded(), dbl_2: branch3x3dbl_2.folded(),
+                          dbl_3: branch3x3dbl_3.folded(), poolBias: pool.bias))
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -88,7 +87,7 @@ public final class FIDInceptionA: Module {
 /// InceptionB (unchanged in pytorch-fid). x: (N, in, 35, 35) -> (N, 480 + in, 17, 17)
 public final class InceptionB: Module {
     public let branch3x3, branch3x3dbl_1, branch3x3dbl_2, branch3x3dbl_3: BasicConv2d
-    private struct Plan { let b3x3, dbl_1, dbl_3: FoldedConv; let dbl_2: TapConv }
+    private struct Plan { let b3x3, dbl_1, dbl_3: FoldedConv; let dbl_2: FoldedConv }
     private var prepared = Prepared<Plan>()
 
     public init(_ inChannels: Int) {
@@ -103,7 +102,7 @@ public final class InceptionB: Module {
 
     func prepare() {
         prepared.set(Plan(b3x3: branch3x3.folded(), dbl_1: branch3x3dbl_1.folded(), dbl_3: branch3x3dbl_3.folded(),
-                          dbl_2: TapConv(branch3x3dbl_2.folded())))
+                          dbl_2: branch3x3dbl_2.folded()))
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -121,7 +120,7 @@ public final class FIDInceptionC: Module {
     public let branch1x1, branch7x7_1, branch7x7_2, branch7x7_3: BasicConv2d
     public let branch7x7dbl_1, branch7x7dbl_2, branch7x7dbl_3, branch7x7dbl_4, branch7x7dbl_5, branch_pool: BasicConv2d
     private let c7: Int
-    private struct Plan { let head: FoldedConv; let b7_2, b7_3, dbl_2, dbl_3, dbl_4, dbl_5: TapConv; let poolBias: Tensor }
+    private struct Plan { let head: FoldedConv; let b7_2, b7_3, dbl_2, dbl_3, dbl_4, dbl_5: FoldedConv; let poolBias: Tensor }
     private var prepared = Prepared<Plan>()
 
     public init(_ inChannels: Int, channels7x7 c7: Int) {
@@ -146,9 +145,9 @@ public final class FIDInceptionC: Module {
     func prepare() {
         let pool = branch_pool.folded()
         prepared.set(Plan(head: .stacked([branch1x1.folded(), branch7x7_1.folded(), branch7x7dbl_1.folded(), pool.withoutBias()]),
-                          b7_2: TapConv(branch7x7_2.folded()), b7_3: TapConv(branch7x7_3.folded()),
-                          dbl_2: TapConv(branch7x7dbl_2.folded()), dbl_3: TapConv(branch7x7dbl_3.folded()),
-                          dbl_4: TapConv(branch7x7dbl_4.folded()), dbl_5: TapConv(branch7x7dbl_5.folded()),
+                          b7_2: branch7x7_2.folded(), b7_3: branch7x7_3.folded(),
+                          dbl_2: branch7x7dbl_2.folded(), dbl_3: branch7x7dbl_3.folded(),
+                          dbl_4: branch7x7dbl_4.folded(), dbl_5: branch7x7dbl_5.folded(),
                           poolBias: pool.bias))
     }
 
@@ -165,7 +164,7 @@ public final class FIDInceptionC: Module {
 /// InceptionD (unchanged in pytorch-fid). x: (N, in, 17, 17) -> (N, 512 + in, 8, 8)
 public final class InceptionD: Module {
     public let branch3x3_1, branch3x3_2, branch7x7x3_1, branch7x7x3_2, branch7x7x3_3, branch7x7x3_4: BasicConv2d
-    private struct Plan { let head, b3x3_2, b7_4: FoldedConv; let b7_2, b7_3: TapConv }
+    private struct Plan { let head, b3x3_2, b7_4: FoldedConv; let b7_2, b7_3: FoldedConv }
     private var prepared = Prepared<Plan>()
 
     public init(_ inChannels: Int) {
@@ -183,7 +182,7 @@ public final class InceptionD: Module {
 
     func prepare() {
         prepared.set(Plan(head: .stacked([branch3x3_1.folded(), branch7x7x3_1.folded()]), b3x3_2: branch3x3_2.folded(),
-                          b7_4: branch7x7x3_4.folded(), b7_2: TapConv(branch7x7x3_2.folded()), b7_3: TapConv(branch7x7x3_3.folded())))
+                          b7_4: branch7x7x3_4.folded(), b7_2: branch7x7x3_2.folded(), b7_3: branch7x7x3_3.folded()))
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {

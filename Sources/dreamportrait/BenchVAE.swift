@@ -17,7 +17,6 @@ enum BenchVAE {
             Option(name: "--json", value: nil, help: "Print one JSON object"),
             Option(name: "--profile", value: nil, help: "Also time each stage of the encoder once"),
             Option(name: "--pool-mib", value: "MIB", help: "Capacity of TensorCore's buffer pool", defaultValue: "512"),
-            Option(name: "--no-winograd", value: nil, help: "Every 3x3 convolution by GEMM (no Winograd F(2x2, 3x3))"),
         ],
         run: run)
 
@@ -26,7 +25,6 @@ enum BenchVAE {
         let runs = try args.int("--runs", default: 3, range: 1...1000)
         let decoder = args.flag("--decoder"), json = args.flag("--json")
         BufferPool.shared.capacityBytes = try args.int("--pool-mib", default: BufferPool.shared.capacityBytes >> 20, range: 0...1 << 20) << 20
-        if args.flag("--no-winograd") { Conv2d.winogradMinimumPositions = nil }
         guard size % 8 == 0 else { throw UsageError(message: "invalid value '\(size)' for --size: expected a multiple of 8", command: args.command) }
         let vae = try AutoencoderKL(config: .stableDiffusion2, rng: RandomGenerator(seed: 0))
         vae.train(false)

@@ -86,21 +86,7 @@ final class InceptionTests: XCTestCase {
         }
     }
 
-    func testTapConvolutionMatchesConv2d() {
-        // Kernels, paddings and sizes of the mixed blocks (and odd ones), batch 1 and 3, dense and channel-split input.
-        for (cin, cout, k, pad, h, w) in [(5, 7, (5, 5), (2, 2), 9, 11), (4, 13, (1, 7), (0, 3), 6, 5), (6, 25, (7, 1), (3, 0), 5, 8),
-                                          (3, 8, (3, 3), (1, 1), 8, 8), (4, 6, (1, 3), (0, 1), 3, 4), (2, 5, (3, 3), (0, 0), 7, 6)] {
-            let m = BasicConv2d(cin, cout, kernel: k, stride: (1, 1), padding: pad)
-            try! m.load(InceptionRecipe.stateDict(for: m))
-            let f = m.folded(), tap = TapConv(f)
-            for n in [1, 3] {
-                let x = RandomGenerator(seed: 4).normal([n, cin, h, w])
-                assertClose(tap(x), withNoGrad { f(x) }, tol: 1e-5, "TapConv \(k) padding \(pad) batch \(n)")
-                // A channel slice of a wider tensor (what the blocks pass after splitting their head's output).
-                let wide = RandomGenerator(seed: 5).normal([n, cin + 3, h, w]), view = wide.slice(axis: 1, start: 2, end: 2 + cin)
-                assertClose(tap(view), withNoGrad { f(view.contiguous()) }, tol: 1e-5, "TapConv \(k) on a view, batch \(n)")
-            }
-        }
+    func testWinogradValid3x3MatchesConv2d() {
         let m = BasicConv2d(6, 10, kernel: 3)
         try! m.load(InceptionRecipe.stateDict(for: m))
         let x = RandomGenerator(seed: 6).normal([2, 6, 13, 9])
@@ -116,6 +102,40 @@ final class InceptionTests: XCTestCase {
             let x = RandomGenerator(seed: 4).normal([2, cin, h, w])
             assertClose(directConv3x3(x, f, packed: f.directWeights()), withNoGrad { f(x) }, tol: 1e-5,
                                  "direct 3x3 \(cin)->\(cout) stride \(stride) padding \(pad) \(h)x\(w)")
+        }
+    }
+
+    /// Times the stem's direct 3x3 (DirectConv.swift) and Conv2d_4a's cropped Winograd against plain conv2d + ReLU at
+    /// batch 8, 1 and 2 threads: INCEPTION_STEM_BENCH=1 swift test --filter InceptionTests/testStemBenchmark
+    func testStemBenchmark() throws {
+        guard ProcessInfo.processInfo.environment["INCEPTION_STEM_BENCH"] == "1" else { throw XCTSkip("set INCEPTION_STEM_BENCH=1 to time") }
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        func time(_ body: () -> Void) -> Double {
+            body()
+            var best = Double.infinity
+            for _ in 0..<3 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body()
+                best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            return best
+        }
+        // (name, in, out, stride, padding, input size)
+        let stem = [("Conv2d_1a_3x3", 3, 32, 2, 0, 299), ("Conv2d_2a_3x3", 32, 32, 1, 0, 149), ("Conv2d_2b_3x3", 32, 64, 1, 1, 147),
+                    ("Conv2d_4a_3x3", 80, 192, 1, 0, 73)]
+        for threads in [1, 2] {
+            Parallel.threadCount = threads
+            for (name, cin, cout, stride, pad, hw) in stem {
+                let m = BasicConv2d(cin, cout, kernel: 3, stride: stride, padding: pad)
+                try m.load(InceptionRecipe.stateDict(for: m))
+                let f = m.folded(), packed = f.directWeights(), x = RandomGenerator(seed: 1).normal([8, cin, hw, hw])
+                let plain = time { withNoGrad { _ = f(x) } }
+                let special = name == "Conv2d_4a_3x3" ? time { withNoGrad { _ = winogradValid3x3(x, f) } }
+                                                     : time { withNoGrad { _ = directConv3x3(x, f, packed: packed) } }
+                print(String(format: "stem %dT %@: conv2d %.1f ms, %@ %.1f ms (%.2fx)", threads, name, plain,
+                             name == "Conv2d_4a_3x3" ? "winogradValid3x3" : "directConv3x3", special, plain / special))
+            }
         }
     }
 

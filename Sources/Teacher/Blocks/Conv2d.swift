@@ -2,7 +2,8 @@
 // initialisation, for the diffusers blocks (conv_in, ResnetBlock2D.conv1, Downsample2D.conv, ...).
 import TensorCore
 
-/// torch.nn.Conv2d: weight (out, in / groups, k, k), bias (out). x (N, in, H, W) -> (N, out, Ho, Wo).
+/// torch.nn.Conv2d: weight (out, in / groups, k, k), bias (out). x (N, in, H, W) -> (N, out, Ho, Wo). TensorCore's
+/// conv2d picks the execution path (Winograd, tap GEMMs, implicit GEMM) by its own measured rules.
 /// Initialised as PyTorch's default (kaiming_uniform with a = √5): U(-1/√fanIn, 1/√fanIn) for weight and bias.
 public final class Conv2d: Module {
     public let weight: Tensor
@@ -30,17 +31,8 @@ public final class Conv2d: Module {
     public var inChannels: Int { weight.shape[1] * groups }
     public var outChannels: Int { weight.shape[0] }
 
-    /// 3×3, stride-1, padding-1 convolutions over at least this many output positions (N · H · W) use Winograd's
-    /// F(2×2, 3×3) (TensorCore's conv2dWinograd: the same result up to rounding with 2.25× fewer multiplies; below
-    /// it, transforming the weights costs more than it saves). nil: always the GEMM convolution.
-    nonisolated(unsafe) public static var winogradMinimumPositions: Int? = 512
-
     /// x (N, in, H, W) -> (N, out, Ho, Wo).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        if let minimum = Conv2d.winogradMinimumPositions, stride == 1, padding == 1, groups == 1,
-           winogradApplies(x, weight, minimumPositions: minimum) {
-            return conv2dWinograd(x, weight, bias: bias)
-        }
         return conv2d(x, weight, bias: bias, stride: (stride, stride), padding: (padding, padding), groups: groups)
     }
 }

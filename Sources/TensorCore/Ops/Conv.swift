@@ -93,13 +93,19 @@ func checkConvArguments(_ op: String, stride: (Int, Int), padding: (Int, Int), d
 
 /// image -> columns.
 func convolve(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tensor {
-    let xc = x.contiguous(), wc = w.contiguous(), bc = bias?.contiguous()
+    let tap = WinogradShape(s, transposed: false) == nil ? TapConvShape(s, transposed: false) : nil
+    // The tap path reads any strides (its padded copy); the others need a dense input.
+    let xc = tap == nil ? x.contiguous() : x, wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.o, s.oh, s.ow])
     withExtendedLifetime((xc, wc, bc)) {
         // 3×3, stride 1, padding 1 where it pays: Winograd F(2×2, 3×3) (2.25× fewer multiplies, the same function up
-        // to rounding); else the GEMM convolution.
+        // to rounding); other stride-1 kernels on narrow outputs: tap GEMMs; else the implicit GEMM convolution.
         if let ws = WinogradShape(s, transposed: false), out.count > 0 {
             winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data)
+        } else if let ts = tap, out.count > 0 {
+            // Stride 1 on narrow outputs: one GEMM per kernel tap over the padded image (Kernels/TapConv.swift).
+            tapConvForward(xc.storage.base + xc.offset, wc.data, bc.map { UnsafePointer($0.data) }, ts, out.data,
+                           xStrides: xc.strides)
         } else {
             convForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data)
         }
@@ -115,9 +121,12 @@ func convolveTransposed(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShap
     let xc = x.contiguous(), wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.c, s.ih, s.iw])
     withExtendedLifetime((xc, wc, bc)) {
-        // conv2d's input gradient for a 3×3, stride-1, padding-1 convolution is one too, with the filters rotated.
+        // conv2d's input gradient for a 3×3, stride-1, padding-1 convolution is one too, with the filters rotated. (For
+        // other stride-1 convolutions it is a tap-GEMM convolution with full padding, off while it does not pay.)
         if let ws = WinogradShape(s, transposed: true), out.count > 0 {
             winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data, flipped: true)
+        } else if let ts = TapConvShape(s, transposed: true), out.count > 0 {
+            tapConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ts, out.data)
         } else {
             convTransposeForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data)
         }

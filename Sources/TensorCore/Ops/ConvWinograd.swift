@@ -4,13 +4,6 @@
 // result as conv2d up to rounding; its gradients are conv2d's (a transposed convolution and the weight gradient), so
 // it differentiates exactly like conv2d.
 
-/// Whether `conv2dWinograd` pays off: 3×3 kernel and enough output positions over the batch (N · H · W) that the
-/// saved multiplies outweigh transforming the weights (16/9 of them, read and written once per call).
-public func winogradApplies(_ x: Tensor, _ w: Tensor, minimumPositions: Int = 512) -> Bool {
-    x.rank == 4 && w.rank == 4 && w.shape[2] == 3 && w.shape[3] == 3 && w.shape[1] == x.shape[1]
-        && x.shape[0] * x.shape[2] * x.shape[3] >= minimumPositions
-}
-
 /// `conv2d(x, w, bias: bias, padding: (1, 1))` for w (O, C, 3, 3), by F(2×2, 3×3). x: (N, C, H, W) -> (N, O, H, W).
 public func conv2dWinograd(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil) -> Tensor {
     require(x.rank == 4, "conv2dWinograd: input must be (N, C, H, W), got \(x.shape)")

@@ -8,26 +8,6 @@ import TensorCore
 import TestSupport
 
 final class AdapterTests: XCTestCase {
-    /// N prompts of L word slots (Dt features), `counts[i]` real words; the padded slots hold non-zero random values,
-    /// so only the mask keeps them out.
-    func makeText(_ counts: [Int], l: Int, dt: Int, seed: UInt64) -> TextConditioning {
-        let n = counts.count
-        var m = [Float](repeating: 0, count: n * l)
-        for (i, c) in counts.enumerated() { for j in 0..<c { m[i * l + j] = 1 } }
-        return TextConditioning(eot: testTensor([n, dt], seed: seed, low: -2, high: 2),
-                                words: testTensor([n, l, dt], seed: seed + 1, low: -2, high: 2),
-                                mask: Tensor(m, shape: [n, l]))
-    }
-
-    /// `text` with words[n, j] replaced by other random values.
-    func replacingWord(_ text: TextConditioning, sample n: Int, position j: Int, seed: UInt64) -> TextConditioning {
-        var w = text.words.toArray()
-        let (l, dt) = (text.length, text.dim)
-        let fresh = testTensor([dt], seed: seed, low: -2, high: 2).toArray()
-        for c in 0..<dt { w[(n * l + j) * dt + c] = fresh[c] }
-        return TextConditioning(eot: text.eot, words: Tensor(w, shape: text.words.shape), mask: text.mask)
-    }
-
     func adapter(c: Int = 6, d: Int = 4, heads: Int = 2, dt: Int = 10, seed: UInt64 = 1) -> GatedCrossAttentionAdapter {
         GatedCrossAttentionAdapter(AdapterConfig(channels: c, dim: d, heads: heads, textDim: dt), rng: RandomGenerator(seed: seed))
     }
@@ -46,8 +26,8 @@ final class AdapterTests: XCTestCase {
         for (s, res) in [(0, 8), (1, 4)] {
             let a = adapter(seed: 10 + UInt64(s))
             let x = testTensor([3, 6, res, res], seed: 20 + UInt64(s), low: -5, high: 5)
-            let texts = [makeText([3, 5, 1], l: 5, dt: 10, seed: 30), makeText([0, 2, 4], l: 4, dt: 10, seed: 40),
-                         makeText([7, 7, 7], l: 7, dt: 10, seed: 50)]
+            let texts = [randomText(counts: [3, 5, 1], length: 5, dim: 10, seed: 30), randomText(counts: [0, 2, 4], length: 4, dim: 10, seed: 40),
+                         randomText(counts: [7, 7, 7], length: 7, dim: 10, seed: 50)]
             for (i, t) in texts.enumerated() {
                 XCTAssertEqual(a(x, text: t).toArray(), x.toArray(), "resolution \(res), prompt set \(i)")
             }
@@ -60,8 +40,8 @@ final class AdapterTests: XCTestCase {
         let a = adapter()
         try open(a, gamma: 0)
         let x = testTensor([2, 6, 4, 4], seed: 60)
-        let y1 = a(x, text: makeText([3, 2], l: 4, dt: 10, seed: 61)).toArray()
-        let y2 = a(x, text: makeText([4, 0], l: 4, dt: 10, seed: 62)).toArray()
+        let y1 = a(x, text: randomText(counts: [3, 2], length: 4, dim: 10, seed: 61)).toArray()
+        let y2 = a(x, text: randomText(counts: [4, 0], length: 4, dim: 10, seed: 62)).toArray()
         XCTAssertEqual(y1, y2)
         XCTAssertNotEqual(y1, x.toArray())
     }
@@ -72,14 +52,14 @@ final class AdapterTests: XCTestCase {
         let a = adapter()
         try open(a)
         let x = testTensor([2, 6, 4, 4], seed: 70)
-        let text = makeText([3, 2], l: 5, dt: 10, seed: 71)
+        let text = randomText(counts: [3, 2], length: 5, dim: 10, seed: 71)
         let y = a(x, text: text)
-        let changed = a(x, text: replacingWord(text, sample: 1, position: 1, seed: 72))
+        let changed = a(x, text: replacingWord(text, sample: 1, slot: 1, seed: 72))
         let sample = { (t: Tensor, n: Int) in t.slice(axis: 0, start: n, end: n + 1).toArray() }
         XCTAssertGreaterThan(relativeError(changed, y), 1e-4, "a real word must matter")
         XCTAssertEqual(sample(changed, 0), sample(y, 0), "another sample's words must not matter")
         for (n, j) in [(0, 3), (0, 4), (1, 2), (1, 4)] {
-            XCTAssertEqual(a(x, text: replacingWord(text, sample: n, position: j, seed: 73)).toArray(), y.toArray(),
+            XCTAssertEqual(a(x, text: replacingWord(text, sample: n, slot: j, seed: 73)).toArray(), y.toArray(),
                            "padded word [\(n), \(j)] changed the output")
         }
         // The output also differs from the closed-gate output, so the attention path is what the words reach.
@@ -94,7 +74,7 @@ final class AdapterTests: XCTestCase {
         try open(a)
         let x = testTensor([2, 6, 4, 4], seed: 75)
         let empty = TextConditioning(eot: testTensor([2, 10], seed: 76), words: Tensor.zeros([2, 0, 10]), mask: Tensor.zeros([2, 0]))
-        let padded = makeText([0, 0], l: 3, dt: 10, seed: 77)
+        let padded = randomText(counts: [0, 0], length: 3, dim: 10, seed: 77)
         let y0 = a(x, text: empty), y1 = a(x, text: padded)
         XCTAssertEqual(y0.toArray(), y1.toArray())
         XCTAssertTrue(y0.toArray().allSatisfy { $0.isFinite })
@@ -170,7 +150,7 @@ final class AdapterTests: XCTestCase {
         let config = ConditioningConfig(wDim: 8, textDim: 6, hiddenDim: 5, adapterDim: 2, heads: 2,
                                         placements: AdapterPlacement.lastBlocks(3, imgResolution: 16, channelBase: 64, channelMax: 8))
         let cond = DreamPortraitConditioning(config, rng: RandomGenerator(seed: 91))
-        let text = makeText([2, 0], l: 3, dt: 6, seed: 92)
+        let text = randomText(counts: [2, 0], length: 3, dim: 6, seed: 92)
         let ws = testTensor([2, 10, 8], seed: 93)
         XCTAssertEqual(cond.mapWS(ws, text: text).toArray(), ws.toArray())
         for p in config.placements {

@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "Teacher", targets: ["Teacher"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "TeacherTraining", targets: ["TeacherTraining"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
     targets: [
@@ -48,8 +49,10 @@ let package = Package(
         // The run machinery every trainer shares: run folders with atomic checkpoints, JSONL log, progress with ETA,
         // Ctrl-C, the non-finite guard, loss plots, per-step random streams, in-memory world datasets.
         .target(name: "Training", dependencies: ["TensorCore", "Codecs", "PortraitWorld"], swiftSettings: kernelFlags),
+        // Training the teacher stack (CLIP, judge, VAE, U-Net) on the synthetic world.
+        .target(name: "TeacherTraining", dependencies: ["TensorCore", "Codecs", "Teacher", "Training", "PortraitWorld"], swiftSettings: kernelFlags),
         .executableTarget(name: "dreamportrait",
-                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics", "Training"],
+                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics", "Training", "TeacherTraining"],
                           swiftSettings: testFlags),
 
         // Helpers every test target shares (fixture paths, the relative-error check, finite-difference gradient

@@ -64,15 +64,18 @@ public enum TeacherParts {
         let run = try RunFolder(path: s.out)
         try run.writeOrCheckConfig(["part": judge ? "judge" : "clip", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps],
                                    mustMatch: ["part", "batch", "seed"])
+        let file = try decodeConfig(CLIPConfig.self, s.configFile)
+        let size = file?.visionConfig.imageSize ?? WorldTeacherSizes.imageSize
         log("loading the training split of \(s.data)", s.quiet)
-        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: WorldTeacherSizes.imageSize, limit: s.limit, progress: !s.quiet)
+        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: size, limit: s.limit, progress: !s.quiet)
         let tok = try tokenizer(run, bank)
-        var config = try decodeConfig(CLIPConfig.self, s.configFile)
-            ?? WorldTeacherSizes.clip(vocabularySize: tok.vocabularySize, bos: tok.startTokenID, eos: tok.endTokenID, pad: tok.padTokenID)
+        var config = file ?? WorldTeacherSizes.clip(vocabularySize: tok.vocabularySize, bos: tok.startTokenID, eos: tok.endTokenID, pad: tok.padTokenID)
         guard config.textConfig.vocabSize >= tok.vocabularySize else {
             throw FileError(path: s.configFile ?? "config", message: "text_config.vocab_size \(config.textConfig.vocabSize) is smaller than the tokenizer's \(tok.vocabularySize) tokens")
         }
         config.textConfig.eosTokenID = tok.endTokenID
+        config.textConfig.bosTokenID = tok.startTokenID
+        config.textConfig.padTokenID = tok.padTokenID
         let task = CLIPTrainer(title: judge ? "judge" : "teacher clip", config: config, tokenizer: tok, bank: bank, batch: s.batch,
                                steps: s.steps, seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? 5e-4, warmupSteps: 200, weightDecay: 0.1))
         let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
@@ -81,12 +84,12 @@ public enum TeacherParts {
         try tok.save(folder: export)
         try task.processor.save(folder: export)
         log("wrote \(export)", s.quiet)
-        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: WorldTeacherSizes.imageSize, limit: 500)
-        let results = CLIPRetrieval.evaluate(model: task.model, tokenizer: tok, processor: task.processor, bank: test)
+        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: size, limit: 500)
+        let results = CLIPRetrieval.evaluate(model: task.model, tokenizer: tok, processor: task.processor, bank: test, group: Swift.min(100, test.count))
         var report: [String: Any] = ["part": judge ? "judge" : "clip", "step": outcome.endStep]
         for r in results {
             report["retrieval_top1_\(r.style)"] = r.top1
-            log(String(format: "held-out caption -> image top-1 among 100 (%@): %.1f%% (%d captions)", r.style, 100 * r.top1, r.queries), s.quiet)
+            log(String(format: "held-out caption -> image top-1 among %d (%@): %.1f%% (%d captions)", Swift.min(100, test.count), r.style, 100 * r.top1, r.queries), s.quiet)
         }
         try writeJSONAtomically(report, to: run.file("report.json"))
         return results
@@ -97,9 +100,9 @@ public enum TeacherParts {
     public static func runVAE(_ s: TeacherRunSettings) throws -> Double {
         let run = try RunFolder(path: s.out)
         try run.writeOrCheckConfig(["part": "vae", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps], mustMatch: ["part", "batch", "seed"])
-        log("loading the training split of \(s.data)", s.quiet)
-        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: WorldTeacherSizes.imageSize, limit: s.limit, progress: !s.quiet)
         let config = try decodeConfig(AutoencoderKLConfig.self, s.configFile) ?? WorldTeacherSizes.vae
+        log("loading the training split of \(s.data)", s.quiet)
+        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: config.sampleSize, limit: s.limit, progress: !s.quiet)
         let task = try VAETrainer(config: config, bank: bank, batch: s.batch, steps: s.steps, seed: s.seed,
                                   optimiser: OptimiserSettings(lr: s.lr ?? 1e-3, warmupSteps: 100, weightDecay: 0))
         let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
@@ -117,7 +120,7 @@ public enum TeacherParts {
         try exported.load(task.model.stateDict())
         let export = run.file("export")
         try exported.save(folder: export)
-        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: WorldTeacherSizes.imageSize, limit: 500)
+        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: config.sampleSize, limit: 500)
         let psnr = task.psnr(test, count: 500)
         log(String(format: "wrote %@ (scaling_factor %.5f); held-out PSNR %.2f dB", export, 1 / std, psnr), s.quiet)
         try writeJSONAtomically(["part": "vae", "step": outcome.endStep, "psnr_heldout_db": psnr, "scaling_factor": 1 / std], to: run.file("report.json"))

@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "TriPlaneGAN", targets: ["TriPlaneGAN"]),
         .library(name: "Teacher", targets: ["Teacher"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Distill", targets: ["Distill"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
     targets: [
@@ -44,8 +45,10 @@ let package = Package(
         // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision, and the evaluation
         // runner behind `dreamportrait eval` (PortraitWorld: the dataset format of evaluation folders).
         .target(name: "Metrics", dependencies: ["TensorCore", "Codecs", "Teacher", "PortraitWorld"], swiftSettings: kernelFlags),
+        // Training: EG3D's GAN training (stage 0) and DreamPortrait's stages 1-2 with D-SDS.
+        .target(name: "Distill", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld"], swiftSettings: kernelFlags),
         .executableTarget(name: "dreamportrait",
-                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics"],
+                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics", "Distill"],
                           swiftSettings: testFlags),
 
         // Helpers every test target shares (fixture paths, the relative-error check, finite-difference gradient
@@ -57,6 +60,7 @@ let package = Package(
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "PortraitExportTests", dependencies: ["PortraitExport", "TriPlaneGAN", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "TriPlaneGAN", "TensorCore", "PortraitWorld", "Teacher", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher", "TestSupport"], swiftSettings: testFlags),
     ]
 )

@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "TriPlaneGAN", targets: ["TriPlaneGAN"]),
         .library(name: "Teacher", targets: ["Teacher"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Training", targets: ["Training"]),
         .library(name: "Distill", targets: ["Distill"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
@@ -45,10 +46,13 @@ let package = Package(
         // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision, and the evaluation
         // runner behind `dreamportrait eval` (PortraitWorld: the dataset format of evaluation folders).
         .target(name: "Metrics", dependencies: ["TensorCore", "Codecs", "Teacher", "PortraitWorld"], swiftSettings: kernelFlags),
-        // Training: EG3D's GAN training (stage 0) and DreamPortrait's stages 1-2 with D-SDS.
-        .target(name: "Distill", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld"], swiftSettings: kernelFlags),
+        // The run machinery every trainer shares: run folders with atomic checkpoints, JSONL log, progress with ETA,
+        // Ctrl-C, the non-finite guard, loss plots, per-step random streams, in-memory world datasets.
+        .target(name: "Training", dependencies: ["TensorCore", "Codecs", "PortraitWorld"], swiftSettings: kernelFlags),
+        // DreamPortrait's training: EG3D's GAN training (stage 0) and stages 1-2 with D-SDS.
+        .target(name: "Distill", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld", "Training"], swiftSettings: kernelFlags),
         .executableTarget(name: "dreamportrait",
-                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics", "Distill"],
+                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics", "Training", "Distill"],
                           swiftSettings: testFlags),
 
         // Helpers every test target shares (fixture paths, the relative-error check, finite-difference gradient

@@ -7,6 +7,7 @@ import Dispatch
 import Foundation
 import TensorCore
 import TriPlaneGAN
+import Training
 
 /// What one step did.
 public struct StepReport: Sendable {
@@ -32,7 +33,10 @@ public final class GANTrainer<G: TrainableGenerator> {
     public let generator: G
     public let generatorEMA: G
     public let discriminator: DualDiscriminator
-    public let data: TrainingImages
+    public let data: WorldImageBank
+    /// (count, 25) labels of the training images (gen_c is drawn from them).
+    public let labels: Tensor
+    var order: DataOrder
     public let loss: EG3DLoss<G>
     public let phases: [TrainingPhase]
     public let gOptimizer: Adam
@@ -40,13 +44,15 @@ public final class GANTrainer<G: TrainableGenerator> {
     /// Prompts for the generator's samples (stages 1-2): given the step's stream for captions and the gen_c
     /// dataset rows. nil for stage 0.
     public var prompts: ((_ streams: StepStreams, _ phase: Int, _ n: Int) -> TextConditioning)?
+    /// Fixed prompts for the sample grid (stages 1-2).
+    public var samplePrompts: ((_ n: Int) -> TextConditioning)?
     /// An extra generator loss in Gmain (stage 2's D-SDS or the CLIP ablation): given the fake output and the
     /// draws, returns a scalar to add to the adversarial loss, and values to report.
     public var generatorTextLoss: ((GeneratorOutput, PhaseDraws) -> (loss: Tensor, report: [String: Double]))?
 
     /// `generatorEMA` receives G's parameters and buffers now (G_ema = deepcopy(G)); restore a checkpoint after.
     public init(options: TrainingOptions, seed: UInt64, generator: G, generatorEMA: G, discriminator: DualDiscriminator,
-                data: TrainingImages) throws {
+                data: WorldImageBank) throws {
         let problems = options.problems()
         guard problems.isEmpty else { throw TrainingError.options(problems) }
         self.options = options
@@ -55,6 +61,11 @@ public final class GANTrainer<G: TrainableGenerator> {
         self.generatorEMA = generatorEMA
         self.discriminator = discriminator
         self.data = data
+        for (i, l) in data.labels.enumerated() where l.count != 25 || !l.allSatisfy({ $0.isFinite }) {
+            throw TrainingError.data("\(data.names[i]) has \(l.count) label values in dataset.json; EG3D training needs 25 finite numbers per image")
+        }
+        labels = Tensor(data.labels.flatMap { $0 }, shape: [data.count, 25])
+        order = DataOrder(random: StepRandom(seed: seed), count: data.count)
         loss = EG3DLoss(generator: generator, discriminator: discriminator, r1Gamma: options.r1Gamma)
         let densityOn = generator.config.rendering.densityReg > 0
         phases = TrainingPhase.phases(gRegInterval: densityOn ? options.gRegInterval : nil,
@@ -70,8 +81,10 @@ public final class GANTrainer<G: TrainableGenerator> {
         setRequiresGrad(discriminator, false)
     }
 
-    /// Runs step `step` (batch_idx) and returns what it did. Parameters change in place.
-    public func step(_ step: Int) -> StepReport {
+    /// Runs step `step` (batch_idx) and returns what it did. Parameters change in place. A phase whose loss is not
+    /// finite throws NonFiniteError before its optimiser steps (earlier phases of the step have stepped, so the
+    /// caller must not checkpoint this state; the training loop does not).
+    public func step(_ step: Int) throws -> StepReport {
         let b = options.batch, micro = options.batchGPU, chunks = b / micro
         let curNimg = step * b
         let schedule = LossSchedule(options: options, curNimg: curNimg, gpcRegProb: generator.config.rendering.gpcRegProb)
@@ -80,6 +93,7 @@ public final class GANTrainer<G: TrainableGenerator> {
         var sums: [String: Double] = [:]
         var counts: [String: Int] = [:]
         func add(_ r: [String: Double]) { for (k, v) in r { sums[k, default: 0] += v; counts[k, default: 0] += 1 } }
+        var phaseValues: [String: Double] = [:]
 
         var t0 = DispatchTime.now().uptimeNanoseconds
         func lap(_ name: String) {
@@ -88,7 +102,8 @@ public final class GANTrainer<G: TrainableGenerator> {
             t0 = t1
         }
         // The real batch is shared by every phase of the step.
-        let (realImages, realLabels) = data.batch(data.indices(step: step, batch: b, seed: seed))
+        let indices = order.batch(step: step, size: b)
+        let realImages = data.images(indices), realLabels = data.labelTensor(indices)
         let reals = (0..<chunks).map { k in
             RealBatch(image: realImages.slice(axis: 0, start: k * micro, end: (k + 1) * micro).contiguous(),
                       c: realLabels.slice(axis: 0, start: k * micro, end: (k + 1) * micro).contiguous(),
@@ -106,15 +121,20 @@ public final class GANTrainer<G: TrainableGenerator> {
             let gain = phase.gain / Float(chunks)
             for k in 0..<chunks {
                 var draws = PhaseDraws.draw(streams: streams, phase: phase.name.index, chunk: k, n: micro,
-                                            zDim: generator.config.zDim, labels: data.labels,
+                                            zDim: generator.config.zDim, labels: labels,
                                             densityPoints: phase.name == .gReg ? options.densityRegPoints : nil)
                 if let prompts { draws.prompts = prompts(streams, phase.name.index * 16 + k, micro) }
                 switch phase.name {
-                case .gMain: add(gMain(draws, schedule, gain: gain))
-                case .gReg: add(loss.gReg(draws, schedule, gain: gain))
-                case .dMain: add(loss.dMain(draws, schedule, real: reals[k], gain: gain))
-                case .dReg: add(loss.dReg(schedule, real: reals[k], gain: gain))
+                case .gMain: phaseValues = gMain(draws, schedule, gain: gain)
+                case .gReg: phaseValues = loss.gReg(draws, schedule, gain: gain)
+                case .dMain: phaseValues = loss.dMain(draws, schedule, real: reals[k], gain: gain)
+                case .dReg: phaseValues = loss.dReg(schedule, real: reals[k], gain: gain)
                 }
+                for (name, v) in phaseValues.sorted(by: { $0.key < $1.key }) {
+                    if !v.isFinite { setRequiresGrad(module, false); opt.zeroGrad() }
+                    try checkFinite("loss/\(phase.name.rawValue)/\(name)", v, step: step)
+                }
+                add(phaseValues)
             }
             setRequiresGrad(module, false)
             sanitized += sanitizeGradients(module.parameters())
@@ -145,11 +165,11 @@ public final class GANTrainer<G: TrainableGenerator> {
 
 public enum TrainingError: Error, CustomStringConvertible {
     case options([String])
-    case nonFinite(String)
+    case data(String)
     public var description: String {
         switch self {
         case .options(let p): return "invalid training options: " + p.joined(separator: "; ")
-        case .nonFinite(let s): return s
+        case .data(let s): return s
         }
     }
 }

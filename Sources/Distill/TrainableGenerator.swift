@@ -15,6 +15,8 @@ public protocol TrainableGenerator: Module {
     func render(planes: Tensor, ws: Tensor, cameras: Tensor, resolution: Int?, random: RendererRandomSource) -> GeneratorOutput
     /// Raw σ (N, P, 1) and features at points (N, P, 3) (G.sample_mixed's run_model).
     func sampleDensity(planes: Tensor, points: Tensor) -> (sigma: Tensor, rgb: Tensor)
+    /// Tri-planes with noise_mode const (sample grids).
+    func samplePlanes(_ ws: Tensor, prompts: TextConditioning?) -> Tensor
     /// The plain EG3D generator inside (for checkpoints `generate` reads).
     var eg3d: TriPlaneGenerator { get }
 }
@@ -26,6 +28,7 @@ extension TriPlaneGenerator: TrainableGenerator {
     public func trainingPlanes(_ ws: Tensor, prompts: TextConditioning?, noise: RandomGenerator) -> Tensor {
         planes(ws, noiseMode: .random, rng: noise)
     }
+    public func samplePlanes(_ ws: Tensor, prompts: TextConditioning?) -> Tensor { planes(ws, noiseMode: .const) }
     public var eg3d: TriPlaneGenerator { self }
 }
 
@@ -37,6 +40,10 @@ extension TextConditionedGenerator: TrainableGenerator {
     public func trainingPlanes(_ ws: Tensor, prompts: TextConditioning?, noise: RandomGenerator) -> Tensor {
         guard let prompts else { fatalError("TextConditionedGenerator: training needs one prompt per sample") }
         return planes(ws: ws, text: prompts, noiseMode: .random, rng: noise)
+    }
+    public func samplePlanes(_ ws: Tensor, prompts: TextConditioning?) -> Tensor {
+        guard let prompts else { fatalError("TextConditionedGenerator: samples need prompts") }
+        return planes(ws: ws, text: prompts, noiseMode: .const)
     }
     public func render(planes: Tensor, ws: Tensor, cameras: Tensor, resolution: Int?, random: RendererRandomSource) -> GeneratorOutput {
         generator.render(planes: planes, ws: ws, cameras: cameras, resolution: resolution, random: random)

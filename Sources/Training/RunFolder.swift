@@ -15,8 +15,10 @@ public struct Checkpoint {
     public var step: Int
     public var files: [String: [String: Tensor]]
     public var state: [String: Any]
-    public init(step: Int, files: [String: [String: Tensor]], state: [String: Any]) {
-        self.step = step; self.files = files; self.state = state
+    /// Extra safetensors metadata per file (e.g. a generator's "config", so `generate --weights` reads it).
+    public var metadata: [String: [String: String]]
+    public init(step: Int, files: [String: [String: Tensor]], state: [String: Any], metadata: [String: [String: String]] = [:]) {
+        self.step = step; self.files = files; self.state = state; self.metadata = metadata
     }
 }
 
@@ -64,7 +66,7 @@ public struct RunFolder {
         try? fm.removeItem(atPath: tmp)
         try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         for (f, tensors) in c.files {
-            try saveSafeTensors(tensors, metadata: ["step": "\(c.step)"], to: (tmp as NSString).appendingPathComponent("\(f).safetensors"))
+            try saveSafeTensors(tensors, metadata: (c.metadata[f] ?? [:]).merging(["step": "\(c.step)"]) { $1 }, to: (tmp as NSString).appendingPathComponent("\(f).safetensors"))
         }
         var state = c.state
         state["step"] = c.step

@@ -22,6 +22,12 @@ public protocol TrainingTask: AnyObject {
     func restore(_ checkpoint: Checkpoint) throws
     /// A grid of samples from fixed seeds/prompts, or nil.
     func samples() throws -> Image?
+    /// Extra safetensors metadata per checkpoint file (default none), e.g. a generator's "config".
+    func checkpointMetadata() -> [String: [String: String]]
+}
+
+extension TrainingTask {
+    public func checkpointMetadata() -> [String: [String: String]] { [:] }
 }
 
 public struct LoopSettings {
@@ -64,7 +70,7 @@ public enum TrainingLoop {
         var step = start
         func save() throws {
             let (files, state) = try task.checkpoint()
-            try run.save(Checkpoint(step: step, files: files, state: state))
+            try run.save(Checkpoint(step: step, files: files, state: state, metadata: task.checkpointMetadata()))
             lastCheckpoint = run.latestCheckpointPath()
             try? LossPlot.write(log: run.file("log.jsonl"), to: run.file("loss.png"))
             lastSave = Date()

@@ -5,6 +5,7 @@
 //   vae          RUN/export/   a diffusers AutoencoderKL folder (scaling_factor measured on the data)
 //   unet         RUN/export/   a whole diffusers StableDiffusionPipeline folder (unet, vae, text_encoder,
 //                              tokenizer, scheduler) built from the clip and vae exports
+//   attributes   RUN/export/attributes.safetensors   the attribute classifier of the evaluation
 import Foundation
 import Teacher
 import TensorCore
@@ -23,6 +24,8 @@ public struct TeacherRunSettings {
     public var lr: Double? = nil
     public var checkpointSeconds: Double = 300
     public var limit: Int? = nil
+    /// attributes: the classifier's input size (the others take theirs from their model configs).
+    public var imageSize = WorldTeacherSizes.imageSize
     public var quiet = false
     public init(data: String, out: String, steps: Int, batch: Int, seed: UInt64) {
         self.data = data; self.out = out; self.steps = steps; self.batch = batch; self.seed = seed
@@ -166,5 +169,31 @@ public enum TeacherParts {
         try writer.write(textEncoder: text.textEncoder)
         try writer.write(tokenizer: tok)
         log("wrote the teacher pipeline \(run.file("export"))", s.quiet)
+    }
+
+    /// The attribute classifier; reports the accuracy of each attribute on held-out images.
+    @discardableResult
+    public static func runAttributes(_ s: TeacherRunSettings) throws -> [String: Double] {
+        let run = try RunFolder(path: s.out)
+        try run.writeOrCheckConfig(["part": "attributes", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps],
+                                   mustMatch: ["part", "batch", "seed"])
+        log("loading the training split of \(s.data)", s.quiet)
+        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: s.imageSize, limit: s.limit, progress: !s.quiet)
+        guard !bank.attributes.isEmpty else { throw FileError(path: "\(s.data)/attributes.json", message: "missing: the classifier learns the world's attributes") }
+        let task = AttributeTrainer(bank: bank, batch: s.batch, steps: s.steps, seed: s.seed,
+                                    optimiser: OptimiserSettings(lr: s.lr ?? 2e-3, warmupSteps: 100, weightDecay: 1e-4))
+        let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
+        try FileManager.default.createDirectory(atPath: run.file("export"), withIntermediateDirectories: true)
+        try task.model.save(run.file("export/attributes.safetensors"))
+        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: s.imageSize, limit: 1000)
+        let acc = AttributeTrainer.accuracy(task.model, on: test)
+        var perAttribute: [String: Double] = [:]
+        for (n, a) in zip(AttributeClassifier.names, acc) { perAttribute[n] = a }
+        let mean = acc.reduce(0, +) / Double(acc.count)
+        log(String(format: "wrote %@; held-out accuracy %.2f%% averaged over %d attributes (worst %@ %.1f%%)", run.file("export/attributes.safetensors"),
+                   100 * mean, acc.count, perAttribute.min { $0.value < $1.value }!.key, 100 * acc.min()!), s.quiet)
+        try writeJSONAtomically(["part": "attributes", "step": outcome.endStep, "heldout_images": test.count, "mean_accuracy": mean,
+                                 "accuracy": perAttribute], to: run.file("report.json"))
+        return perAttribute
     }
 }

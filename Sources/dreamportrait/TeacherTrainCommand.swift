@@ -8,15 +8,15 @@ import Training
 enum TeacherTrainCommand {
     static let command = Command(
         name: "train",
-        abstract: "Train a part of the teacher on a world dataset (clip, judge, vae, unet)",
+        abstract: "Train a part of the teacher on a world dataset (clip, judge, vae, unet, attributes)",
         discussion: """
             Each part trains in its own run folder (--out), resumes from its newest checkpoint when run again, \
             and writes RUN/export/ in the ecosystem's layout plus RUN/report.json with its held-out figures. \
             Order: clip and vae (independent), then unet (--clip RUN --vae RUN), which exports the whole \
-            Stable-Diffusion-format teacher. judge is a second CLIP (another seed) used only by `eval`.
+            Stable-Diffusion-format teacher. judge is a second CLIP (another seed) and attributes the attribute classifier, both used only by `eval`.
             """,
         options: [
-            Option(name: "--part", value: "clip|judge|vae|unet", help: "What to train"),
+            Option(name: "--part", value: "clip|judge|vae|unet|attributes", help: "What to train"),
             Option(name: "--data", value: "DIR", help: "World dataset (dreamportrait data synth); the train split is used"),
             Option(name: "--out", value: "RUN", help: "Run folder (checkpoints, log.jsonl, loss.png, export/)"),
             Option(name: "--steps", value: "N", help: "Optimiser steps", defaultValue: "per part"),
@@ -31,11 +31,11 @@ enum TeacherTrainCommand {
         ],
         run: run)
 
-    static let defaults: [String: (steps: Int, batch: Int)] = ["clip": (3000, 64), "judge": (3000, 64), "vae": (4000, 8), "unet": (6000, 32)]
+    static let defaults: [String: (steps: Int, batch: Int)] = ["clip": (3000, 64), "judge": (3000, 64), "vae": (4000, 8), "unet": (6000, 32), "attributes": (2000, 64)]
 
     static func run(_ args: Arguments) throws {
         guard let part = args.string("--part"), let d = defaults[part] else {
-            throw UsageError(message: "--part must be one of clip, judge, vae, unet", command: args.command)
+            throw UsageError(message: "--part must be one of clip, judge, vae, unet, attributes", command: args.command)
         }
         guard let data = args.string("--data") else { throw UsageError(message: "missing required option '--data'", command: args.command) }
         guard let out = args.string("--out") else { throw UsageError(message: "missing required option '--out'", command: args.command) }
@@ -51,6 +51,7 @@ enum TeacherTrainCommand {
         switch part {
         case "clip", "judge": try TeacherParts.runCLIP(s, judge: part == "judge")
         case "vae": try TeacherParts.runVAE(s)
+        case "attributes": try TeacherParts.runAttributes(s)
         default: try TeacherParts.runUNet(s)
         }
     }

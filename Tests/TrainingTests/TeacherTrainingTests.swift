@@ -136,3 +136,24 @@ final class TeacherTrainingTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: unet.out + "/samples/step-000000003.png"))
     }
 }
+
+final class AttributeClassifierTests: XCTestCase {
+    func testClassifierTrainsSavesAndReloads() throws {
+        var s = TeacherRunSettings(data: TeacherTrainingTests.world, out: try temporaryFolder("attr"), steps: 30, batch: 8, seed: 2)
+        s.quiet = true
+        s.imageSize = 32
+        let acc = try TeacherParts.runAttributes(s)
+        XCTAssertEqual(acc.count, 43)
+        XCTAssertTrue(acc.values.allSatisfy { (0...1).contains($0) })
+        let losses = TrainingLog.read(path: s.out + "/log.jsonl").compactMap { $0.values["loss/attributes"] }
+        XCTAssertEqual(losses.count, 30)
+        XCTAssertLessThan(losses.suffix(5).reduce(0, +), losses.prefix(5).reduce(0, +), "the loss falls over 30 steps")
+        let m = try AttributeClassifier.load(s.out + "/export/attributes.safetensors")
+        let img = try WorldImageBank(dataset: s.data, split: .train, resolution: 32, limit: 2).images([0, 1])
+        XCTAssertEqual(m.probabilities(img).shape, [2, 43])
+        // A file that is not a classifier is named.
+        XCTAssertThrowsError(try AttributeClassifier.load(s.out + "/checkpoints/000000030/adam.safetensors")) { e in
+            XCTAssertTrue("\(e)".contains("adam.safetensors"), "\(e)")
+        }
+    }
+}

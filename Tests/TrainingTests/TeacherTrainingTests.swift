@@ -134,6 +134,27 @@ final class TeacherTrainingTests: XCTestCase {
         XCTAssertEqual(img.shape, [1, 3, 32, 32])
         XCTAssertTrue(img.toArray().allSatisfy { $0.isFinite })
         XCTAssertTrue(FileManager.default.fileExists(atPath: unet.out + "/samples/step-000000003.png"))
+
+        // The evaluation runs on these tiny parts (the figures mean nothing here; their ranges and counts do).
+        var attr = try settings("attr-for-eval", steps: 2, batch: 4)
+        attr.imageSize = 32
+        try TeacherParts.runAttributes(attr)
+        var e = TeacherEvaluationSettings(teacher: unet.out + "/export", judge: clip.out + "/export",
+                                          attributes: attr.out + "/export/attributes.safetensors", data: TeacherTrainingTests.world)
+        e.count = 6; e.steps = 2; e.distractors = 2; e.quiet = true
+        let r = try TeacherEvaluation.run(e)
+        XCTAssertGreaterThan(r.samples, 2)
+        XCTAssertEqual(r.candidates, 3)
+        for v in [r.rPrecision, r.attributeAgreement, r.realAttributeAgreement] { XCTAssertTrue((0...1).contains(v)) }
+    }
+
+    func testRankCountsTiesAgainstTheTrueCaption() {
+        XCTAssertEqual(TeacherEvaluation.rank(own: 0.5, others: [0.1, 0.2]), 1)
+        XCTAssertEqual(TeacherEvaluation.rank(own: 0.5, others: [0.5, 0.2]), 2)
+        let agree = TeacherEvaluation.agreement(captions: ["A smiling man."], probabilities: (0..<43).map { k in
+            k == Attribute.allCases.firstIndex(of: .smiling)! ? 0.9 : 0.1 })
+        XCTAssertEqual(agree.stated, 2) // smiling, male
+        XCTAssertEqual(agree.agree, 1)  // smiling shown; male read as absent
     }
 }
 

@@ -80,7 +80,7 @@ enum TrainCommand {
         let task = try StageZero.makeTask(data: data, config: config, seed: seed, initCheckpoint: args.string("--init"),
                                           limit: limit, progress: true)
         printError(String(format: "%d training images in %.1f s; G %d parameters, D %d parameters; batch %d; R %d",
-                          task.trainer.data.count, Date().timeIntervalSince(t0),
+                          task.trainer.labels.shape[0], Date().timeIntervalSince(t0),
                           task.trainer.generator.parameters().reduce(0) { $0 + $1.count },
                           task.trainer.discriminator.parameters().reduce(0) { $0 + $1.count },
                           config.training.batch, config.training.neuralRenderingResolutionInitial))

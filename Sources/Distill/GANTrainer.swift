@@ -44,16 +44,20 @@ public final class GANTrainer<G: TrainableGenerator> {
     public let dOptimizer: Adam
     /// Prompts for the generator's samples (stages 1-2): given the step's stream for captions and the gen_c
     /// dataset rows. nil for stage 0.
-    public var prompts: ((_ streams: StepStreams, _ phase: Int, _ n: Int) -> TextConditioning)?
+    public var prompts: ((_ streams: StepStreams, _ phase: Int, _ n: Int) -> (TextConditioning, Tensor))?
     /// Fixed prompts for the sample grid (stages 1-2).
     public var samplePrompts: ((_ n: Int) -> TextConditioning)?
+    /// Which of the generator's parameters train (nil: all); `--freeze g` trains only the text conditioning.
+    public var generatorTrainable: ((String) -> Bool)?
+    /// `--freeze d`: D's phases are skipped.
+    public var freezeDiscriminator = false
     /// An extra generator loss in Gmain (stage 2's D-SDS or the CLIP ablation): given the fake output and the
     /// draws, returns a scalar to add to the adversarial loss, and values to report.
     public var generatorTextLoss: ((GeneratorOutput, PhaseDraws) -> (loss: Tensor, report: [String: Double]))?
 
     /// `generatorEMA` receives G's parameters and buffers now (G_ema = deepcopy(G)); restore a checkpoint after.
     public init(options: TrainingOptions, seed: UInt64, generator: G, generatorEMA: G, discriminator: DualDiscriminator,
-                data: WorldImageBank?, labels: Tensor? = nil) throws {
+                data: WorldImageBank?, labels: Tensor? = nil, copyToEMA: Bool = true) throws {
         let problems = options.problems()
         guard problems.isEmpty else { throw TrainingError.options(problems) }
         self.options = options
@@ -80,7 +84,7 @@ public final class GANTrainer<G: TrainableGenerator> {
                                              regInterval: options.gRegInterval)
         dOptimizer = LazyRegularization.adam(discriminator, lr: options.dLr, betas: options.betas, eps: options.eps,
                                              regInterval: options.dRegInterval)
-        try withNoGrad { try generatorEMA.load(generator.stateDict(), strict: true) }
+        if copyToEMA { try withNoGrad { try generatorEMA.load(generator.stateDict(), strict: true) } }
         generatorEMA.neuralRenderingResolution = generator.neuralRenderingResolution
         setRequiresGrad(generatorEMA, false)
         setRequiresGrad(generator, false)
@@ -110,7 +114,7 @@ public final class GANTrainer<G: TrainableGenerator> {
             var draws = PhaseDraws.draw(streams: streams, phase: phase.index, chunk: k, n: micro,
                                         zDim: self.generator.config.zDim, labels: self.labels,
                                         densityPoints: phase == .gReg ? self.options.densityRegPoints : nil)
-            if let prompts = self.prompts { draws.prompts = prompts(streams, phase.index * 16 + k, micro) }
+            if let prompts = self.prompts { (draws.prompts, draws.promptStates) = prompts(streams, phase.index * 16 + k, micro) }
             return draws
         }
         report.seconds["data"] = dataSeconds
@@ -135,11 +139,13 @@ public final class GANTrainer<G: TrainableGenerator> {
             t0 = t1
         }
         var sanitized = 0
-        for phase in phases where phase.runs(atStep: step) {
+        for phase in phases where phase.runs(atStep: step) && !(freezeDiscriminator && !phase.name.trainsGenerator) {
             let module: Module = phase.name.trainsGenerator ? generator : discriminator
             let opt = phase.name.trainsGenerator ? gOptimizer : dOptimizer
             opt.zeroGrad()
-            setRequiresGrad(module, true)
+            if phase.name.trainsGenerator, let keep = generatorTrainable {
+                for (name, p) in module.namedParameters() { p.requiresGrad = keep(name) }
+            } else { setRequiresGrad(module, true) }
             // Microbatch gradients are averaged (the official multi-GPU all-reduce average; one chunk = as is).
             let gain = phase.gain / Float(chunks)
             for k in 0..<chunks {

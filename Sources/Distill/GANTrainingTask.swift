@@ -55,9 +55,9 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
     }
 
     public func checkpointMetadata() -> [String: [String: String]] {
-        guard let json = try? trainer.generator.config.jsonString() else { return [:] }
+        let m = trainer.generator.trainingMetadata()
         let d = (try? String(decoding: JSONSerialization.data(withJSONObject: jsonObject(trainer.discriminator.config), options: [.sortedKeys]), as: UTF8.self)) ?? ""
-        return ["G": ["config": json], "G_ema": ["config": json], "D": ["config": d]]
+        return ["G": m, "G_ema": m, "D": ["config": d]]
     }
 
     public func restore(_ c: Checkpoint) throws {

@@ -120,15 +120,16 @@ public final class EG3DLoss<G: TrainableGenerator> {
         return ["D/loss": Double(total), "scores/fake": Double(fakeLogits.mean().item()), "scores/real": Double(realLogits.mean().item())]
     }
 
-    /// Dreg: R1 on both inputs, ‖∂ΣD/∂image‖² + ‖∂ΣD/∂image_raw‖² per sample, with the blur inside D's input path
-    /// (the gradient is taken with respect to the unblurred real image, as run_D blurs after requires_grad_);
-    /// mean(r1·γ/2)·gain back-propagated through the input gradients (double backward).
+    /// Dreg: R1 on both inputs, ‖∂ΣD/∂image‖² + ‖∂ΣD/∂image_raw‖² per sample; mean(r1·γ/2)·gain back-propagated
+    /// through the input gradients (double backward). As in the official code, the gradient is taken with respect
+    /// to the *blurred* image: run_D replaces img['image'] in the dict by its blurred version before
+    /// autograd.grad reads the dict, so the leaf is the blur's output (and the raw image, blurred beforehand).
     @discardableResult
     public func dReg(_ s: LossSchedule, real: RealBatch, gain: Float) -> [String: Double] {
-        let img = real.image.detach(), raw = real.imageRaw.detach()
+        let img = withNoGrad { DiscriminatorBlur.apply(real.image, sigma: s.blurSigma) }.detach(), raw = real.imageRaw.detach()
         img.requiresGrad = true
         raw.requiresGrad = true
-        let logits = runD(image: img, imageRaw: raw, c: real.c, blurSigma: s.blurSigma)
+        let logits = runD(image: img, imageRaw: raw, c: real.c, blurSigma: 0)
         let g = gradients(of: logits.sum(), wrt: [img, raw], createGraph: true)
         // The penalty's own gradient with respect to the images is not wanted: prune those leaves.
         img.requiresGrad = false

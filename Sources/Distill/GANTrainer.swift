@@ -33,7 +33,8 @@ public final class GANTrainer<G: TrainableGenerator> {
     public let generator: G
     public let generatorEMA: G
     public let discriminator: DualDiscriminator
-    public let data: WorldImageBank
+    /// The training images (nil when the caller supplies every real batch, as the parity test does).
+    public let data: WorldImageBank?
     /// (count, 25) labels of the training images (gen_c is drawn from them).
     public let labels: Tensor
     var order: DataOrder
@@ -43,16 +44,20 @@ public final class GANTrainer<G: TrainableGenerator> {
     public let dOptimizer: Adam
     /// Prompts for the generator's samples (stages 1-2): given the step's stream for captions and the gen_c
     /// dataset rows. nil for stage 0.
-    public var prompts: ((_ streams: StepStreams, _ phase: Int, _ n: Int) -> TextConditioning)?
+    public var prompts: ((_ streams: StepStreams, _ phase: Int, _ n: Int) -> (TextConditioning, Tensor))?
     /// Fixed prompts for the sample grid (stages 1-2).
     public var samplePrompts: ((_ n: Int) -> TextConditioning)?
+    /// Which of the generator's parameters train (nil: all); `--freeze g` trains only the text conditioning.
+    public var generatorTrainable: ((String) -> Bool)?
+    /// `--freeze d`: D's phases are skipped.
+    public var freezeDiscriminator = false
     /// An extra generator loss in Gmain (stage 2's D-SDS or the CLIP ablation): given the fake output and the
     /// draws, returns a scalar to add to the adversarial loss, and values to report.
     public var generatorTextLoss: ((GeneratorOutput, PhaseDraws) -> (loss: Tensor, report: [String: Double]))?
 
     /// `generatorEMA` receives G's parameters and buffers now (G_ema = deepcopy(G)); restore a checkpoint after.
     public init(options: TrainingOptions, seed: UInt64, generator: G, generatorEMA: G, discriminator: DualDiscriminator,
-                data: WorldImageBank) throws {
+                data: WorldImageBank?, labels: Tensor? = nil, copyToEMA: Bool = true) throws {
         let problems = options.problems()
         guard problems.isEmpty else { throw TrainingError.options(problems) }
         self.options = options
@@ -61,11 +66,16 @@ public final class GANTrainer<G: TrainableGenerator> {
         self.generatorEMA = generatorEMA
         self.discriminator = discriminator
         self.data = data
-        for (i, l) in data.labels.enumerated() where l.count != 25 || !l.allSatisfy({ $0.isFinite }) {
-            throw TrainingError.data("\(data.names[i]) has \(l.count) label values in dataset.json; EG3D training needs 25 finite numbers per image")
+        if let data {
+            for (i, l) in data.labels.enumerated() where l.count != 25 || !l.allSatisfy({ $0.isFinite }) {
+                throw TrainingError.data("\(data.names[i]) has \(l.count) label values in dataset.json; EG3D training needs 25 finite numbers per image")
+            }
         }
-        labels = Tensor(data.labels.flatMap { $0 }, shape: [data.count, 25])
-        order = DataOrder(random: StepRandom(seed: seed), count: data.count)
+        guard let all = labels ?? data.map({ Tensor($0.labels.flatMap { $0 }, shape: [$0.count, 25]) }) else {
+            throw TrainingError.data("GANTrainer needs a dataset or the labels gen_c is drawn from")
+        }
+        self.labels = all
+        order = DataOrder(random: StepRandom(seed: seed), count: data?.count ?? 1)
         loss = EG3DLoss(generator: generator, discriminator: discriminator, r1Gamma: options.r1Gamma)
         let densityOn = generator.config.rendering.densityReg > 0
         phases = TrainingPhase.phases(gRegInterval: densityOn ? options.gRegInterval : nil,
@@ -74,7 +84,7 @@ public final class GANTrainer<G: TrainableGenerator> {
                                              regInterval: options.gRegInterval)
         dOptimizer = LazyRegularization.adam(discriminator, lr: options.dLr, betas: options.betas, eps: options.eps,
                                              regInterval: options.dRegInterval)
-        try withNoGrad { try generatorEMA.load(generator.stateDict(), strict: true) }
+        if copyToEMA { try withNoGrad { try generatorEMA.load(generator.stateDict(), strict: true) } }
         generatorEMA.neuralRenderingResolution = generator.neuralRenderingResolution
         setRequiresGrad(generatorEMA, false)
         setRequiresGrad(generator, false)
@@ -85,22 +95,12 @@ public final class GANTrainer<G: TrainableGenerator> {
     /// finite throws NonFiniteError before its optimiser steps (earlier phases of the step have stepped, so the
     /// caller must not checkpoint this state; the training loop does not).
     public func step(_ step: Int) throws -> StepReport {
+        guard let data else { fatalError("GANTrainer.step: no dataset; use runIteration with explicit real batches") }
         let b = options.batch, micro = options.batchGPU, chunks = b / micro
         let curNimg = step * b
         let schedule = LossSchedule(options: options, curNimg: curNimg, gpcRegProb: generator.config.rendering.gpcRegProb)
         let streams = StepStreams(seed: seed, step: step)
-        var seconds: [String: Double] = [:]
-        var sums: [String: Double] = [:]
-        var counts: [String: Int] = [:]
-        func add(_ r: [String: Double]) { for (k, v) in r { sums[k, default: 0] += v; counts[k, default: 0] += 1 } }
-        var phaseValues: [String: Double] = [:]
-
-        var t0 = DispatchTime.now().uptimeNanoseconds
-        func lap(_ name: String) {
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            seconds[name, default: 0] += Double(t1 - t0) / 1e9
-            t0 = t1
-        }
+        let t0 = DispatchTime.now().uptimeNanoseconds
         // The real batch is shared by every phase of the step.
         let indices = order.batch(step: step, size: b)
         let realImages = data.images(indices), realLabels = data.labelTensor(indices)
@@ -109,37 +109,76 @@ public final class GANTrainer<G: TrainableGenerator> {
                       c: realLabels.slice(axis: 0, start: k * micro, end: (k + 1) * micro).contiguous(),
                       resolution: schedule.neuralRenderingResolution, blurSigma: schedule.blurSigma)
         }
-        lap("data")
+        let dataSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var report = try runIteration(step: step, curNimg: curNimg, schedule: schedule, reals: reals) { phase, k in
+            var draws = PhaseDraws.draw(streams: streams, phase: phase.index, chunk: k, n: micro,
+                                        zDim: self.generator.config.zDim, labels: self.labels,
+                                        densityPoints: phase == .gReg ? self.options.densityRegPoints : nil)
+            if let prompts = self.prompts { (draws.prompts, draws.promptStates) = prompts(streams, phase.index * 16 + k, micro) }
+            return draws
+        }
+        report.seconds["data"] = dataSeconds
+        return report
+    }
 
+    /// The phases due at `step` on the given real microbatches, each phase's microbatch k with `draws(phase, k)`,
+    /// then G_ema. `observe(phase, afterStep)` sees the gradients (afterStep false: after nan_to_num, before Adam)
+    /// and the parameters (true) of each phase.
+    public func runIteration(step: Int, curNimg: Int, schedule: LossSchedule, reals: [RealBatch],
+                             observe: ((PhaseName, Bool) -> Void)? = nil,
+                             draws: (PhaseName, Int) -> PhaseDraws) throws -> StepReport {
+        let chunks = reals.count
+        var seconds: [String: Double] = [:]
+        var sums: [String: Double] = [:]
+        var counts: [String: Int] = [:]
+        func add(_ r: [String: Double]) { for (k, v) in r { sums[k, default: 0] += v; counts[k, default: 0] += 1 } }
+        var t0 = DispatchTime.now().uptimeNanoseconds
+        func lap(_ name: String) {
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            seconds[name, default: 0] += Double(t1 - t0) / 1e9
+            t0 = t1
+        }
         var sanitized = 0
-        for phase in phases where phase.runs(atStep: step) {
+        for phase in phases where phase.runs(atStep: step) && !(freezeDiscriminator && !phase.name.trainsGenerator) {
             let module: Module = phase.name.trainsGenerator ? generator : discriminator
             let opt = phase.name.trainsGenerator ? gOptimizer : dOptimizer
             opt.zeroGrad()
-            setRequiresGrad(module, true)
+            if phase.name.trainsGenerator, let keep = generatorTrainable {
+                for (name, p) in module.namedParameters() { p.requiresGrad = keep(name) }
+            } else { setRequiresGrad(module, true) }
             // Microbatch gradients are averaged (the official multi-GPU all-reduce average; one chunk = as is).
             let gain = phase.gain / Float(chunks)
             for k in 0..<chunks {
-                var draws = PhaseDraws.draw(streams: streams, phase: phase.name.index, chunk: k, n: micro,
-                                            zDim: generator.config.zDim, labels: labels,
-                                            densityPoints: phase.name == .gReg ? options.densityRegPoints : nil)
-                if let prompts { draws.prompts = prompts(streams, phase.name.index * 16 + k, micro) }
+                let d = draws(phase.name, k)
+                let values: [String: Double]
                 switch phase.name {
-                case .gMain: phaseValues = gMain(draws, schedule, gain: gain)
-                case .gReg: phaseValues = loss.gReg(draws, schedule, gain: gain)
-                case .dMain: phaseValues = loss.dMain(draws, schedule, real: reals[k], gain: gain)
-                case .dReg: phaseValues = loss.dReg(schedule, real: reals[k], gain: gain)
+                case .gMain: values = gMain(d, schedule, gain: gain)
+                case .gReg: values = loss.gReg(d, schedule, gain: gain)
+                case .dMain: values = loss.dMain(d, schedule, real: reals[k], gain: gain)
+                case .dReg: values = loss.dReg(schedule, real: reals[k], gain: gain)
                 }
-                for (name, v) in phaseValues.sorted(by: { $0.key < $1.key }) {
-                    if !v.isFinite { setRequiresGrad(module, false); opt.zeroGrad() }
+                for (name, v) in values.sorted(by: { $0.key < $1.key }) where !v.isFinite {
+                    setRequiresGrad(module, false)
+                    opt.zeroGrad()
                     try checkFinite("loss/\(phase.name.rawValue)/\(name)", v, step: step)
                 }
-                add(phaseValues)
+                add(values)
             }
             setRequiresGrad(module, false)
+            if phase.name == .dReg {
+                // torch gives every parameter in the forward graph a gradient (zero where R1's double backward
+                // does not depend on it, e.g. the biases after D's last smooth nonlinearity), and Adam steps it;
+                // our backward leaves those nil. Zeros keep the Adam state (step counts, decayed moments) identical.
+                // The epilogue's output bias stays without one in torch too: ∂logit/∂input does not involve it.
+                for (name, p) in module.namedParameters() where p.grad == nil && name != "b4.out.bias" {
+                    p.grad = Tensor.zeros(p.shape)
+                }
+            }
             sanitized += sanitizeGradients(module.parameters())
+            observe?(phase.name, false)
             opt.step()
             opt.zeroGrad()
+            observe?(phase.name, true)
             lap(phase.name.rawValue)
         }
 
@@ -151,7 +190,7 @@ public final class GANTrainer<G: TrainableGenerator> {
 
         var losses: [String: Double] = [:]
         for (k, v) in sums { losses[k] = v / Double(counts[k]!) }
-        return StepReport(step: step, curNimg: curNimg, nextNimg: curNimg + b, losses: losses, seconds: seconds,
+        return StepReport(step: step, curNimg: curNimg, nextNimg: curNimg + options.batch, losses: losses, seconds: seconds,
                           sanitized: sanitized, blurSigma: schedule.blurSigma, swapProbability: schedule.swapProbability,
                           neuralRenderingResolution: schedule.neuralRenderingResolution, emaBeta: beta)
     }

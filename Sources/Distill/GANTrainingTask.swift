@@ -20,7 +20,7 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
     public init(trainer: GANTrainer<G>, title: String, gridSize: Int = 8) {
         self.trainer = trainer
         self.title = title
-        let n = Swift.min(gridSize, trainer.data.count)
+        let n = Swift.min(gridSize, trainer.labels.shape[0])
         gridZ = RandomGenerator(seed: StepRandom.mix(trainer.seed ^ 0x5A4D_504C_4553)).normal([n, trainer.generator.config.zDim])
         gridC = trainer.labels.slice(axis: 0, start: 0, end: n).contiguous()
     }
@@ -55,9 +55,9 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
     }
 
     public func checkpointMetadata() -> [String: [String: String]] {
-        guard let json = try? trainer.generator.config.jsonString() else { return [:] }
+        let m = trainer.generator.trainingMetadata()
         let d = (try? String(decoding: JSONSerialization.data(withJSONObject: jsonObject(trainer.discriminator.config), options: [.sortedKeys]), as: UTF8.self)) ?? ""
-        return ["G": ["config": json], "G_ema": ["config": json], "D": ["config": d]]
+        return ["G": m, "G_ema": m, "D": ["config": d]]
     }
 
     public func restore(_ c: Checkpoint) throws {

@@ -16,8 +16,11 @@ public struct PhaseDraws {
     /// Greg only: U[0, 1) points (N, P, 3) (mapped to [−1, 1]) and N(0, 1) perturbations (N, P, 3).
     public var densityUniforms: Tensor?
     public var densityNormals: Tensor?
-    /// Stages 1-2: the generator's prompts (one per sample).
+    /// Stages 1-2: the generator's prompts (one per sample) and their text encoder states (N, L, D) (D-SDS).
     public var prompts: TextConditioning?
+    public var promptStates: Tensor?
+    /// Stage 2: the stream of the text loss's draws (D-SDS timesteps and noise).
+    public var textLossRandom: RandomGenerator?
 
     public init(z: Tensor, c: Tensor, swapUniforms: Tensor, noise: RandomGenerator, renderer: RendererRandomSource,
                 densityUniforms: Tensor? = nil, densityNormals: Tensor? = nil, prompts: TextConditioning? = nil) {
@@ -37,6 +40,7 @@ public struct PhaseDraws {
         let swap = streams.generator(.poseSwap, phase: tag).uniform([densityPoints == nil ? n : 1])
         var d = PhaseDraws(z: z, c: c, swapUniforms: swap, noise: streams.generator(.synthesisNoise, phase: tag),
                            renderer: GeneratorRandomSource(streams.generator(.renderer, phase: tag)))
+        d.textLossRandom = streams.generator(.scoreDistillation, phase: tag)
         if let p = densityPoints {
             let g = streams.generator(.densityPoints, phase: tag)
             d.densityUniforms = g.uniform([n, p, 3])

@@ -9,6 +9,8 @@ public struct RunConfig {
     public var generator: TriPlaneConfig
     public var training: TrainingOptions
 
+    public init(generator: TriPlaneConfig, training: TrainingOptions) { self.generator = generator; self.training = training }
+
     /// Built-in generator configurations.
     public static let presets: [String: TriPlaneConfig] = ["tiny128": .tiny128, "world128": .world128]
     /// Training overrides of the built-in configurations (EG3D's defaults otherwise). world128: a run of tens of

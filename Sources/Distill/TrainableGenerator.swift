@@ -17,6 +17,8 @@ public protocol TrainableGenerator: Module {
     func sampleDensity(planes: Tensor, points: Tensor) -> (sigma: Tensor, rgb: Tensor)
     /// Tri-planes with noise_mode const (sample grids).
     func samplePlanes(_ ws: Tensor, prompts: TextConditioning?) -> Tensor
+    /// Safetensors metadata that lets `generate` load a checkpoint of this generator.
+    func trainingMetadata() -> [String: String]
     /// The plain EG3D generator inside (for checkpoints `generate` reads).
     var eg3d: TriPlaneGenerator { get }
 }
@@ -30,6 +32,7 @@ extension TriPlaneGenerator: TrainableGenerator {
     }
     public func samplePlanes(_ ws: Tensor, prompts: TextConditioning?) -> Tensor { planes(ws, noiseMode: .const) }
     public var eg3d: TriPlaneGenerator { self }
+    public func trainingMetadata() -> [String: String] { (try? config.jsonString()).map { ["config": $0] } ?? [:] }
 }
 
 extension TextConditionedGenerator: TrainableGenerator {
@@ -49,4 +52,5 @@ extension TextConditionedGenerator: TrainableGenerator {
         generator.render(planes: planes, ws: ws, cameras: cameras, resolution: resolution, random: random)
     }
     public var eg3d: TriPlaneGenerator { generator }
+    public func trainingMetadata() -> [String: String] { (try? checkpointMetadata()) ?? [:] }
 }

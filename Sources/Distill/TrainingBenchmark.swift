@@ -22,6 +22,8 @@ public struct TrainingBenchmark {
     let gOpt: Adam, dOpt: Adam
     let real: RealBatch
     let labels: Tensor
+    /// Sees the phase's network after its backward pass (gradients set), before the Adam step.
+    public var observeGradients: ((Module) -> Void)?
 
     public init(config: RunConfig, seed: UInt64 = 0) {
         self.config = config
@@ -67,6 +69,7 @@ public struct TrainingBenchmark {
         }
         setRequiresGrad(module, false)
         sanitizeGradients(module.parameters())
+        observeGradients?(module)
         opt.step()
         opt.zeroGrad()
     }

@@ -2,6 +2,7 @@
 // Training loop (run folder with atomic checkpoints, JSONL log, progress with ETA, Ctrl-C, non-finite guard).
 import Distill
 import Foundation
+import Teacher
 import TensorCore
 import Training
 
@@ -16,7 +17,11 @@ enum TrainCommand {
             read. RUNDIR gets config.json, log.jsonl, loss.png, samples/ and checkpoints/<step>/{G,G_ema,D,G_opt,D_opt}.safetensors \
             + state.json; `generate --weights RUNDIR/checkpoints/<step>/G_ema.safetensors` reads G_ema. Ctrl-C saves a \
             checkpoint and stops; `--resume RUNDIR` continues bit for bit. --config takes a built-in name (world128, tiny128) \
-            or a JSON file {"base": NAME, "generator": {...}, "training": {...}} with EG3D's key names.
+            or a JSON file {"base": NAME, "generator": {...}, "training": {...}} with EG3D's key names. Stages 1-2 \
+            wrap --init (a stage-0 checkpoint folder, or a generator file) with the semantics mapping network and the \
+            adapters (identity at the start; the generator config comes from the checkpoint, the training options from \
+            --config, without blur, swap fade or EMA ramp-up, as EG3D fine-tunes) and condition them on captions of the \
+            train split encoded by --teacher's text encoder; stage 2 adds D-SDS from --teacher's U-Net and VAE.
             """,
         options: [
             Option(name: "--stage", value: "0|1|2", help: "Training stage"),
@@ -36,7 +41,8 @@ enum TrainCommand {
             Option(name: "--adapters", value: "0|2|4|6", help: "Adapters (stages 1-2)", defaultValue: "6"),
             Option(name: "--no-3d-pool", value: nil, help: "Adapters without the 3D-aware pooling (ablation)"),
             Option(name: "--no-gate", value: nil, help: "Adapters without the tanh gate (ablation)"),
-            Option(name: "--freeze", value: "g|d|none", help: "Freeze G's backbone or D (ablation)", defaultValue: "none"),
+            Option(name: "--freeze", value: "g|d|none", help: "Freeze G (only the text conditioning trains) or D (ablation)", defaultValue: "none"),
+            Option(name: "--guidance", value: "S", help: "D-SDS classifier-free guidance scale (stage 2)", defaultValue: "100"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
         ],
         run: run)
@@ -58,40 +64,75 @@ enum TrainCommand {
         let seed = UInt64(try args.int("--seed", default: 0, range: 0...Int.max))
         let limit = args.string("--limit") == nil ? nil : try args.int("--limit", default: 0, range: 1...Int.max)
         let configName = args.string("--config") ?? "world128"
-        guard stage == 0 else {
-            throw UsageError(message: "--stage \(stage): stages 1 and 2 are not implemented yet (stage 0 is)", command: args.command)
-        }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir) else {
             throw UsageError(message: "--data \(data): no such dataset folder or zip", command: args.command)
         }
-        let config = try RunConfig.load(configName, batch: batch)
+        var config = try RunConfig.load(configName, batch: batch)
+        var settings = TextStageSettings(stage: stage)
+        if stage > 0 {
+            guard let t = args.string("--text-loss").map({ TextLossKind(rawValue: $0) }) ?? .dsds else {
+                throw UsageError(message: "invalid value '\(args.string("--text-loss")!)' for --text-loss: expected dsds, clip or none", command: args.command)
+            }
+            settings.textLoss = t
+            settings.adapters = try args.int("--adapters", default: 6, range: 0...16)
+            settings.freeze = args.string("--freeze") ?? "none"
+            guard ["g", "d", "none"].contains(settings.freeze) else {
+                throw UsageError(message: "invalid value '\(settings.freeze)' for --freeze: expected g, d or none", command: args.command)
+            }
+            settings.dsds.guidance = try args.float("--guidance", default: 100)
+            for flag in ["--no-3d-pool", "--no-gate"] where args.flag(flag) {
+                throw UsageError(message: "\(flag): this adapter ablation is not implemented yet", command: args.command)
+            }
+            guard args.string("--init") != nil else {
+                throw UsageError(message: "--stage \(stage) needs --init (a stage-0 checkpoint folder or generator file)", command: args.command)
+            }
+            guard args.string("--teacher") != nil else {
+                throw UsageError(message: "--stage \(stage) needs --teacher (the diffusers pipeline folder whose text encoder conditions the adapters)", command: args.command)
+            }
+            // Fine-tuning a pre-trained generator, as EG3D resumes: no blur, no swap fade, no EMA ramp-up.
+            config.training.blurInitSigma = 0
+            config.training.gpcRegFadeKimg = 0
+            config.training.emaRampup = nil
+        }
         let run = try RunFolder(path: out)
         if resume == nil, run.latestCheckpointPath() != nil {
             throw UsageError(message: "--out \(out) already holds a run with checkpoints; continue it with --resume \(out) or choose another folder", command: args.command)
         }
         let settingsRecord: [String: Any] = ["stage": stage, "data": data, "config": configName, "seed": "\(seed)",
                                              "batch": config.training.batch, "limit": limit.map { "\($0)" } ?? "all",
-                                             "init": args.string("--init") ?? "none"]
-        try run.writeOrCheckConfig(settingsRecord, mustMatch: ["stage", "data", "config", "seed", "batch", "limit", "init"])
+                                             "init": args.string("--init") ?? "none", "teacher": args.string("--teacher") ?? "none",
+                                             "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze]
+        try run.writeOrCheckConfig(settingsRecord, mustMatch: ["stage", "data", "config", "seed", "batch", "limit", "init", "teacher",
+                                                               "text_loss", "adapters", "freeze"])
 
-        printError("loading \(data) (train split) at \(config.generator.imgResolution)²")
+        printError("loading \(data) (train split)")
         let t0 = Date()
-        let task = try StageZero.makeTask(data: data, config: config, seed: seed, initCheckpoint: args.string("--init"),
-                                          limit: limit, progress: true)
-        printError(String(format: "%d training images in %.1f s; G %d parameters, D %d parameters; batch %d; R %d",
-                          task.trainer.data.count, Date().timeIntervalSince(t0),
-                          task.trainer.generator.parameters().reduce(0) { $0 + $1.count },
-                          task.trainer.discriminator.parameters().reduce(0) { $0 + $1.count },
-                          config.training.batch, config.training.neuralRenderingResolutionInitial))
+        let task: TrainingTask
+        let images: Int, gParams: Int, dParams: Int
+        if stage == 0 {
+            let t = try StageZero.makeTask(data: data, config: config, seed: seed, initCheckpoint: args.string("--init"),
+                                           limit: limit, progress: true)
+            (task, images) = (t, t.trainer.labels.shape[0])
+            gParams = t.trainer.generator.parameters().reduce(0) { $0 + $1.count }
+            dParams = t.trainer.discriminator.parameters().reduce(0) { $0 + $1.count }
+        } else {
+            let t = try TextStages.makeTask(data: data, training: config.training, seed: seed, initPath: args.string("--init")!,
+                                            teacher: args.string("--teacher")!, settings: settings, limit: limit, progress: true)
+            (task, images) = (t, t.trainer.labels.shape[0])
+            gParams = t.trainer.generator.parameters().reduce(0) { $0 + $1.count }
+            dParams = t.trainer.discriminator.parameters().reduce(0) { $0 + $1.count }
+        }
+        printError(String(format: "%d training images in %.1f s; G %d parameters, D %d parameters; batch %d",
+                          images, Date().timeIntervalSince(t0), gParams, dParams, config.training.batch))
         let steps = Int((Double(kimg) * 1000 / Double(config.training.batch)).rounded(.up))
-        var settings = LoopSettings(steps: steps)
-        settings.checkpointSeconds = Double(try args.float("--checkpoint-minutes", default: 10)) * 60
+        var loop = LoopSettings(steps: steps)
+        loop.checkpointSeconds = Double(try args.float("--checkpoint-minutes", default: 10)) * 60
         let sampleKimg = Double(try args.float("--sample-kimg", default: 4))
-        settings.sampleSteps = sampleKimg > 0 ? Swift.max(1, Int(sampleKimg * 1000 / Double(config.training.batch))) : 0
-        settings.quiet = args.flag("--quiet")
-        settings.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg"]
+        loop.sampleSteps = sampleKimg > 0 ? Swift.max(1, Int(sampleKimg * 1000 / Double(config.training.batch))) : 0
+        loop.quiet = args.flag("--quiet")
+        loop.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg", "loss/G/dsds"]
         Interrupt.install(message: "finishing the step in flight and saving a checkpoint")
-        try TrainingLoop.run(task, in: run, settings: settings, resume: resume != nil)
+        try TrainingLoop.run(task, in: run, settings: loop, resume: resume != nil)
     }
 }

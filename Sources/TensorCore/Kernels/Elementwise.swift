@@ -54,12 +54,22 @@ extension Tensor {
 let elementwiseGrain = 32768
 
 /// out[i] = f(x[i]) for any view x.
+/// parallelRanges over n elements in ranges that start at multiples of vWidth, so which elements take a SIMD
+/// path and which the scalar tail depends on the index alone, never on the thread count (a vectorised
+/// transcendental and its scalar form may differ in the last bit).
+@inline(__always) func parallelVectorRanges(_ n: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    let blocks = (n + vWidth - 1) / vWidth
+    parallelRanges(blocks, grain: Swift.max(1, grain / vWidth)) { r in
+        body(r.lowerBound * vWidth ..< Swift.min(r.upperBound * vWidth, n))
+    }
+}
+
 @inline(__always) func mapUnary(_ x: Tensor, _ vf: (V) -> V, _ sf: (Float) -> Float) -> Tensor {
     let out = Tensor(uninitializedShape: x.shape)
     let n = x.count, o = out.storage.base
     if x.isContiguous {
         let src = x.storage.base + x.offset
-        parallelRanges(n, grain: elementwiseGrain) { r in
+        parallelVectorRanges(n, grain: elementwiseGrain) { r in
             var i = r.lowerBound
             while i + vWidth <= r.upperBound { vstore(vf(vload(src + i)), o + i); i += vWidth }
             while i < r.upperBound { o[i] = sf(src[i]); i += 1 }
@@ -86,7 +96,7 @@ let elementwiseGrain = 32768
     let n = out.count, o = out.storage.base
     let pa = a.storage.base + a.offset, pb = b.storage.base + b.offset
     if a.shape == b.shape && a.isContiguous && b.isContiguous {
-        parallelRanges(n, grain: elementwiseGrain) { r in
+        parallelVectorRanges(n, grain: elementwiseGrain) { r in
             var i = r.lowerBound
             while i + vWidth <= r.upperBound { vstore(vf(vload(pa + i), vload(pb + i)), o + i); i += vWidth }
             while i < r.upperBound { o[i] = sf(pa[i], pb[i]); i += 1 }
@@ -95,7 +105,7 @@ let elementwiseGrain = 32768
     }
     if b.count == 1 && a.shape == shape && a.isContiguous {
         let s = pb[0], vs = V(repeating: s)
-        parallelRanges(n, grain: elementwiseGrain) { r in
+        parallelVectorRanges(n, grain: elementwiseGrain) { r in
             var i = r.lowerBound
             while i + vWidth <= r.upperBound { vstore(vf(vload(pa + i), vs), o + i); i += vWidth }
             while i < r.upperBound { o[i] = sf(pa[i], s); i += 1 }

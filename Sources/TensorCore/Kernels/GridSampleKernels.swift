@@ -80,8 +80,10 @@ func gridSampleBackward(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, c: In
     let (sx, shift) = gridScale(w, alignCorners: alignCorners), (sy, _) = gridScale(h, alignCorners: alignCorners)
     let threads = Parallel.active ? 1 : Parallel.threadCount
     let slab = h * w * c
-    // Split each image's samples into `parts` tasks when there are too few images for the threads.
-    let parts = dx == nil || n >= 2 * threads ? 1 : Swift.max(1, Swift.min((2 * threads + n - 1) / n, points / 1024))
+    // Split each image's samples into `parts` partial sums when there are few images. The split (and so the
+    // order of every sum into dx) depends only on the shapes, never on the thread count, so results are the same
+    // on any number of threads (training resumes and runs bit for bit anywhere).
+    let parts = dx == nil || n >= 8 ? 1 : Swift.max(1, Swift.min((8 + n - 1) / n, points / 1024))
     let extra = parts > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: n * (parts - 1) * slab) : nil
     defer { extra?.deallocate() }
     if let dx { dx.initialize(repeating: 0, count: n * slab) }

@@ -97,7 +97,7 @@ public func groupNormSiLU(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias:
     if y.requiresGrad { return y.silu() }
     // y is fresh, dense and unrecorded: ours to overwrite.
     let p = y.data, n = y.count
-    parallelRanges(n, grain: elementwiseGrain) { r in
+    parallelVectorRanges(n, grain: elementwiseGrain) { r in
         var i = r.lowerBound
         while i + vWidth <= r.upperBound { let v = vload(p + i); vstore(v * vsigmoid(v), p + i); i += vWidth }
         while i < r.upperBound { p[i] = p[i] / (1 + Foundation.exp(-p[i])); i += 1 }

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""One whole EG3D training iteration with the official code, recorded for the Swift parity test.
+
+Runs NVlabs/eg3d's training/loss.py StyleGAN2Loss and training_loop.py's phase logic (Gmain, Greg, Dmain, Dreg
+at batch_idx 0, lazy-regularisation Adam, nan_to_num, G_ema update) on the CPU in fp32, with the tiny128 weights
+of Tests/Fixtures/eg3d/tiny128.safetensors (G and D), batch 2, at cur_nimg = 170000 (blur sigma 1.5, swap
+probability 0.575 with blur_fade_kimg 200 and gpc_reg_fade_kimg 200). Every random draw is recorded and
+replayed by the Swift test: latents, generator cameras, swap uniforms, the renderer's stratified and
+importance uniforms, the density-regularisation points and perturbations. The synthesis layers' noise
+(noise_mode random) is drawn here from a NumPy port of TensorCore's Philox RandomGenerator.normal (seed 1000 +
+phase index, layers in forward order), so the Swift generator draws the same noise from RandomGenerator.
+
+Writes Tests/Fixtures/distill/eg3d_step.safetensors. To stay small it stores, for every parameter of the
+phase's network, the gradient and the parameter after the Adam step at a fixed strided subset of elements
+(stride max(1, numel // 128), from 0) plus the maximum |value| of the full tensor; G_ema after the update the
+same way; the losses; the schedule values; every random input.
+
+    python3 Scripts/eg3d_training_step.py [--eg3d /tmp/eg3d/eg3d]
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(ROOT, "Tests", "Fixtures", "eg3d", "tiny128.safetensors")
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "distill", "eg3d_step.safetensors")
+M32 = 0xFFFFFFFF
+
+
+def philox(counter, stream, key):
+    """Philox-4x32-10 of uint64 counters (array), as TensorCore's RandomGenerator.philox."""
+    c = counter.astype(np.uint64)
+    x0 = (c & M32).astype(np.uint64); x1 = (c >> np.uint64(32)).astype(np.uint64)
+    x2 = np.full_like(x0, stream & M32); x3 = np.full_like(x0, stream >> 32)
+    k0 = np.uint64(key & M32); k1 = np.uint64(key >> 32)
+    for _ in range(10):
+        p0 = np.uint64(0xD2511F53) * x0; p1 = np.uint64(0xCD9E8D57) * x2
+        hi0, lo0 = p0 >> np.uint64(32), p0 & np.uint64(M32)
+        hi1, lo1 = p1 >> np.uint64(32), p1 & np.uint64(M32)
+        x0, x1, x2, x3 = hi1 ^ x1 ^ k0, lo1, hi0 ^ x3 ^ k1, lo0
+        k0 = (k0 + np.uint64(0x9E3779B9)) & np.uint64(M32)
+        k1 = (k1 + np.uint64(0xBB67AE85)) & np.uint64(M32)
+    return np.stack([x0, x1, x2, x3], axis=-1).astype(np.uint32)
+
+
+class PhiloxNormal:
+    """RandomGenerator(seed).normal(shape), draw after draw (the counter advances by ceil(n / 4) blocks)."""
+    def __init__(self, seed):
+        self.seed, self.counter = seed, 0
+
+    def normal(self, shape):
+        n = int(np.prod(shape))
+        blocks = (n + 3) // 4
+        w = philox(np.arange(self.counter, self.counter + blocks, dtype=np.uint64), 1, self.seed)
+        self.counter += blocks
+        u = ((w >> 8).astype(np.float32) + np.float32(0.5)) * np.float32(2.0 ** -24)
+        u1, u2 = u[:, 0::2], u[:, 1::2]                           # pairs (w0, w1), (w2, w3)
+        rad = np.sqrt(np.float32(-2) * np.log(u1))
+        th = np.float32(2 * np.float32(np.pi)) * u2
+        out = np.stack([rad * np.cos(th), rad * np.sin(th)], axis=-1).reshape(-1)[:n]
+        return torch.from_numpy(out.astype(np.float32).reshape(shape))
+
+
+def sample(t):
+    flat = t.detach().reshape(-1)
+    k = max(1, flat.numel() // 128)
+    return flat[::k].numpy().astype(np.float32).copy(), float(flat.abs().max())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--eg3d", default=os.environ.get("EG3D_ROOT", "/tmp/eg3d/eg3d"))
+    a = ap.parse_args()
+    sys.path.insert(0, a.eg3d)
+    import training.loss as loss_mod
+    import training.networks_stylegan2 as n2
+    from training.triplane import TriPlaneGenerator
+    from training.dual_discriminator import DualDiscriminator
+    from camera_utils import LookAtPoseSampler
+    from torch_utils import misc
+
+    torch.manual_seed(0)
+    fx = load_file(FIXTURE)
+    from safetensors import safe_open
+    meta = safe_open(FIXTURE, "np").metadata()
+    cfg, rk = json.loads(meta["config"]), json.loads(meta["rendering_kwargs"])
+    G = TriPlaneGenerator(z_dim=cfg["z_dim"], c_dim=25, w_dim=512, img_resolution=cfg["img_res"], img_channels=3,
+                          mapping_kwargs={"num_layers": cfg["map_depth"]}, rendering_kwargs=rk, sr_num_fp16_res=4,
+                          channel_base=cfg["cbase"], channel_max=cfg["cmax"]).train().requires_grad_(False)
+    G.load_state_dict({k[2:]: torch.from_numpy(v) for k, v in fx.items() if k.startswith("G.")}, strict=False)
+    G.neural_rendering_resolution = cfg["nrr"]
+    D = DualDiscriminator(c_dim=25, img_resolution=128, img_channels=3, channel_base=2048, channel_max=64,
+                          epilogue_kwargs=dict(mbstd_group_size=2)).train().requires_grad_(False)
+    D.load_state_dict({k[2:]: torch.from_numpy(v) for k, v in fx.items() if k.startswith("D.")}, strict=True)
+    G_ema = copy.deepcopy(G).eval()
+
+    N, batch, cur_nimg = 2, 2, 170000
+    loss = loss_mod.StyleGAN2Loss(device="cpu", G=G, D=D, r1_gamma=1.0, blur_init_sigma=10, blur_fade_kimg=200,
+                                  gpc_reg_prob=0.5, gpc_reg_fade_kimg=200, neural_rendering_resolution_initial=32,
+                                  dual_discrimination=True, filter_mode="antialiased")
+    phases = []
+    for name, module, lr, interval in [("G", G, 0.0025, 4), ("D", D, 0.002, 16)]:
+        r = interval / (interval + 1)
+        opt = torch.optim.Adam(module.parameters(), lr=lr * r, betas=[0 ** r, 0.99 ** r], eps=1e-8)
+        phases += [dict(name=name + "main", module=module, opt=opt, interval=1),
+                   dict(name=name + "reg", module=module, opt=opt, interval=interval)]
+
+    out = {}
+    # Real images: uint8 values mapped as the training loop maps them; labels from LookAt poses.
+    def label(yaw, pitch):
+        p = LookAtPoseSampler.sample(np.pi / 2 + yaw, np.pi / 2 + pitch, torch.tensor([0, 0, 0.2]), radius=2.7)
+        k = torch.tensor([[4.2647, 0, 0.5, 0, 4.2647, 0.5, 0, 0, 1]])
+        return torch.cat([p.reshape(-1, 16), k], 1)[0]
+    angles = torch.rand(10, 2) * torch.tensor([0.6, 0.3]) - torch.tensor([0.3, 0.15])
+    labels = torch.stack([label(float(y), float(p)) for y, p in angles]).float()
+    real_u8 = torch.randint(0, 256, (N, 3, 128, 128), dtype=torch.uint8)
+    real_img = real_u8.to(torch.float32) / 127.5 - 1
+    real_c = labels[:N]
+    out["real.image_u8"] = real_u8.numpy().astype(np.float32)
+    out["real.c"] = real_c.numpy()
+    all_gen_z = torch.randn([len(phases) * batch, G.z_dim])
+    all_gen_c = labels[N:N + len(phases) * batch]
+
+    # Randomness capture.
+    real_fns = dict(rand=torch.rand, rand_like=torch.rand_like, randn=torch.randn, randn_like=torch.randn_like)
+    state = dict(log=[], noise=None, in_layer=0)
+
+    def wrap(name):
+        def f(*args, **kwargs):
+            if name == "randn" and state["in_layer"] > 0:
+                shape = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
+                return state["noise"].normal(list(shape))
+            t = real_fns[name](*args, **kwargs)
+            state["log"].append((name, t.clone()))
+            return t
+        return f
+    real_layer_forward = n2.SynthesisLayer.forward
+
+    def layer_forward(self, *args, **kwargs):
+        state["in_layer"] += 1
+        try:
+            return real_layer_forward(self, *args, **kwargs)
+        finally:
+            state["in_layer"] -= 1
+    reports = {}
+    real_report = loss_mod.training_stats.report
+    real_l1 = torch.nn.functional.l1_loss
+
+    def report(name, value):
+        reports[name] = value.detach().clone() if torch.is_tensor(value) else value
+        return real_report(name, value)
+
+    def l1(a, b, *args, **kwargs):
+        v = real_l1(a, b, *args, **kwargs)
+        reports["density_tv"] = v.detach().clone()
+        return v
+
+    for n_, f in real_fns.items():
+        setattr(torch, n_, wrap(n_))
+    n2.SynthesisLayer.forward = layer_forward
+    loss_mod.training_stats.report = report
+    torch.nn.functional.l1_loss = l1
+    try:
+        for i, phase in enumerate(phases):
+            p = phase["name"]
+            gen_z, gen_c = all_gen_z[i * batch:(i + 1) * batch], all_gen_c[i * batch:(i + 1) * batch]
+            out[f"{p}.z"], out[f"{p}.c"] = gen_z.numpy(), gen_c.numpy()
+            state["log"], state["noise"] = [], PhiloxNormal(1000 + i)
+            reports.clear()
+            phase["opt"].zero_grad(set_to_none=True)
+            phase["module"].requires_grad_(True)
+            loss.accumulate_gradients(phase=p, real_img=real_img, real_c=real_c, gen_z=gen_z, gen_c=gen_c,
+                                      gain=phase["interval"], cur_nimg=cur_nimg)
+            phase["module"].requires_grad_(False)
+            params = [q for q in phase["module"].parameters() if q.numel() > 0 and q.grad is not None]
+            flat = torch.cat([q.grad.flatten() for q in params])
+            misc.nan_to_num(flat, nan=0, posinf=1e5, neginf=-1e5, out=flat)
+            for q, g in zip(params, flat.split([q.numel() for q in params])):
+                q.grad = g.reshape(q.shape)
+            for k, q in phase["module"].named_parameters():
+                if q.grad is not None:
+                    out[f"{p}.grad.{k}"], mx = sample(q.grad)
+                    out[f"{p}.gradmax.{k}"] = np.array([mx], dtype=np.float32)
+            phase["opt"].step()
+            for k, q in phase["module"].named_parameters():
+                out[f"{p}.param.{k}"], mx = sample(q)
+                out[f"{p}.parammax.{k}"] = np.array([mx], dtype=np.float32)
+            kinds = [(n_, tuple(t.shape)) for n_, t in state["log"]]
+            print(p, "draws:", kinds)
+            names = {"Gmain": ["swap", "stratified", "importance"], "Dmain": ["swap", "stratified", "importance"],
+                     "Greg": ["swap", "points", "perturbation", "directions"], "Dreg": []}[p]
+            assert len(names) == len(state["log"]), (p, kinds)
+            for nm, (_, t) in zip(names, state["log"]):
+                if nm != "directions":
+                    out[f"{p}.rand.{nm}"] = t.numpy().astype(np.float32).reshape(-1) if nm == "swap" else t.numpy()
+            for k, v in reports.items():
+                out[f"{p}.loss.{k}"] = np.array([float(v.mean()) if torch.is_tensor(v) else float(v)], dtype=np.float32)
+            print(p, {k: float(v.mean()) if torch.is_tensor(v) else v for k, v in reports.items()})
+    finally:
+        for n_, f in real_fns.items():
+            setattr(torch, n_, f)
+        n2.SynthesisLayer.forward = real_layer_forward
+        loss_mod.training_stats.report = real_report
+        torch.nn.functional.l1_loss = real_l1
+
+    # G_ema (training_loop.py), then the buffer copy.
+    ema_nimg = min(batch * 10 / 32 * 1000, cur_nimg * 0.05)
+    ema_beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
+    with torch.no_grad():
+        for p_ema, p in zip(G_ema.parameters(), G.parameters()):
+            p_ema.copy_(p.lerp(p_ema, ema_beta))
+        for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+            b_ema.copy_(b)
+    for k, q in G_ema.named_parameters():
+        out[f"ema.param.{k}"], mx = sample(q)
+        out[f"ema.parammax.{k}"] = np.array([mx], dtype=np.float32)
+    out["ema.w_avg"] = G_ema.backbone.mapping.w_avg.numpy().copy()
+    blur_sigma = max(1 - cur_nimg / (200 * 1e3), 0) * 10
+    alpha = min(cur_nimg / (200 * 1e3), 1)
+    out["schedule"] = np.array([cur_nimg, blur_sigma, (1 - alpha) + alpha * 0.5, ema_beta], dtype=np.float64).astype(np.float32)
+    out = {k: np.ascontiguousarray(v) for k, v in out.items()}
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    save_file(out, OUT, metadata={"source": "NVlabs/eg3d at 7cf1fd1: training/loss.py StyleGAN2Loss + training_loop.py phases, CPU fp32",
+                                  "cur_nimg": str(cur_nimg), "ema_beta": repr(ema_beta), "batch": str(batch),
+                                  "sampling": "stride max(1, numel // 128) from 0; *max = max|full tensor|"})
+    print("wrote", OUT, os.path.getsize(OUT), "bytes;", len(out), "tensors")
+
+
+if __name__ == "__main__":
+    main()

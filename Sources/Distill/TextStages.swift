@@ -1,0 +1,123 @@
+// Stages 1 and 2 (DreamPortrait's two-stage strategy, paper Appendix; method doc §6): a stage-0 (or converted
+// official) EG3D is wrapped with the semantics mapping network and the 3D-aware adapters (identity at the start),
+// whose prompts are captions of training images encoded by the teacher's text encoder. Stage 1 trains with EG3D's
+// GAN loss only; stage 2 adds D-SDS from the teacher's U-Net and VAE (or no text loss, for the ablation).
+import Foundation
+import TensorCore
+import Teacher
+import Training
+import TriPlaneGAN
+
+public enum TextLossKind: String, Sendable { case dsds, clip, none }
+
+public struct TextStageSettings {
+    public var stage: Int
+    public var textLoss: TextLossKind = .dsds
+    public var adapters = 6
+    /// "g": only the text conditioning trains; "d": D is not updated.
+    public var freeze = "none"
+    public var dsds = DSDSSettings()
+    public init(stage: Int) { self.stage = stage }
+}
+
+public enum TextStages {
+    /// Builds the stage-1/2 task. `initPath` is a stage-0 checkpoint folder (G, G_ema, D .safetensors) or one
+    /// generator file (G = G_ema = it, D fresh). The generator's configuration comes from the checkpoint;
+    /// `training` gives the optimisation settings.
+    public static func makeTask(data path: String, training: TrainingOptions, seed: UInt64, initPath: String,
+                                teacher teacherPath: String, settings: TextStageSettings, limit: Int? = nil,
+                                progress: Bool = false) throws -> GANTrainingTask<TextConditionedGenerator> {
+        guard settings.textLoss != .clip else {
+            throw TrainingError.data("--text-loss clip: the CLIP-similarity ablation is not implemented yet (dsds and none are)")
+        }
+        // Teacher first: its parts are checked before the dataset is decoded.
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: teacherPath, isDirectory: &isDir), isDir.boolValue else {
+            throw FileError(path: teacherPath, message: "no such teacher folder (a diffusers pipeline: tokenizer/, text_encoder/, and for stage 2 unet/, vae/, scheduler/)")
+        }
+        let needsScore = settings.stage == 2 && settings.textLoss == .dsds
+        let teacher: TeacherModels? = needsScore ? try loadTeacherModels(folder: teacherPath) : nil
+        let text = try teacher?.text ?? CLIPTextEncoding(tokenizerFolder: (teacherPath as NSString).appendingPathComponent("tokenizer"),
+                                                         textEncoderFolder: (teacherPath as NSString).appendingPathComponent("text_encoder"))
+        text.textEncoder.setRequiresGrad(false)
+
+        // The pre-trained generator(s) and D.
+        let (g0, gEma0, dState) = try loadInit(initPath)
+        let cfg = g0.config
+        let bank = try PortraitWorldSplit.bank(path: path, resolution: cfg.imgResolution, limit: limit, progress: progress)
+        if let i = bank.captions.firstIndex(where: { $0.isEmpty }) {
+            throw FileError(path: (path as NSString).appendingPathComponent("captions.json"),
+                            message: "no captions for \(bank.names[i]): stages 1-2 train on captioned images")
+        }
+        let cc = ConditioningConfig(generator: cfg, textDim: text.hiddenSize, adapters: settings.adapters)
+        let problems = cc.problems(for: cfg)
+        guard problems.isEmpty else { throw TrainingError.data("the conditioning does not fit the generator: " + problems.joined(separator: "; ")) }
+        let rng = RandomGenerator(seed: StepRandom.mix(seed ^ 0x5445_5854))
+        let g = TextConditionedGenerator(generator: g0, conditioning: cc, rng: rng)
+        let ema = TextConditionedGenerator(generator: gEma0, conditioning: cc, rng: RandomGenerator(seed: 0))
+        try withNoGrad { try ema.conditioning.load(g.conditioning.stateDict(), strict: true) }
+        let d = DualDiscriminator(cfg.discriminatorConfig, rng: rng)
+        if let dState {
+            do { try d.load(dState, strict: true) } catch { throw FileError(path: initPath, message: "D: \(error)") }
+        }
+        g.neuralRenderingResolution = training.neuralRenderingResolutionInitial
+        let trainer = try GANTrainer(options: training, seed: seed, generator: g, generatorEMA: ema, discriminator: d,
+                                     data: bank, copyToEMA: false)
+        if settings.freeze == "g" { trainer.generatorTrainable = { $0.hasPrefix("conditioning.") } }
+        trainer.freezeDiscriminator = settings.freeze == "d"
+
+        // Prompts: a random caption of a random training image per sample.
+        let captions = bank.captions
+        func encode(_ prompts: [String]) -> (TriPlaneGAN.TextConditioning, Tensor) {
+            let states = (try? text.encode(prompts)) ?? Tensor.zeros([prompts.count, 77, text.hiddenSize])
+            return (TriPlaneGAN.TextConditioning.fromCLIP(hiddenStates: states, tokenIDs: text.tokenIDs(prompts)), states)
+        }
+        trainer.prompts = { streams, tag, n in
+            let r = streams.generator(.captions, phase: tag)
+            let chosen = (0..<n).map { _ -> String in
+                let c = captions[r.integer(below: captions.count)]
+                return c[r.integer(below: c.count)]
+            }
+            return encode(chosen)
+        }
+        let fixed = (0..<8).map { captions[$0 % captions.count][0] }
+        trainer.samplePrompts = { n in encode(Array(fixed.prefix(n))).0 }
+        if let teacher {
+            let empty = try text.encode([""])
+            let ds = settings.dsds
+            let latentChannels = teacher.vae.latentChannels, f = teacher.vae.downsamplingFactor
+            trainer.generatorTextLoss = { out, draws in
+                guard let states = draws.promptStates, let r = draws.textLossRandom else { fatalError("D-SDS needs the prompts' states") }
+                let side = (ds.teacherResolution ?? out.image.shape[2]) / f
+                let dd = DSDSDraws.draw(r, n: out.image.shape[0], latentShape: [latentChannels, side, side],
+                                        trainTimesteps: teacher.scheduler.schedule.trainTimesteps, settings: ds)
+                let res = DSDS.evaluate(unet: teacher.unet, vae: teacher.vae, schedule: teacher.scheduler.schedule, image: out.image,
+                                        conditional: states, unconditional: empty, draws: dd, settings: ds)
+                return (res.loss * ds.weight, ["G/dsds": Double(res.loss.item()),
+                                               "dsds/pred_rms": Double(res.predictedRMS.reduce(0, +)) / Double(res.predictedRMS.count)])
+            }
+        }
+        let task = GANTrainingTask(trainer: trainer, title: "stage \(settings.stage)")
+        task.runInfo = ["stage": settings.stage, "dataset": path, "images": bank.count, "init": initPath, "teacher": teacherPath,
+                        "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze]
+        return task
+    }
+
+    /// G, G_ema and D's state from a stage-0 checkpoint folder, or G = G_ema from one generator file.
+    static func loadInit(_ path: String) throws -> (TriPlaneGenerator, TriPlaneGenerator, [String: Tensor]?) {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw FileError(path: path, message: "no such checkpoint (--init takes a stage-0 checkpoint folder or a generator .safetensors)")
+        }
+        if isDir.boolValue {
+            let file = { (n: String) in (path as NSString).appendingPathComponent("\(n).safetensors") }
+            let g = try TriPlaneGenerator.load(path: file("G"))
+            let ema = try TriPlaneGenerator.load(path: file("G_ema"))
+            let d = try SafeTensorsFile(path: file("D"))
+            var t: [String: Tensor] = [:]
+            for k in d.keys { t[k] = try d.tensor(k) }
+            return (g, ema, t)
+        }
+        return (try TriPlaneGenerator.load(path: path), try TriPlaneGenerator.load(path: path), nil)
+    }
+}

@@ -1,0 +1,76 @@
+// Stages 1-2 on the tiny world with the tiny SD teacher: the wrapped stage-0 generator reproduces the checkpoint's
+// images bit for bit before any update; a stage-2 run (GAN + D-SDS) takes steps, stays finite, and writes a
+// G_ema that TextConditionedGenerator.load reads; bad --init and --teacher are named.
+import Distill
+import Foundation
+import TensorCore
+import TestSupport
+import Training
+import TriPlaneGAN
+import XCTest
+
+final class TextStageTests: XCTestCase {
+    static let stageZero: String = {
+        let run = temporaryPath("s0-for-text")
+        let task = try! StageZero.makeTask(data: tinyWorld, config: microConfig, seed: 5)
+        var s = LoopSettings(steps: 1)
+        s.quiet = true
+        _ = try! TrainingLoop.run(task, in: try! RunFolder(path: run), settings: s, resume: false)
+        return (run as NSString).appendingPathComponent("checkpoints/000000001")
+    }()
+    let teacher = fixturePath("teacher/tiny-sd-pipeline")
+
+    func testWrappedCheckpointReproducesItsImagesBitForBit() throws {
+        var settings = TextStageSettings(stage: 1)
+        settings.adapters = 3
+        let task = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 1, initPath: Self.stageZero,
+                                           teacher: teacher, settings: settings)
+        let plain = try TriPlaneGenerator.load(path: (Self.stageZero as NSString).appendingPathComponent("G_ema.safetensors"))
+        let wrapped = task.trainer.generatorEMA
+        XCTAssertEqual(wrapped.conditioning.adapters.items.count, 3)
+        let z = RandomGenerator(seed: 4).normal([2, 16]), c = Tensor.concat([frontalLabel(), frontalLabel()], axis: 0)
+        let prompts = task.trainer.samplePrompts!(2)
+        let a = withNoGrad { plain(z: z, cCond: c, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        let b = withNoGrad { wrapped(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        XCTAssertEqual(a.image.toArray(), b.image.toArray(), "stage 1 must start exactly at the stage-0 generator")
+        XCTAssertEqual(a.imageRaw.toArray(), b.imageRaw.toArray())
+        // The trained G (not G_ema) is wrapped too.
+        let g = try TriPlaneGenerator.load(path: (Self.stageZero as NSString).appendingPathComponent("G.safetensors"))
+        let pa = withNoGrad { g.planes(g.mapping(z, c), noiseMode: .const) }
+        let pb = withNoGrad { task.trainer.generator.planes(ws: task.trainer.generator.mapping(z, c, text: prompts), text: prompts) }
+        XCTAssertEqual(pa.toArray(), pb.toArray())
+    }
+
+    func testStageTwoStepsWithDSDSStayFiniteAndSaveAReadableGenerator() throws {
+        let run = try temporaryFolder("s2")
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        var settings = TextStageSettings(stage: 2)
+        settings.adapters = 2
+        settings.dsds.teacherResolution = 16
+        var training = microConfig.training
+        training.blurInitSigma = 0
+        let task = try TextStages.makeTask(data: tinyWorld, training: training, seed: 1, initPath: Self.stageZero,
+                                           teacher: teacher, settings: settings)
+        var s = LoopSettings(steps: 2)
+        s.quiet = true
+        try TrainingLoop.run(task, in: try RunFolder(path: run), settings: s, resume: false)
+        let r = try XCTUnwrap(task.lastReport)
+        for (k, v) in r.losses { XCTAssertTrue(v.isFinite, "\(k) = \(v)") }
+        XCTAssertNotNil(r.losses["G/dsds"])
+        let g = try TextConditionedGenerator.load(path: "\(run)/checkpoints/000000002/G_ema.safetensors")
+        XCTAssertEqual(g.conditioningConfig.placements.count, 2)
+        XCTAssertEqual(g.conditioningConfig.textDim, 32)
+    }
+
+    func testBadInitAndTeacherAreNamed() {
+        let s = TextStageSettings(stage: 1)
+        XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: "/no/ckpt",
+                                                     teacher: teacher, settings: s)) { XCTAssertTrue("\($0)".contains("/no/ckpt"), "\($0)") }
+        XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: Self.stageZero,
+                                                     teacher: "/no/teacher", settings: s)) { XCTAssertTrue("\($0)".contains("/no/teacher"), "\($0)") }
+        var two = TextStageSettings(stage: 2)
+        two.textLoss = .clip
+        XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: Self.stageZero,
+                                                     teacher: teacher, settings: two)) { XCTAssertTrue("\($0)".contains("clip"), "\($0)") }
+    }
+}

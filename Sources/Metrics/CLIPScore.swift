@@ -50,8 +50,14 @@ public final class CLIPScorer: CLIPEmbedder {
     /// and image settings (preprocessor_config.json) from one Hugging Face CLIP folder.
     /// - Throws: `FileError` naming the missing or malformed file.
     public convenience init(folder: String, batchSize: Int = 32) throws {
-        self.init(model: try CLIPModel(folder: folder), tokenizer: try CLIPTokenizer(folder: folder),
-                  processor: try CLIPImageProcessor(folder: folder), batchSize: batchSize)
+        let model = try CLIPModel(folder: folder), tokenizer = try CLIPTokenizer(folder: folder)
+        let processor = try CLIPImageProcessor(folder: folder)
+        let config = (folder as NSString).appendingPathComponent("config.json")
+        try tokenizer.check(against: model.config.textConfig, configPath: config, tokenizerFolder: folder)
+        try processor.check(against: model.config.visionConfig,
+                            path: (folder as NSString).appendingPathComponent("preprocessor_config.json"), configPath: config)
+        guard batchSize > 0 else { throw CLIPMetricError("CLIP batch size must be positive, got \(batchSize)") }
+        self.init(model: model, tokenizer: tokenizer, processor: processor, batchSize: batchSize)
     }
 
     /// images (N, 3, H, W) in [0, 1] -> normalised embeddings (N, projection_dim).

@@ -1,0 +1,174 @@
+// Mutation fuzzing of the JSON files we read (issue 15): every number, string and boolean of a document (and
+// each element of its arrays) is set in turn to 0, -1, a huge number, a float where an integer may belong, a
+// string, null, and deleted; each array is also emptied and replaced by null. `JSONFuzz.run` writes each mutant
+// over the file, runs the real loading path (and a tiny forward where loading succeeds), and records whether
+// it worked or threw, how long it took and the peak resident memory it reached. A trap ends the test process,
+// so the case is printed (stderr) before it runs when FUZZ_VERBOSE=1.
+import Foundation
+import XCTest
+
+public enum JSONPathPart: CustomStringConvertible, Sendable {
+    case key(String), index(Int)
+    public var description: String {
+        switch self {
+        case .key(let k): return k
+        case .index(let i): return "[\(i)]"
+        }
+    }
+}
+
+public struct JSONMutation: CustomStringConvertible, Sendable {
+    public enum Change: CustomStringConvertible, Sendable {
+        case zero, minusOne, huge, fraction, string, null, delete, emptyArray
+        public var description: String {
+            switch self {
+            case .zero: return "0"
+            case .minusOne: return "-1"
+            case .huge: return "1e12"
+            case .fraction: return "2.5"
+            case .string: return "\"x\""
+            case .null: return "null"
+            case .delete: return "deleted"
+            case .emptyArray: return "[]"
+            }
+        }
+        /// The replacement value (nil for a deletion).
+        var value: Any? {
+            switch self {
+            case .zero: return 0
+            case .minusOne: return -1
+            case .huge: return 1_000_000_000_000
+            case .fraction: return 2.5
+            case .string: return "x"
+            case .null: return NSNull()
+            case .delete: return nil
+            case .emptyArray: return [Any]()
+            }
+        }
+    }
+    public let path: [JSONPathPart]
+    public let change: Change
+    public var description: String {
+        let p = path.map { part -> String in if case .index = part { return part.description } else { return "." + part.description } }
+            .joined()
+        return "\(p.hasPrefix(".") ? String(p.dropFirst()) : p) = \(change)"
+    }
+}
+
+public enum JSONFuzz {
+    static let leafChanges: [JSONMutation.Change] = [.zero, .minusOne, .huge, .fraction, .string, .null, .delete]
+
+    /// Every mutation of `json`: each leaf (number, string, bool) under every change, each array emptied,
+    /// nulled and deleted. Arrays longer than `maxElements` have only their first `maxElements` elements mutated.
+    public static func mutations(of json: Any, maxElements: Int = 4, skipKeys: Set<String> = []) -> [JSONMutation] {
+        var out: [JSONMutation] = []
+        func walk(_ v: Any, _ path: [JSONPathPart]) {
+            if let d = v as? [String: Any] {
+                for k in d.keys.sorted() where !skipKeys.contains(k) { walk(d[k]!, path + [.key(k)]) }
+            } else if let a = v as? [Any] {
+                if !path.isEmpty { for c in [JSONMutation.Change.emptyArray, .null, .delete] { out.append(JSONMutation(path: path, change: c)) } }
+                for (i, e) in a.prefix(maxElements).enumerated() { walk(e, path + [.index(i)]) }
+            } else if !path.isEmpty {
+                for c in leafChanges {
+                    // Deleting an array element shifts the others; the element's own changes cover it.
+                    if c == .delete, case .index = path.last! { continue }
+                    out.append(JSONMutation(path: path, change: c))
+                }
+            }
+        }
+        walk(json, [])
+        return out
+    }
+
+    /// `json` with `m` applied.
+    public static func apply(_ m: JSONMutation, to json: Any) -> Any {
+        func set(_ v: Any, _ path: ArraySlice<JSONPathPart>) -> Any? {
+            guard let head = path.first else { return m.change.value }
+            switch head {
+            case .key(let k):
+                var d = v as! [String: Any]
+                d[k] = set(d[k]!, path.dropFirst())   // nil removes the key
+                return d
+            case .index(let i):
+                var a = v as! [Any]
+                a[i] = set(a[i], path.dropFirst()) ?? NSNull()
+                return a
+            }
+        }
+        return set(json, m.path[...]) ?? NSNull()
+    }
+
+    public struct Report: CustomStringConvertible {
+        public var file = ""
+        public var cases = 0, worked = 0, threw = 0
+        public var seconds = 0.0, slowest = 0.0
+        public var slowestCase = ""
+        public var peakMB = 0.0
+        public var description: String {
+            String(format: "fuzz %@: %d cases, %d worked, %d threw, %.2f s (slowest %.3f s: %@), peak RSS %.0f MB",
+                   file, cases, worked, threw, seconds, slowest, slowestCase, peakMB)
+        }
+    }
+
+    /// Runs `body` once per mutation of the JSON file at `path` (restored afterwards).
+    /// Fails the test for a case that takes longer than `maxSeconds`, that raises the process's peak resident
+    /// memory above `maxResidentMB`, or that throws an error whose description does not contain `errorNames`
+    /// (the file's name by default: every error must say which file is at fault, or a flag for errors about flags).
+    @discardableResult
+    public static func run(file path: String, maxSeconds: Double = 10, maxResidentMB: Double = 3000,
+                           errorNames: [String]? = nil, skipKeys: Set<String> = [], maxElements: Int = 4,
+                           sourceFile: StaticString = #filePath, line: UInt = #line,
+                           _ body: () throws -> Void) throws -> Report {
+        let url = URL(fileURLWithPath: path)
+        let original = try Data(contentsOf: url)
+        defer { try? original.write(to: url) }
+        let json = try JSONSerialization.jsonObject(with: original, options: [.fragmentsAllowed])
+        let names = errorNames ?? [url.lastPathComponent]
+        let verbose = ProcessInfo.processInfo.environment["FUZZ_VERBOSE"] == "1"
+        var report = Report()
+        report.file = url.pathComponents.suffix(2).joined(separator: "/")
+        let start = Date()
+        for m in mutations(of: json, maxElements: maxElements, skipKeys: skipKeys) {
+            let mutant = apply(m, to: json)
+            try JSONSerialization.data(withJSONObject: mutant, options: [.fragmentsAllowed, .sortedKeys]).write(to: url)
+            if verbose { FileHandle.standardError.write(Data("fuzz \(report.file): \(m)\n".utf8)) }
+            ResidentMemory.resetPeak()
+            let t0 = Date()
+            do {
+                try body()
+                report.worked += 1
+            } catch {
+                report.threw += 1
+                let text = "\(error)"
+                if !names.contains(where: { text.contains($0) }) {
+                    XCTFail("\(report.file) \(m): the error does not name \(names.joined(separator: " or ")): \(text)", file: sourceFile, line: line)
+                }
+            }
+            let dt = Date().timeIntervalSince(t0)
+            report.cases += 1
+            if dt > report.slowest { (report.slowest, report.slowestCase) = (dt, m.description) }
+            if dt > maxSeconds { XCTFail("\(report.file) \(m): took \(dt) s (limit \(maxSeconds) s)", file: sourceFile, line: line) }
+            let peak = ResidentMemory.peakMB()
+            report.peakMB = max(report.peakMB, peak)
+            if peak > maxResidentMB { XCTFail("\(report.file) \(m): peak resident memory \(Int(peak)) MB (limit \(Int(maxResidentMB)) MB)", file: sourceFile, line: line) }
+        }
+        report.seconds = Date().timeIntervalSince(start)
+        print(report)
+        return report
+    }
+}
+
+/// The process's peak resident memory (VmHWM of /proc/self/status, reset by writing 5 to /proc/self/clear_refs);
+/// 0 where /proc is missing.
+public enum ResidentMemory {
+    public static func resetPeak() {
+        if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") { h.write(Data("5".utf8)); try? h.close() }
+    }
+
+    public static func peakMB() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
+    }
+}

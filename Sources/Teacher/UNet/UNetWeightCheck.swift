@@ -32,7 +32,11 @@ extension UNet2DConditionConfig {
                 try checkTransformer("\(up).attentions.0", width: ch[i], block: i, l, w)
             }
         }
-        if midBlockType != nil { try checkTransformer("mid_block.attentions.0", width: ch[n - 1], block: n - 1, l, w) }
+        if midBlockType != nil {
+            try checkTransformer("mid_block.attentions.0", width: ch[n - 1], block: n - 1, l, w)
+        } else if w.shapes.keys.contains(where: { $0.hasPrefix("mid_block.") }) {
+            throw FileError(path: w.configPath, message: "mid_block_type = null does not fit the weights: \(w.weightsName) has a mid block (mid_block.*)")
+        }
     }
 
     /// One Transformer2DModel: its width, its number of transformer blocks and the text width of attn2.
@@ -40,6 +44,8 @@ extension UNet2DConditionConfig {
         try w.expectCount("\(prefix).transformer_blocks", l.transformerLayers[i],
                           because: "transformer_layers_per_block[\(i)] = \(l.transformerLayers[i])")
         try w.expect("\(prefix).transformer_blocks.0.attn1.to_q.weight", [c, c], because: "block_out_channels[\(i)] = \(c)")
+        try w.expect("\(prefix).proj_in.weight", useLinearProjection ? [c, c] : [c, c, 1, 1],
+                     because: "use_linear_projection = \(useLinearProjection) (a \(useLinearProjection ? "linear" : "1x1 convolution") proj_in)")
         let cross = l.onlyCrossAttention[i] ? "attn1" : "attn2"
         try w.expect("\(prefix).transformer_blocks.0.\(cross).to_k.weight", [c, l.crossAttentionDims[i]],
                      because: "cross_attention_dim[\(i)] = \(l.crossAttentionDims[i])")

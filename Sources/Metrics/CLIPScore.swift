@@ -71,6 +71,11 @@ public final class CLIPScorer: CLIPEmbedder {
         if processor.doCenterCrop && (rh < processor.cropHeight || rw < processor.cropWidth) {
             throw CLIPMetricError("CLIP image embeddings: \(images.shape[2])x\(images.shape[3]) images resize to \(rh)x\(rw), smaller than the \(processor.cropHeight)x\(processor.cropWidth) crop")
         }
+        let side = model.config.visionConfig.imageSize
+        let (oh, ow) = processor.doCenterCrop ? (processor.cropHeight, processor.cropWidth) : (rh, rw)
+        guard oh == side && ow == side else {
+            throw CLIPMetricError("CLIP image embeddings: \(images.shape[2])x\(images.shape[3]) images become \(oh)x\(ow) pixel values, but the vision tower takes \(side)x\(side) (vision_config.image_size)")
+        }
         return withNoGrad {
             Tensor.concat(stride(from: 0, to: n, by: batchSize).map { start in
                 let chunk = images.slice(axis: 0, start: start, end: Swift.min(n, start + batchSize))

@@ -122,20 +122,35 @@ public enum JSONFuzz {
         let url = URL(fileURLWithPath: path)
         let original = try Data(contentsOf: url)
         defer { try? original.write(to: url) }
+        return try run(json: original, name: url.pathComponents.suffix(2).joined(separator: "/"), maxSeconds: maxSeconds,
+                       maxResidentMB: maxResidentMB, errorNames: errorNames ?? [url.lastPathComponent], skipKeys: skipKeys,
+                       maxElements: maxElements, sourceFile: sourceFile, line: line) { mutant in
+            try mutant.write(to: url)
+            try body()
+        }
+    }
+
+    /// Runs `body` on each mutant of the JSON document `original` (which `body` puts where the loader reads it,
+    /// e.g. a checkpoint's metadata); as `run(file:)` otherwise. `name` labels the report.
+    @discardableResult
+    public static func run(json original: Data, name: String, maxSeconds: Double = 10, maxResidentMB: Double = 3000,
+                           errorNames: [String], skipKeys: Set<String> = [], maxElements: Int = 4,
+                           sourceFile: StaticString = #filePath, line: UInt = #line,
+                           _ body: (Data) throws -> Void) throws -> Report {
         let json = try JSONSerialization.jsonObject(with: original, options: [.fragmentsAllowed])
-        let names = errorNames ?? [url.lastPathComponent]
+        let names = errorNames
         let verbose = ProcessInfo.processInfo.environment["FUZZ_VERBOSE"] == "1"
         var report = Report()
-        report.file = url.pathComponents.suffix(2).joined(separator: "/")
+        report.file = name
         let start = Date()
         for m in mutations(of: json, maxElements: maxElements, skipKeys: skipKeys) {
             let mutant = apply(m, to: json)
-            try JSONSerialization.data(withJSONObject: mutant, options: [.fragmentsAllowed, .sortedKeys]).write(to: url)
+            let data = try JSONSerialization.data(withJSONObject: mutant, options: [.fragmentsAllowed, .sortedKeys])
             if verbose { FileHandle.standardError.write(Data("fuzz \(report.file): \(m)\n".utf8)) }
             ResidentMemory.resetPeak()
             let t0 = Date()
             do {
-                try body()
+                try body(data)
                 report.worked += 1
             } catch {
                 report.threw += 1

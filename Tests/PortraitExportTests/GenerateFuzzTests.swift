@@ -1,0 +1,79 @@
+// Mutation fuzzing of what `dreamportrait generate` reads (issue 15): each field of a generator checkpoint's
+// `config` metadata (TriPlaneConfig JSON, rendering_kwargs included) and each number of a `--camera-label`
+// file set to 0, -1, 1e12, 2.5, a string, null, or deleted. The checkpoint's mutants go through
+// TriPlaneGenerator.load (generate's loader) and, where they load, one forward (mapping, planes, render at
+// R = 8, super-resolution) per distinct configuration; the labels go through CameraLabelFile.read and the
+// renderer's rays and ray marching. Every case must work or throw an error naming the file; none may trap,
+// take over 10 s or reach 3 GB.
+import Foundation
+import XCTest
+import TensorCore
+import TriPlaneGAN
+@testable import PortraitExport
+import TestSupport
+
+final class GenerateFuzzTests: XCTestCase {
+    func testFuzzGeneratorCheckpointConfig() throws {
+        let path = ExportTestSupport.tiny.dir + "/fuzz-config.safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let state = ExportTestSupport.tiny.state
+        var forwarded: [TriPlaneConfig] = []
+        var tSave = 0.0, tLoad = 0.0, tForward = 0.0
+        let r = try JSONFuzz.run(json: Data(try TriPlaneConfig.tiny128.jsonString().utf8), name: "checkpoint config metadata",
+                                 errorNames: [path]) { mutant in
+            let t0 = Date()
+            // (written without saveSafeTensors' fsync: the file is rewritten per case)
+            try safeTensorsData(state, metadata: ["config": String(decoding: mutant, as: UTF8.self)]).write(to: URL(fileURLWithPath: path))
+            let t1 = Date()
+            defer { tLoad += Date().timeIntervalSince(t1) }
+            tSave += t1.timeIntervalSince(t0)
+            let g = try TriPlaneGenerator.load(path: path)
+            // A configuration already run forward builds the same generator: once is enough (the discriminator's
+            // and training-only settings do not change the generator's forward).
+            var key = g.config
+            (key.dChannelBase, key.dChannelMax, key.dConvClamp, key.mbstdGroupSize, key.mbstdNumChannels) = (0, 0, nil, 0, 0)
+            (key.dMappingLayers, key.cmapDim, key.discCNoise) = (0, nil, 0)
+            (key.rendering.densityReg, key.rendering.densityRegPDist, key.rendering.regType, key.rendering.gpcRegProb) = (0, 0, "", nil)
+            (key.rendering.cScale, key.rendering.cGenConditioningZero, key.rendering.avgCameraRadius, key.rendering.avgCameraPivot) = (0, false, 0, [])
+            guard !forwarded.contains(key) else { return }
+            forwarded.append(key)
+            let t2 = Date()
+            defer { tForward += Date().timeIntervalSince(t2) }
+            let out = withNoGrad {
+                g(z: RandomGenerator(seed: 3).normal([1, g.config.zDim]), cCond: Camera.labels([Camera.frontal()]),
+                  truncationPsi: 0.7, resolution: 8, random: GeneratorRandomSource(seed: 1))
+            }
+            XCTAssertEqual(out.image.shape, [1, g.config.imgChannels, g.config.imgResolution, g.config.imgResolution])
+        }
+        XCTAssertGreaterThan(r.threw, 0)
+        XCTAssertGreaterThan(r.worked, 0)
+        print("checkpoint config metadata: \(forwarded.count) distinct configurations run forward; save \(tSave) load+forward \(tLoad) forward \(tForward)")
+    }
+
+    func testFuzzCameraLabelFile() throws {
+        let cam = temporaryPath("fuzz-cam") + ".json"
+        try "[\(Camera.frontal().label.map { "\($0)" }.joined(separator: ", "))]".write(toFile: cam, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: cam) }
+        // The generator and its planes once; each label is read as `generate --camera-label` reads it, then its
+        // rays are marched through the planes (the camera-dependent part of the view; the super-resolution
+        // after it does not see the camera).
+        let g = try TriPlaneGenerator.load(path: ExportTestSupport.tiny.path)
+        let planes = withNoGrad { () -> Tensor in
+            let ws = g.mapping(RandomGenerator(seed: 3).normal([1, g.config.zDim]), Camera.labels([Camera.frontal()]), truncationPsi: 0.7)
+            let p = g.planes(ws, noiseMode: .const)
+            return p.reshape([1, 3, g.config.planeChannels, p.shape[2], p.shape[3]])
+        }
+        let r = try JSONFuzz.run(file: cam, errorNames: [cam], maxElements: 25) {
+            let camera = try CameraLabelFile.read(path: cam)
+            let (origins, directions) = RaySampler.rays(labels: Camera.labels([camera]), resolution: 8)
+            let out = withNoGrad {
+                ImportanceRenderer.render(planes: planes, decoder: g.decoder, origins: origins, directions: directions,
+                                          options: g.settings, random: GeneratorRandomSource(seed: 1))
+            }
+            let (_, depth) = ImportanceRenderer.images(features: out.features, depth: out.depth, resolution: 8)
+            XCTAssertEqual(depth.shape, [1, 1, 8, 8])
+        }
+        XCTAssertGreaterThan(r.threw, 0)
+        XCTAssertGreaterThan(r.worked, 0)
+    }
+}

@@ -60,11 +60,16 @@ public enum JSONFuzz {
 
     /// Every mutation of `json`: each leaf (number, string, bool) under every change, each array emptied,
     /// nulled and deleted. Arrays longer than `maxElements` have only their first `maxElements` elements mutated.
-    public static func mutations(of json: Any, maxElements: Int = 4, skipKeys: Set<String> = []) -> [JSONMutation] {
+    /// `sampledObjects`: keys of objects that map names to like entries (attributes.json's "images"), of which only
+    /// the first `maxElements` entries (sorted by name) are mutated, as for arrays.
+    public static func mutations(of json: Any, maxElements: Int = 4, skipKeys: Set<String> = [],
+                                 sampledObjects: Set<String> = []) -> [JSONMutation] {
         var out: [JSONMutation] = []
         func walk(_ v: Any, _ path: [JSONPathPart]) {
             if let d = v as? [String: Any] {
-                for k in d.keys.sorted() where !skipKeys.contains(k) { walk(d[k]!, path + [.key(k)]) }
+                var keys = d.keys.sorted()
+                if case .key(let k)? = path.last, sampledObjects.contains(k) { keys = Array(keys.prefix(maxElements)) }
+                for k in keys where !skipKeys.contains(k) { walk(d[k]!, path + [.key(k)]) }
             } else if let a = v as? [Any] {
                 if !path.isEmpty { for c in [JSONMutation.Change.emptyArray, .null, .delete] { out.append(JSONMutation(path: path, change: c)) } }
                 for (i, e) in a.prefix(maxElements).enumerated() { walk(e, path + [.index(i)]) }
@@ -117,14 +122,14 @@ public enum JSONFuzz {
     @discardableResult
     public static func run(file path: String, maxSeconds: Double = 10, maxResidentMB: Double = 3000,
                            errorNames: [String]? = nil, skipKeys: Set<String> = [], maxElements: Int = 4,
-                           sourceFile: StaticString = #filePath, line: UInt = #line,
+                           sampledObjects: Set<String> = [], sourceFile: StaticString = #filePath, line: UInt = #line,
                            _ body: () throws -> Void) throws -> Report {
         let url = URL(fileURLWithPath: path)
         let original = try Data(contentsOf: url)
         defer { try? original.write(to: url) }
         return try run(json: original, name: url.pathComponents.suffix(2).joined(separator: "/"), maxSeconds: maxSeconds,
                        maxResidentMB: maxResidentMB, errorNames: errorNames ?? [url.lastPathComponent], skipKeys: skipKeys,
-                       maxElements: maxElements, sourceFile: sourceFile, line: line) { mutant in
+                       maxElements: maxElements, sampledObjects: sampledObjects, sourceFile: sourceFile, line: line) { mutant in
             try mutant.write(to: url)
             try body()
         }
@@ -135,7 +140,7 @@ public enum JSONFuzz {
     @discardableResult
     public static func run(json original: Data, name: String, maxSeconds: Double = 10, maxResidentMB: Double = 3000,
                            errorNames: [String], skipKeys: Set<String> = [], maxElements: Int = 4,
-                           sourceFile: StaticString = #filePath, line: UInt = #line,
+                           sampledObjects: Set<String> = [], sourceFile: StaticString = #filePath, line: UInt = #line,
                            _ body: (Data) throws -> Void) throws -> Report {
         let json = try JSONSerialization.jsonObject(with: original, options: [.fragmentsAllowed])
         let names = errorNames
@@ -143,7 +148,7 @@ public enum JSONFuzz {
         var report = Report()
         report.file = name
         let start = Date()
-        for m in mutations(of: json, maxElements: maxElements, skipKeys: skipKeys) {
+        for m in mutations(of: json, maxElements: maxElements, skipKeys: skipKeys, sampledObjects: sampledObjects) {
             let mutant = apply(m, to: json)
             let data = try JSONSerialization.data(withJSONObject: mutant, options: [.fragmentsAllowed, .sortedKeys])
             if verbose { FileHandle.standardError.write(Data("fuzz \(report.file): \(m)\n".utf8)) }

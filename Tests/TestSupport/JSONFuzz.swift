@@ -60,15 +60,17 @@ public enum JSONFuzz {
 
     /// Every mutation of `json`: each leaf (number, string, bool) under every change, each array emptied,
     /// nulled and deleted. Arrays longer than `maxElements` have only their first `maxElements` elements mutated.
-    /// `sampledObjects`: keys of objects that map names to like entries (attributes.json's "images"), of which only
-    /// the first `maxElements` entries (sorted by name) are mutated, as for arrays.
+    /// `sampledObjects`: keys of objects that map names to like entries (attributes.json's "images"; "" for the
+    /// document itself, as a safetensors header), of which only the first `maxElements` entries (sorted by name)
+    /// are mutated, as for arrays.
     public static func mutations(of json: Any, maxElements: Int = 4, skipKeys: Set<String> = [],
                                  sampledObjects: Set<String> = []) -> [JSONMutation] {
         var out: [JSONMutation] = []
         func walk(_ v: Any, _ path: [JSONPathPart]) {
             if let d = v as? [String: Any] {
                 var keys = d.keys.sorted()
-                if case .key(let k)? = path.last, sampledObjects.contains(k) { keys = Array(keys.prefix(maxElements)) }
+                let name: String? = path.isEmpty ? "" : { if case .key(let k) = path.last! { return k } else { return nil } }()
+                if let name, sampledObjects.contains(name) { keys = Array(keys.prefix(maxElements)) }
                 for k in keys where !skipKeys.contains(k) { walk(d[k]!, path + [.key(k)]) }
             } else if let a = v as? [Any] {
                 if !path.isEmpty { for c in [JSONMutation.Change.emptyArray, .null, .delete] { out.append(JSONMutation(path: path, change: c)) } }
@@ -190,5 +192,50 @@ public enum ResidentMemory {
               let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
               let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
         return kb / 1024
+    }
+}
+
+/// A safetensors file split into its JSON header and its tensor bytes, so that mutants of the header can be put
+/// back before the same bytes (offsets are relative to the end of the header).
+public struct SafeTensorsBytes {
+    public let header: Data
+    public let tensorBytes: Data
+
+    public init(_ file: Data) {
+        let n = Int(file.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        header = file.subdata(in: 8..<(8 + n))
+        tensorBytes = file.subdata(in: (8 + n)..<file.count)
+    }
+
+    /// The file with `header` in place of its own (padded with spaces to a multiple of 8, as writers do).
+    public func with(header h: Data) -> Data {
+        var json = h
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data(capacity: 8 + json.count + tensorBytes.count)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        out.append(tensorBytes)
+        return out
+    }
+}
+
+extension JSONFuzz {
+    /// Mutation fuzzing of a safetensors file's header (each tensor's dtype, shape and data_offsets, and the
+    /// metadata): each mutant is written over `path` (restored afterwards) and `body` runs. Only the first
+    /// `maxTensors` tensors (by name) are mutated.
+    @discardableResult
+    public static func runSafeTensorsHeader(file path: String, maxTensors: Int = 2, maxSeconds: Double = 10,
+                                            sourceFile: StaticString = #filePath, line: UInt = #line,
+                                            _ body: () throws -> Void) throws -> Report {
+        let url = URL(fileURLWithPath: path)
+        let original = try Data(contentsOf: url)
+        defer { try? original.write(to: url) }
+        let split = SafeTensorsBytes(original)
+        let hasMetadata = (try? JSONSerialization.jsonObject(with: split.header) as? [String: Any])??["__metadata__"] != nil
+        return try run(json: split.header, name: url.lastPathComponent + " header", maxSeconds: maxSeconds,
+                       errorNames: [path], maxElements: maxTensors + (hasMetadata ? 1 : 0), sampledObjects: [""], sourceFile: sourceFile, line: line) { mutant in
+            try split.with(header: mutant).write(to: url)
+            try body()
+        }
     }
 }

@@ -20,6 +20,8 @@ public enum JSONPathPart: CustomStringConvertible, Sendable {
 public struct JSONMutation: CustomStringConvertible, Sendable {
     public enum Change: CustomStringConvertible, Sendable {
         case zero, minusOne, huge, fraction, string, null, delete, emptyArray
+        /// Campaign only (FUZZ_CAMPAIGN=1): small positive values that pass positivity checks, a large one.
+        case one, three, large
         public var description: String {
             switch self {
             case .zero: return "0"
@@ -30,6 +32,9 @@ public struct JSONMutation: CustomStringConvertible, Sendable {
             case .null: return "null"
             case .delete: return "deleted"
             case .emptyArray: return "[]"
+            case .one: return "1"
+            case .three: return "3"
+            case .large: return "4097"
             }
         }
         /// The replacement value (nil for a deletion).
@@ -43,6 +48,9 @@ public struct JSONMutation: CustomStringConvertible, Sendable {
             case .null: return NSNull()
             case .delete: return nil
             case .emptyArray: return [Any]()
+            case .one: return 1
+            case .three: return 3
+            case .large: return 4097
             }
         }
     }
@@ -56,7 +64,11 @@ public struct JSONMutation: CustomStringConvertible, Sendable {
 }
 
 public enum JSONFuzz {
+    /// FUZZ_CAMPAIGN=1 (Scripts/fuzz_campaign.sh): more values per field and every array element and entry,
+    /// a longer run than the test suite's budget allows.
+    public static let campaign = ProcessInfo.processInfo.environment["FUZZ_CAMPAIGN"] == "1"
     static let leafChanges: [JSONMutation.Change] = [.zero, .minusOne, .huge, .fraction, .string, .null, .delete]
+        + (campaign ? [.one, .three, .large] : [])
 
     /// Every mutation of `json`: each leaf (number, string, bool) under every change, each array emptied,
     /// nulled and deleted. Arrays longer than `maxElements` have only their first `maxElements` elements mutated.
@@ -150,7 +162,8 @@ public enum JSONFuzz {
         var report = Report()
         report.file = name
         let start = Date()
-        for m in mutations(of: json, maxElements: maxElements, skipKeys: skipKeys, sampledObjects: sampledObjects) {
+        for m in mutations(of: json, maxElements: campaign ? max(maxElements, 64) : maxElements, skipKeys: skipKeys,
+                           sampledObjects: sampledObjects) {
             let mutant = apply(m, to: json)
             let data = try JSONSerialization.data(withJSONObject: mutant, options: [.fragmentsAllowed, .sortedKeys])
             if verbose { FileHandle.standardError.write(Data("fuzz \(report.file): \(m)\n".utf8)) }

@@ -54,6 +54,10 @@ public func teacherSample(_ options: TeacherSampleOptions, pipeline loaded: Stab
     guard options.steps >= 1 && options.steps <= pipe.scheduler.config.numTrainTimesteps else {
         throw TeacherSampleError(option: "--steps", message: "\(options.steps) is not in 1...\(pipe.scheduler.config.numTrainTimesteps) (the scheduler's num_train_timesteps)")
     }
+    var schedule = pipe.scheduler
+    do { try schedule.setTimesteps(options.steps) } catch let e as SchedulerConfigError {
+        throw TeacherSampleError(option: "--steps", message: "\(e.problems.joined(separator: "; ")) (\((options.teacher as NSString).appendingPathComponent("scheduler/scheduler_config.json")))")
+    }
     guard options.eta >= 0 && options.eta.isFinite else {
         throw TeacherSampleError(option: "--eta", message: "\(options.eta) is not a non-negative number")
     }

@@ -74,7 +74,7 @@ public struct SchedulerConfig: Codable, Equatable, Sendable {
         var p: [String] = []
         if numTrainTimesteps < 2 || numTrainTimesteps > 1_000_000 { p.append("num_train_timesteps must be in 2...1000000, got \(numTrainTimesteps)") }
         if !clipSampleRange.isFinite { p.append("clip_sample_range must be finite, got \(clipSampleRange)") }
-        if stepsOffset > 1_000_000 { p.append("steps_offset must be at most 1000000, got \(stepsOffset)") }
+        if stepsOffset >= numTrainTimesteps { p.append("steps_offset \(stepsOffset) must be less than num_train_timesteps \(numTrainTimesteps)") }
         if let b = trainedBetas, b.count != numTrainTimesteps {
             p.append("trained_betas has \(b.count) entries for num_train_timesteps = \(numTrainTimesteps)")
         }

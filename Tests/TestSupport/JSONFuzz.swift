@@ -158,7 +158,16 @@ public enum JSONFuzz {
                            _ body: (Data) throws -> Void) throws -> Report {
         let json = try JSONSerialization.jsonObject(with: original, options: [.fragmentsAllowed])
         let names = errorNames
-        let verbose = ProcessInfo.processInfo.environment["FUZZ_VERBOSE"] == "1"
+        // FUZZ_VERBOSE=1: each case on standard error before it runs; FUZZ_VERBOSE=FILE: appended to FILE instead,
+        // unbuffered (swift test may buffer a test's standard error, so a trap could hide the last lines).
+        let verboseSetting = ProcessInfo.processInfo.environment["FUZZ_VERBOSE"] ?? ""
+        let verbose = !verboseSetting.isEmpty
+        let log: FileHandle? = verboseSetting == "1" || verboseSetting.isEmpty ? FileHandle.standardError : {
+            if !FileManager.default.fileExists(atPath: verboseSetting) { FileManager.default.createFile(atPath: verboseSetting, contents: nil) }
+            let h = FileHandle(forWritingAtPath: verboseSetting)
+            h?.seekToEndOfFile()
+            return h
+        }()
         var report = Report()
         report.file = name
         let start = Date()
@@ -166,7 +175,7 @@ public enum JSONFuzz {
                            sampledObjects: sampledObjects) {
             let mutant = apply(m, to: json)
             let data = try JSONSerialization.data(withJSONObject: mutant, options: [.fragmentsAllowed, .sortedKeys])
-            if verbose { FileHandle.standardError.write(Data("fuzz \(report.file): \(m)\n".utf8)) }
+            if verbose { log?.write(Data("fuzz \(report.file): \(m)\n".utf8)) }
             ResidentMemory.resetPeak()
             let t0 = Date()
             do {

@@ -17,6 +17,8 @@ public struct TeacherSampleOptions: Sendable {
     /// Image width and height (a multiple of the VAE's downsampling factor); nil: the pipeline's own
     /// resolution, `StableDiffusionPipeline.defaultImageSize`.
     public var size: Int? = nil
+    /// The largest image side sampled (the command's --size range).
+    public static let maxSize = 4096
     /// The PNG to write.
     public var out: String
 
@@ -48,8 +50,11 @@ public func teacherSample(_ options: TeacherSampleOptions, pipeline loaded: Stab
     let pipe = try loaded ?? loadPipeline(folder: options.teacher)
     let f = pipe.vae.downsamplingFactor
     let size = options.size ?? pipe.defaultImageSize
-    guard size > 0 && size <= 16384 && size % f == 0 else {
-        throw TeacherSampleError(option: "--size", message: "\(size) is not a positive multiple of \(f) (the VAE's downsampling factor) up to 16384")
+    if options.size == nil && size > TeacherSampleOptions.maxSize {
+        throw TeacherSampleError(option: "--size", message: "the pipeline's own resolution, \((options.teacher as NSString).appendingPathComponent("unet/config.json")) sample_size \(pipe.unet.sampleSize ?? 0) × the VAE's factor \(f) = \(size), is larger than \(TeacherSampleOptions.maxSize); give --size")
+    }
+    guard size > 0 && size <= TeacherSampleOptions.maxSize && size % f == 0 else {
+        throw TeacherSampleError(option: "--size", message: "\(size) is not a positive multiple of \(f) (the VAE's downsampling factor) up to \(TeacherSampleOptions.maxSize)")
     }
     guard options.steps >= 1 && options.steps <= pipe.scheduler.config.numTrainTimesteps else {
         throw TeacherSampleError(option: "--steps", message: "\(options.steps) is not in 1...\(pipe.scheduler.config.numTrainTimesteps) (the scheduler's num_train_timesteps)")

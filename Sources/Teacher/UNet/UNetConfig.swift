@@ -225,13 +225,15 @@ extension UNet2DConditionConfig {
         var sizes: [(String, Int, Int)] = [("in_channels", inChannels, ConfigBounds.maxSize), ("out_channels", outChannels, ConfigBounds.maxSize),
                                            ("conv_in_kernel", convInKernel, 31), ("conv_out_kernel", convOutKernel, 31)]
         for (i, c) in blockOutChannels.enumerated() { sizes.append(("block_out_channels[\(i)]", c, ConfigBounds.maxSize)) }
-        if let s = sampleSize { sizes.append(("sample_size", s, ConfigBounds.maxImageSide)) }
+        // The latent side the pipeline samples at by default (SD 1/2: 64, SDXL: 128).
+        if let s = sampleSize { sizes.append(("sample_size", s, 512)) }
         if let t = timeEmbeddingDim { sizes.append(("time_embedding_dim", t, ConfigBounds.maxSize)) }
         if let g = normNumGroups { sizes.append(("norm_num_groups", g, ConfigBounds.maxSize)) }
         for (key, value, max) in sizes {
             if let p = ConfigBounds.problem(key, value, max: max) { throw unsupported(p) }
         }
-        if let p = ConfigBounds.problem("downsample_padding", downsamplePadding, max: 16, min: 0) { throw unsupported(p) }
+        // diffusers' Downsample2D: padding 1 (a symmetric 3x3 stride-2 convolution) or 0 (pad right and bottom by one).
+        if let p = ConfigBounds.problem("downsample_padding", downsamplePadding, max: 1, min: 0) { throw unsupported(p) }
         guard normEps.isFinite && normEps > 0 else { throw unsupported("norm_eps = \(normEps) must be a positive number") }
         for (key, v) in [("freq_shift", freqShift), ("mid_block_scale_factor", midBlockScaleFactor), ("resnet_out_scale_factor", resnetOutScaleFactor)] where !v.isFinite {
             throw unsupported("\(key) = \(v) must be finite")

@@ -3,6 +3,7 @@
 // sample captions, a contact sheet), `turntable` renders one identity orbiting as a GIF, `render` one image.
 import Codecs
 import Foundation
+import Training
 import PortraitWorld
 import TensorCore
 

@@ -2,6 +2,7 @@
 // PortraitExport's GeneratePipeline with progress bars and Ctrl-C handling, and prints what it wrote. Until the
 // text-conditioned model exists, any compatible checkpoint (for example a converted EG3D) runs unconditionally.
 import Foundation
+import Training
 import PortraitExport
 import TensorCore
 

@@ -1,5 +1,4 @@
-// Terminal progress bar with rate and ETA (stderr), and SIGINT handling that asks long jobs to stop at the
-// next safe point instead of killing them mid-write (a second Ctrl-C exits at once).
+// Terminal progress bar with rate and ETA (stderr). Ctrl-C handling is Training's `Interrupt`.
 import Dispatch
 import Foundation
 #if canImport(Glibc)
@@ -42,30 +41,5 @@ final class ProgressBar {
     static func clock(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%dh%02dm%02ds", t / 3600, t / 60 % 60, t % 60) : String(format: "%dm%02ds", t / 60, t % 60)
-    }
-}
-
-/// Ctrl-C as a request: the first sets `requested`, the second exits with status 130.
-enum Interrupt {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var flag = false
-    nonisolated(unsafe) private static var source: DispatchSourceSignal?
-
-    static var requested: Bool { lock.lock(); defer { lock.unlock() }; return flag }
-
-    /// - Parameter message: what the first Ctrl-C prints (what the job does before it stops).
-    static func install(message: String = "finishing the images in flight and saving state") {
-        signal(SIGINT, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        s.setEventHandler {
-            lock.lock()
-            let again = flag
-            flag = true
-            lock.unlock()
-            if again { exit(130) }
-            FileHandle.standardError.write(Data("\ninterrupt: \(message) (Ctrl-C again to quit now)\n".utf8))
-        }
-        s.resume()
-        source = s
     }
 }

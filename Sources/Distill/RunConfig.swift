@@ -1,0 +1,86 @@
+// A training run's configuration: the generator (and its discriminator) plus the training options, from a
+// built-in name or a JSON file {"generator": {TriPlaneConfig keys}, "training": {TrainingOptions keys}}; keys the
+// file leaves out keep the defaults (EG3D's for the options, the named preset's for "base").
+import Foundation
+import TensorCore
+import TriPlaneGAN
+
+public struct RunConfig {
+    public var generator: TriPlaneConfig
+    public var training: TrainingOptions
+
+    /// Built-in generator configurations.
+    public static let presets: [String: TriPlaneConfig] = ["tiny128": .tiny128, "world128": .world128]
+    /// Training overrides of the built-in configurations (EG3D's defaults otherwise). world128: a run of tens of
+    /// kimg instead of EG3D's 25000, so the blur fades over the first 2 kimg (EG3D: batch·200/32 kimg, <1% of its
+    /// run) and the pose-swap probability over the first 4 kimg (EG3D: 1000 kimg, 4%).
+    nonisolated(unsafe) public static let trainingPresets: [String: [String: Any]] = ["world128": ["blur_fade_kimg": 2.0, "gpc_reg_fade_kimg": 4.0]]
+
+    /// A built-in name, or a JSON file ({"base": NAME} starts from a preset; "generator" replaces keys of it).
+    /// `batch` overrides the file's batch (and the batch-derived defaults: blur fade, EMA half-life).
+    public static func load(_ nameOrPath: String, batch: Int?) throws -> RunConfig {
+        var genDict: [String: Any]
+        var trainDict: [String: Any] = [:]
+        if let preset = presets[nameOrPath] {
+            genDict = try jsonObject(preset) as! [String: Any]
+            trainDict = trainingPresets[nameOrPath] ?? [:]
+        } else {
+            guard let data = FileManager.default.contents(atPath: nameOrPath) else {
+                throw FileError(path: nameOrPath, message: "no such config file (built-in configs: \(presets.keys.sorted().joined(separator: ", ")))")
+            }
+            guard let top = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw FileError(path: nameOrPath, message: "not a JSON object")
+            }
+            let base = top["base"] as? String ?? "world128"
+            guard let preset = presets[base] else { throw FileError(path: nameOrPath, message: "\"base\": no built-in config \(base)") }
+            genDict = try jsonObject(preset) as! [String: Any]
+            if let g = top["generator"] as? [String: Any] {
+                for (k, v) in g {
+                    if k == "rendering_kwargs", let r = v as? [String: Any], var old = genDict[k] as? [String: Any] {
+                        for (rk, rv) in r { old[rk] = rv }
+                        genDict[k] = old
+                    } else { genDict[k] = v }
+                }
+            }
+            trainDict = trainingPresets[base] ?? [:]
+            for (k, v) in top["training"] as? [String: Any] ?? [:] { trainDict[k] = v }
+            let known = Set(["base", "generator", "training"])
+            if let bad = top.keys.first(where: { !known.contains($0) }) {
+                throw FileError(path: nameOrPath, message: "unknown key \"\(bad)\" (expected base, generator, training)")
+            }
+        }
+        let generator: TriPlaneConfig
+        do { generator = try TriPlaneConfig(json: String(decoding: try JSONSerialization.data(withJSONObject: genDict), as: UTF8.self)) }
+        catch { throw FileError(path: nameOrPath, message: "generator: \(error)") }
+        let b = batch ?? (trainDict["batch"] as? Int) ?? 8
+        var opt = try jsonObject(TrainingOptions.eg3d(batch: b, neuralRenderingResolution: generator.neuralRenderingResolution)) as! [String: Any]
+        for (k, v) in trainDict { opt[k] = v }
+        if let batch { opt["batch"] = batch; if (trainDict["batch_gpu"] as? Int).map({ batch % $0 != 0 }) ?? true { opt["batch_gpu"] = batch } }
+        let training: TrainingOptions
+        do { training = try JSONDecoder().decode(TrainingOptions.self, from: JSONSerialization.data(withJSONObject: opt)) }
+        catch { throw FileError(path: nameOrPath, message: "training: \(error)") }
+        let problems = training.problems()
+        guard problems.isEmpty else { throw FileError(path: nameOrPath, message: "training: " + problems.joined(separator: "; ")) }
+        return RunConfig(generator: generator, training: training)
+    }
+}
+
+extension TriPlaneConfig {
+    /// The DualDiscriminator this configuration describes (D_kwargs).
+    public var discriminatorConfig: DiscriminatorConfig {
+        DiscriminatorConfig(cDim: cDim, imgResolution: imgResolution, imgChannels: imgChannels, channelBase: dChannelBase,
+                            channelMax: dChannelMax, cmapDim: cmapDim, mbstdGroupSize: mbstdGroupSize,
+                            mbstdNumChannels: mbstdNumChannels, mappingLayers: dMappingLayers, convClamp: dConvClamp,
+                            discCNoise: discCNoise)
+    }
+
+    /// A generator sized for the synthetic world on two CPU cores (chosen with `bench train`: 1.8 CPU s per
+    /// iteration of 4 images on a loaded machine): 128² output (SuperresolutionHybrid2X with widths 32, 16), 64²
+    /// tri-planes of 3×32 channels, backbone channels min(4096/r, 128), neural rendering at 32² with 16 + 16 depth
+    /// samples, pose conditioning on (gpc_reg_prob 0.5), D channels min(2048/r, 128), mbstd group 4.
+    public static let world128 = TriPlaneConfig(
+        zDim: 128, wDim: 128, cDim: 25, imgResolution: 128, channelBase: 4096, channelMax: 128, mappingLayers: 2,
+        planeResolution: 64, srChannels: [32, 16], neuralRenderingResolution: 32,
+        rendering: .ffhq(.hybrid2X, depthResolution: 16, depthResolutionImportance: 16),
+        dChannelBase: 2048, dChannelMax: 128, mbstdGroupSize: 4)
+}

@@ -1,0 +1,41 @@
+// `dreamportrait bench train`: one EG3D training iteration (all four phases at their lazy intervals, averaged)
+// at a configuration, per phase, with images/s and peak memory. Scripts/bench_train_torch.py times the official
+// code's iteration at the same configuration.
+import Distill
+import Foundation
+import TensorCore
+
+enum BenchTrain {
+    static let command = Command(
+        name: "train",
+        abstract: "Time one EG3D training iteration (Gmain + Dmain + Greg/4 + Dreg/16) and its peak memory",
+        discussion: "Random weights and random real images; each phase includes its backward pass, nan_to_num and Adam step. Times are the best of --repeats runs after a warm-up.",
+        options: [
+            Option(name: "--config", value: "NAME|FILE.json", help: "tiny128, world128 or a run config file", defaultValue: "tiny128"),
+            Option(name: "--batch", value: "N", help: "Batch of one pass", defaultValue: "4"),
+            Option(name: "--repeats", value: "N", help: "Timed runs per phase", defaultValue: "3"),
+            Option(name: "--json", value: nil, help: "Print one JSON object"),
+        ],
+        run: run)
+
+    static func run(_ args: Arguments) throws {
+        let name = args.string("--config") ?? "tiny128"
+        let batch = try args.int("--batch", default: 4, range: 1...1024)
+        let repeats = try args.int("--repeats", default: 3, range: 1...100)
+        let config = try RunConfig.load(name, batch: batch)
+        let bench = TrainingBenchmark(config: config)
+        let timings = bench.measure(repeats: repeats, cpuSeconds: MemoryUsage.cpuSeconds)
+        let it = TrainingBenchmark.iterationSeconds(timings), itCPU = TrainingBenchmark.iterationSeconds(timings, cpu: true)
+        let peak = MemoryUsage.peakRSS()
+        if args.flag("--json") {
+            let phases = timings.map { "\"\($0.name)\": \(String(format: "%.4f", $0.seconds))" }.joined(separator: ", ")
+            print("{\"impl\": \"tensorcore\", \"config\": \"\(name)\", \"batch\": \(batch), \"threads\": \(Parallel.threadCount), \(phases), \"iteration_s\": \(String(format: "%.4f", it)), \"iteration_cpu_s\": \(String(format: "%.3f", itCPU)), \"images_per_s\": \(String(format: "%.3f", Double(batch) / it)), \"peak_rss_mib\": \(String(format: "%.1f", peak))}")
+            return
+        }
+        print("EG3D training iteration, config \(name), batch \(batch), R \(config.training.neuralRenderingResolutionInitial), \(Parallel.threadCount) threads")
+        for t in timings {
+            print(String(format: "  %-6@ %8.3f s  (%.2f CPU s)  every %2d steps -> %.3f s per iteration", t.name, t.seconds, t.cpuSeconds, t.interval, t.seconds / Double(t.interval)))
+        }
+        print(String(format: "iteration %.3f s (%.2f CPU s): %.2f images/s; peak RSS %.0f MiB", it, itCPU, Double(batch) / it, peak))
+    }
+}

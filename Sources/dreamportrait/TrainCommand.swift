@@ -1,0 +1,97 @@
+// `dreamportrait train --stage 0|1|2`: EG3D's GAN training (stage 0) and DreamPortrait's stages on the shared
+// Training loop (run folder with atomic checkpoints, JSONL log, progress with ETA, Ctrl-C, non-finite guard).
+import Distill
+import Foundation
+import TensorCore
+import Training
+
+enum TrainCommand {
+    static let command = Command(
+        name: "train",
+        abstract: "Train the generator: stage 0 (EG3D from scratch), 1 (adapters, GAN loss), 2 (D-SDS + GAN loss)",
+        discussion: """
+            Stage 0 trains an unconditional EG3D on an EG3D-format dataset (our world, or one made by EG3D's dataset_tool) \
+            with EG3D's losses and schedules: non-saturating logistic loss, lazy R1 on both D inputs, density \
+            regularisation, blur fade-in, pose conditioning with swapping, EMA of G. Only the train split of split.json is \
+            read. RUNDIR gets config.json, log.jsonl, loss.png, samples/ and checkpoints/<step>/{G,G_ema,D,G_opt,D_opt}.safetensors \
+            + state.json; `generate --weights RUNDIR/checkpoints/<step>/G_ema.safetensors` reads G_ema. Ctrl-C saves a \
+            checkpoint and stops; `--resume RUNDIR` continues bit for bit. --config takes a built-in name (world128, tiny128) \
+            or a JSON file {"base": NAME, "generator": {...}, "training": {...}} with EG3D's key names.
+            """,
+        options: [
+            Option(name: "--stage", value: "0|1|2", help: "Training stage"),
+            Option(name: "--data", value: "DIR", help: "EG3D-format dataset folder or zip (labels required)"),
+            Option(name: "--out", value: "RUNDIR", help: "Run folder (created)"),
+            Option(name: "--config", value: "NAME|FILE.json", help: "Generator + training configuration", defaultValue: "world128"),
+            Option(name: "--kimg", value: "K", help: "Train until K thousand images have been shown", defaultValue: "100"),
+            Option(name: "--batch", value: "N", help: "Total batch (EG3D: 32)", defaultValue: "the config's, else 8"),
+            Option(name: "--resume", value: "RUNDIR", help: "Continue the run in RUNDIR from its newest checkpoint"),
+            Option(name: "--teacher", value: "DIR", help: "Teacher pipeline folder (stage 2)"),
+            Option(name: "--init", value: "CHECKPOINT", help: "Start G (and D if present) from a generator checkpoint"),
+            Option(name: "--seed", value: "S", help: "Run seed (initialisation, data order, every random draw)", defaultValue: "0"),
+            Option(name: "--limit", value: "N", help: "Train on the first N images of the split only (smoke runs)"),
+            Option(name: "--checkpoint-minutes", value: "M", help: "Checkpoint every M minutes (and at the end, on Ctrl-C)", defaultValue: "10"),
+            Option(name: "--sample-kimg", value: "K", help: "Sample grid from G_ema every K kimg", defaultValue: "4"),
+            Option(name: "--text-loss", value: "dsds|clip|none", help: "Stage 2's text loss (ablation)", defaultValue: "dsds"),
+            Option(name: "--adapters", value: "0|2|4|6", help: "Adapters (stages 1-2)", defaultValue: "6"),
+            Option(name: "--no-3d-pool", value: nil, help: "Adapters without the 3D-aware pooling (ablation)"),
+            Option(name: "--no-gate", value: nil, help: "Adapters without the tanh gate (ablation)"),
+            Option(name: "--freeze", value: "g|d|none", help: "Freeze G's backbone or D (ablation)", defaultValue: "none"),
+            Option(name: "--quiet", value: nil, help: "No progress line"),
+        ],
+        run: run)
+
+    static func run(_ args: Arguments) throws {
+        let stage = try args.int("--stage", default: -1, range: -1...2)
+        guard stage >= 0 else { throw UsageError(message: "missing required option '--stage' (0, 1 or 2)", command: args.command) }
+        guard let data = args.string("--data") else { throw UsageError(message: "missing required option '--data'", command: args.command) }
+        let resume = args.string("--resume")
+        guard let out = args.string("--out") ?? resume else {
+            throw UsageError(message: "missing required option '--out' (or '--resume RUNDIR')", command: args.command)
+        }
+        if let resume, let o = args.string("--out"), (resume as NSString).standardizingPath != (o as NSString).standardizingPath {
+            throw UsageError(message: "--resume \(resume) and --out \(o) differ: a run continues in its own folder", command: args.command)
+        }
+        let kimg = try args.float("--kimg", default: 100)
+        guard kimg > 0 else { throw UsageError(message: "invalid value '\(kimg)' for --kimg: expected a positive number", command: args.command) }
+        let batch = args.string("--batch") == nil ? nil : try args.int("--batch", default: 8, range: 1...4096)
+        let seed = UInt64(try args.int("--seed", default: 0, range: 0...Int.max))
+        let limit = args.string("--limit") == nil ? nil : try args.int("--limit", default: 0, range: 1...Int.max)
+        let configName = args.string("--config") ?? "world128"
+        guard stage == 0 else {
+            throw UsageError(message: "--stage \(stage): stages 1 and 2 are not implemented yet (stage 0 is)", command: args.command)
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir) else {
+            throw UsageError(message: "--data \(data): no such dataset folder or zip", command: args.command)
+        }
+        let config = try RunConfig.load(configName, batch: batch)
+        let run = try RunFolder(path: out)
+        if resume == nil, run.latestCheckpointPath() != nil {
+            throw UsageError(message: "--out \(out) already holds a run with checkpoints; continue it with --resume \(out) or choose another folder", command: args.command)
+        }
+        let settingsRecord: [String: Any] = ["stage": stage, "data": data, "config": configName, "seed": "\(seed)",
+                                             "batch": config.training.batch, "limit": limit.map { "\($0)" } ?? "all",
+                                             "init": args.string("--init") ?? "none"]
+        try run.writeOrCheckConfig(settingsRecord, mustMatch: ["stage", "data", "config", "seed", "batch", "limit", "init"])
+
+        printError("loading \(data) (train split) at \(config.generator.imgResolution)²")
+        let t0 = Date()
+        let task = try StageZero.makeTask(data: data, config: config, seed: seed, initCheckpoint: args.string("--init"),
+                                          limit: limit, progress: true)
+        printError(String(format: "%d training images in %.1f s; G %d parameters, D %d parameters; batch %d; R %d",
+                          task.trainer.data.count, Date().timeIntervalSince(t0),
+                          task.trainer.generator.parameters().reduce(0) { $0 + $1.count },
+                          task.trainer.discriminator.parameters().reduce(0) { $0 + $1.count },
+                          config.training.batch, config.training.neuralRenderingResolutionInitial))
+        let steps = Int((Double(kimg) * 1000 / Double(config.training.batch)).rounded(.up))
+        var settings = LoopSettings(steps: steps)
+        settings.checkpointSeconds = Double(try args.float("--checkpoint-minutes", default: 10)) * 60
+        let sampleKimg = Double(try args.float("--sample-kimg", default: 4))
+        settings.sampleSteps = sampleKimg > 0 ? Swift.max(1, Int(sampleKimg * 1000 / Double(config.training.batch))) : 0
+        settings.quiet = args.flag("--quiet")
+        settings.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg"]
+        Interrupt.install(message: "finishing the step in flight and saving a checkpoint")
+        try TrainingLoop.run(task, in: run, settings: settings, resume: resume != nil)
+    }
+}

@@ -216,6 +216,14 @@ public struct TriPlaneConfig: Codable, Sendable, Equatable {
         }
         if let p = rendering.gpcRegProb, !(p.isFinite && p >= 0 && p <= 1) { problems.append("rendering_kwargs.gpc_reg_prob = \(p) must lie in [0, 1]") }
         if let message = RendererSettings(config: self).validationError { problems.append(message) }
+        // What the discriminator (DiscriminatorConfig, built from these keys by training) requires.
+        if dChannelBase >= 1, dChannelMax >= 1, imgResolution >= 8, dChannels(at: imgResolution) < 1 {
+            problems.append("d_channel_base \(dChannelBase) gives no discriminator channels at \(imgResolution)²")
+        }
+        if mbstdNumChannels >= 1, dChannelBase >= 4, dChannelMax >= 1, dChannels(at: 4) % mbstdNumChannels != 0 {
+            problems.append("mbstd_num_channels \(mbstdNumChannels) does not divide the discriminator's \(dChannels(at: 4)) channels at 4²")
+        }
+        if !(discCNoise >= 0) { problems.append("disc_c_noise \(discCNoise) must be non-negative") }
         if planeResolution > 0, channelBase / planeResolution < 1 { problems.append("channel_base \(channelBase) gives no channels at \(planeResolution)²") }
         if !problems.isEmpty { throw ConfigError(problems: problems) }
     }

@@ -153,7 +153,7 @@ public enum JSONFuzz {
     /// e.g. a checkpoint's metadata); as `run(file:)` otherwise. `name` labels the report.
     @discardableResult
     public static func run(json original: Data, name: String, maxSeconds: Double = 10, maxResidentMB: Double = 3000,
-                           errorNames: [String], skipKeys: Set<String> = [], maxElements: Int = 4,
+                           errorNames: [String], skipKeys: Set<String> = [], maxElements: Int = 4, campaignElements: Int = 64,
                            sampledObjects: Set<String> = [], sourceFile: StaticString = #filePath, line: UInt = #line,
                            _ body: (Data) throws -> Void) throws -> Report {
         let json = try JSONSerialization.jsonObject(with: original, options: [.fragmentsAllowed])
@@ -171,7 +171,7 @@ public enum JSONFuzz {
         var report = Report()
         report.file = name
         let start = Date()
-        for m in mutations(of: json, maxElements: campaign ? max(maxElements, 64) : maxElements, skipKeys: skipKeys,
+        for m in mutations(of: json, maxElements: campaign ? max(maxElements, campaignElements) : maxElements, skipKeys: skipKeys,
                            sampledObjects: sampledObjects) {
             let mutant = apply(m, to: json)
             let data = try JSONSerialization.data(withJSONObject: mutant, options: [.fragmentsAllowed, .sortedKeys])
@@ -255,7 +255,7 @@ extension JSONFuzz {
         let split = SafeTensorsBytes(original)
         let hasMetadata = (try? JSONSerialization.jsonObject(with: split.header) as? [String: Any])??["__metadata__"] != nil
         return try run(json: split.header, name: url.lastPathComponent + " header", maxSeconds: maxSeconds,
-                       errorNames: [path], maxElements: maxTensors + (hasMetadata ? 1 : 0), sampledObjects: [""], sourceFile: sourceFile, line: line) { mutant in
+                       errorNames: [path], maxElements: maxTensors + (hasMetadata ? 1 : 0), campaignElements: 8, sampledObjects: [""], sourceFile: sourceFile, line: line) { mutant in
             try split.with(header: mutant).write(to: url)
             try body()
         }

@@ -24,10 +24,10 @@ extension CLIPTokenizer {
                             message: "a special token has the negative id \(smallestTokenID)")
         }
         guard largestTokenID < config.vocabSize else {
-            throw FileError(path: configPath, message: "vocab_size \(config.vocabSize) is too small for the tokenizer's largest id \(largestTokenID) (\(tokenizerFolder))")
+            throw FileError(path: configPath, message: "vocab_size \(config.vocabSize) is too small for the tokenizer's largest id \(largestTokenID) (its vocabulary and tokenizer_config.json in \(tokenizerFolder))")
         }
         guard contextLength <= config.maxPositionEmbeddings else {
-            throw FileError(path: configPath, message: "max_position_embeddings \(config.maxPositionEmbeddings) is less than the tokenizer's model_max_length \(contextLength) (\(tokenizerFolder))")
+            throw FileError(path: configPath, message: "max_position_embeddings \(config.maxPositionEmbeddings) is less than \((tokenizerFolder as NSString).appendingPathComponent("tokenizer_config.json")) model_max_length \(contextLength)")
         }
     }
 }

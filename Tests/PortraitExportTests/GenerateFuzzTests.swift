@@ -1,6 +1,6 @@
 // Mutation fuzzing of what `dreamportrait generate` reads (issue 15): each field of a generator checkpoint's
 // `config` metadata (TriPlaneConfig JSON, rendering_kwargs included) and each number of a `--camera-label`
-// file set to 0, -1, 1e12, 2.5, a string, null, or deleted. The checkpoint's mutants go through
+// file set to 0, -1, 1e12, 2.5, a string, null, or deleted. The mutants of a small generator's checkpoint go through
 // TriPlaneGenerator.load (generate's loader) and, where they load, one forward (mapping, planes, render at
 // R = 8, super-resolution) per distinct configuration; the labels go through CameraLabelFile.read and the
 // renderer's rays and ray marching. Every case must work or throw an error naming the file; none may trap,
@@ -13,13 +13,21 @@ import TriPlaneGAN
 import TestSupport
 
 final class GenerateFuzzTests: XCTestCase {
+    /// A small generator (planes 16², 3 synthesis blocks, 4 channels; TextConditionedGeneratorTests' `small`), so
+    /// that building one per case is cheap.
+    static let small = TriPlaneConfig(
+        zDim: 8, wDim: 16, cDim: 25, imgResolution: 128, channelBase: 128, channelMax: 16, mappingLayers: 2,
+        planeResolution: 16, planeChannels: 4, decoderHiddenDim: 8, decoderOutputDim: 4, srChannels: [4, 4],
+        neuralRenderingResolution: 8, rendering: .ffhq(.hybrid2X, depthResolution: 6, depthResolutionImportance: 0))
+
     func testFuzzGeneratorCheckpointConfig() throws {
         // Each mutant is parsed from memory under this name (the loader is TriPlaneGenerator.load(file:), which
         // load(path:) calls after mapping the file).
-        let path = ExportTestSupport.tiny.dir + "/fuzz-config.safetensors"
-        let original = try SplitFile(Data(contentsOf: URL(fileURLWithPath: ExportTestSupport.tiny.path)))
+        let path = ExportTestSupport.tiny.dir + "/fuzz-small.safetensors"
+        let g0 = TriPlaneGenerator(config: Self.small, rng: RandomGenerator(seed: 7))
+        let original = try SplitFile(safeTensorsData(g0.stateDict(), metadata: ["config": try Self.small.jsonString()]))
         var forwarded: [TriPlaneConfig] = []
-        let r = try JSONFuzz.run(json: Data(try TriPlaneConfig.tiny128.jsonString().utf8), name: "checkpoint config metadata",
+        let r = try JSONFuzz.run(json: Data(try Self.small.jsonString().utf8), name: "checkpoint config metadata",
                                  errorNames: [path]) { mutant in
             let file = try SafeTensorsFile(data: original.replacingConfig(with: String(decoding: mutant, as: UTF8.self)), name: path)
             let g = try TriPlaneGenerator.load(file: file)
@@ -44,7 +52,7 @@ final class GenerateFuzzTests: XCTestCase {
     }
 
     /// A safetensors file split into its header and its tensor bytes, to rebuild it with other metadata
-    /// (offsets are relative to the end of the header), so the 8.7 MB of tensors are not encoded per case.
+    /// (offsets are relative to the end of the header), so the tensors are not encoded again per case.
     struct SplitFile {
         let header: [String: Any]
         let tensorBytes: Data
@@ -74,10 +82,10 @@ final class GenerateFuzzTests: XCTestCase {
         let cam = temporaryPath("fuzz-cam") + ".json"
         try "[\(Camera.frontal().label.map { "\($0)" }.joined(separator: ", "))]".write(toFile: cam, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: cam) }
-        // The generator and its planes once; each label is read as `generate --camera-label` reads it, then its
+        // A small generator and its planes once; each label is read as `generate --camera-label` reads it, then its
         // rays are marched through the planes (the camera-dependent part of the view; the super-resolution
         // after it does not see the camera).
-        let g = try TriPlaneGenerator.load(path: ExportTestSupport.tiny.path)
+        let g = TriPlaneGenerator(config: Self.small, rng: RandomGenerator(seed: 7))
         let planes = withNoGrad { () -> Tensor in
             let ws = g.mapping(RandomGenerator(seed: 3).normal([1, g.config.zDim]), Camera.labels([Camera.frontal()]), truncationPsi: 0.7)
             let p = g.planes(ws, noiseMode: .const)

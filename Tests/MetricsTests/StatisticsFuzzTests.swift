@@ -1,9 +1,9 @@
 // Mutation fuzzing of the binary files FID reads (issue 15): the safetensors header of a statistics file
 // (`--reference`/`--images` statistics, the cache) and of the Inception weights: each tensor's dtype, shape
-// and offsets and each metadata entry set to 0, -1, 1e12, 2.5, a string, null, or deleted. The statistics go
-// through GaussianStatistics(path:) and a Fréchet distance; the weights through FIDInceptionV3(weights:) and
-// one 75x75 image's features. Every case must work or throw an error naming the file; none may trap, take
-// over 10 s or reach 3 GB.
+// and offsets (Inception: one tensor's dtype and shape) and each metadata entry set to 0, -1, 1e12, 2.5, a
+// string, null, or deleted. The statistics go through GaussianStatistics(path:) and a Fréchet distance; the
+// weights through FIDInceptionV3(weights:) (the unmutated file also through one 75x75 image's features). Every
+// case must work or throw an error naming the file; none may trap, take over 10 s or reach 3 GB.
 import Foundation
 import XCTest
 @testable import Metrics
@@ -30,16 +30,18 @@ final class StatisticsFuzzTests: XCTestCase {
         let path = temporaryPath("inception-fuzz") + ".safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try saveSafeTensors(FIDInceptionV3.randomized(seed: 1).stateDict(), to: path)
-        let image = testTensor([1, 3, 75, 75], seed: 2, low: 0, high: 1)
-        var forwarded = false
-        let r = try JSONFuzz.runSafeTensorsHeader(file: path, maxTensors: 1) {
-            let model = try FIDInceptionV3(weights: path)
-            // The features of one image once (a header that loads gives the same network).
-            guard !forwarded else { return }
-            forwarded = true
-            XCTAssertEqual(withNoGrad { model.features(FIDInceptionV3.resizedBatch([image.reshape([3, 75, 75])])) }.shape, [1, 2048])
+        // The unmutated file loads and gives one image's features.
+        let image = testTensor([3, 75, 75], seed: 2, low: 0, high: 1)
+        let features = withNoGrad { try! FIDInceptionV3(weights: path).features(FIDInceptionV3.resizedBatch([image])) }
+        XCTAssertEqual(features.shape, [1, 2048])
+        XCTAssertTrue(features.toArray().allSatisfy(\.isFinite))
+        // One tensor's dtype and shape (offsets are fuzzed in the statistics file above and in TensorCore's
+        // SafeTensorsFuzzTests; each case here rewrites and reloads 96 MB). Any change to a fixed architecture's
+        // tensor must be refused.
+        let r = try JSONFuzz.runSafeTensorsHeader(file: path, maxTensors: 1, skipKeys: JSONFuzz.campaign ? [] : ["data_offsets"]) {
+            _ = try FIDInceptionV3(weights: path)
         }
+        if !JSONFuzz.campaign { XCTAssertEqual(r.worked, 0, "a mutated dtype or shape was accepted") }
         XCTAssertGreaterThan(r.threw, 0)
-        XCTAssertGreaterThan(r.worked, 0)
     }
 }

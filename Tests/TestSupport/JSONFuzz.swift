@@ -246,7 +246,7 @@ extension JSONFuzz {
     /// metadata): each mutant is written over `path` (restored afterwards) and `body` runs. Only the first
     /// `maxTensors` tensors (by name) are mutated.
     @discardableResult
-    public static func runSafeTensorsHeader(file path: String, maxTensors: Int = 2, maxSeconds: Double = 10,
+    public static func runSafeTensorsHeader(file path: String, maxTensors: Int = 2, skipKeys: Set<String> = [], maxSeconds: Double = 10,
                                             sourceFile: StaticString = #filePath, line: UInt = #line,
                                             _ body: () throws -> Void) throws -> Report {
         let url = URL(fileURLWithPath: path)
@@ -255,7 +255,7 @@ extension JSONFuzz {
         let split = SafeTensorsBytes(original)
         let hasMetadata = (try? JSONSerialization.jsonObject(with: split.header) as? [String: Any])??["__metadata__"] != nil
         return try run(json: split.header, name: url.lastPathComponent + " header", maxSeconds: maxSeconds,
-                       errorNames: [path], maxElements: maxTensors + (hasMetadata ? 1 : 0), campaignElements: 8, sampledObjects: [""], sourceFile: sourceFile, line: line) { mutant in
+                       errorNames: [path], skipKeys: skipKeys, maxElements: maxTensors + (hasMetadata ? 1 : 0), campaignElements: 8, sampledObjects: [""], sourceFile: sourceFile, line: line) { mutant in
             try split.with(header: mutant).write(to: url)
             try body()
         }

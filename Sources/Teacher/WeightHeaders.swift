@@ -35,12 +35,11 @@ public struct WeightHeaders {
                   weightsName: files.count == 1 ? (files[0] as NSString).lastPathComponent : "the weight shards")
     }
 
-    /// Throws unless tensor `key` exists with `shape`; `because` names the config fields that set the shape
-    /// ("block_out_channels[0] = -16").
+    /// Throws when tensor `key` exists with another shape than `shape`; `because` names the config fields that set
+    /// the shape ("block_out_channels[0] = -16"). A missing tensor is left to the strict loader, which lists every
+    /// missing key by its full path (the sizes it would pin are still bounded by the config checks).
     public func expect(_ key: String, _ shape: [Int], because: String) throws {
-        guard let found = shapes[key] else {
-            throw FileError(path: configPath, message: "\(because) needs tensor \"\(key)\" of shape \(shape), which \(weightsName) does not have")
-        }
+        guard let found = shapes[key] else { return }
         guard found == shape else {
             throw FileError(path: configPath, message: "\(because) does not fit the weights: \"\(key)\" is \(found) in \(weightsName), the config needs \(shape)")
         }
@@ -53,12 +52,18 @@ public struct WeightHeaders {
         return n
     }
 
-    /// Throws unless `prefix.0.` ... `prefix.(n-1).` exist and `prefix.n.` does not.
+    /// Throws when the weights have another number of entries `prefix.0.` ... than the config's `n`: fewer (the
+    /// config would build layers the weights do not have) or more whole entries (entry n holds the same tensors
+    /// as entry 0: the config leaves out layers the weights have). Stray keys under `prefix.n.` are left to the
+    /// strict loader, which names each unexpected key.
     public func expectCount(_ prefix: String, _ n: Int, because: String) throws {
         let found = count(prefix)
-        guard found == n else {
-            throw FileError(path: configPath, message: "\(because) does not fit the weights: \(weightsName) has \(found) \"\(prefix).N\" entries, the config needs \(n)")
+        func suffixes(_ i: Int) -> Set<String> {
+            let p = "\(prefix).\(i)."
+            return Set(shapes.keys.filter { $0.hasPrefix(p) }.map { String($0.dropFirst(p.count)) })
         }
+        guard found < n || (found > n && (n == 0 || suffixes(n) == suffixes(0))) else { return }
+        throw FileError(path: configPath, message: "\(because) does not fit the weights: \(weightsName) has \(found) \"\(prefix).N\" entries, the config needs \(n)")
     }
 }
 

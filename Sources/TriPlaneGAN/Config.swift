@@ -197,7 +197,7 @@ public struct TriPlaneConfig: Codable, Sendable, Equatable {
             ("depth_resolution_importance", rendering.depthResolutionImportance, 0...1024),
             ("sr_num_fp16_res", srNumFp16Res, 0...64), ("d_channel_base", dChannelBase, 1...(1 << 22)),
             ("d_channel_max", dChannelMax, 1...8192), ("mbstd_group_size", mbstdGroupSize, 1...1024),
-            ("mbstd_num_channels", mbstdNumChannels, 1...64), ("d_mapping_layers", dMappingLayers, 1...64),
+            ("mbstd_num_channels", mbstdNumChannels, 0...64), ("d_mapping_layers", dMappingLayers, 1...64),
             ("cmap_dim", cmapDim ?? 1, 1...8192),
         ] + srChannels.enumerated().map { ("sr_channels[\($0.offset)]", $0.element, 1...8192) }
         // (one message per key: a value already reported as not positive is not reported again)

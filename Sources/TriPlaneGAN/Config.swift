@@ -188,7 +188,9 @@ public struct TriPlaneConfig: Codable, Sendable, Equatable {
         // Sane upper bounds, so that a wrong number in a checkpoint's metadata is named before anything is
         // allocated (EG3D's own sizes are far below each).
         let bounds: [(String, Int, ClosedRange<Int>)] = [
-            ("z_dim", zDim, 1...8192), ("w_dim", wDim, 1...8192), ("c_dim", cDim, 0...1024), ("img_channels", imgChannels, 1...4),
+            ("z_dim", zDim, 1...8192), ("w_dim", wDim, 1...8192), ("c_dim", cDim, 0...1024),
+            // EG3D's super-resolution writes RGB whatever img_channels says (SuperresolutionHybrid*: img_channels=3).
+            ("img_channels", imgChannels, 3...3),
             ("channel_base", channelBase, 1...(1 << 22)), ("channel_max", channelMax, 1...8192),
             ("mapping_kwargs.num_layers", mappingLayers, 1...64), ("plane_resolution", planeResolution, 4...1024),
             ("plane_channels", planeChannels, 1...1024), ("decoder_hidden_dim", decoderHiddenDim, 1...4096),

@@ -97,6 +97,7 @@ final class TriPlaneConfigTests: XCTestCase {
         XCTAssertTrue(problems { $0.mbstdNumChannels = 3 }.contains("mbstd_num_channels 3 does not divide the discriminator's 64 channels at 4²"))
         XCTAssertTrue(problems { $0.wDim = 1_000_000_000_000 }.contains("w_dim = 1000000000000 must be in 1...8192"))
         XCTAssertTrue(problems { $0.cmapDim = 0 }.contains("cmap_dim = 0 must be in 1...8192"))
+        XCTAssertTrue(problems { $0.imgChannels = 1 }.contains("img_channels = 1 must be in 3...3"), "the generator makes RGB")
         XCTAssertEqual(problems { $0.mbstdNumChannels = 0 }, "", "mbstd off is allowed")
         XCTAssertEqual(problems { _ in }, "")
     }

@@ -25,6 +25,7 @@ enum TeacherCommand {
             Option(name: "--eta", value: "E", help: "DDIM eta (0: deterministic)", defaultValue: "0"),
             Option(name: "--seed", value: "K", help: "Seed of the initial latents", defaultValue: "0"),
             Option(name: "--size", value: "PX", help: "Image width and height", defaultValue: "the pipeline's own: U-Net sample_size × the VAE's factor"),
+            Option(name: "--latents", value: "FILE", help: "Initial latents (safetensors, tensor \"latents\" 1×C×h×w) instead of the seeded draw"),
             Option(name: "--out", value: "FILE.png", help: "Output PNG"),
         ],
         run: runSample)
@@ -47,6 +48,7 @@ enum TeacherCommand {
         o.seed = UInt64(try args.int("--seed", default: 0, range: 0...Int.max))
         o.guidance = try args.float("--guidance", default: 7.5)
         o.eta = try args.float("--eta", default: 0)
+        o.latents = args.string("--latents")
         guard o.eta >= 0 else { throw UsageError(message: "invalid value '\(o.eta)' for --eta: expected a non-negative number", command: args.command) }
 
         var isDir: ObjCBool = false

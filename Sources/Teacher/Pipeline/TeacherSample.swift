@@ -17,6 +17,9 @@ public struct TeacherSampleOptions: Sendable {
     /// Image width and height (a multiple of the VAE's downsampling factor); nil: the pipeline's own
     /// resolution, `StableDiffusionPipeline.defaultImageSize`.
     public var size: Int? = nil
+    /// A safetensors file whose tensor "latents" (1, C, h, w) replaces the seeded initial draw (diffusers'
+    /// `latents=`), so the image can be compared with another implementation's from the same start.
+    public var latents: String? = nil
     /// The largest image side sampled (the command's --size range).
     public static let maxSize = 4096
     /// The PNG to write.
@@ -67,9 +70,18 @@ public func teacherSample(_ options: TeacherSampleOptions, pipeline loaded: Stab
         throw TeacherSampleError(option: "--eta", message: "\(options.eta) is not a non-negative number")
     }
     guard options.guidance.isFinite else { throw TeacherSampleError(option: "--guidance", message: "\(options.guidance) is not a number") }
+    var initial: Tensor? = nil
+    if let path = options.latents {
+        let t = try SafeTensorsFile(path: path).tensor("latents")
+        let expected = [1, pipe.unet.latentChannels, size / f, size / f]
+        guard t.shape == expected else {
+            throw TeacherSampleError(option: "--latents", message: "\(path): tensor \"latents\" is \(t.shape); this pipeline at \(size)x\(size) starts from \(expected)")
+        }
+        initial = Tensor(t.toArray(), shape: t.shape)
+    }
     let images = try pipe(prompts: [options.prompt], negativePrompts: options.negative.map { [$0] },
                           height: size, width: size, steps: options.steps, guidanceScale: options.guidance,
-                          eta: options.eta, seed: options.seed, progress: progress)
+                          eta: options.eta, seed: options.seed, latents: initial, progress: progress)
     let image = Image(width: size, height: size, channels: 3, planar: images.toArray())
     try PNG.write(image, to: options.out)
     return image

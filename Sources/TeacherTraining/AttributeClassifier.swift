@@ -70,19 +70,14 @@ public final class AttributeClassifier: Module {
 public final class AttributeTrainer: TrainingTask {
     public let title = "attributes"
     public let model: AttributeClassifier
-    let bank: WorldImageBank
-    let batch: Int, totalSteps: Int
-    let random: StepRandom
-    var order: DataOrder
+    var data: WorldBatches
     let adam: Adam
     let optimiser: OptimiserSettings
-    public var itemsPerStep: Int { batch }
+    public var itemsPerStep: Int { data.size }
 
     public init(bank: WorldImageBank, batch: Int, steps: Int, seed: UInt64, optimiser: OptimiserSettings) {
         model = AttributeClassifier(imageSize: bank.resolution, rng: RandomGenerator(seed: seed))
-        self.bank = bank; self.batch = batch; totalSteps = steps
-        random = StepRandom(seed: seed)
-        order = DataOrder(random: random, count: bank.count)
+        data = WorldBatches(bank: bank, size: batch, steps: steps, seed: seed)
         self.optimiser = optimiser
         adam = Adam.adamW(model.namedParameters(), lr: optimiser.lr, weightDecay: optimiser.weightDecay)
     }
@@ -93,13 +88,13 @@ public final class AttributeTrainer: TrainingTask {
     }
 
     public func step(_ step: Int) throws -> [String: Double] {
-        let idx = order.batch(step: step, size: batch)
-        let logits = model(bank.images(idx))
-        let targets = bank.attributeTensor(idx)
+        let idx = data.indices(step)
+        let logits = model(data.bank.images(idx))
+        let targets = data.bank.attributeTensor(idx)
         let loss = AttributeTrainer.bce(logits, targets)
         let value = Double(loss.item())
         try checkFinite("loss/attributes", value, step: step)
-        adam.groups[0].lr = optimiser.rate(step: step, total: totalSteps)
+        adam.groups[0].lr = optimiser.rate(step: step, total: data.steps)
         adam.zeroGrad()
         loss.backward()
         try checkFiniteGradients(model.namedParameters(), prefix: "", step: step)
@@ -123,13 +118,10 @@ public final class AttributeTrainer: TrainingTask {
     }
 
     public func checkpoint() throws -> (files: [String: [String: Tensor]], state: [String: Any]) {
-        (["model": model.stateDict(), "adam": adam.stateDict()], ["part": "attributes"])
+        (checkpointFiles(["model": model], adam), ["part": "attributes"])
     }
 
-    public func restore(_ c: Checkpoint) throws {
-        guard let m = c.files["model"], let a = c.files["adam"] else { throw FileError(path: "checkpoint", message: "needs model and adam files") }
-        try model.load(m); try adam.loadStateDict(a)
-    }
+    public func restore(_ c: Checkpoint) throws { try restoreFiles(c, ["model": model], adam) }
 
     public func samples() throws -> Image? { nil }
 }

@@ -29,13 +29,10 @@ public final class CLIPTrainer: TrainingTask {
     public let model: CLIPModel
     public let tokenizer: CLIPTokenizer
     public let processor: CLIPImageProcessor
-    let bank: WorldImageBank
-    let batch: Int, totalSteps: Int
-    let random: StepRandom
-    var order: DataOrder
+    var data: WorldBatches
     let adam: Adam
     let optimiser: OptimiserSettings
-    public var itemsPerStep: Int { batch }
+    public var itemsPerStep: Int { data.size }
 
     public init(title: String, config: CLIPConfig, tokenizer: CLIPTokenizer, bank: WorldImageBank, batch: Int, steps: Int,
                 seed: UInt64, optimiser: OptimiserSettings) {
@@ -46,9 +43,7 @@ public final class CLIPTrainer: TrainingTask {
         p.shortestEdge = config.visionConfig.imageSize
         p.cropHeight = config.visionConfig.imageSize; p.cropWidth = config.visionConfig.imageSize
         processor = p
-        self.bank = bank; self.batch = batch; totalSteps = steps
-        random = StepRandom(seed: seed)
-        order = DataOrder(random: random, count: bank.count)
+        data = WorldBatches(bank: bank, size: batch, steps: steps, seed: seed)
         self.optimiser = optimiser
         // Decay on matrices only (CLIP's recipe: no decay on gains, biases, embeddings' scale or the temperature).
         let named = model.namedParameters()
@@ -61,9 +56,9 @@ public final class CLIPTrainer: TrainingTask {
 
     /// One caption per image, drawn from both styles.
     func captions(_ indices: [Int], step: Int) -> [String] {
-        let g = random.generator("caption", step: step)
+        let g = data.random.generator("caption", step: step)
         return indices.map { i in
-            let pool = bank.captions[i] + bank.captionsOOD[i]
+            let pool = data.bank.captions[i] + data.bank.captionsOOD[i]
             return pool.isEmpty ? "" : pool[g.integer(below: pool.count)]
         }
     }
@@ -78,8 +73,8 @@ public final class CLIPTrainer: TrainingTask {
     }
 
     public func step(_ step: Int) throws -> [String: Double] {
-        let idx = order.batch(step: step, size: batch)
-        let pixels = processor((bank.images(idx) + 1) * 0.5)
+        let idx = data.indices(step)
+        let pixels = processor((data.bank.images(idx) + 1) * 0.5)
         let ids = CLIPTrainer.ids(tokenizer, captions(idx, step: step))
         let out = model(ids: ids, pixelValues: pixels)
         let target = Tensor((0..<idx.count).map(Float.init), shape: [idx.count, 1])
@@ -87,7 +82,7 @@ public final class CLIPTrainer: TrainingTask {
         let loss = (crossEntropy(out.logitsPerImage) + crossEntropy(out.logitsPerText)) * 0.5
         let value = Double(loss.item())
         try checkFinite("loss/clip", value, step: step)
-        let lr = optimiser.rate(step: step, total: totalSteps)
+        let lr = optimiser.rate(step: step, total: data.steps)
         for i in adam.groups.indices { adam.groups[i].lr = lr }
         adam.zeroGrad()
         loss.backward()
@@ -105,14 +100,10 @@ public final class CLIPTrainer: TrainingTask {
     }
 
     public func checkpoint() throws -> (files: [String: [String: Tensor]], state: [String: Any]) {
-        (["model": model.stateDict(), "adam": adam.stateDict()], ["part": title])
+        (checkpointFiles(["model": model], adam), ["part": title])
     }
 
-    public func restore(_ c: Checkpoint) throws {
-        guard let m = c.files["model"], let a = c.files["adam"] else { throw FileError(path: "checkpoint", message: "needs model and adam files") }
-        try model.load(m)
-        try adam.loadStateDict(a)
-    }
+    public func restore(_ c: Checkpoint) throws { try restoreFiles(c, ["model": model], adam) }
 
     public func samples() throws -> Image? { nil }
 }

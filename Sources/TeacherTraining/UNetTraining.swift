@@ -18,14 +18,11 @@ public final class UNetTrainer: TrainingTask {
     let schedule: NoiseSchedule
     /// Posterior means and log-variances of the training images, [N, 2·latent, h, w] (computed once).
     let posteriors: Tensor
-    let bank: WorldImageBank
-    let batch: Int, totalSteps: Int
-    let random: StepRandom
-    var order: DataOrder
+    var data: WorldBatches
     let adam: Adam
     let optimiser: OptimiserSettings
     public var dropCaption = 0.1
-    public var itemsPerStep: Int { batch }
+    public var itemsPerStep: Int { data.size }
     /// Fixed prompts of the sample grid (written for the grid; not evaluation captions).
     public static let samplePrompts = [
         "A smiling woman with long blond hair.", "An old man with a grey beard and glasses.",
@@ -40,9 +37,7 @@ public final class UNetTrainer: TrainingTask {
         for p in ema.parameters() { p.requiresGrad = false }
         self.text = text; self.vae = vae; self.posteriors = posteriors
         schedule = try NoiseSchedule(config: .stableDiffusion2)
-        self.bank = bank; self.batch = batch; totalSteps = steps
-        random = StepRandom(seed: seed)
-        order = DataOrder(random: random, count: bank.count)
+        data = WorldBatches(bank: bank, size: batch, steps: steps, seed: seed)
         self.optimiser = optimiser
         adam = Adam.adamW(unet.namedParameters(), lr: optimiser.lr, betas: (0.9, 0.999), weightDecay: optimiser.weightDecay)
     }
@@ -62,8 +57,8 @@ public final class UNetTrainer: TrainingTask {
     }
 
     public func step(_ step: Int) throws -> [String: Double] {
-        let idx = order.batch(step: step, size: batch)
-        let g = random.generator("unet", step: step)
+        let idx = data.indices(step)
+        let g = data.random.generator("unet", step: step)
         let c = vae.config.latentChannels
         let params = posteriors.indexSelect(axis: 0, Tensor(idx.map(Float.init), shape: [idx.count]))
         let mean = params.slice(axis: 1, start: 0, end: c), logvar = params.slice(axis: 1, start: c, end: 2 * c)
@@ -73,7 +68,7 @@ public final class UNetTrainer: TrainingTask {
         let noisy = schedule.addNoise(z, noise: noise, timesteps: t)
         let prompts = idx.map { i -> String in
             if Double(g.uniform([1]).item()) < dropCaption { return "" }
-            let pool = bank.captions[i] + bank.captionsOOD[i]
+            let pool = data.bank.captions[i] + data.bank.captionsOOD[i]
             return pool.isEmpty ? "" : pool[g.integer(below: pool.count)]
         }
         let states = try text.encode(prompts)
@@ -82,7 +77,7 @@ public final class UNetTrainer: TrainingTask {
         let loss = (d * d).mean()
         let value = Double(loss.item())
         try checkFinite("loss/unet", value, step: step)
-        let lr = optimiser.rate(step: step, total: totalSteps)
+        let lr = optimiser.rate(step: step, total: data.steps)
         adam.groups[0].lr = lr
         adam.zeroGrad()
         loss.backward()
@@ -94,15 +89,10 @@ public final class UNetTrainer: TrainingTask {
     }
 
     public func checkpoint() throws -> (files: [String: [String: Tensor]], state: [String: Any]) {
-        (["unet": unet.stateDict(), "unet_ema": ema.stateDict(), "adam": adam.stateDict()], ["part": "unet"])
+        (checkpointFiles(["unet": unet, "unet_ema": ema], adam), ["part": "unet"])
     }
 
-    public func restore(_ c: Checkpoint) throws {
-        guard let u = c.files["unet"], let e = c.files["unet_ema"], let a = c.files["adam"] else {
-            throw FileError(path: "checkpoint", message: "needs unet, unet_ema and adam files")
-        }
-        try unet.load(u); try ema.load(e); try adam.loadStateDict(a)
-    }
+    public func restore(_ c: Checkpoint) throws { try restoreFiles(c, ["unet": unet, "unet_ema": ema], adam) }
 
     /// The sampling pipeline over the EMA weights.
     public func pipeline() throws -> StableDiffusionPipeline {

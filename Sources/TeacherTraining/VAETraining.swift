@@ -11,29 +11,24 @@ import Training
 public final class VAETrainer: TrainingTask {
     public let title = "teacher vae"
     public let model: AutoencoderKL
-    let bank: WorldImageBank
-    let batch: Int, totalSteps: Int
-    let random: StepRandom
-    var order: DataOrder
+    var data: WorldBatches
     let adam: Adam
     let optimiser: OptimiserSettings
     public var klWeight: Float = 1e-6
-    public var itemsPerStep: Int { batch }
+    public var itemsPerStep: Int { data.size }
 
     public init(config: AutoencoderKLConfig, bank: WorldImageBank, batch: Int, steps: Int, seed: UInt64, optimiser: OptimiserSettings) throws {
         model = try AutoencoderKL(config: config, rng: RandomGenerator(seed: seed))
-        self.bank = bank; self.batch = batch; totalSteps = steps
-        random = StepRandom(seed: seed)
-        order = DataOrder(random: random, count: bank.count)
+        data = WorldBatches(bank: bank, size: batch, steps: steps, seed: seed)
         self.optimiser = optimiser
         adam = Adam(model.namedParameters(), lr: optimiser.lr, betas: (0.5, 0.9), eps: 1e-8)
     }
 
     public func step(_ step: Int) throws -> [String: Double] {
-        let idx = order.batch(step: step, size: batch)
-        let x = bank.images(idx)
+        let idx = data.indices(step)
+        let x = data.bank.images(idx)
         let posterior = model.encode(x)
-        let noise = random.generator("posterior", step: step).normal(posterior.mean.shape)
+        let noise = data.random.generator("posterior", step: step).normal(posterior.mean.shape)
         let recon = model.decode(posterior.sample(noise: noise))
         let diff = recon - x
         let l1 = diff.abs().mean(), l2 = (diff * diff).mean()
@@ -42,7 +37,7 @@ public final class VAETrainer: TrainingTask {
         let loss = l1 + l2 + kl * (klWeight / Float(x.count / idx.count))
         let value = Double(loss.item())
         try checkFinite("loss/vae", value, step: step)
-        adam.groups[0].lr = optimiser.rate(step: step, total: totalSteps)
+        adam.groups[0].lr = optimiser.rate(step: step, total: data.steps)
         adam.zeroGrad()
         loss.backward()
         try checkFiniteGradients(model.namedParameters(), prefix: "", step: step)
@@ -52,14 +47,10 @@ public final class VAETrainer: TrainingTask {
     }
 
     public func checkpoint() throws -> (files: [String: [String: Tensor]], state: [String: Any]) {
-        (["model": model.stateDict(), "adam": adam.stateDict()], ["part": "vae"])
+        (checkpointFiles(["model": model], adam), ["part": "vae"])
     }
 
-    public func restore(_ c: Checkpoint) throws {
-        guard let m = c.files["model"], let a = c.files["adam"] else { throw FileError(path: "checkpoint", message: "needs model and adam files") }
-        try model.load(m)
-        try adam.loadStateDict(a)
-    }
+    public func restore(_ c: Checkpoint) throws { try restoreFiles(c, ["model": model], adam) }
 
     /// Mean PSNR (dB, [0, 1] range) of posterior-mean reconstructions of `count` images of `bank`.
     public func psnr(_ bank: WorldImageBank, count: Int) -> Double {
@@ -83,8 +74,8 @@ public final class VAETrainer: TrainingTask {
 
     public func samples() throws -> Image? {
         try withNoGrad {
-            let idx = Array(0..<Swift.min(8, bank.count))
-            let x = bank.images(idx)
+            let idx = Array(0..<Swift.min(8, data.bank.count))
+            let x = data.bank.images(idx)
             let r = model.decode(model.encode(x).mean)
             return try TeacherImages.grid([x, r], columns: idx.count)
         }

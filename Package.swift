@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "Teacher", targets: ["Teacher"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "TeacherTraining", targets: ["TeacherTraining"]),
         .library(name: "Distill", targets: ["Distill"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
@@ -49,10 +50,12 @@ let package = Package(
         // The run machinery every trainer shares: run folders with atomic checkpoints, JSONL log, progress with ETA,
         // Ctrl-C, the non-finite guard, loss plots, per-step random streams, in-memory world datasets.
         .target(name: "Training", dependencies: ["TensorCore", "Codecs", "PortraitWorld"], swiftSettings: kernelFlags),
+        // Training the teacher stack (CLIP, judge, VAE, U-Net) on the synthetic world.
+        .target(name: "TeacherTraining", dependencies: ["TensorCore", "Codecs", "Teacher", "Training", "PortraitWorld"], swiftSettings: kernelFlags),
         // DreamPortrait's training: EG3D's GAN training (stage 0) and stages 1-2 with D-SDS.
         .target(name: "Distill", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld", "Training"], swiftSettings: kernelFlags),
         .executableTarget(name: "dreamportrait",
-                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics", "Training", "Distill"],
+                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics", "Training", "TeacherTraining", "Distill"],
                           swiftSettings: testFlags),
 
         // Helpers every test target shares (fixture paths, the relative-error check, finite-difference gradient
@@ -65,6 +68,7 @@ let package = Package(
         .testTarget(name: "PortraitExportTests", dependencies: ["PortraitExport", "TriPlaneGAN", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "TriPlaneGAN", "TensorCore", "PortraitWorld", "Teacher", "Training", "Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TeacherTraining", "Teacher", "PortraitWorld", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher", "TestSupport"], swiftSettings: testFlags),
     ]
 )

@@ -10,7 +10,7 @@ enum TeacherCommand {
     static let command = Command(
         name: "teacher",
         abstract: "The frozen latent-diffusion teacher (Stable Diffusion 2.0-base layout)",
-        subcommands: [sample])
+        subcommands: [sample, TeacherTrainCommand.command, TeacherEvalCommand.command])
 
     static let sample = Command(
         name: "sample",

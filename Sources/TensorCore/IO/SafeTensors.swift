@@ -175,16 +175,20 @@ extension Float {
     }
 }
 
-/// Serialises tensors (as F32) and string metadata in safetensors format.
-public func safeTensorsData(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+/// Serialises tensors and string metadata in safetensors format, as F32 or (half the size, for shipped
+/// weights) F16 rounded to nearest even; readers convert F16 back to Float32. Values beyond F16's range
+/// (±65504) would become infinities, so they are refused by name.
+public func safeTensorsData(_ tensors: [String: Tensor], metadata: [String: String] = [:], dtype: SafeTensorsDType = .F32) throws -> Data {
+    precondition(dtype == .F32 || dtype == .F16, "safeTensorsData: only F32 and F16 are written")
+    let width = dtype == .F16 ? 2 : 4
     var header: [String: Any] = [:]
     if !metadata.isEmpty { header["__metadata__"] = metadata }
     var offset = 0
     let names = tensors.keys.sorted()
     for k in names {
         let t = tensors[k]!
-        header[k] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]] as [String: Any]
-        offset += 4 * t.count
+        header[k] = ["dtype": dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + width * t.count]] as [String: Any]
+        offset += width * t.count
     }
     var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
     while (json.count + 8) % 8 != 0 { json.append(0x20) }
@@ -193,12 +197,23 @@ public func safeTensorsData(_ tensors: [String: Tensor], metadata: [String: Stri
     out.append(json)
     for k in names {
         let c = tensors[k]!.contiguous()
-        out.append(UnsafeBufferPointer(start: c.storage.base + c.offset, count: c.count))
+        let src = UnsafeBufferPointer(start: c.storage.base + c.offset, count: c.count)
+        if dtype == .F32 { out.append(src); continue }
+        var half = [UInt16](repeating: 0, count: c.count)
+        for i in 0..<c.count {
+            let x = src[i]
+            guard !x.isFinite || Swift.abs(x) <= 65504 else {
+                throw FileError(path: k, message: "value \(x) is outside float16's range; save this tensor as F32")
+            }
+            half[i] = Float16(x).bitPattern.littleEndian
+        }
+        half.withUnsafeBytes { out.append(contentsOf: $0) }
     }
     return out
 }
 
 /// Writes a safetensors file atomically.
-public func saveSafeTensors(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
-    try writeAtomically(safeTensorsData(tensors, metadata: metadata), to: URL(fileURLWithPath: path))
+public func saveSafeTensors(_ tensors: [String: Tensor], metadata: [String: String] = [:], dtype: SafeTensorsDType = .F32,
+                            to path: String) throws {
+    try writeAtomically(safeTensorsData(tensors, metadata: metadata, dtype: dtype), to: URL(fileURLWithPath: path))
 }

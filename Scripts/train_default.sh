@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The default recipe, from nothing to the shipped model: world -> teacher (clip, vae, unet), judge and attribute
+# classifier -> stage 0 (EG3D on the world) -> stage 1 -> stage 2 -> eval. Every step resumes where it stopped
+# (run it again after an interruption) and a step whose run has finished (RUN/report.json or its final
+# checkpoint) is skipped. Run folders live outside the repository (default /work/runs; RUNS=DIR to change).
+#
+#   Scripts/train_default.sh            # everything, in order
+#   Scripts/train_default.sh teacher    # only up to the teacher; also: judge, stage0
+#
+# Threads: THREADS (default: all cores). The binary is built once (release, tuned to this CPU) and copied into
+# RUNS/bin so that rebuilding the checkout never replaces the program a long run is executing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-/work/runs}
+THREADS=${THREADS:-$(nproc)}
+UNTIL=${1:-all}
+mkdir -p "$RUNS/bin"
+swift build -c release --product dreamportrait
+BIN="$RUNS/bin/dreamportrait-$(git rev-parse --short HEAD)"
+cp "$(swift build -c release --show-bin-path)/dreamportrait" "$BIN"
+dp() { "$BIN" "$@" --threads "$THREADS"; }
+done_run() { [ -f "$1/report.json" ]; }
+log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+
+WORLD="$RUNS/world128"
+if [ ! -f "$WORLD/dataset.json" ]; then
+    log "world: 30000 images at 128² with depth and masks (resumable)"
+    dp data synth --count 30000 --resolution 128 --seed 0 --aux --out "$WORLD"
+fi
+
+for part in clip vae; do
+    done_run "$RUNS/teacher-$part" || { log "teacher $part"; dp teacher train --part "$part" --data "$WORLD" --out "$RUNS/teacher-$part"; }
+done
+if [ ! -d "$RUNS/teacher-unet/export/unet" ]; then
+    log "teacher unet"
+    dp teacher train --part unet --data "$WORLD" --out "$RUNS/teacher-unet" --clip "$RUNS/teacher-clip" --vae "$RUNS/teacher-vae"
+fi
+[ "$UNTIL" = teacher ] && exit 0
+
+done_run "$RUNS/judge" || { log "judge"; dp teacher train --part judge --data "$WORLD" --out "$RUNS/judge"; }
+done_run "$RUNS/attributes" || { log "attribute classifier"; dp teacher train --part attributes --data "$WORLD" --out "$RUNS/attributes"; }
+mkdir -p "$RUNS/teacher-eval"
+[ -f "$RUNS/teacher-eval/report.json" ] || dp teacher eval --teacher "$RUNS/teacher-unet/export" --judge "$RUNS/judge/export" \
+    --attributes "$RUNS/attributes/export/attributes.safetensors" --data "$WORLD" --out "$RUNS/teacher-eval"
+[ "$UNTIL" = judge ] && exit 0
+
+log "stage 0"
+dp train --stage 0 --data "$WORLD" --out "$RUNS/stage0-world128" --config world128 --batch 8 --kimg "${STAGE0_KIMG:-200}" --resume "$RUNS/stage0-world128"
+[ "$UNTIL" = stage0 ] && exit 0
+echo "stages 1-2 and eval: not yet in this recipe (see issue 'The shipped model')" >&2

@@ -1,0 +1,100 @@
+// How good the trained teacher is, on held-out identities (the teacher issue's bars):
+//  * R-precision by the judge: for each held-out caption, a `teacher sample` image (guidance 7.5, DDIM); the
+//    judge ranks the true caption among it and 99 captions of other samples (ties count against it); the
+//    percentage ranked first (bar: ≥ 70%).
+//  * Attribute agreement: the attribute classifier's reading of each sample against the attributes its caption
+//    states (PromptAttributes); the fraction of stated attributes shown (bar: ≥ 85%). The same on the real
+//    held-out images for reference (what the classifier itself reaches).
+import Codecs
+import Foundation
+import PortraitWorld
+import Teacher
+import TensorCore
+import Training
+
+public struct TeacherEvaluationSettings {
+    public var teacher: String, judge: String, attributes: String, data: String
+    public var count = 200, steps = 50, batch = 8
+    public var guidance: Float = 7.5
+    public var seed: UInt64 = 0
+    public var distractors = 99
+    public var quiet = false
+    public init(teacher: String, judge: String, attributes: String, data: String) {
+        self.teacher = teacher; self.judge = judge; self.attributes = attributes; self.data = data
+    }
+}
+
+public struct TeacherEvaluation {
+    public let rPrecision: Double
+    public let attributeAgreement: Double
+    public let realAttributeAgreement: Double
+    public let samples: Int
+    public let candidates: Int
+    public let grid: Image
+
+    /// Rank of `own` among `own` and `others` (1 = first; ties count against it).
+    public static func rank(own: Float, others: [Float]) -> Int { 1 + others.filter { $0 >= own }.count }
+
+    /// Fraction of the (attribute, value) pairs stated by `captions` that `probabilities` (rows of 43) agree with.
+    public static func agreement(captions: [String], probabilities: [Float]) -> (agree: Int, stated: Int) {
+        let n = AttributeClassifier.names.count
+        var agree = 0, stated = 0
+        for (i, caption) in captions.enumerated() {
+            for (a, v) in PromptAttributes.parse(caption) {
+                guard let k = Attribute.allCases.firstIndex(of: a) else { continue }
+                stated += 1
+                if (probabilities[i * n + k] > 0.5) == v { agree += 1 }
+            }
+        }
+        return (agree, stated)
+    }
+
+    public static func run(_ s: TeacherEvaluationSettings, progress: ((Int, Int) -> Void)? = nil) throws -> TeacherEvaluation {
+        let pipe = try loadPipeline(folder: s.teacher)
+        let judge = try CLIPModel(folder: s.judge), tok = try CLIPTokenizer(folder: s.judge), proc = try CLIPImageProcessor(folder: s.judge)
+        let classifier = try AttributeClassifier.load(s.attributes)
+        let size = proc.cropHeight
+        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: size, limit: s.count)
+        let n = test.count
+        guard n > s.distractors else {
+            throw FileError(path: s.data, message: "the test split has \(n) images; R-precision with \(s.distractors) distractors needs more")
+        }
+        let captions = test.captions.map { $0.first ?? "" }
+        var images: [Tensor] = []
+        for start in stride(from: 0, to: n, by: s.batch) {
+            let prompts = Array(captions[start..<Swift.min(start + s.batch, n)])
+            images.append(try withNoGrad {
+                try pipe(prompts: prompts, height: size, width: size, steps: s.steps, guidanceScale: s.guidance,
+                         seed: s.seed &+ UInt64(start))
+            })
+            progress?(start + prompts.count, n)
+        }
+        let all = Tensor.concat(images, axis: 0) // [0, 1]
+        let (imageEmbeds, textEmbeds) = withNoGrad { () -> (Tensor, Tensor) in
+            var e: [Tensor] = [], t: [Tensor] = []
+            for start in stride(from: 0, to: n, by: 50) {
+                let end = Swift.min(start + 50, n)
+                e.append(judge.imageEmbeddings(pixelValues: proc(all.slice(axis: 0, start: start, end: end))))
+                t.append(judge.textEmbeddings(ids: tok.encode(batch: Array(captions[start..<end])).ids))
+            }
+            return (Tensor.concat(e, axis: 0), Tensor.concat(t, axis: 0))
+        }
+        let sim = withNoGrad { imageEmbeds.matmul(textEmbeds.transpose(0, 1)) }.toArray()
+        let random = StepRandom(seed: s.seed)
+        var firsts = 0
+        for i in 0..<n {
+            let others = random.permutation(count: n, epoch: i).filter { $0 != i }.prefix(s.distractors)
+            if rank(own: sim[i * n + i], others: others.map { sim[i * n + $0] }) == 1 { firsts += 1 }
+        }
+        let sampleProbs = classifier.probabilities(all * 2 - 1).toArray()
+        let realProbs = classifier.probabilities(test.images(Array(0..<n))).toArray()
+        let a = agreement(captions: captions, probabilities: sampleProbs), r = agreement(captions: captions, probabilities: realProbs)
+        let shown = Swift.min(8, n)
+        let grid = ContactSheet.make(TeacherImages.images(all.slice(axis: 0, start: 0, end: shown) * 2 - 1)
+                                        + TeacherImages.images(test.images(Array(0..<shown))), columns: shown)
+        return TeacherEvaluation(rPrecision: Double(firsts) / Double(n), attributeAgreement: Double(a.agree) / Double(Swift.max(a.stated, 1)),
+                                 realAttributeAgreement: Double(r.agree) / Double(Swift.max(r.stated, 1)), samples: n,
+                                 candidates: s.distractors + 1, grid: grid)
+    }
+}
+

@@ -1,0 +1,199 @@
+// `dreamportrait teacher train --part clip|judge|vae|unet`: each part's whole run — data, model, the shared
+// training loop (resume, checkpoints, log, plot, Ctrl-C), then the export in the layout the ecosystem reads
+// and the part's quality figures on held-out identities (RUN/report.json).
+//   clip, judge  RUN/export/   a transformers CLIPModel folder (config, weights, tokenizer, preprocessor)
+//   vae          RUN/export/   a diffusers AutoencoderKL folder (scaling_factor measured on the data)
+//   unet         RUN/export/   a whole diffusers StableDiffusionPipeline folder (unet, vae, text_encoder,
+//                              tokenizer, scheduler) built from the clip and vae exports
+//   attributes   RUN/export/attributes.safetensors   the attribute classifier of the evaluation
+import Foundation
+import Teacher
+import TensorCore
+import Training
+
+public struct TeacherRunSettings {
+    public var data: String
+    public var out: String
+    public var steps: Int
+    public var batch: Int
+    public var seed: UInt64
+    public var resume = true
+    public var configFile: String? = nil
+    /// For unet: the clip and vae run folders (their export/).
+    public var clipRun: String? = nil, vaeRun: String? = nil
+    public var lr: Double? = nil
+    public var checkpointSeconds: Double = 300
+    public var limit: Int? = nil
+    /// attributes: the classifier's input size (the others take theirs from their model configs).
+    public var imageSize = WorldTeacherSizes.imageSize
+    public var quiet = false
+    public init(data: String, out: String, steps: Int, batch: Int, seed: UInt64) {
+        self.data = data; self.out = out; self.steps = steps; self.batch = batch; self.seed = seed
+    }
+}
+
+public enum TeacherParts {
+    static func log(_ s: String, _ quiet: Bool) { if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+
+    static func decodeConfig<C: Decodable>(_ type: C.Type, _ path: String?) throws -> C? {
+        guard let path else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw FileError(path: path, message: "cannot read the --config file") }
+        do { return try JSONDecoder().decode(C.self, from: data) } catch {
+            throw FileError(path: path, message: "is not a \(C.self) JSON: \(error)")
+        }
+    }
+
+    static func loopSettings(_ s: TeacherRunSettings) -> LoopSettings {
+        var l = LoopSettings(steps: s.steps)
+        l.checkpointSeconds = s.checkpointSeconds
+        l.quiet = s.quiet
+        l.shown = ["loss/", "psnr", "acc/"]
+        return l
+    }
+
+    /// The tokenizer learnt from the training split's captions (both styles), saved in RUN/tokenizer (reused
+    /// when it is there, so a resumed run keeps its vocabulary).
+    static func tokenizer(_ run: RunFolder, _ bank: WorldImageBank) throws -> CLIPTokenizer {
+        let dir = run.file("tokenizer")
+        if FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("vocab.json")) { return try CLIPTokenizer(folder: dir) }
+        let t = try CLIPTokenizer.train(corpus: bank.captions.flatMap { $0 } + bank.captionsOOD.flatMap { $0 }, maxMerges: 4000)
+        try t.save(folder: dir)
+        return t
+    }
+
+    /// clip or judge (`judge` changes only the title, the seed the caller passes, and the folder).
+    @discardableResult
+    public static func runCLIP(_ s: TeacherRunSettings, judge: Bool) throws -> [CLIPRetrieval.Result] {
+        let run = try RunFolder(path: s.out)
+        try run.writeOrCheckConfig(["part": judge ? "judge" : "clip", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps],
+                                   mustMatch: ["part", "batch", "seed"])
+        let file = try decodeConfig(CLIPConfig.self, s.configFile)
+        let size = file?.visionConfig.imageSize ?? WorldTeacherSizes.imageSize
+        log("loading the training split of \(s.data)", s.quiet)
+        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: size, limit: s.limit, progress: !s.quiet)
+        let tok = try tokenizer(run, bank)
+        var config = file ?? WorldTeacherSizes.clip(vocabularySize: tok.vocabularySize, bos: tok.startTokenID, eos: tok.endTokenID, pad: tok.padTokenID)
+        guard config.textConfig.vocabSize >= tok.vocabularySize else {
+            throw FileError(path: s.configFile ?? "config", message: "text_config.vocab_size \(config.textConfig.vocabSize) is smaller than the tokenizer's \(tok.vocabularySize) tokens")
+        }
+        config.textConfig.eosTokenID = tok.endTokenID
+        config.textConfig.bosTokenID = tok.startTokenID
+        config.textConfig.padTokenID = tok.padTokenID
+        let task = CLIPTrainer(title: judge ? "judge" : "teacher clip", config: config, tokenizer: tok, bank: bank, batch: s.batch,
+                               steps: s.steps, seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? 5e-4, warmupSteps: 200, weightDecay: 0.1))
+        let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
+        let export = run.file("export")
+        try task.model.save(folder: export)
+        try tok.save(folder: export)
+        try task.processor.save(folder: export)
+        log("wrote \(export)", s.quiet)
+        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: size, limit: 500)
+        let results = CLIPRetrieval.evaluate(model: task.model, tokenizer: tok, processor: task.processor, bank: test, group: Swift.min(100, test.count))
+        var report: [String: Any] = ["part": judge ? "judge" : "clip", "step": outcome.endStep]
+        for r in results {
+            report["retrieval_top1_\(r.style)"] = r.top1
+            log(String(format: "held-out caption -> image top-1 among %d (%@): %.1f%% (%d captions)", Swift.min(100, test.count), r.style, 100 * r.top1, r.queries), s.quiet)
+        }
+        try writeJSONAtomically(report, to: run.file("report.json"))
+        return results
+    }
+
+    /// The VAE; exports with scaling_factor = 1 / std of the training latents (as Stable Diffusion chose 0.18215).
+    @discardableResult
+    public static func runVAE(_ s: TeacherRunSettings) throws -> Double {
+        let run = try RunFolder(path: s.out)
+        try run.writeOrCheckConfig(["part": "vae", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps], mustMatch: ["part", "batch", "seed"])
+        let config = try decodeConfig(AutoencoderKLConfig.self, s.configFile) ?? WorldTeacherSizes.vae
+        log("loading the training split of \(s.data)", s.quiet)
+        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: config.sampleSize, limit: s.limit, progress: !s.quiet)
+        let task = try VAETrainer(config: config, bank: bank, batch: s.batch, steps: s.steps, seed: s.seed,
+                                  optimiser: OptimiserSettings(lr: s.lr ?? 1e-3, warmupSteps: 100, weightDecay: 0))
+        let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
+        // Latent scale from posterior samples of up to 512 training images.
+        let std: Double = withNoGrad {
+            let idx = Array(0..<Swift.min(512, bank.count))
+            let p = task.model.encode(bank.images(idx))
+            let z = p.sample(noise: RandomGenerator(seed: 99).normal(p.mean.shape)).toArray()
+            let m = z.reduce(0.0) { $0 + Double($1) } / Double(z.count)
+            return (z.reduce(0.0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(z.count)).squareRoot()
+        }
+        var exportConfig = task.model.config
+        exportConfig.scalingFactor = Float(1 / std)
+        let exported = try AutoencoderKL(config: exportConfig)
+        try exported.load(task.model.stateDict())
+        let export = run.file("export")
+        try exported.save(folder: export)
+        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: config.sampleSize, limit: 500)
+        let psnr = task.psnr(test, count: 500)
+        log(String(format: "wrote %@ (scaling_factor %.5f); held-out PSNR %.2f dB", export, 1 / std, psnr), s.quiet)
+        try writeJSONAtomically(["part": "vae", "step": outcome.endStep, "psnr_heldout_db": psnr, "scaling_factor": 1 / std], to: run.file("report.json"))
+        return psnr
+    }
+
+    /// The U-Net, conditioned by the clip run's text tower (penultimate layer + final norm) on the vae run's latents.
+    public static func runUNet(_ s: TeacherRunSettings) throws {
+        guard let clipRun = s.clipRun, let vaeRun = s.vaeRun else {
+            throw FileError(path: s.out, message: "the unet part needs --clip RUN and --vae RUN (finished clip and vae runs)")
+        }
+        let run = try RunFolder(path: s.out)
+        try run.writeOrCheckConfig(["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
+                                    "clip": clipRun, "vae": vaeRun], mustMatch: ["part", "batch", "seed", "clip", "vae"])
+        let clipFolder = (clipRun as NSString).appendingPathComponent("export"), vaeFolder = (vaeRun as NSString).appendingPathComponent("export")
+        let clip = try CLIPModel(folder: clipFolder)
+        let tok = try CLIPTokenizer(folder: clipFolder)
+        let text = CLIPTextEncoding(tokenizer: tok, textEncoder: try clip.textEncoder(droppingLastLayers: 1))
+        for p in text.textEncoder.parameters() { p.requiresGrad = false }
+        let vae = try AutoencoderKL.load(folder: vaeFolder)
+        for p in vae.parameters() { p.requiresGrad = false }
+        log("loading the training split of \(s.data)", s.quiet)
+        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: vae.config.sampleSize, limit: s.limit, progress: !s.quiet)
+        let cache = run.file("latents.safetensors")
+        let posteriors: Tensor
+        if let f = try? SafeTensorsFile(path: cache), let t = try? f.tensor("posteriors"), t.shape[0] == bank.count {
+            posteriors = Tensor(t.toArray(), shape: t.shape)
+        } else {
+            log("encoding \(bank.count) training images with the VAE (once; cached in \(cache))", s.quiet)
+            posteriors = UNetTrainer.encodeAll(vae, bank, progress: !s.quiet)
+            try saveSafeTensors(["posteriors": posteriors], to: cache)
+        }
+        let config = try decodeConfig(UNet2DConditionConfig.self, s.configFile) ?? WorldTeacherSizes.unet(crossAttentionDim: text.hiddenSize)
+        let task = try UNetTrainer(config: config, text: text, vae: vae, posteriors: posteriors, bank: bank, batch: s.batch, steps: s.steps,
+                                   seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? 3e-4, warmupSteps: 200, weightDecay: 0.01))
+        var loop = loopSettings(s)
+        loop.sampleSteps = Swift.max(s.steps / 10, 1)
+        try TrainingLoop.run(task, in: run, settings: loop, resume: s.resume)
+        var writer = try PipelineWriter(path: run.file("export"))
+        try writer.write(scheduler: .stableDiffusion2)
+        try writer.write(vae: vae)
+        try writer.write(unet: task.ema)
+        try writer.write(textEncoder: text.textEncoder)
+        try writer.write(tokenizer: tok)
+        log("wrote the teacher pipeline \(run.file("export"))", s.quiet)
+    }
+
+    /// The attribute classifier; reports the accuracy of each attribute on held-out images.
+    @discardableResult
+    public static func runAttributes(_ s: TeacherRunSettings) throws -> [String: Double] {
+        let run = try RunFolder(path: s.out)
+        try run.writeOrCheckConfig(["part": "attributes", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps],
+                                   mustMatch: ["part", "batch", "seed"])
+        log("loading the training split of \(s.data)", s.quiet)
+        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: s.imageSize, limit: s.limit, progress: !s.quiet)
+        guard !bank.attributes.isEmpty else { throw FileError(path: "\(s.data)/attributes.json", message: "missing: the classifier learns the world's attributes") }
+        let task = AttributeTrainer(bank: bank, batch: s.batch, steps: s.steps, seed: s.seed,
+                                    optimiser: OptimiserSettings(lr: s.lr ?? 2e-3, warmupSteps: 100, weightDecay: 1e-4))
+        let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
+        try FileManager.default.createDirectory(atPath: run.file("export"), withIntermediateDirectories: true)
+        try task.model.save(run.file("export/attributes.safetensors"))
+        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: s.imageSize, limit: 1000)
+        let acc = AttributeTrainer.accuracy(task.model, on: test)
+        var perAttribute: [String: Double] = [:]
+        for (n, a) in zip(AttributeClassifier.names, acc) { perAttribute[n] = a }
+        let mean = acc.reduce(0, +) / Double(acc.count)
+        log(String(format: "wrote %@; held-out accuracy %.2f%% averaged over %d attributes (worst %@ %.1f%%)", run.file("export/attributes.safetensors"),
+                   100 * mean, acc.count, perAttribute.min { $0.value < $1.value }!.key, 100 * acc.min()!), s.quiet)
+        try writeJSONAtomically(["part": "attributes", "step": outcome.endStep, "heldout_images": test.count, "mean_accuracy": mean,
+                                 "accuracy": perAttribute], to: run.file("report.json"))
+        return perAttribute
+    }
+}

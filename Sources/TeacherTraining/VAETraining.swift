@@ -1,0 +1,109 @@
+// The teacher's auto-encoder (AutoencoderKL, diffusers layout) trained on world images: reconstruction
+// loss L1 + L2 on [-1, 1] pixels of a posterior sample, plus the KL term with weight 1e-6 relative to a
+// per-image reconstruction sum (Stable Diffusion's autoencoder recipe without the perceptual and adversarial terms,
+// which the smooth synthetic images do not need). Samples: originals above reconstructions.
+import Codecs
+import Foundation
+import Teacher
+import TensorCore
+import Training
+
+public final class VAETrainer: TrainingTask {
+    public let title = "teacher vae"
+    public let model: AutoencoderKL
+    let bank: WorldImageBank
+    let batch: Int, totalSteps: Int
+    let random: StepRandom
+    var order: DataOrder
+    let adam: Adam
+    let optimiser: OptimiserSettings
+    public var klWeight: Float = 1e-6
+    public var itemsPerStep: Int { batch }
+
+    public init(config: AutoencoderKLConfig, bank: WorldImageBank, batch: Int, steps: Int, seed: UInt64, optimiser: OptimiserSettings) throws {
+        model = try AutoencoderKL(config: config, rng: RandomGenerator(seed: seed))
+        self.bank = bank; self.batch = batch; totalSteps = steps
+        random = StepRandom(seed: seed)
+        order = DataOrder(random: random, count: bank.count)
+        self.optimiser = optimiser
+        adam = Adam(model.namedParameters(), lr: optimiser.lr, betas: (0.5, 0.9), eps: 1e-8)
+    }
+
+    public func step(_ step: Int) throws -> [String: Double] {
+        let idx = order.batch(step: step, size: batch)
+        let x = bank.images(idx)
+        let posterior = model.encode(x)
+        let noise = random.generator("posterior", step: step).normal(posterior.mean.shape)
+        let recon = model.decode(posterior.sample(noise: noise))
+        let diff = recon - x
+        let l1 = diff.abs().mean(), l2 = (diff * diff).mean()
+        let kl = posterior.kl().mean()
+        // KL per image weighted as Stable Diffusion's (its reconstruction term is a per-image sum; ours is a mean).
+        let loss = l1 + l2 + kl * (klWeight / Float(x.count / idx.count))
+        let value = Double(loss.item())
+        try checkFinite("loss/vae", value, step: step)
+        adam.groups[0].lr = optimiser.rate(step: step, total: totalSteps)
+        adam.zeroGrad()
+        loss.backward()
+        try checkFiniteGradients(model.namedParameters(), prefix: "", step: step)
+        adam.step()
+        let mse = Double(l2.item()) / 4 // [-1, 1] -> [0, 1]
+        return ["loss/vae": value, "loss/l1": Double(l1.item()), "psnr": -10 * log10(Swift.max(mse, 1e-12)), "kl": Double(kl.item())]
+    }
+
+    public func checkpoint() throws -> (files: [String: [String: Tensor]], state: [String: Any]) {
+        (["model": model.stateDict(), "adam": adam.stateDict()], ["part": "vae"])
+    }
+
+    public func restore(_ c: Checkpoint) throws {
+        guard let m = c.files["model"], let a = c.files["adam"] else { throw FileError(path: "checkpoint", message: "needs model and adam files") }
+        try model.load(m)
+        try adam.loadStateDict(a)
+    }
+
+    /// Mean PSNR (dB, [0, 1] range) of posterior-mean reconstructions of `count` images of `bank`.
+    public func psnr(_ bank: WorldImageBank, count: Int) -> Double {
+        withNoGrad {
+            var total = 0.0, n = 0
+            for start in stride(from: 0, to: Swift.min(count, bank.count), by: 16) {
+                let idx = Array(start..<Swift.min(start + 16, count, bank.count))
+                let x = bank.images(idx)
+                let r = model.decode(model.encode(x).mean).clamp(min: -1, max: 1)
+                let d = ((r - x) * 0.5).toArray()
+                let per = x.count / idx.count
+                for i in 0..<idx.count {
+                    var s = 0.0
+                    for k in 0..<per { s += Double(d[i * per + k] * d[i * per + k]) }
+                    total += -10 * log10(Swift.max(s / Double(per), 1e-12)); n += 1
+                }
+            }
+            return total / Double(Swift.max(n, 1))
+        }
+    }
+
+    public func samples() throws -> Image? {
+        try withNoGrad {
+            let idx = Array(0..<Swift.min(8, bank.count))
+            let x = bank.images(idx)
+            let r = model.decode(model.encode(x).mean)
+            return try TeacherImages.grid([x, r], columns: idx.count)
+        }
+    }
+}
+
+/// Image helpers of the teacher trainers.
+public enum TeacherImages {
+    /// (B, 3, H, W) in [-1, 1] -> RGB images.
+    public static func images(_ x: Tensor) -> [Image] {
+        let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        let v = x.contiguous().toArray()
+        return (0..<b).map { i in
+            Image(width: w, height: h, channels: 3, planar: Array(v[(i * 3 * h * w)..<((i + 1) * 3 * h * w)]).map { ($0 + 1) * 0.5 })
+        }
+    }
+
+    /// Rows of images, each tensor one row.
+    public static func grid(_ rows: [Tensor], columns: Int, labels: [String]? = nil) throws -> Image {
+        ContactSheet.make(rows.flatMap(images), columns: columns, labels: labels)
+    }
+}

@@ -1,0 +1,58 @@
+// `dreamportrait teacher train --part clip|judge|vae|unet`: trains one part of the teacher stack on a world
+// dataset (TeacherTraining.TeacherParts), resumable from its run folder.
+import Foundation
+import TeacherTraining
+import TensorCore
+import Training
+
+enum TeacherTrainCommand {
+    static let command = Command(
+        name: "train",
+        abstract: "Train a part of the teacher on a world dataset (clip, judge, vae, unet, attributes)",
+        discussion: """
+            Each part trains in its own run folder (--out), resumes from its newest checkpoint when run again, \
+            and writes RUN/export/ in the ecosystem's layout plus RUN/report.json with its held-out figures. \
+            Order: clip and vae (independent), then unet (--clip RUN --vae RUN), which exports the whole \
+            Stable-Diffusion-format teacher. judge is a second CLIP (another seed) and attributes the attribute classifier, both used only by `eval`.
+            """,
+        options: [
+            Option(name: "--part", value: "clip|judge|vae|unet|attributes", help: "What to train"),
+            Option(name: "--data", value: "DIR", help: "World dataset (dreamportrait data synth); the train split is used"),
+            Option(name: "--out", value: "RUN", help: "Run folder (checkpoints, log.jsonl, loss.png, export/)"),
+            Option(name: "--steps", value: "N", help: "Optimiser steps", defaultValue: "per part"),
+            Option(name: "--batch", value: "B", help: "Images per step", defaultValue: "per part"),
+            Option(name: "--lr", value: "X", help: "Peak learning rate", defaultValue: "per part"),
+            Option(name: "--seed", value: "S", help: "Seed (judge: use another than clip's)", defaultValue: "0 (judge 1)"),
+            Option(name: "--config", value: "FILE.json", help: "The part's model config (HF/diffusers config.json format)"),
+            Option(name: "--clip", value: "RUN", help: "unet: the finished clip run"),
+            Option(name: "--vae", value: "RUN", help: "unet: the finished vae run"),
+            Option(name: "--checkpoint-minutes", value: "M", help: "Minutes between checkpoints", defaultValue: "5"),
+            Option(name: "--fresh", value: nil, help: "Start over even if the run folder has checkpoints"),
+        ],
+        run: run)
+
+    static let defaults: [String: (steps: Int, batch: Int)] = ["clip": (3000, 64), "judge": (3000, 64), "vae": (4000, 8), "unet": (6000, 32), "attributes": (2000, 64)]
+
+    static func run(_ args: Arguments) throws {
+        guard let part = args.string("--part"), let d = defaults[part] else {
+            throw UsageError(message: "--part must be one of clip, judge, vae, unet, attributes", command: args.command)
+        }
+        guard let data = args.string("--data") else { throw UsageError(message: "missing required option '--data'", command: args.command) }
+        guard let out = args.string("--out") else { throw UsageError(message: "missing required option '--out'", command: args.command) }
+        var s = TeacherRunSettings(data: data, out: out, steps: try args.int("--steps", default: d.steps, range: 1...10_000_000),
+                                   batch: try args.int("--batch", default: d.batch, range: 1...4096),
+                                   seed: UInt64(try args.int("--seed", default: part == "judge" ? 1 : 0, range: 0...Int.max)))
+        s.resume = !args.flag("--fresh")
+        s.configFile = args.string("--config")
+        s.clipRun = args.string("--clip"); s.vaeRun = args.string("--vae")
+        if args.string("--lr") != nil { s.lr = Double(try args.float("--lr", default: 0)) }
+        s.checkpointSeconds = 60 * Double(try args.int("--checkpoint-minutes", default: 5, range: 1...10_000))
+        Interrupt.install(message: "finishing the step in flight, then checkpointing and exporting")
+        switch part {
+        case "clip", "judge": try TeacherParts.runCLIP(s, judge: part == "judge")
+        case "vae": try TeacherParts.runVAE(s)
+        case "attributes": try TeacherParts.runAttributes(s)
+        default: try TeacherParts.runUNet(s)
+        }
+    }
+}

@@ -1,0 +1,180 @@
+// Teacher training end to end on a tiny world (24 images at 32²) with tiny models: the learnt tokenizer, the
+// CLIP export (transformers layout) read back to the same embeddings, the VAE resumed bit for bit, and the
+// U-Net's pipeline export loadable by `loadPipeline` and sampling finite images.
+import Foundation
+import PortraitWorld
+import Teacher
+import TeacherTraining
+import TensorCore
+import TestSupport
+import Training
+import XCTest
+
+final class TeacherTrainingTests: XCTestCase {
+    static let world: String = {
+        let dir = temporaryPath("tiny-world")
+        let s = SynthSettings(count: 24, resolution: 32, seed: 11)
+        _ = try! Synthesizer(settings: s, directory: dir).run()
+        return dir
+    }()
+
+    func writeConfig<C: Encodable>(_ c: C, _ name: String) throws -> String {
+        let path = try temporaryFolder("cfg") + "/\(name).json"
+        try JSONEncoder().encode(c).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func tinyCLIP() -> CLIPConfig {
+        var c = WorldTeacherSizes.clip(vocabularySize: 4700, bos: 0, eos: 0, pad: 0)
+        c.textConfig.hiddenSize = 32; c.textConfig.intermediateSize = 64; c.textConfig.numHiddenLayers = 2; c.textConfig.numAttentionHeads = 2
+        c.visionConfig.hiddenSize = 32; c.visionConfig.intermediateSize = 64; c.visionConfig.numHiddenLayers = 2
+        c.visionConfig.numAttentionHeads = 2; c.visionConfig.imageSize = 32; c.visionConfig.patchSize = 8
+        c.projectionDim = 16; c.textConfig.projectionDim = 16; c.visionConfig.projectionDim = 16
+        return c
+    }
+
+    func tinyVAE() -> AutoencoderKLConfig {
+        var c = WorldTeacherSizes.vae
+        c.downBlockTypes = ["DownEncoderBlock2D", "DownEncoderBlock2D"]; c.upBlockTypes = ["UpDecoderBlock2D", "UpDecoderBlock2D"]
+        c.blockOutChannels = [8, 16]; c.normNumGroups = 4; c.sampleSize = 32
+        return c
+    }
+
+    func settings(_ tag: String, steps: Int, batch: Int) throws -> TeacherRunSettings {
+        var s = TeacherRunSettings(data: TeacherTrainingTests.world, out: try temporaryFolder(tag), steps: steps, batch: batch, seed: 3)
+        s.quiet = true
+        return s
+    }
+
+    func testTokenizerLearntFromCaptions() throws {
+        let corpus = ["The woman has long blond hair.", "The man has short grey hair and a beard.", "She is smiling."]
+        let t = try CLIPTokenizer.train(corpus: Array(repeating: corpus, count: 3).flatMap { $0 }, maxMerges: 500)
+        // Every word of the corpus is one token (enough merges), ids follow CLIP's layout.
+        for word in ["woman", "blond", "hair", "beard", "smiling"] { XCTAssertEqual(t.tokenize(word).count, 1, word) }
+        XCTAssertEqual(t.tokenize("The woman has long blond hair.").count, 7)
+        XCTAssertEqual(t.endTokenID, t.vocabularySize - 1)
+        XCTAssertEqual(t.startTokenID, t.vocabularySize - 2)
+        XCTAssertEqual(t.padTokenID, 0, "\"!\" pads, as Stable Diffusion 2's tokenizer")
+        // Words it never saw still encode (byte fallback), and the saved folder reads back to the same ids.
+        let unseen = "Zyxt wears a fedora 🎩"
+        XCTAssertFalse(t.tokenize(unseen).isEmpty)
+        let dir = try temporaryFolder("bpe")
+        try t.save(folder: dir)
+        let back = try CLIPTokenizer(folder: dir)
+        XCTAssertEqual(back.encode(unseen), t.encode(unseen))
+        XCTAssertEqual(back.encode(corpus[1]), t.encode(corpus[1]))
+    }
+
+    func testCLIPTrainsAndExportsToATransformersFolder() throws {
+        var s = try settings("clip", steps: 6, batch: 8)
+        s.configFile = try writeConfig(tinyCLIP(), "clip")
+        let results = try TeacherParts.runCLIP(s, judge: false)
+        XCTAssertEqual(results.map(\.style), ["celebatext", "ood"])
+        let heldOut = try WorldImageBank(dataset: s.data, split: .test, resolution: 32).count
+        XCTAssertGreaterThan(heldOut, 0)
+        for r in results { XCTAssertEqual(r.queries, heldOut); XCTAssertTrue((0...1).contains(r.top1)) }
+        let export = s.out + "/export"
+        for f in ["config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer_config.json", "preprocessor_config.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: export + "/" + f), f)
+        }
+        let loss = TrainingLog.read(path: s.out + "/log.jsonl").compactMap { $0.values["loss/clip"] }
+        XCTAssertEqual(loss.count, 6)
+        XCTAssertTrue(loss.allSatisfy { $0.isFinite && $0 > 0 })
+        // The folder reads back (model, tokenizer, processor) and embeds as the trained model does.
+        let model = try CLIPModel(folder: export), tok = try CLIPTokenizer(folder: export), proc = try CLIPImageProcessor(folder: export)
+        XCTAssertEqual(proc.cropHeight, 32)
+        let trained = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: s.out).latestCheckpointPath()))
+        let reference = CLIPModel(tinyCLIPWith(vocab: model.config.textConfig.vocabSize, tok))
+        try reference.load(trained.files["model"]!)
+        let ids = tok.encode(batch: ["The woman has red hair."]).ids
+        assertClose(model.textEmbeddings(ids: ids), reference.textEmbeddings(ids: ids), tol: 1e-6, "text embedding after export")
+        // The diffusion text encoder: the penultimate layer after the final norm.
+        let te = try model.textEncoder(droppingLastLayers: 1)
+        XCTAssertEqual(te.config.numHiddenLayers, 1)
+        let full = model.text_model
+        assertClose(te(ids: ids).lastHiddenState, full.final_layer_norm(full.hiddenStates(ids: ids, at: -2)), tol: 1e-6, "penultimate states")
+    }
+
+    func tinyCLIPWith(vocab: Int, _ tok: CLIPTokenizer) -> CLIPConfig {
+        var c = tinyCLIP()
+        c.textConfig.vocabSize = vocab
+        c.textConfig.eosTokenID = tok.endTokenID; c.textConfig.bosTokenID = tok.startTokenID; c.textConfig.padTokenID = tok.padTokenID
+        return c
+    }
+
+    func testVAEResumesBitForBitAndTheWholeTeacherExports() throws {
+        var straight = try settings("vae-a", steps: 4, batch: 4)
+        straight.configFile = try writeConfig(tinyVAE(), "vae")
+        try TeacherParts.runVAE(straight)
+        var split = try settings("vae-b", steps: 2, batch: 4)
+        split.configFile = straight.configFile
+        try TeacherParts.runVAE(split)
+        split.steps = 4
+        try TeacherParts.runVAE(split)
+        let a = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: straight.out).latestCheckpointPath()))
+        let b = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: split.out).latestCheckpointPath()))
+        XCTAssertEqual(a.step, 4); XCTAssertEqual(b.step, 4)
+        for (k, t) in a.files["model"]! { XCTAssertEqual(t.toArray(), b.files["model"]![k]!.toArray(), "vae \(k) after 2 + resume + 2") }
+        for (k, t) in a.files["adam"]! { XCTAssertEqual(t.toArray(), b.files["adam"]![k]!.toArray(), "adam \(k) after 2 + resume + 2") }
+
+        // U-Net on top of a clip run and this VAE; the exported pipeline loads and samples.
+        var clip = try settings("clip-for-unet", steps: 2, batch: 8)
+        clip.configFile = try writeConfig(tinyCLIP(), "clip")
+        try TeacherParts.runCLIP(clip, judge: false)
+        var unet = try settings("unet", steps: 3, batch: 4)
+        unet.clipRun = clip.out; unet.vaeRun = straight.out
+        var cfg = WorldTeacherSizes.unet(crossAttentionDim: 32)
+        cfg.sampleSize = 16; cfg.blockOutChannels = [16, 32]; cfg.normNumGroups = 8
+        cfg.downBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"]; cfg.upBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"]
+        cfg.attentionHeadDim = .many([1, 2])
+        unet.configFile = try writeConfig(cfg, "unet")
+        try TeacherParts.runUNet(unet)
+        let pipe = try loadPipeline(folder: unet.out + "/export")
+        let img = try pipe(prompts: ["A smiling woman."], height: 32, width: 32, steps: 2, guidanceScale: 7.5, seed: 1)
+        XCTAssertEqual(img.shape, [1, 3, 32, 32])
+        XCTAssertTrue(img.toArray().allSatisfy { $0.isFinite })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: unet.out + "/samples/step-000000003.png"))
+
+        // The evaluation runs on these tiny parts (the figures mean nothing here; their ranges and counts do).
+        var attr = try settings("attr-for-eval", steps: 2, batch: 4)
+        attr.imageSize = 32
+        try TeacherParts.runAttributes(attr)
+        var e = TeacherEvaluationSettings(teacher: unet.out + "/export", judge: clip.out + "/export",
+                                          attributes: attr.out + "/export/attributes.safetensors", data: TeacherTrainingTests.world)
+        e.count = 6; e.steps = 2; e.distractors = 2; e.quiet = true
+        let r = try TeacherEvaluation.run(e)
+        XCTAssertGreaterThan(r.samples, 2)
+        XCTAssertEqual(r.candidates, 3)
+        for v in [r.rPrecision, r.attributeAgreement, r.realAttributeAgreement] { XCTAssertTrue((0...1).contains(v)) }
+    }
+
+    func testRankCountsTiesAgainstTheTrueCaption() {
+        XCTAssertEqual(TeacherEvaluation.rank(own: 0.5, others: [0.1, 0.2]), 1)
+        XCTAssertEqual(TeacherEvaluation.rank(own: 0.5, others: [0.5, 0.2]), 2)
+        let agree = TeacherEvaluation.agreement(captions: ["A smiling man."], probabilities: (0..<43).map { k in
+            k == Attribute.allCases.firstIndex(of: .smiling)! ? 0.9 : 0.1 })
+        XCTAssertEqual(agree.stated, 2) // smiling, male
+        XCTAssertEqual(agree.agree, 1)  // smiling shown; male read as absent
+    }
+}
+
+final class AttributeClassifierTests: XCTestCase {
+    func testClassifierTrainsSavesAndReloads() throws {
+        var s = TeacherRunSettings(data: TeacherTrainingTests.world, out: try temporaryFolder("attr"), steps: 30, batch: 8, seed: 2)
+        s.quiet = true
+        s.imageSize = 32
+        let acc = try TeacherParts.runAttributes(s)
+        XCTAssertEqual(acc.count, 43)
+        XCTAssertTrue(acc.values.allSatisfy { (0...1).contains($0) })
+        let losses = TrainingLog.read(path: s.out + "/log.jsonl").compactMap { $0.values["loss/attributes"] }
+        XCTAssertEqual(losses.count, 30)
+        XCTAssertLessThan(losses.suffix(5).reduce(0, +), losses.prefix(5).reduce(0, +), "the loss falls over 30 steps")
+        let m = try AttributeClassifier.load(s.out + "/export/attributes.safetensors")
+        let img = try WorldImageBank(dataset: s.data, split: .train, resolution: 32, limit: 2).images([0, 1])
+        XCTAssertEqual(m.probabilities(img).shape, [2, 43])
+        // A file that is not a classifier is named.
+        XCTAssertThrowsError(try AttributeClassifier.load(s.out + "/checkpoints/000000030/adam.safetensors")) { e in
+            XCTAssertTrue("\(e)".contains("adam.safetensors"), "\(e)")
+        }
+    }
+}

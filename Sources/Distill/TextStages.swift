@@ -84,7 +84,10 @@ public enum TextStages {
         trainer.samplePrompts = { n in encode(Array(fixed.prefix(n))).0 }
         if let teacher {
             let empty = try text.encode([""])
-            let ds = settings.dsds
+            var ds = settings.dsds
+            // The teacher sees images at its training size: the U-Net's sample_size × the VAE's factor (64² for the
+            // world teacher), unless set.
+            if ds.teacherResolution == nil, let side = teacher.unet.config.sampleSize { ds.teacherResolution = side * teacher.vae.downsamplingFactor }
             let latentChannels = teacher.vae.latentChannels, f = teacher.vae.downsamplingFactor
             trainer.generatorTextLoss = { out, draws in
                 guard let states = draws.promptStates, let r = draws.textLossRandom else { fatalError("D-SDS needs the prompts' states") }

@@ -99,12 +99,17 @@ enum TrainCommand {
         if resume == nil, run.latestCheckpointPath() != nil {
             throw UsageError(message: "--out \(out) already holds a run with checkpoints; continue it with --resume \(out) or choose another folder", command: args.command)
         }
-        let settingsRecord: [String: Any] = ["stage": stage, "data": data, "config": configName, "seed": "\(seed)",
+        var settingsRecord: [String: Any] = ["stage": stage, "data": data, "config": configName, "seed": "\(seed)",
                                              "batch": config.training.batch, "limit": limit.map { "\($0)" } ?? "all",
-                                             "init": args.string("--init") ?? "none", "teacher": args.string("--teacher") ?? "none",
-                                             "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze]
-        try run.writeOrCheckConfig(settingsRecord, mustMatch: ["stage", "data", "config", "seed", "batch", "limit", "init", "teacher",
-                                                               "text_loss", "adapters", "freeze"])
+                                             "init": args.string("--init") ?? "none"]
+        var mustMatch = ["stage", "data", "config", "seed", "batch", "limit", "init"]
+        if stage > 0 {
+            // Stage-0 run folders (also those written before these keys existed) never record them.
+            settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue,
+                                  "adapters": settings.adapters, "freeze": settings.freeze]) { $1 }
+            mustMatch += ["teacher", "text_loss", "adapters", "freeze"]
+        }
+        try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)
 
         printError("loading \(data) (train split)")
         let t0 = Date()

@@ -17,6 +17,9 @@ public struct TextStageSettings {
     /// "g": only the text conditioning trains; "d": D is not updated.
     public var freeze = "none"
     public var dsds = DSDSSettings()
+    /// The CLIP folder of `--text-loss clip` (a Hugging Face CLIPModel folder) and the loss weight.
+    public var clipFolder: String?
+    public var clipWeight: Float = 1
     public init(stage: Int) { self.stage = stage }
 }
 
@@ -27,8 +30,12 @@ public enum TextStages {
     public static func makeTask(data path: String, training: TrainingOptions, seed: UInt64, initPath: String,
                                 teacher teacherPath: String, settings: TextStageSettings, limit: Int? = nil,
                                 progress: Bool = false) throws -> GANTrainingTask<TextConditionedGenerator> {
-        guard settings.textLoss != .clip else {
-            throw TrainingError.data("--text-loss clip: the CLIP-similarity ablation is not implemented yet (dsds and none are)")
+        var clipLoss: CLIPTextLoss? = nil
+        if settings.stage == 2 && settings.textLoss == .clip {
+            guard let folder = settings.clipFolder else {
+                throw TrainingError.data("--text-loss clip needs --clip DIR (a CLIP model folder: weights, tokenizer, preprocessor)")
+            }
+            clipLoss = try CLIPTextLoss(folder: folder)
         }
         // Teacher first: its parts are checked before the dataset is decoded.
         var isDir: ObjCBool = false
@@ -68,9 +75,9 @@ public enum TextStages {
 
         // Prompts: a random caption of a random training image per sample.
         let captions = bank.captions
-        func encode(_ prompts: [String]) -> (TriPlaneGAN.TextConditioning, Tensor) {
+        func encode(_ prompts: [String]) -> (TriPlaneGAN.TextConditioning, Tensor, [String]) {
             let states = (try? text.encode(prompts)) ?? Tensor.zeros([prompts.count, 77, text.hiddenSize])
-            return (TriPlaneGAN.TextConditioning.fromCLIP(hiddenStates: states, tokenIDs: text.tokenIDs(prompts)), states)
+            return (TriPlaneGAN.TextConditioning.fromCLIP(hiddenStates: states, tokenIDs: text.tokenIDs(prompts)), states, prompts)
         }
         trainer.prompts = { streams, tag, n in
             let r = streams.generator(.captions, phase: tag)
@@ -98,6 +105,14 @@ public enum TextStages {
                                         conditional: states, unconditional: empty, draws: dd, settings: ds)
                 return (res.loss * ds.weight, ["G/dsds": Double(res.loss.item()),
                                                "dsds/pred_rms": Double(res.predictedRMS.reduce(0, +)) / Double(res.predictedRMS.count)])
+            }
+        }
+        if let clipLoss {
+            let w = settings.clipWeight
+            trainer.generatorTextLoss = { out, draws in
+                guard let texts = draws.promptTexts else { fatalError("the CLIP loss needs the prompts' texts") }
+                let (l, sim) = clipLoss(images: out.image, prompts: texts)
+                return (l * w, ["G/clip": Double(l.item()), "clip/similarity": sim])
             }
         }
         let task = GANTrainingTask(trainer: trainer, title: "stage \(settings.stage)")

@@ -43,6 +43,7 @@ enum TrainCommand {
             Option(name: "--no-gate", value: nil, help: "Adapters without the tanh gate (ablation)"),
             Option(name: "--freeze", value: "g|d|none", help: "Freeze G (only the text conditioning trains) or D (ablation)", defaultValue: "none"),
             Option(name: "--guidance", value: "S", help: "D-SDS classifier-free guidance scale (stage 2)", defaultValue: "100"),
+            Option(name: "--clip", value: "DIR", help: "CLIP model folder of --text-loss clip (weights, tokenizer, preprocessor)"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
         ],
         run: run)
@@ -81,6 +82,7 @@ enum TrainCommand {
                 throw UsageError(message: "invalid value '\(settings.freeze)' for --freeze: expected g, d or none", command: args.command)
             }
             settings.dsds.guidance = try args.float("--guidance", default: 100)
+            settings.clipFolder = args.string("--clip")
             for flag in ["--no-3d-pool", "--no-gate"] where args.flag(flag) {
                 throw UsageError(message: "\(flag): this adapter ablation is not implemented yet", command: args.command)
             }
@@ -105,9 +107,9 @@ enum TrainCommand {
         var mustMatch = ["stage", "data", "config", "seed", "batch", "limit", "init"]
         if stage > 0 {
             // Stage-0 run folders (also those written before these keys existed) never record them.
-            settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue,
+            settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze]) { $1 }
-            mustMatch += ["teacher", "text_loss", "adapters", "freeze"]
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze"]
         }
         try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)
 
@@ -136,7 +138,7 @@ enum TrainCommand {
         let sampleKimg = Double(try args.float("--sample-kimg", default: 4))
         loop.sampleSteps = sampleKimg > 0 ? Swift.max(1, Int(sampleKimg * 1000 / Double(config.training.batch))) : 0
         loop.quiet = args.flag("--quiet")
-        loop.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg", "loss/G/dsds"]
+        loop.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg", "loss/G/dsds", "loss/G/clip"]
         Interrupt.install(message: "finishing the step in flight and saving a checkpoint")
         try TrainingLoop.run(task, in: run, settings: loop, resume: resume != nil)
     }

@@ -62,6 +62,29 @@ final class TextStageTests: XCTestCase {
         XCTAssertEqual(g.conditioningConfig.textDim, 32)
     }
 
+    /// The CLIP-similarity ablation: a tiny random CLIP folder (the metrics fixtures' model, tokenizer, preprocessor).
+    func testStageTwoWithTheCLIPLossTakesFiniteSteps() throws {
+        let clip = try temporaryFolder("clip"), run = try temporaryFolder("s2-clip")
+        defer { try? FileManager.default.removeItem(atPath: clip); try? FileManager.default.removeItem(atPath: run) }
+        for (from, names) in [("clip/tiny_gelu", ["config.json", "model.safetensors"]),
+                              ("metrics/clip_tiny", ["vocab.json", "merges.txt", "tokenizer_config.json", "preprocessor_config.json"])] {
+            for n in names { try FileManager.default.copyItem(atPath: fixturePath("\(from)/\(n)"), toPath: "\(clip)/\(n)") }
+        }
+        var settings = TextStageSettings(stage: 2)
+        settings.textLoss = .clip
+        settings.clipFolder = clip
+        settings.adapters = 2
+        let task = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 1, initPath: Self.stageZero,
+                                           teacher: teacher, settings: settings)
+        var s = LoopSettings(steps: 1)
+        s.quiet = true
+        try TrainingLoop.run(task, in: try RunFolder(path: run), settings: s, resume: false)
+        let r = try XCTUnwrap(task.lastReport)
+        let l = try XCTUnwrap(r.losses["G/clip"])
+        XCTAssertTrue(l.isFinite && l > 0 && l < 2, "1 − cos must lie in (0, 2): \(l)")
+        for (k, v) in r.losses { XCTAssertTrue(v.isFinite, "\(k) = \(v)") }
+    }
+
     func testBadInitAndTeacherAreNamed() {
         let s = TextStageSettings(stage: 1)
         XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: "/no/ckpt",
@@ -71,6 +94,6 @@ final class TextStageTests: XCTestCase {
         var two = TextStageSettings(stage: 2)
         two.textLoss = .clip
         XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: Self.stageZero,
-                                                     teacher: teacher, settings: two)) { XCTAssertTrue("\($0)".contains("clip"), "\($0)") }
+                                                     teacher: teacher, settings: two)) { XCTAssertTrue("\($0)".contains("--clip DIR"), "\($0)") }
     }
 }

@@ -138,7 +138,8 @@ enum TrainCommand {
         let sampleKimg = Double(try args.float("--sample-kimg", default: 4))
         loop.sampleSteps = sampleKimg > 0 ? Swift.max(1, Int(sampleKimg * 1000 / Double(config.training.batch))) : 0
         loop.quiet = args.flag("--quiet")
-        loop.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg", "loss/G/dsds", "loss/G/clip"]
+        loop.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg", "loss/G/dsds", "loss/G/clip",
+                      "time/G", "time/D"]
         Interrupt.install(message: "finishing the step in flight and saving a checkpoint")
         try TrainingLoop.run(task, in: run, settings: loop, resume: resume != nil)
     }

@@ -14,6 +14,9 @@ public struct TextStageSettings {
     public var stage: Int
     public var textLoss: TextLossKind = .dsds
     public var adapters = 6
+    /// Adapter ablations: `--no-3d-pool`, `--no-gate`.
+    public var pool3D = true
+    public var gated = true
     /// "g": only the text conditioning trains; "d": D is not updated.
     public var freeze = "none"
     public var dsds = DSDSSettings()
@@ -56,7 +59,9 @@ public enum TextStages {
             throw FileError(path: (path as NSString).appendingPathComponent("captions.json"),
                             message: "no captions for \(bank.names[i]): stages 1-2 train on captioned images")
         }
-        let cc = ConditioningConfig(generator: cfg, textDim: text.hiddenSize, adapters: settings.adapters)
+        var cc = ConditioningConfig(generator: cfg, textDim: text.hiddenSize, adapters: settings.adapters)
+        cc.pool3D = settings.pool3D
+        cc.gated = settings.gated
         let problems = cc.problems(for: cfg)
         guard problems.isEmpty else { throw TrainingError.data("the conditioning does not fit the generator: " + problems.joined(separator: "; ")) }
         let rng = RandomGenerator(seed: StepRandom.mix(seed ^ 0x5445_5854))
@@ -117,7 +122,8 @@ public enum TextStages {
         }
         let task = GANTrainingTask(trainer: trainer, title: "stage \(settings.stage)")
         task.runInfo = ["stage": settings.stage, "dataset": path, "images": bank.count, "init": initPath, "teacher": teacherPath,
-                        "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze]
+                        "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze,
+                        "pool_3d": settings.pool3D, "gated": settings.gated]
         return task
     }
 

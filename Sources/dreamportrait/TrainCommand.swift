@@ -83,9 +83,8 @@ enum TrainCommand {
             }
             settings.dsds.guidance = try args.float("--guidance", default: 100)
             settings.clipFolder = args.string("--clip")
-            for flag in ["--no-3d-pool", "--no-gate"] where args.flag(flag) {
-                throw UsageError(message: "\(flag): this adapter ablation is not implemented yet", command: args.command)
-            }
+            settings.pool3D = !args.flag("--no-3d-pool")
+            settings.gated = !args.flag("--no-gate")
             guard args.string("--init") != nil else {
                 throw UsageError(message: "--stage \(stage) needs --init (a stage-0 checkpoint folder or generator file)", command: args.command)
             }
@@ -108,8 +107,9 @@ enum TrainCommand {
         if stage > 0 {
             // Stage-0 run folders (also those written before these keys existed) never record them.
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
-                                  "adapters": settings.adapters, "freeze": settings.freeze]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze"]
+                                  "adapters": settings.adapters, "freeze": settings.freeze,
+                                  "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated"]
         }
         try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)
 

@@ -41,6 +41,36 @@ final class TextStageTests: XCTestCase {
         XCTAssertEqual(pa.toArray(), pb.toArray())
     }
 
+    /// The adapter ablations (--no-3d-pool, --no-gate) also start exactly at the checkpoint, train, and are saved
+    /// in the conditioning JSON.
+    func testAdapterAblationsStartAtTheCheckpointAndAreSaved() throws {
+        let run = try temporaryFolder("s1-ablation")
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        var settings = TextStageSettings(stage: 1)
+        settings.adapters = 2
+        settings.pool3D = false
+        settings.gated = false
+        let task = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 1, initPath: Self.stageZero,
+                                           teacher: teacher, settings: settings)
+        let names = task.trainer.generator.conditioning.namedParameters().map(\.0)
+        XCTAssertFalse(names.contains { $0.hasSuffix(".gamma") || $0.hasSuffix(".beta") }, "no gate parameters: \(names)")
+        let plain = try TriPlaneGenerator.load(path: (Self.stageZero as NSString).appendingPathComponent("G_ema.safetensors"))
+        let z = RandomGenerator(seed: 4).normal([2, 16]), c = Tensor.concat([frontalLabel(), frontalLabel()], axis: 0)
+        let prompts = task.trainer.samplePrompts!(2)
+        let a = withNoGrad { plain(z: z, cCond: c, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        let b = withNoGrad { task.trainer.generatorEMA(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        XCTAssertEqual(a.image.toArray(), b.image.toArray())
+        var s = LoopSettings(steps: 1)
+        s.quiet = true
+        try TrainingLoop.run(task, in: try RunFolder(path: run), settings: s, resume: false)
+        let g = try TextConditionedGenerator.load(path: "\(run)/checkpoints/000000001/G.safetensors")
+        XCTAssertFalse(g.conditioningConfig.pool3D)
+        XCTAssertFalse(g.conditioningConfig.gated)
+        // The ungated adapter's update moves the planes after a step (proj_out is no longer zero).
+        let after = withNoGrad { g(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        XCTAssertNotEqual(after.image.toArray(), a.image.toArray())
+    }
+
     func testStageTwoStepsWithDSDSStayFiniteAndSaveAReadableGenerator() throws {
         let run = try temporaryFolder("s2")
         defer { try? FileManager.default.removeItem(atPath: run) }

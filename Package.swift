@@ -67,8 +67,8 @@ let package = Package(
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "PortraitExportTests", dependencies: ["PortraitExport", "TriPlaneGAN", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
-        .testTarget(name: "DistillTests", dependencies: ["Distill", "TriPlaneGAN", "TensorCore", "PortraitWorld", "Teacher", "Training", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TeacherTraining", "Teacher", "PortraitWorld", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "TriPlaneGAN", "TensorCore", "PortraitWorld", "Teacher", "Training", "Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher", "PortraitWorld", "TestSupport"], swiftSettings: testFlags),
     ]
 )

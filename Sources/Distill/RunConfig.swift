@@ -54,6 +54,10 @@ public struct RunConfig {
         let generator: TriPlaneConfig
         do { generator = try TriPlaneConfig(json: String(decoding: try JSONSerialization.data(withJSONObject: genDict), as: UTF8.self)) }
         catch { throw FileError(path: nameOrPath, message: "generator: \(error)") }
+        // What EG3DLoss supports (checked here so that a config file cannot stop a run at its first density step).
+        guard generator.rendering.regType == "l1" else {
+            throw FileError(path: nameOrPath, message: "generator: rendering_kwargs.reg_type \"\(generator.rendering.regType)\" is not supported (only \"l1\", EG3D's FFHQ setting)")
+        }
         let b = batch ?? (trainDict["batch"] as? Int) ?? 8
         var opt = try jsonObject(TrainingOptions.eg3d(batch: b, neuralRenderingResolution: generator.neuralRenderingResolution)) as! [String: Any]
         for (k, v) in trainDict { opt[k] = v }

@@ -69,6 +69,20 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if let f = neuralRenderingResolutionFinal, f < 1 { p.append("neural_rendering_resolution_final must be positive") }
         if !(emaKimg >= 0) { p.append("ema_kimg must be non-negative") }
         if densityRegPoints < 1 { p.append("density_reg_points must be positive") }
+        // Sane upper bounds and finiteness, so that a wrong number in a --config file is named before a step runs.
+        for (key, v, limit) in [("batch", batch, 65536), ("batch_gpu", batchGPU, 65536), ("G_reg_interval", gRegInterval ?? 1, 1 << 20),
+                                ("D_reg_interval", dRegInterval ?? 1, 1 << 20),
+                                ("neural_rendering_resolution_initial", neuralRenderingResolutionInitial, 1024),
+                                ("neural_rendering_resolution_final", neuralRenderingResolutionFinal ?? 1, 1024),
+                                ("density_reg_points", densityRegPoints, 1 << 20)] where v > limit {
+            p.append("\(key) = \(v) is larger than \(limit)")
+        }
+        for (key, v) in [("glr", gLr), ("dlr", dLr), ("eps", eps), ("blur_fade_kimg", blurFadeKimg), ("gpc_reg_fade_kimg", gpcRegFadeKimg),
+                         ("neural_rendering_resolution_fade_kimg", neuralRenderingResolutionFadeKimg), ("ema_kimg", emaKimg),
+                         ("ema_rampup", emaRampup ?? 0), ("r1_gamma", Double(r1Gamma)), ("blur_init_sigma", Double(blurInitSigma))]
+            where !v.isFinite || v < 0 {
+            p.append("\(key) = \(v) must be a finite non-negative number")
+        }
         return p
     }
 

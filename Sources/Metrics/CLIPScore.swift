@@ -50,8 +50,14 @@ public final class CLIPScorer: CLIPEmbedder {
     /// and image settings (preprocessor_config.json) from one Hugging Face CLIP folder.
     /// - Throws: `FileError` naming the missing or malformed file.
     public convenience init(folder: String, batchSize: Int = 32) throws {
-        self.init(model: try CLIPModel(folder: folder), tokenizer: try CLIPTokenizer(folder: folder),
-                  processor: try CLIPImageProcessor(folder: folder), batchSize: batchSize)
+        let model = try CLIPModel(folder: folder), tokenizer = try CLIPTokenizer(folder: folder)
+        let processor = try CLIPImageProcessor(folder: folder)
+        let config = (folder as NSString).appendingPathComponent("config.json")
+        try tokenizer.check(against: model.config.textConfig, configPath: config, tokenizerFolder: folder)
+        try processor.check(against: model.config.visionConfig,
+                            path: (folder as NSString).appendingPathComponent("preprocessor_config.json"), configPath: config)
+        guard batchSize > 0 else { throw CLIPMetricError("CLIP batch size must be positive, got \(batchSize)") }
+        self.init(model: model, tokenizer: tokenizer, processor: processor, batchSize: batchSize)
     }
 
     /// images (N, 3, H, W) in [0, 1] -> normalised embeddings (N, projection_dim).
@@ -64,6 +70,11 @@ public final class CLIPScorer: CLIPEmbedder {
         let (rh, rw) = processor.resizedSize(height: images.shape[2], width: images.shape[3])
         if processor.doCenterCrop && (rh < processor.cropHeight || rw < processor.cropWidth) {
             throw CLIPMetricError("CLIP image embeddings: \(images.shape[2])x\(images.shape[3]) images resize to \(rh)x\(rw), smaller than the \(processor.cropHeight)x\(processor.cropWidth) crop")
+        }
+        let side = model.config.visionConfig.imageSize
+        let (oh, ow) = processor.doCenterCrop ? (processor.cropHeight, processor.cropWidth) : (rh, rw)
+        guard oh == side && ow == side else {
+            throw CLIPMetricError("CLIP image embeddings: \(images.shape[2])x\(images.shape[3]) images become \(oh)x\(ow) pixel values, but the vision tower takes \(side)x\(side) (vision_config.image_size)")
         }
         return withNoGrad {
             Tensor.concat(stride(from: 0, to: n, by: batchSize).map { start in

@@ -111,6 +111,13 @@ public struct GaussianStatistics {
         guard mu.shape.count == 1, sigma.shape == [d, d] else {
             throw FileError(path: path, message: "statistics shapes do not match: mu \(mu.shape), sigma \(sigma.shape)")
         }
-        self.init(mean: try f.doubles("mu"), covariance: try f.doubles("sigma"))
+        let mean = try f.doubles("mu"), covariance = try f.doubles("sigma")
+        guard mean.count == d, covariance.count == d * d else {
+            throw FileError(path: path, message: "mu has \(mean.count) values and sigma \(covariance.count); expected \(d) and \(d * d)")
+        }
+        if let bad = (mean + covariance).first(where: { !$0.isFinite }) {
+            throw FileError(path: path, message: "statistics hold a non-finite value (\(bad))")
+        }
+        self.init(mean: mean, covariance: covariance)
     }
 }

@@ -134,9 +134,23 @@ public final class EG3DDataset: @unchecked Sendable {
             guard let d = obj as? [String: Any], let images = d["images"] as? [String: Any] else {
                 throw FileError(path: where_("attributes.json"), message: "expected {\"attributes\": [...], \"images\": {...}}")
             }
+            let file = where_("attributes.json")
+            var binary: [String] = []
+            if let list = d["attributes"], !(list is NSNull) {
+                guard let names = list as? [String] else { throw FileError(path: file, message: "\"attributes\" must be a list of attribute names") }
+                binary = names
+            }
             var out: [String: [String: Any]] = [:]
             for (k, v) in images {
-                guard let o = v as? [String: Any] else { throw FileError(path: where_("attributes.json"), message: "entry \(k) is not an object") }
+                guard let o = v as? [String: Any] else { throw FileError(path: file, message: "entry \(k) is not an object") }
+                for name in binary {
+                    guard let b = o[name], isJSONBool(b) else {
+                        throw FileError(path: file, message: "\(k): attribute \(name) must be true or false, got \(o[name].map { "\($0)" } ?? "nothing")")
+                    }
+                }
+                for (field, value) in o where !isJSONBool(value) && !(value is String) {
+                    throw FileError(path: file, message: "\(k): \(field) must be true, false or a name, got \(value)")
+                }
                 out[k] = o
             }
             attributes = out

@@ -185,7 +185,48 @@ public struct TriPlaneConfig: Codable, Sendable, Equatable {
                           ("d_channel_max", dChannelMax), ("mbstd_group_size", mbstdGroupSize), ("d_mapping_layers", dMappingLayers)]
             where v <= 0 { problems.append("\(name) must be positive, got \(v)") }
         if cDim < 0 { problems.append("c_dim must be non-negative, got \(cDim)") }
-        if channelBase / planeResolution < 1 { problems.append("channel_base \(channelBase) gives no channels at \(planeResolution)²") }
+        // Sane upper bounds, so that a wrong number in a checkpoint's metadata is named before anything is
+        // allocated (EG3D's own sizes are far below each).
+        let bounds: [(String, Int, ClosedRange<Int>)] = [
+            ("z_dim", zDim, 1...8192), ("w_dim", wDim, 1...8192), ("c_dim", cDim, 0...1024),
+            // EG3D's super-resolution writes RGB whatever img_channels says (SuperresolutionHybrid*: img_channels=3).
+            ("img_channels", imgChannels, 3...3),
+            ("channel_base", channelBase, 1...(1 << 22)), ("channel_max", channelMax, 1...8192),
+            ("mapping_kwargs.num_layers", mappingLayers, 1...64), ("plane_resolution", planeResolution, 4...1024),
+            ("plane_channels", planeChannels, 1...1024), ("decoder_hidden_dim", decoderHiddenDim, 1...4096),
+            ("decoder_output_dim", decoderOutputDim, 3...4096), ("neural_rendering_resolution", neuralRenderingResolution, 1...1024),
+            ("depth_resolution", rendering.depthResolution, 2...1024),
+            ("depth_resolution_importance", rendering.depthResolutionImportance, 0...1024),
+            ("sr_num_fp16_res", srNumFp16Res, 0...64), ("d_channel_base", dChannelBase, 1...(1 << 22)),
+            ("d_channel_max", dChannelMax, 1...8192), ("mbstd_group_size", mbstdGroupSize, 1...1024),
+            ("mbstd_num_channels", mbstdNumChannels, 0...64), ("d_mapping_layers", dMappingLayers, 1...64),
+            ("cmap_dim", cmapDim ?? 1, 1...8192),
+        ] + srChannels.enumerated().map { ("sr_channels[\($0.offset)]", $0.element, 1...8192) }
+        // (one message per key: a value already reported as not positive is not reported again)
+        for (name, v, range) in bounds where !range.contains(v) && !problems.contains(where: { $0.hasPrefix("\(name) ") }) {
+            problems.append("\(name) = \(v) must be in \(range.lowerBound)...\(range.upperBound)")
+        }
+        if rendering.avgCameraPivot.count != 3 || !rendering.avgCameraPivot.allSatisfy(\.isFinite) {
+            problems.append("rendering_kwargs.avg_camera_pivot \(rendering.avgCameraPivot) must be three finite numbers")
+        }
+        for (name, v) in [("avg_camera_radius", rendering.avgCameraRadius), ("c_scale", rendering.cScale),
+                          ("decoder_lr_mul", rendering.decoderLrMul), ("disc_c_noise", discCNoise)] where !v.isFinite {
+            problems.append("rendering_kwargs.\(name) = \(v) must be finite")
+        }
+        for (name, v) in [("conv_clamp", convClamp), ("d_conv_clamp", dConvClamp)] {
+            if let v, !(v.isFinite && v >= 0) { problems.append("\(name) = \(v) must be a non-negative number or null") }
+        }
+        if let p = rendering.gpcRegProb, !(p.isFinite && p >= 0 && p <= 1) { problems.append("rendering_kwargs.gpc_reg_prob = \(p) must lie in [0, 1]") }
+        if let message = RendererSettings(config: self).validationError { problems.append(message) }
+        // What the discriminator (DiscriminatorConfig, built from these keys by training) requires.
+        if dChannelBase >= 1, dChannelMax >= 1, imgResolution >= 8, dChannels(at: imgResolution) < 1 {
+            problems.append("d_channel_base \(dChannelBase) gives no discriminator channels at \(imgResolution)²")
+        }
+        if mbstdNumChannels >= 1, dChannelBase >= 4, dChannelMax >= 1, dChannels(at: 4) % mbstdNumChannels != 0 {
+            problems.append("mbstd_num_channels \(mbstdNumChannels) does not divide the discriminator's \(dChannels(at: 4)) channels at 4²")
+        }
+        if !(discCNoise >= 0) { problems.append("disc_c_noise \(discCNoise) must be non-negative") }
+        if planeResolution > 0, channelBase / planeResolution < 1 { problems.append("channel_base \(channelBase) gives no channels at \(planeResolution)²") }
         if !problems.isEmpty { throw ConfigError(problems: problems) }
     }
 

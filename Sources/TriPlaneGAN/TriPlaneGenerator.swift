@@ -106,7 +106,12 @@ extension TriPlaneGenerator {
     /// the official ones, optionally under a `G.` / `G_ema.` prefix; loading is strict and names every
     /// missing, unexpected or mis-shaped key. `dataset_label_std` (unused at inference) may be absent.
     public static func load(path: String, prefix: String? = nil) throws -> TriPlaneGenerator {
-        let file = try SafeTensorsFile(path: path)
+        try load(file: SafeTensorsFile(path: path), prefix: prefix)
+    }
+
+    /// As `load(path:)`, from a parsed file (errors name `file.name`).
+    public static func load(file: SafeTensorsFile, prefix: String? = nil) throws -> TriPlaneGenerator {
+        let path = file.name
         guard let json = file.metadata["config"] else {
             throw FileError(path: path, message: "no \"config\" in the metadata: convert official checkpoints with Scripts/convert_eg3d.py")
         }

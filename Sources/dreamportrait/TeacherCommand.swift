@@ -24,7 +24,8 @@ enum TeacherCommand {
             Option(name: "--guidance", value: "S", help: "Classifier-free guidance scale (off at 1)", defaultValue: "7.5"),
             Option(name: "--eta", value: "E", help: "DDIM eta (0: deterministic)", defaultValue: "0"),
             Option(name: "--seed", value: "K", help: "Seed of the initial latents", defaultValue: "0"),
-            Option(name: "--size", value: "PX", help: "Image width and height", defaultValue: "512"),
+            Option(name: "--size", value: "PX", help: "Image width and height", defaultValue: "the pipeline's own: U-Net sample_size × the VAE's factor"),
+            Option(name: "--latents", value: "FILE", help: "Initial latents (safetensors, tensor \"latents\" 1×C×h×w) instead of the seeded draw"),
             Option(name: "--out", value: "FILE.png", help: "Output PNG"),
         ],
         run: runSample)
@@ -43,10 +44,11 @@ enum TeacherCommand {
             throw UsageError(message: "invalid value '\(o.out)' for --out: expected a .png file", command: args.command)
         }
         o.steps = try args.int("--steps", default: 50, range: 1...1000)
-        o.size = try args.int("--size", default: 512, range: 8...4096)
+        if args.string("--size") != nil { o.size = try args.int("--size", default: 0, range: 8...4096) }
         o.seed = UInt64(try args.int("--seed", default: 0, range: 0...Int.max))
         o.guidance = try args.float("--guidance", default: 7.5)
         o.eta = try args.float("--eta", default: 0)
+        o.latents = args.string("--latents")
         guard o.eta >= 0 else { throw UsageError(message: "invalid value '\(o.eta)' for --eta: expected a non-negative number", command: args.command) }
 
         var isDir: ObjCBool = false
@@ -60,12 +62,13 @@ enum TeacherCommand {
         let pipe = try loadPipeline(folder: o.teacher)
         printError(String(format: "loaded in %.1f s", Date().timeIntervalSince(t0)))
         let bar = ProgressBar(total: o.steps, start: 0, unit: "steps")
+        let image: Image
         do {
-            try teacherSample(o, pipeline: pipe, progress: { i, _ in bar.update(i) })
+            image = try teacherSample(o, pipeline: pipe, progress: { i, _ in bar.update(i) })
         } catch let e as TeacherSampleError {
             throw UsageError(message: e.description, command: args.command)
         }
         bar.finish()
-        printError("wrote \(o.out) (\(o.size)x\(o.size), \(o.steps) steps, guidance \(o.guidance), seed \(o.seed), \(String(format: "%.1f", bar.elapsed)) s)")
+        printError("wrote \(o.out) (\(image.width)x\(image.height), \(o.steps) steps, guidance \(o.guidance), seed \(o.seed), \(String(format: "%.1f", bar.elapsed)) s)")
     }
 }

@@ -60,10 +60,10 @@ final class PipelineErrorTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let unet = dir + "/unet/diffusion_pytorch_model.safetensors"
         try editWeights(unet) { t in
-            t["down_blocks.0.attentions.0.proj_in.weight"] = Tensor.zeros([16, 8])
+            t["down_blocks.0.attentions.0.proj_out.weight"] = Tensor.zeros([16, 8])
         }
         assertLoadFails(dir, containing: [unet, "does not fit UNet2DConditionModel",
-                                          "down_blocks.0.attentions.0.proj_in.weight expected [16, 16] got [16, 8]"])
+                                          "down_blocks.0.attentions.0.proj_out.weight expected [16, 16] got [16, 8]"])
     }
 
     func testTokenizerAndComponentMismatchesAreNamed() throws {

@@ -48,9 +48,16 @@ final class UNetLoadingTests: XCTestCase {
 
     func testWrongShapeNamedByFullPath() throws {
         var w = try fixtureWeights()
+        w["time_embedding.linear_2.weight"] = Tensor.zeros([128, 127])
+        try writeWeights(w)
+        assertLoadFails(["shape mismatch", "time_embedding.linear_2.weight expected [128, 128] got [128, 127]"])
+        // A tensor that pins a config size is reported against config.json before the model is built, with the
+        // field and both shapes.
+        w = try fixtureWeights()
         w["time_embedding.linear_1.weight"] = Tensor.zeros([128, 31])
         try writeWeights(w)
-        assertLoadFails(["shape mismatch", "time_embedding.linear_1.weight expected [128, 32] got [128, 31]"])
+        assertLoadFails([dir + "/config.json", "block_out_channels[0] = 32 (time embedding 4 × that) does not fit the weights",
+                         "\"time_embedding.linear_1.weight\" is [128, 31] in diffusion_pytorch_model.safetensors, the config needs [128, 32]"])
     }
 
     func testMissingConfigAndWeightsNamed() throws {

@@ -79,4 +79,26 @@ final class TriPlaneConfigTests: XCTestCase {
             XCTAssertTrue(text.contains("plane_resolution 100"), text)
         }
     }
+
+    /// Values a checkpoint's metadata or a training config could carry that used to trap later (issue 15): a
+    /// zero plane resolution (division by zero in validate itself), a negative clamp (bias_act), a renderer
+    /// option the ray marcher refuses (fatalError at the first render), discriminator sizes its init refuses,
+    /// and absurd widths (allocations) are now named by validate().
+    func testValidationCatchesWhatUsedToTrap() {
+        func problems(_ edit: (inout TriPlaneConfig) -> Void) -> String {
+            var c = TriPlaneConfig.tiny128
+            edit(&c)
+            do { try c.validate(); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(problems { $0.planeResolution = 0 }.contains("plane_resolution 0 must be a power of two >= 4"))
+        XCTAssertTrue(problems { $0.convClamp = -1 }.contains("conv_clamp = -1.0 must be a non-negative number or null"))
+        XCTAssertTrue(problems { $0.rendering.clampMode = "relu" }.contains("clamp_mode 'relu' is not supported"))
+        XCTAssertTrue(problems { $0.dChannelBase = 64 }.contains("d_channel_base 64 gives no discriminator channels at 128²"))
+        XCTAssertTrue(problems { $0.mbstdNumChannels = 3 }.contains("mbstd_num_channels 3 does not divide the discriminator's 64 channels at 4²"))
+        XCTAssertTrue(problems { $0.wDim = 1_000_000_000_000 }.contains("w_dim = 1000000000000 must be in 1...8192"))
+        XCTAssertTrue(problems { $0.cmapDim = 0 }.contains("cmap_dim = 0 must be in 1...8192"))
+        XCTAssertTrue(problems { $0.imgChannels = 1 }.contains("img_channels = 1 must be in 3...3"), "the generator makes RGB")
+        XCTAssertEqual(problems { $0.mbstdNumChannels = 0 }, "", "mbstd off is allowed")
+        XCTAssertEqual(problems { _ in }, "")
+    }
 }

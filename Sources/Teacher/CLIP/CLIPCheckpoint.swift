@@ -104,7 +104,9 @@ extension CLIPTextModel {
     public convenience init(folder path: String) throws {
         let folder = try ModelFolder(path: path)
         try CLIPCheckpoint.checkModelType(folder, ["clip_text_model", "clip"], "CLIPTextModel")
-        self.init(try folder.config(CLIPTowerConfigFile<CLIPTextConfig>.self).config)
+        let config = try folder.config(CLIPTowerConfigFile<CLIPTextConfig>.self).config
+        try CLIPWeightCheck.text(config, WeightHeaders(folder: folder, remap: CLIPKeyRemap.textModel(keepProjection: false)))
+        self.init(config)
         try CLIPCheckpoint.load(self, from: folder, remap: CLIPKeyRemap.textModel(keepProjection: false))
     }
 }
@@ -118,6 +120,8 @@ extension CLIPTextModelWithProjection {
         let file = try folder.config(CLIPTowerConfigFile<CLIPTextConfig>.self)
         var config = file.config
         if let p = file.projectionDim { config.projectionDim = p }
+        try CLIPWeightCheck.text(config, WeightHeaders(folder: folder, remap: CLIPKeyRemap.textModel(keepProjection: true)),
+                                 projection: config.projectionDim)
         self.init(config)
         try CLIPCheckpoint.load(self, from: folder, remap: CLIPKeyRemap.textModel(keepProjection: true))
     }
@@ -128,7 +132,9 @@ extension CLIPVisionModel {
     public convenience init(folder path: String) throws {
         let folder = try ModelFolder(path: path)
         try CLIPCheckpoint.checkModelType(folder, ["clip_vision_model", "clip"], "CLIPVisionModel")
-        self.init(try folder.config(CLIPTowerConfigFile<CLIPVisionConfig>.self).config)
+        let config = try folder.config(CLIPTowerConfigFile<CLIPVisionConfig>.self).config
+        try CLIPWeightCheck.vision(config, WeightHeaders(folder: folder, remap: CLIPKeyRemap.visionModel(keepProjection: false)))
+        self.init(config)
         try CLIPCheckpoint.load(self, from: folder, remap: CLIPKeyRemap.visionModel(keepProjection: false))
     }
 }
@@ -142,6 +148,8 @@ extension CLIPVisionModelWithProjection {
         let file = try folder.config(CLIPTowerConfigFile<CLIPVisionConfig>.self)
         var config = file.config
         if let p = file.projectionDim { config.projectionDim = p }
+        try CLIPWeightCheck.vision(config, WeightHeaders(folder: folder, remap: CLIPKeyRemap.visionModel(keepProjection: true)),
+                                   projection: config.projectionDim)
         self.init(config)
         try CLIPCheckpoint.load(self, from: folder, remap: CLIPKeyRemap.visionModel(keepProjection: true))
     }
@@ -154,7 +162,9 @@ extension CLIPModel {
     public convenience init(folder path: String) throws {
         let folder = try ModelFolder(path: path)
         try CLIPCheckpoint.checkModelType(folder, ["clip"], "CLIPModel")
-        self.init(try folder.config(CLIPConfig.self))
+        let config = try folder.config(CLIPConfig.self)
+        try CLIPWeightCheck.model(config, WeightHeaders(folder: folder, remap: CLIPKeyRemap.clipModel))
+        self.init(config)
         try CLIPCheckpoint.load(self, from: folder, remap: CLIPKeyRemap.clipModel)
     }
 }

@@ -155,8 +155,11 @@ public struct CLIPConfig: Codable, Equatable, Sendable {
         visionConfig = try c.decodeIfPresent(CLIPVisionConfig.self, forKey: .visionConfig) ?? CLIPVisionConfig()
         projectionDim = try c.decodeIfPresent(Int.self, forKey: .projectionDim) ?? 512
         logitScaleInitValue = try c.decodeIfPresent(Float.self, forKey: .logitScaleInitValue) ?? 2.6592
-        if projectionDim < 1 {
-            throw DecodingError.dataCorruptedError(forKey: .projectionDim, in: c, debugDescription: "must be positive, got \(projectionDim)")
+        if !logitScaleInitValue.isFinite {
+            throw DecodingError.dataCorruptedError(forKey: .logitScaleInitValue, in: c, debugDescription: "must be finite, got \(logitScaleInitValue)")
+        }
+        if projectionDim < 1 || projectionDim > ConfigBounds.maxSize {
+            throw DecodingError.dataCorruptedError(forKey: .projectionDim, in: c, debugDescription: "must be in 1...\(ConfigBounds.maxSize), got \(projectionDim)")
         }
     }
 }
@@ -166,8 +169,14 @@ func checkCLIPTower<K: CodingKey>(_ t: CLIPTowerConfig, _ c: KeyedDecodingContai
     for (key, v) in positive where v < 1 {
         throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be positive, got \(v)")
     }
-    if t.numHiddenLayers < 0 {
-        throw DecodingError.dataCorruptedError(forKey: heads, in: c, debugDescription: "num_hidden_layers must not be negative")
+    for (key, v) in positive where v > ConfigBounds.maxSize {
+        throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(v) is larger than \(ConfigBounds.maxSize)")
+    }
+    if t.numHiddenLayers < 0 || t.numHiddenLayers > ConfigBounds.maxLayers {
+        throw DecodingError.dataCorruptedError(forKey: heads, in: c, debugDescription: "num_hidden_layers \(t.numHiddenLayers) must be in 0...\(ConfigBounds.maxLayers)")
+    }
+    if !(t.layerNormEps.isFinite && t.layerNormEps >= 0) {
+        throw DecodingError.dataCorruptedError(forKey: heads, in: c, debugDescription: "layer_norm_eps \(t.layerNormEps) must be a non-negative number")
     }
     if t.hiddenSize % t.numAttentionHeads != 0 {
         throw DecodingError.dataCorruptedError(forKey: heads, in: c,

@@ -80,6 +80,7 @@ public struct CLIPImageProcessor: Sendable {
         doNormalize = json["do_normalize"] as? Bool ?? true
         imageMean = try floats("image_mean") ?? imageMean
         imageStd = try floats("image_std") ?? imageStd
+        try validate(path: path)
     }
 
     /// (height, width) after the shortest-edge resize (get_resize_output_image_size, default_to_square=False).

@@ -29,14 +29,8 @@ public final class CLIPTextEncoding: TextEncoding {
     public convenience init(tokenizerFolder: String, textEncoderFolder: String, clipSkip: Int? = nil) throws {
         let tokenizer = try CLIPTokenizer(folder: tokenizerFolder)
         let model = try CLIPTextModel(folder: textEncoderFolder)
-        guard tokenizer.vocabularySize <= model.config.vocabSize else {
-            throw FileError(path: (textEncoderFolder as NSString).appendingPathComponent("config.json"),
-                            message: "vocab_size \(model.config.vocabSize) is smaller than the tokenizer's \(tokenizer.vocabularySize) ids (\(tokenizerFolder))")
-        }
-        guard tokenizer.contextLength <= model.config.maxPositionEmbeddings else {
-            throw FileError(path: (textEncoderFolder as NSString).appendingPathComponent("config.json"),
-                            message: "max_position_embeddings \(model.config.maxPositionEmbeddings) is less than the tokenizer's model_max_length \(tokenizer.contextLength) (\(tokenizerFolder))")
-        }
+        try tokenizer.check(against: model.config, configPath: (textEncoderFolder as NSString).appendingPathComponent("config.json"),
+                            tokenizerFolder: tokenizerFolder)
         self.init(tokenizer: tokenizer, textEncoder: model, clipSkip: clipSkip)
     }
 

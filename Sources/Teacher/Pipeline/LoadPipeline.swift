@@ -77,6 +77,7 @@ func buildTeacherModels(_ folder: PipelineFolder, clipSkip: Int?) throws -> Teac
 
 extension UNet2DConditionModel: NoisePredictor {
     public var latentChannels: Int { config.inChannels }
+    public var sampleSize: Int? { config.sampleSize }
 
     /// The U-Net's output for one timestep over the batch (diffusers passes the scheduler's integer t).
     public func predictNoise(_ latents: Tensor, timestep: Int, textStates: Tensor) -> Tensor {

@@ -10,6 +10,12 @@ public protocol NoisePredictor: AnyObject {
     /// latents (N, C, h, w), one diffusion timestep for the whole batch, text states (N, L, D)
     /// -> the model output (N, C, h, w): ε, v or x₀ as the scheduler's prediction_type says.
     func predictNoise(_ latents: Tensor, timestep: Int, textStates: Tensor) -> Tensor
+    /// The latent side it was trained at (diffusers' unet.config.sample_size), if known.
+    var sampleSize: Int? { get }
+}
+
+extension NoisePredictor {
+    public var sampleSize: Int? { nil }
 }
 
 /// The text stack: CLIP tokenizer + CLIPTextModel's last hidden state (what SD's U-Net cross-attends to).

@@ -18,6 +18,10 @@ public final class StableDiffusionPipeline {
         self.scheduler = scheduler
     }
 
+    /// The resolution the models were made for, as diffusers' default height and width:
+    /// unet.config.sample_size × vae_scale_factor (512 when the U-Net does not say, SD 1/2's 64 × 8).
+    public var defaultImageSize: Int { (unet.sampleSize ?? 64) * vae.downsamplingFactor }
+
     /// Generates one image per prompt.
     /// - Parameters:
     ///   - prompts: N prompts.

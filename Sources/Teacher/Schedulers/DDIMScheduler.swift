@@ -51,6 +51,9 @@ public struct DDIMScheduler: Sendable {
                 Int((i == 0 ? start : (i == 1 ? start - ratio : start + Double(i) * delta)).rounded(.toNearestOrEven)) - 1
             }
         }
+        if let bad = timesteps.first(where: { !(0..<t).contains($0) }) {
+            throw SchedulerConfigError(problems: ["steps_offset \(config.stepsOffset) with \(steps) inference steps gives timestep \(bad), outside 0..<\(t) (num_train_timesteps)"])
+        }
         numInferenceSteps = steps
     }
 

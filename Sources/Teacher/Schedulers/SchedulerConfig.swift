@@ -72,7 +72,9 @@ public struct SchedulerConfig: Codable, Equatable, Sendable {
     /// Why this config cannot drive our schedulers, one message per key (empty when it can).
     public func problems() -> [String] {
         var p: [String] = []
-        if numTrainTimesteps < 2 { p.append("num_train_timesteps must be at least 2, got \(numTrainTimesteps)") }
+        if numTrainTimesteps < 2 || numTrainTimesteps > 1_000_000 { p.append("num_train_timesteps must be in 2...1000000, got \(numTrainTimesteps)") }
+        if !clipSampleRange.isFinite { p.append("clip_sample_range must be finite, got \(clipSampleRange)") }
+        if stepsOffset >= numTrainTimesteps { p.append("steps_offset \(stepsOffset) must be less than num_train_timesteps \(numTrainTimesteps)") }
         if let b = trainedBetas, b.count != numTrainTimesteps {
             p.append("trained_betas has \(b.count) entries for num_train_timesteps = \(numTrainTimesteps)")
         }

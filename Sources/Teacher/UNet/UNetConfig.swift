@@ -221,6 +221,23 @@ extension UNet2DConditionConfig {
         func unsupported(_ what: String) -> UnsupportedConfig { UnsupportedConfig(message: "UNet2DConditionModel: \(what)") }
         let n = blockOutChannels.count
         guard n >= 1 else { throw unsupported("block_out_channels is empty") }
+        guard n <= 16 else { throw unsupported("block_out_channels has \(n) entries (at most 16 blocks)") }
+        var sizes: [(String, Int, Int)] = [("in_channels", inChannels, ConfigBounds.maxSize), ("out_channels", outChannels, ConfigBounds.maxSize),
+                                           ("conv_in_kernel", convInKernel, 31), ("conv_out_kernel", convOutKernel, 31)]
+        for (i, c) in blockOutChannels.enumerated() { sizes.append(("block_out_channels[\(i)]", c, ConfigBounds.maxSize)) }
+        // The latent side the pipeline samples at by default (SD 1/2: 64, SDXL: 128).
+        if let s = sampleSize { sizes.append(("sample_size", s, 512)) }
+        if let t = timeEmbeddingDim { sizes.append(("time_embedding_dim", t, ConfigBounds.maxSize)) }
+        if let g = normNumGroups { sizes.append(("norm_num_groups", g, ConfigBounds.maxSize)) }
+        for (key, value, max) in sizes {
+            if let p = ConfigBounds.problem(key, value, max: max) { throw unsupported(p) }
+        }
+        // diffusers' Downsample2D: padding 1 (a symmetric 3x3 stride-2 convolution) or 0 (pad right and bottom by one).
+        if let p = ConfigBounds.problem("downsample_padding", downsamplePadding, max: 1, min: 0) { throw unsupported(p) }
+        guard normEps.isFinite && normEps > 0 else { throw unsupported("norm_eps = \(normEps) must be a positive number") }
+        for (key, v) in [("freq_shift", freqShift), ("mid_block_scale_factor", midBlockScaleFactor), ("resnet_out_scale_factor", resnetOutScaleFactor)] where !v.isFinite {
+            throw unsupported("\(key) = \(v) must be finite")
+        }
         guard downBlockTypes.count == n, upBlockTypes.count == n else {
             throw unsupported("down_block_types (\(downBlockTypes.count)), up_block_types (\(upBlockTypes.count)) and block_out_channels (\(n)) must have the same length")
         }
@@ -263,9 +280,19 @@ extension UNet2DConditionConfig {
             guard heads[i] >= 1, c % heads[i] == 0 else { throw unsupported("block_out_channels[\(i)] = \(c) does not split into \(heads[i]) attention heads") }
         }
         let only = try onlyCrossAttention.expanded(n, "only_cross_attention")
-        return UNetLayout(heads: heads, layersPerBlock: try layersPerBlock.expanded(n, "layers_per_block"),
-                          crossAttentionDims: try crossAttentionDim.expanded(n, "cross_attention_dim"),
-                          transformerLayers: try transformerLayersPerBlock.expanded(n, "transformer_layers_per_block"),
+        let layers = try layersPerBlock.expanded(n, "layers_per_block")
+        let crossDims = try crossAttentionDim.expanded(n, "cross_attention_dim")
+        let transformers = try transformerLayersPerBlock.expanded(n, "transformer_layers_per_block")
+        for i in 0..<n {
+            for p in [ConfigBounds.problem("layers_per_block[\(i)]", layers[i], max: ConfigBounds.maxLayers),
+                      ConfigBounds.problem("cross_attention_dim[\(i)]", crossDims[i]),
+                      ConfigBounds.problem("transformer_layers_per_block[\(i)]", transformers[i], max: ConfigBounds.maxLayers)] {
+                if let p { throw unsupported(p) }
+            }
+        }
+        return UNetLayout(heads: heads, layersPerBlock: layers,
+                          crossAttentionDims: crossDims,
+                          transformerLayers: transformers,
                           onlyCrossAttention: only,
                           activation: try Activation(name: actFn, what: "act_fn"), timeEmbeddingNorm: timeNorm, groups: groups)
     }

@@ -16,6 +16,7 @@ extension UNet2DConditionModel {
     public convenience init(folder: ModelFolder) throws {
         let config = try folder.config(UNet2DConditionConfig.self)
         do {
+            try config.check(against: WeightHeaders(folder: folder, remap: Self.diffusersKeyRemap), layout: config.layout())
             try self.init(config: config)
         } catch let e as UnsupportedConfig {
             throw FileError(path: folder.file("config.json"), message: e.message)

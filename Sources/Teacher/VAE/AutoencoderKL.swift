@@ -82,6 +82,9 @@ public final class AutoencoderKL: Module {
         let folder = try ModelFolder(path: path)
         let config = try folder.config(AutoencoderKLConfig.self)
         let model: AutoencoderKL
+        let problems = config.problems()
+        guard problems.isEmpty else { throw FileError(path: folder.file("config.json"), message: AutoencoderKLConfigError(problems: problems).description) }
+        try config.check(against: WeightHeaders(folder: folder, remap: AutoencoderKL.keyRemap))
         do { model = try AutoencoderKL(config: config) } catch let e as AutoencoderKLConfigError {
             throw FileError(path: folder.file("config.json"), message: e.description)
         }

@@ -89,8 +89,17 @@ public struct AutoencoderKLConfig: Codable, Equatable, Sendable {
             p.append("up_block_types[\(i)] is \"\(t)\"; only UpDecoderBlock2D is supported")
         }
         if actFn != "silu" && actFn != "swish" { p.append("act_fn is \"\(actFn)\"; only silu (swish) is supported") }
-        if layersPerBlock < 1 { p.append("layers_per_block must be at least 1, got \(layersPerBlock)") }
-        if latentChannels < 1 || inChannels < 1 || outChannels < 1 { p.append("channel counts must be positive") }
+        if blockOutChannels.count > 16 { p.append("block_out_channels has \(blockOutChannels.count) entries (at most 16 blocks)") }
+        for (key, value) in [("latent_channels", latentChannels), ("in_channels", inChannels), ("out_channels", outChannels),
+                             ("norm_num_groups", normNumGroups)] {
+            if let problem = ConfigBounds.problem(key, value) { p.append(problem) }
+        }
+        if let problem = ConfigBounds.problem("layers_per_block", layersPerBlock, max: ConfigBounds.maxLayers) { p.append(problem) }
+        if let problem = ConfigBounds.problem("sample_size", sampleSize, max: ConfigBounds.maxImageSide) { p.append(problem) }
+        for (i, ch) in blockOutChannels.enumerated() {
+            if let problem = ConfigBounds.problem("block_out_channels[\(i)]", ch) { p.append(problem) }
+        }
+        if let s = shiftFactor, !s.isFinite { p.append("shift_factor must be finite") }
         for (i, ch) in blockOutChannels.enumerated() where normNumGroups < 1 || ch % normNumGroups != 0 {
             p.append("block_out_channels[\(i)] = \(ch) is not divisible by norm_num_groups = \(normNumGroups)")
         }

@@ -87,6 +87,17 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
                           ("heads", heads)] where v < 1 {
             out.append("\(name) must be positive, got \(v)")
         }
+        // Sane upper bounds, so that a wrong number in checkpoint metadata is named before anything is allocated.
+        for (name, v, limit) in [("w_dim", wDim, 8192), ("text_dim", textDim, 8192), ("hidden_dim", hiddenDim, 65536),
+                                 ("adapter_dim", adapterDim, 8192), ("heads", heads, 1024), ("inner_dim", innerDim ?? 1, 65536)]
+            where v > limit {
+            out.append("\(name) = \(v) is larger than \(limit)")
+        }
+        if let i = innerDim, i < 1 { out.append("inner_dim must be positive, got \(i)") }
+        if placements.count > 16 { out.append("\(placements.count) placements (at most 16)") }
+        for p in placements where !(1...8192).contains(p.channels) || !(1...4096).contains(p.resolution) {
+            out.append("placement \(p) must have 1...8192 channels at a resolution in 1...4096")
+        }
         if !(mappingLrMultiplier > 0 && mappingLrMultiplier.isFinite) {
             out.append("mapping_lr_multiplier must be positive and finite, got \(mappingLrMultiplier)")
         }

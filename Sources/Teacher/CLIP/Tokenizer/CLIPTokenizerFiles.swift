@@ -28,19 +28,21 @@ extension CLIPTokenizer {
 
         let config = try Self.jsonObject(file("tokenizer_config.json")) ?? [:]
         let map = try Self.jsonObject(file("special_tokens_map.json")) ?? [:]
-        func token(_ key: String, _ fallback: String) -> (content: String, normalized: Bool) {
-            for source in [config, map] {
-                if let s = source[key] as? String { return (s, false) }
-                if let d = source[key] as? [String: Any], let c = d["content"] as? String {
+        func token(_ key: String, _ fallback: String) throws -> (content: String, normalized: Bool) {
+            for (source, name) in [(config, "tokenizer_config.json"), (map, "special_tokens_map.json")] {
+                guard let v = source[key], !(v is NSNull) else { continue }
+                if let s = v as? String { return (s, false) }
+                if let d = v as? [String: Any], let c = d["content"] as? String {
                     return (c, d["normalized"] as? Bool ?? false)
                 }
+                throw FileError(path: file(name), message: "\(key) must be a string or {\"content\": string}, got \(v)")
             }
             return (fallback, false)
         }
         var resolved: [String: (content: String, normalized: Bool)] = [:]
         for (key, fallback) in ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
                                 "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"] {
-            resolved[key] = token(key, fallback)
+            resolved[key] = try token(key, fallback)
         }
         var specials: [String: CLIPSpecialToken] = [:]
         // tokenizer.json's added_tokens, then added_tokens_decoder (id -> AddedToken): their flags win over the
@@ -72,7 +74,12 @@ extension CLIPTokenizer {
         }
         // model_max_length is 77 in CLIP folders; absent or a "very large" sentinel means 77.
         var context = 77
-        if let m = (config["model_max_length"] as? NSNumber)?.doubleValue, m >= 2, m <= 1_000_000 { context = Int(m) }
+        if let v = config["model_max_length"], !(v is NSNull) {
+            guard let m = (v as? NSNumber)?.doubleValue, !(v is Bool), m >= 2, m.rounded() == m else {
+                throw FileError(path: file("tokenizer_config.json"), message: "model_max_length must be an integer of at least 2, got \(v)")
+            }
+            if m <= 1_000_000 { context = Int(m) }   // larger: transformers' "no limit" sentinel
+        }
 
         do {
             try self.init(cleaning: .huggingFace, vocab: vocab, merges: merges, describeMerge: vocabulary.describeMerge,

@@ -44,7 +44,7 @@ public final class GANTrainer<G: TrainableGenerator> {
     public let dOptimizer: Adam
     /// Prompts for the generator's samples (stages 1-2): given the step's stream for captions and the gen_c
     /// dataset rows. nil for stage 0.
-    public var prompts: ((_ streams: StepStreams, _ phase: Int, _ n: Int) -> (TextConditioning, Tensor))?
+    public var prompts: ((_ streams: StepStreams, _ phase: Int, _ n: Int) -> (TextConditioning, Tensor, [String]))?
     /// Fixed prompts for the sample grid (stages 1-2).
     public var samplePrompts: ((_ n: Int) -> TextConditioning)?
     /// Which of the generator's parameters train (nil: all); `--freeze g` trains only the text conditioning.
@@ -114,7 +114,7 @@ public final class GANTrainer<G: TrainableGenerator> {
             var draws = PhaseDraws.draw(streams: streams, phase: phase.index, chunk: k, n: micro,
                                         zDim: self.generator.config.zDim, labels: self.labels,
                                         densityPoints: phase == .gReg ? self.options.densityRegPoints : nil)
-            if let prompts = self.prompts { (draws.prompts, draws.promptStates) = prompts(streams, phase.index * 16 + k, micro) }
+            if let prompts = self.prompts { (draws.prompts, draws.promptStates, draws.promptTexts) = prompts(streams, phase.index * 16 + k, micro) }
             return draws
         }
         report.seconds["data"] = dataSeconds

@@ -19,6 +19,7 @@ public struct PhaseDraws {
     /// Stages 1-2: the generator's prompts (one per sample) and their text encoder states (N, L, D) (D-SDS).
     public var prompts: TextConditioning?
     public var promptStates: Tensor?
+    public var promptTexts: [String]?
     /// Stage 2: the stream of the text loss's draws (D-SDS timesteps and noise).
     public var textLossRandom: RandomGenerator?
 

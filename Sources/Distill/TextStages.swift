@@ -14,9 +14,15 @@ public struct TextStageSettings {
     public var stage: Int
     public var textLoss: TextLossKind = .dsds
     public var adapters = 6
+    /// Adapter ablations: `--no-3d-pool`, `--no-gate`.
+    public var pool3D = true
+    public var gated = true
     /// "g": only the text conditioning trains; "d": D is not updated.
     public var freeze = "none"
     public var dsds = DSDSSettings()
+    /// The CLIP folder of `--text-loss clip` (a Hugging Face CLIPModel folder) and the loss weight.
+    public var clipFolder: String?
+    public var clipWeight: Float = 1
     public init(stage: Int) { self.stage = stage }
 }
 
@@ -27,8 +33,12 @@ public enum TextStages {
     public static func makeTask(data path: String, training: TrainingOptions, seed: UInt64, initPath: String,
                                 teacher teacherPath: String, settings: TextStageSettings, limit: Int? = nil,
                                 progress: Bool = false) throws -> GANTrainingTask<TextConditionedGenerator> {
-        guard settings.textLoss != .clip else {
-            throw TrainingError.data("--text-loss clip: the CLIP-similarity ablation is not implemented yet (dsds and none are)")
+        var clipLoss: CLIPTextLoss? = nil
+        if settings.stage == 2 && settings.textLoss == .clip {
+            guard let folder = settings.clipFolder else {
+                throw TrainingError.data("--text-loss clip needs --clip DIR (a CLIP model folder: weights, tokenizer, preprocessor)")
+            }
+            clipLoss = try CLIPTextLoss(folder: folder)
         }
         // Teacher first: its parts are checked before the dataset is decoded.
         var isDir: ObjCBool = false
@@ -49,7 +59,9 @@ public enum TextStages {
             throw FileError(path: (path as NSString).appendingPathComponent("captions.json"),
                             message: "no captions for \(bank.names[i]): stages 1-2 train on captioned images")
         }
-        let cc = ConditioningConfig(generator: cfg, textDim: text.hiddenSize, adapters: settings.adapters)
+        var cc = ConditioningConfig(generator: cfg, textDim: text.hiddenSize, adapters: settings.adapters)
+        cc.pool3D = settings.pool3D
+        cc.gated = settings.gated
         let problems = cc.problems(for: cfg)
         guard problems.isEmpty else { throw TrainingError.data("the conditioning does not fit the generator: " + problems.joined(separator: "; ")) }
         let rng = RandomGenerator(seed: StepRandom.mix(seed ^ 0x5445_5854))
@@ -68,9 +80,9 @@ public enum TextStages {
 
         // Prompts: a random caption of a random training image per sample.
         let captions = bank.captions
-        func encode(_ prompts: [String]) -> (TriPlaneGAN.TextConditioning, Tensor) {
+        func encode(_ prompts: [String]) -> (TriPlaneGAN.TextConditioning, Tensor, [String]) {
             let states = (try? text.encode(prompts)) ?? Tensor.zeros([prompts.count, 77, text.hiddenSize])
-            return (TriPlaneGAN.TextConditioning.fromCLIP(hiddenStates: states, tokenIDs: text.tokenIDs(prompts)), states)
+            return (TriPlaneGAN.TextConditioning.fromCLIP(hiddenStates: states, tokenIDs: text.tokenIDs(prompts)), states, prompts)
         }
         trainer.prompts = { streams, tag, n in
             let r = streams.generator(.captions, phase: tag)
@@ -84,7 +96,10 @@ public enum TextStages {
         trainer.samplePrompts = { n in encode(Array(fixed.prefix(n))).0 }
         if let teacher {
             let empty = try text.encode([""])
-            let ds = settings.dsds
+            var ds = settings.dsds
+            // The teacher sees images at its training size: the U-Net's sample_size × the VAE's factor (64² for the
+            // world teacher), unless set.
+            if ds.teacherResolution == nil, let side = teacher.unet.config.sampleSize { ds.teacherResolution = side * teacher.vae.downsamplingFactor }
             let latentChannels = teacher.vae.latentChannels, f = teacher.vae.downsamplingFactor
             trainer.generatorTextLoss = { out, draws in
                 guard let states = draws.promptStates, let r = draws.textLossRandom else { fatalError("D-SDS needs the prompts' states") }
@@ -97,9 +112,18 @@ public enum TextStages {
                                                "dsds/pred_rms": Double(res.predictedRMS.reduce(0, +)) / Double(res.predictedRMS.count)])
             }
         }
+        if let clipLoss {
+            let w = settings.clipWeight
+            trainer.generatorTextLoss = { out, draws in
+                guard let texts = draws.promptTexts else { fatalError("the CLIP loss needs the prompts' texts") }
+                let (l, sim) = clipLoss(images: out.image, prompts: texts)
+                return (l * w, ["G/clip": Double(l.item()), "clip/similarity": sim])
+            }
+        }
         let task = GANTrainingTask(trainer: trainer, title: "stage \(settings.stage)")
         task.runInfo = ["stage": settings.stage, "dataset": path, "images": bank.count, "init": initPath, "teacher": teacherPath,
-                        "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze]
+                        "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze,
+                        "pool_3d": settings.pool3D, "gated": settings.gated]
         return task
     }
 

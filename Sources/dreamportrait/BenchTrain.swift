@@ -3,6 +3,7 @@
 // code's iteration at the same configuration.
 import Distill
 import Foundation
+import PortraitExport
 import TensorCore
 
 enum BenchTrain {
@@ -27,6 +28,12 @@ enum BenchTrain {
         let timings = bench.measure(repeats: repeats, cpuSeconds: MemoryUsage.cpuSeconds)
         let it = TrainingBenchmark.iterationSeconds(timings), itCPU = TrainingBenchmark.iterationSeconds(timings, cpu: true)
         let peak = MemoryUsage.peakRSS()
+        // Per phase: the peak resident memory of one more run (VmHWM reset before it, where Linux allows).
+        var phasePeak: [String: Double] = [:]
+        for (i, p) in PhaseName.allCases.enumerated() where ResourceProbe.resetPeak() {
+            bench.runPhase(p, step: 100 + i)
+            phasePeak[p.rawValue] = Double(ResourceProbe.peakResidentBytes()) / 1048576
+        }
         if args.flag("--json") {
             let phases = timings.map { "\"\($0.name)\": \(String(format: "%.4f", $0.seconds))" }.joined(separator: ", ")
             print("{\"impl\": \"tensorcore\", \"config\": \"\(name)\", \"batch\": \(batch), \"threads\": \(Parallel.threadCount), \(phases), \"iteration_s\": \(String(format: "%.4f", it)), \"iteration_cpu_s\": \(String(format: "%.3f", itCPU)), \"images_per_s\": \(String(format: "%.3f", Double(batch) / it)), \"peak_rss_mib\": \(String(format: "%.1f", peak))}")
@@ -34,7 +41,7 @@ enum BenchTrain {
         }
         print("EG3D training iteration, config \(name), batch \(batch), R \(config.training.neuralRenderingResolutionInitial), \(Parallel.threadCount) threads")
         for t in timings {
-            print(String(format: "  %-6@ %8.3f s  (%.2f CPU s)  every %2d steps -> %.3f s per iteration", t.name, t.seconds, t.cpuSeconds, t.interval, t.seconds / Double(t.interval)))
+            print(String(format: "  %-6@ %8.3f s  (%.2f CPU s)  every %2d steps -> %.3f s per iteration; peak %.0f MiB", t.name, t.seconds, t.cpuSeconds, t.interval, t.seconds / Double(t.interval), phasePeak[t.name] ?? .nan))
         }
         print(String(format: "iteration %.3f s (%.2f CPU s): %.2f images/s; peak RSS %.0f MiB", it, itCPU, Double(batch) / it, peak))
     }

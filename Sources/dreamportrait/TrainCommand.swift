@@ -43,6 +43,7 @@ enum TrainCommand {
             Option(name: "--no-gate", value: nil, help: "Adapters without the tanh gate (ablation)"),
             Option(name: "--freeze", value: "g|d|none", help: "Freeze G (only the text conditioning trains) or D (ablation)", defaultValue: "none"),
             Option(name: "--guidance", value: "S", help: "D-SDS classifier-free guidance scale (stage 2)", defaultValue: "100"),
+            Option(name: "--clip", value: "DIR", help: "CLIP model folder of --text-loss clip (weights, tokenizer, preprocessor)"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
         ],
         run: run)
@@ -81,9 +82,9 @@ enum TrainCommand {
                 throw UsageError(message: "invalid value '\(settings.freeze)' for --freeze: expected g, d or none", command: args.command)
             }
             settings.dsds.guidance = try args.float("--guidance", default: 100)
-            for flag in ["--no-3d-pool", "--no-gate"] where args.flag(flag) {
-                throw UsageError(message: "\(flag): this adapter ablation is not implemented yet", command: args.command)
-            }
+            settings.clipFolder = args.string("--clip")
+            settings.pool3D = !args.flag("--no-3d-pool")
+            settings.gated = !args.flag("--no-gate")
             guard args.string("--init") != nil else {
                 throw UsageError(message: "--stage \(stage) needs --init (a stage-0 checkpoint folder or generator file)", command: args.command)
             }
@@ -99,12 +100,18 @@ enum TrainCommand {
         if resume == nil, run.latestCheckpointPath() != nil {
             throw UsageError(message: "--out \(out) already holds a run with checkpoints; continue it with --resume \(out) or choose another folder", command: args.command)
         }
-        let settingsRecord: [String: Any] = ["stage": stage, "data": data, "config": configName, "seed": "\(seed)",
+        var settingsRecord: [String: Any] = ["stage": stage, "data": data, "config": configName, "seed": "\(seed)",
                                              "batch": config.training.batch, "limit": limit.map { "\($0)" } ?? "all",
-                                             "init": args.string("--init") ?? "none", "teacher": args.string("--teacher") ?? "none",
-                                             "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze]
-        try run.writeOrCheckConfig(settingsRecord, mustMatch: ["stage", "data", "config", "seed", "batch", "limit", "init", "teacher",
-                                                               "text_loss", "adapters", "freeze"])
+                                             "init": args.string("--init") ?? "none"]
+        var mustMatch = ["stage", "data", "config", "seed", "batch", "limit", "init"]
+        if stage > 0 {
+            // Stage-0 run folders (also those written before these keys existed) never record them.
+            settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
+                                  "adapters": settings.adapters, "freeze": settings.freeze,
+                                  "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated"]
+        }
+        try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)
 
         printError("loading \(data) (train split)")
         let t0 = Date()
@@ -131,7 +138,8 @@ enum TrainCommand {
         let sampleKimg = Double(try args.float("--sample-kimg", default: 4))
         loop.sampleSteps = sampleKimg > 0 ? Swift.max(1, Int(sampleKimg * 1000 / Double(config.training.batch))) : 0
         loop.quiet = args.flag("--quiet")
-        loop.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg", "loss/G/dsds"]
+        loop.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg", "loss/G/dsds", "loss/G/clip",
+                      "time/G", "time/D"]
         Interrupt.install(message: "finishing the step in flight and saving a checkpoint")
         try TrainingLoop.run(task, in: run, settings: loop, resume: resume != nil)
     }

@@ -41,6 +41,36 @@ final class TextStageTests: XCTestCase {
         XCTAssertEqual(pa.toArray(), pb.toArray())
     }
 
+    /// The adapter ablations (--no-3d-pool, --no-gate) also start exactly at the checkpoint, train, and are saved
+    /// in the conditioning JSON.
+    func testAdapterAblationsStartAtTheCheckpointAndAreSaved() throws {
+        let run = try temporaryFolder("s1-ablation")
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        var settings = TextStageSettings(stage: 1)
+        settings.adapters = 2
+        settings.pool3D = false
+        settings.gated = false
+        let task = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 1, initPath: Self.stageZero,
+                                           teacher: teacher, settings: settings)
+        let names = task.trainer.generator.conditioning.namedParameters().map(\.0)
+        XCTAssertFalse(names.contains { $0.hasSuffix(".gamma") || $0.hasSuffix(".beta") }, "no gate parameters: \(names)")
+        let plain = try TriPlaneGenerator.load(path: (Self.stageZero as NSString).appendingPathComponent("G_ema.safetensors"))
+        let z = RandomGenerator(seed: 4).normal([2, 16]), c = Tensor.concat([frontalLabel(), frontalLabel()], axis: 0)
+        let prompts = task.trainer.samplePrompts!(2)
+        let a = withNoGrad { plain(z: z, cCond: c, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        let b = withNoGrad { task.trainer.generatorEMA(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        XCTAssertEqual(a.image.toArray(), b.image.toArray())
+        var s = LoopSettings(steps: 1)
+        s.quiet = true
+        try TrainingLoop.run(task, in: try RunFolder(path: run), settings: s, resume: false)
+        let g = try TextConditionedGenerator.load(path: "\(run)/checkpoints/000000001/G.safetensors")
+        XCTAssertFalse(g.conditioningConfig.pool3D)
+        XCTAssertFalse(g.conditioningConfig.gated)
+        // The ungated adapter's update moves the planes after a step (proj_out is no longer zero).
+        let after = withNoGrad { g(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        XCTAssertNotEqual(after.image.toArray(), a.image.toArray())
+    }
+
     func testStageTwoStepsWithDSDSStayFiniteAndSaveAReadableGenerator() throws {
         let run = try temporaryFolder("s2")
         defer { try? FileManager.default.removeItem(atPath: run) }
@@ -62,6 +92,29 @@ final class TextStageTests: XCTestCase {
         XCTAssertEqual(g.conditioningConfig.textDim, 32)
     }
 
+    /// The CLIP-similarity ablation: a tiny random CLIP folder (the metrics fixtures' model, tokenizer, preprocessor).
+    func testStageTwoWithTheCLIPLossTakesFiniteSteps() throws {
+        let clip = try temporaryFolder("clip"), run = try temporaryFolder("s2-clip")
+        defer { try? FileManager.default.removeItem(atPath: clip); try? FileManager.default.removeItem(atPath: run) }
+        for (from, names) in [("clip/tiny_gelu", ["config.json", "model.safetensors"]),
+                              ("metrics/clip_tiny", ["vocab.json", "merges.txt", "tokenizer_config.json", "preprocessor_config.json"])] {
+            for n in names { try FileManager.default.copyItem(atPath: fixturePath("\(from)/\(n)"), toPath: "\(clip)/\(n)") }
+        }
+        var settings = TextStageSettings(stage: 2)
+        settings.textLoss = .clip
+        settings.clipFolder = clip
+        settings.adapters = 2
+        let task = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 1, initPath: Self.stageZero,
+                                           teacher: teacher, settings: settings)
+        var s = LoopSettings(steps: 1)
+        s.quiet = true
+        try TrainingLoop.run(task, in: try RunFolder(path: run), settings: s, resume: false)
+        let r = try XCTUnwrap(task.lastReport)
+        let l = try XCTUnwrap(r.losses["G/clip"])
+        XCTAssertTrue(l.isFinite && l > 0 && l < 2, "1 − cos must lie in (0, 2): \(l)")
+        for (k, v) in r.losses { XCTAssertTrue(v.isFinite, "\(k) = \(v)") }
+    }
+
     func testBadInitAndTeacherAreNamed() {
         let s = TextStageSettings(stage: 1)
         XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: "/no/ckpt",
@@ -71,6 +124,6 @@ final class TextStageTests: XCTestCase {
         var two = TextStageSettings(stage: 2)
         two.textLoss = .clip
         XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: Self.stageZero,
-                                                     teacher: teacher, settings: two)) { XCTAssertTrue("\($0)".contains("clip"), "\($0)") }
+                                                     teacher: teacher, settings: two)) { XCTAssertTrue("\($0)".contains("--clip DIR"), "\($0)") }
     }
 }

@@ -29,6 +29,10 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
     public var placements: [AdapterPlacement]
     /// The adapter planes' axes (EG3D's tri-plane layout).
     public var axes: TriPlaneAxes
+    /// Ablations: adapters without the 3-D pooling / without the tanh gate (JSON `pool_3d`, `gated`, written only
+    /// when false, so default configurations keep their JSON).
+    public var pool3D = true
+    public var gated = true
 
     public init(wDim: Int = 512, textDim: Int = 1024, hiddenDim: Int = 512, mappingLrMultiplier: Float = 0.01,
                 adapterDim: Int = 32, heads: Int = 4, innerDim: Int? = nil,
@@ -71,7 +75,7 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
     /// The configuration of the adapter at `placement`.
     public func adapter(_ placement: AdapterPlacement) -> AdapterConfig {
         AdapterConfig(channels: placement.channels, dim: adapterDim, heads: heads, innerDim: innerDim,
-                      textDim: textDim, axes: axes)
+                      textDim: textDim, axes: axes, pool3D: pool3D, gated: gated)
     }
 
     // MARK: Validation
@@ -134,7 +138,7 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case wDim = "w_dim", textDim = "text_dim", hiddenDim = "hidden_dim", mappingLrMultiplier = "mapping_lr_multiplier"
-        case adapterDim = "adapter_dim", heads, innerDim = "inner_dim", placements, axes
+        case adapterDim = "adapter_dim", heads, innerDim = "inner_dim", placements, axes, pool3D = "pool_3d", gated
     }
 
     /// Decodes and validates (every key but `inner_dim` and `axes` is required).
@@ -149,6 +153,8 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
         innerDim = try k.decodeIfPresent(Int.self, forKey: .innerDim)
         placements = try k.decode([AdapterPlacement].self, forKey: .placements)
         axes = try k.decodeIfPresent(TriPlaneAxes.self, forKey: .axes) ?? .eg3d
+        pool3D = try k.decodeIfPresent(Bool.self, forKey: .pool3D) ?? true
+        gated = try k.decodeIfPresent(Bool.self, forKey: .gated) ?? true
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -162,6 +168,8 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
         try k.encode(innerDim, forKey: .innerDim)
         try k.encode(placements, forKey: .placements)
         try k.encode(axes, forKey: .axes)
+        if !pool3D { try k.encode(pool3D, forKey: .pool3D) }
+        if !gated { try k.encode(gated, forKey: .gated) }
     }
 
     /// Reads a configuration written by `jsonString()` and validates it on its own.

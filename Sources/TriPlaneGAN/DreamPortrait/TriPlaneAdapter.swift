@@ -21,9 +21,15 @@ public struct AdapterConfig: Sendable, Equatable {
     public var axes: TriPlaneAxes
     /// LayerNorm epsilon (torch's default).
     public var layerNormEps: Float
+    /// Ablations (paper Table 2): without 3-D pooling a token is its own plane's d features only ("w/o 3D"); without
+    /// the gate the attention output is added as it is (no β·tanh(γ), no `beta`/`gamma` parameters; "w/o gate").
+    public var pool3D: Bool = true
+    public var gated: Bool = true
 
     public init(channels: Int, dim: Int = 32, heads: Int = 4, innerDim: Int? = nil, textDim: Int = 1024,
-                axes: TriPlaneAxes = .eg3d, layerNormEps: Float = 1e-5) {
+                axes: TriPlaneAxes = .eg3d, layerNormEps: Float = 1e-5, pool3D: Bool = true, gated: Bool = true) {
+        self.pool3D = pool3D
+        self.gated = gated
         self.channels = channels
         self.dim = dim
         self.heads = heads
@@ -35,6 +41,8 @@ public struct AdapterConfig: Sendable, Equatable {
 
     /// The attention width actually used: `innerDim ?? 3·dim`.
     public var attentionDim: Int { innerDim ?? 3 * dim }
+    /// Features per token: 3·d with the 3-D pooling, d without.
+    public var tokenDim: Int { pool3D ? 3 * dim : dim }
 }
 
 /// A 1×1 convolution's parameters, `weight` (out, in, 1, 1) and `bias` (out) (torch.nn.Conv2d's keys).
@@ -127,8 +135,8 @@ public final class GatedCrossAttentionAdapter: Module {
         self.config = config
         pooling = TriPlanePooling(axes: config.axes)
         projIn = PointwiseConv(c, 3 * d, rng: rng)
-        norm = LayerNormParameters(3 * d, eps: config.layerNormEps)
-        toQ = Linear(3 * d, inner, bias: false, rng: rng)
+        norm = LayerNormParameters(config.tokenDim, eps: config.layerNormEps)
+        toQ = Linear(config.tokenDim, inner, bias: false, rng: rng)
         toK = Linear(config.textDim, inner, bias: false, rng: rng)
         toV = Linear(config.textDim, inner, bias: false, rng: rng)
         toOut = Linear(inner, d, rng: rng)
@@ -143,8 +151,10 @@ public final class GatedCrossAttentionAdapter: Module {
         registerModule("to_v", toV)
         registerModule("to_out", toOut)
         registerModule("proj_out", projOut)
-        registerParameter("beta", beta)
-        registerParameter("gamma", gamma)
+        if config.gated {
+            registerParameter("beta", beta)
+            registerParameter("gamma", gamma)
+        }
     }
 
     /// The gate value β·tanh(γ), shape (1).
@@ -170,13 +180,14 @@ public final class GatedCrossAttentionAdapter: Module {
         require(text.dim == config.textDim, "GatedCrossAttentionAdapter: word tokens have \(text.dim) features, the adapter expects \(config.textDim)")
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let f = projIn(x)                                                           // (N, 3d, H, W)
-        let features = pooling(f.chunk(3, axis: 1))                                 // 3 × (N, 3d, H, W)
-        let tokens = Tensor.stack(features, axis: 1)                                // (N, 3, 3d, H, W)
-            .permute([0, 1, 3, 4, 2]).reshape([n, 3 * h * w, 3 * d])               // (N, 3HW, 3d)
+        let planes = f.chunk(3, axis: 1)                                            // 3 × (N, d, H, W)
+        let features = config.pool3D ? pooling(planes) : planes                     // 3 × (N, 3d or d, H, W)
+        let tokens = Tensor.stack(features, axis: 1)                                // (N, 3, 3d or d, H, W)
+            .permute([0, 1, 3, 4, 2]).reshape([n, 3 * h * w, config.tokenDim])     // (N, 3HW, 3d or d)
         let attn = crossAttention(tokens: tokens, text: text)                       // (N, 3HW, d)
         let update = attn.reshape([n, 3, h, w, d]).permute([0, 1, 4, 2, 3])
             .reshape([n, 3 * d, h, w])                                              // (N, 3d, H, W)
-        let v = f + update * gate.reshape([1, 1, 1, 1])                             // (N, 3d, H, W)
+        let v = config.gated ? f + update * gate.reshape([1, 1, 1, 1]) : f + update // (N, 3d, H, W)
         return x + projOut(v)                                                       // (N, C, H, W)
     }
 }

@@ -53,7 +53,7 @@ public final class ShippedModel {
     public static let environmentVariable = "DREAMPORTRAIT_MODEL"
     public static let defaultRelativePath = "Weights/dreamportrait"
     /// How to get one, for error messages.
-    public static let howToGet = "train it with Scripts/train_default.sh (which exports Weights/dreamportrait), set $\(environmentVariable) to a model folder, or pass --weights FILE|DIR"
+    public static let howToGet = "train one with Scripts/train_default.sh and export it with `dreamportrait ship`, set $\(environmentVariable) to a model folder, or pass --weights FILE|DIR"
 
     public let folder: String
     public let manifest: ShippedModelManifest

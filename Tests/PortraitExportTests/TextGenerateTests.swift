@@ -113,6 +113,27 @@ final class TextGenerateTests: XCTestCase {
         for (k, t) in a { _ = assertClose(b[k]!, t, tol: 1e-3, "\(k)") }
     }
 
+    func testShipFromATrainingSnapshot() throws {
+        let m = try ShippedModel(folder: Self.model)
+        let teacher = temporaryPath("ship-teacher"), out = temporaryPath("ship-out"), snap = temporaryPath("snapshot") + ".safetensors"
+        defer { for p in [teacher, out, snap] { try? FileManager.default.removeItem(atPath: p) } }
+        try FileManager.default.createDirectory(atPath: teacher, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.model + "/tokenizer", toPath: teacher + "/tokenizer")
+        // A training snapshot: G (zeros here) and G_ema; the export must take G_ema.
+        var t: [String: Tensor] = [:]
+        for (k, v) in m.generator.stateDict() { t["G_ema." + k] = v; t["G." + k] = v * 0 }
+        try saveSafeTensors(t, metadata: try m.generator.checkpointMetadata(), to: snap)
+        XCTAssertThrowsError(try ShippedModel.export(checkpoint: snap, teacher: teacher, out: out, description: "x")) {
+            XCTAssertEqual("\($0)", "\(teacher)/text_encoder: is missing (--teacher: the pipeline folder whose text stack trained the generator)")
+        }
+        try FileManager.default.copyItem(atPath: Self.model + "/text_encoder", toPath: teacher + "/text_encoder")
+        let s = try ShippedModel.export(checkpoint: snap, teacher: teacher, out: out, description: "shipped from a snapshot", training: ["stage": "2"])
+        XCTAssertEqual(s.manifest.training["generator_dtype"], "F16")
+        XCTAssertEqual(s.manifest.training["stage"], "2")
+        let a = m.generator.stateDict(), b = s.generator.stateDict()
+        for (k, v) in a { _ = assertClose(b[k]!, v, tol: 1e-3, "\(k) (G_ema, F16)") }
+    }
+
     func testBrokenFoldersNameWhatIsMissing() throws {
         let broken = temporaryPath("broken-model")
         try FileManager.default.copyItem(atPath: Self.model, toPath: broken)

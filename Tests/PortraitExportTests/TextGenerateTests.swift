@@ -269,6 +269,22 @@ final class TextGenerateTests: XCTestCase {
         }
     }
 
+    func testBenchmarkReportsEveryStage() throws {
+        let folder = temporaryPath("bench-model")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let r = try GenerateBenchmark.run(config: Self.small, textConfig: { tok in
+            var c = GenerateBenchmark.worldTextConfig(tokenizer: tok)
+            c.hiddenSize = 8; c.intermediateSize = 16; c.numHiddenLayers = 1; c.numAttentionHeads = 2; c.projectionDim = 8
+            return c
+        }, folder: folder, runs: 1) { o in o.views = 2; o.frames = 2; o.meshResolution = 16 }
+        XCTAssertEqual(r.stages.map(\.name), ["load", "mapping", "planes", "mesh", "views", "orbit", "export"])
+        XCTAssertEqual(r.parts.map(\.name), ["text", "mapping", "planes", "render"])
+        XCTAssertGreaterThan(r.forwardBest, 0)
+        XCTAssertEqual(r.totalSeconds, r.stages.reduce(0) { $0 + $1.seconds }, accuracy: 1e-12)
+        XCTAssertEqual(GenerateBenchmark.world128.planeResolution, 64)
+        XCTAssertEqual(GenerateBenchmark.world128.neuralRenderingResolution, 32)
+    }
+
     // MARK: The mesh
 
     func testMeshWithoutSurfaceIsSkipped() throws {

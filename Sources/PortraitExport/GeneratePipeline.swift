@@ -57,7 +57,8 @@ public final class GeneratePipeline {
         let g = model.generator
         if let r = o.neuralRenderingResolution { g.neuralRenderingResolution = r }
         let r = g.neuralRenderingResolution
-        let conditioning = try textConditioning(model)
+        // text: the prompt through the tokenizer and text encoder (a stage of its own for text-conditioned models).
+        let conditioning = model.isTextConditioned ? try timer.measure("text") { try textConditioning(model) } : try textConditioning(model)
         let text = conditioning.text
         log("note: " + conditioning.record.note)
         try check()

@@ -277,7 +277,7 @@ final class TextGenerateTests: XCTestCase {
             c.hiddenSize = 8; c.intermediateSize = 16; c.numHiddenLayers = 1; c.numAttentionHeads = 2; c.projectionDim = 8
             return c
         }, folder: folder, runs: 1) { o in o.views = 2; o.frames = 2; o.meshResolution = 16 }
-        XCTAssertEqual(r.stages.map(\.name), ["load", "mapping", "planes", "mesh", "views", "orbit", "export"])
+        XCTAssertEqual(r.stages.map(\.name), ["load", "text", "mapping", "planes", "mesh", "views", "orbit", "export"])
         XCTAssertEqual(r.parts.map(\.name), ["text", "mapping", "planes", "render"])
         XCTAssertGreaterThan(r.forwardBest, 0)
         XCTAssertEqual(r.totalSeconds, r.stages.reduce(0) { $0 + $1.seconds }, accuracy: 1e-12)

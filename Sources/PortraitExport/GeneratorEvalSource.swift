@@ -73,6 +73,9 @@ public final class GeneratorEvalSource: EvalSource {
         return total
     }
 
+    /// Renders every sample now (so the metrics that follow only read), reporting `progress`.
+    public func renderAll() throws { for i in 0..<count { _ = try sample(i) } }
+
     private func sample(_ i: Int) throws -> Rendered {
         precondition(i >= 0 && i < count, "GeneratorEvalSource: sample \(i) of \(count)")
         lock.lock(); defer { lock.unlock() }

@@ -40,6 +40,9 @@ public struct GeneratorEvaluationExtras {
     public var consistency: ReprojectionConsistency.Result
     /// Per checked prompt: (prompt, generated spread, real spread, real images).
     public var spread: [(prompt: String, generated: Double, real: Double, realImages: Int)] = []
+    /// Fréchet distance between the judge's (L2-normalised) image embeddings of every generated view and of the
+    /// held-out real images, with the image counts.
+    public var judgeFID: (value: Double, generated: Int, real: Int)?
     /// Mean over checked prompts of generated / real spread.
     public var spreadRatio: Double? {
         let r = spread.filter { $0.real > 0 }.map { $0.generated / $0.real }
@@ -90,6 +93,7 @@ public enum GeneratorEvaluation {
         let source = try GeneratorEvalSource(model: model, prompts: held.captions, seed: s.seed, truncationPsi: s.truncationPsi,
                                              name: "generator \(model.path)")
         source.progress = { progress?("render", $0, $1) }
+        try source.renderAll()                      // one stage with its own progress and ETA
         var e = EvalSettings(metrics: s.metrics)
         e.clip = judge; e.seed = s.seed; e.distractors = s.distractors; e.batchSize = s.batchSize
         e.reference = s.reference; e.inception = s.inception
@@ -117,6 +121,12 @@ public enum GeneratorEvaluation {
         report.info["consistency_3d"] = ["mean_reprojection_error": c.pixels == 0 ? -1 : c.meanError, "pixels": c.pixels,
                                          "coverage": c.coverage, "units": "world units (EG3D's, the head ~0.5 wide)",
                                          "pairs": "(F, L15), (F, R15), both directions", "foreground_weight": Double(ReprojectionConsistency.foregroundWeight)]
+        if let embedder {
+            let f = try judgeFID(source: source, data: data, names: held.names, embedder: embedder, batch: s.batchSize)
+            extras.judgeFID = f
+            report.info["fid_judge"] = ["value": f.value, "generated_images": f.generated, "real_images": f.real,
+                                        "features": "judge image embeddings (L2-normalised), all three views vs the held-out real images"]
+        }
         if s.spreadPrompts > 0, let embedder {
             extras.spread = try modeCollapse(model: model, data: data, prompts: Array(held.captions.prefix(s.spreadPrompts).map { $0[0] }),
                                              settings: s, embedder: embedder)
@@ -149,6 +159,31 @@ public enum GeneratorEvaluation {
             out.append((prompt, generated, realSpread, real.count))
         }
         return out
+    }
+
+    /// FID on judge features: every generated view against the held-out images of the same identities.
+    static func judgeFID(source: GeneratorEvalSource, data: String, names: [String], embedder: CLIPEmbedder,
+                         batch: Int) throws -> (value: Double, generated: Int, real: Int) {
+        let ds = try EG3DDataset(path: data)
+        var gen: FeatureStatistics? = nil, real: FeatureStatistics? = nil
+        func add(_ e: Tensor, to stats: inout FeatureStatistics?) {
+            if stats == nil { stats = FeatureStatistics(dimension: e.shape[1]) }
+            stats!.add(e)
+        }
+        for v in MSCView.allCases {
+            for start in stride(from: 0, to: source.count, by: batch) {
+                add(try embedder.imageEmbeddings(try source.batch(start..<Swift.min(source.count, start + batch), view: v)), to: &gen)
+            }
+        }
+        for start in stride(from: 0, to: names.count, by: batch) {
+            let imgs = try names[start..<Swift.min(names.count, start + batch)].map { n -> Tensor in
+                let img = try ds.image(n)
+                return Tensor(imageFloats(img), shape: [3, img.height, img.width])
+            }
+            add(try embedder.imageEmbeddings(Tensor.stack(imgs, axis: 0)), to: &real)
+        }
+        let value = try frechetDistance(GaussianStatistics(gen!), GaussianStatistics(real!))
+        return (value, gen!.count, real!.count)
     }
 
     /// An 8-bit RGB image as planar floats in [0, 1].

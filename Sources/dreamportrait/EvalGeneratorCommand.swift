@@ -58,6 +58,9 @@ enum EvalGeneratorCommand {
         if args.flag("--json") { print(String(decoding: json, as: UTF8.self)); return }
         print(report.table.text(), terminator: "")
         print(report.summary())
+        if let f = extras.judgeFID {
+            print(String(format: "FID on judge features: %.4f (%ld generated views vs %ld held-out real images)", f.value, f.generated, f.real))
+        }
         if let a = extras.attributeAccuracy {
             print(String(format: "Attribute accuracy: %.2f%% (%ld of %ld stated attributes agree with the classifier, views F, L15, R15)",
                          a.stated == 0 ? 0 : 100 * Double(a.agree) / Double(a.stated), a.agree, a.stated))

@@ -56,16 +56,21 @@ final class GeneratorEvaluationTests: XCTestCase {
         for c in held.captions { for (_, v) in PromptAttributes.parse(c[0]) { stated += 1; if v { trueOnes += 1 } } }
         XCTAssertEqual(extras.attributeAccuracy?.stated, 3 * stated)
         XCTAssertEqual(extras.attributeAccuracy?.agree, 3 * trueOnes)
+        let fid = try XCTUnwrap(extras.judgeFID)
+        XCTAssertEqual(fid.generated, 18)
+        XCTAssertEqual(fid.real, 6)
+        XCTAssertTrue(fid.value.isFinite && fid.value >= 0, "\(fid.value)")
         XCTAssertEqual(extras.spread.count, 1)
         XCTAssertGreaterThan(extras.spread[0].generated, 0, "8 seeds give 8 different portraits")
         let json = try JSONSerialization.jsonObject(with: report.json()) as! [String: Any]
-        for key in ["attribute_accuracy", "consistency_3d", "mode_collapse", "msc", "rp", "table"] { XCTAssertNotNil(json[key], key) }
+        for key in ["attribute_accuracy", "consistency_3d", "mode_collapse", "fid_judge", "msc", "rp", "table"] { XCTAssertNotNil(json[key], key) }
         // The same settings give the same values.
         let (again, extras2) = try GeneratorEvaluation.run(settings(), model: model, judge: Self.judge, data: Self.world,
                                                            attributeProbabilities: always)
         XCTAssertEqual(again.values[.msc], msc)
         XCTAssertEqual(again.values[.rp], rp)
         XCTAssertEqual(extras2.consistency, extras.consistency)
+        XCTAssertEqual(extras2.judgeFID?.value, fid.value)
     }
 
     func testMissingPartsAreNamed() throws {

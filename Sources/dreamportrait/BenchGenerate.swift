@@ -36,7 +36,7 @@ enum BenchGenerate {
             o.frames = frames; o.meshResolution = mesh
         }
         print("dreamportrait generate at \(name) (random weights, model folder \(r.modelBytes / 1024) KiB, \(Parallel.threadCount) threads, \(BuildInfo.march))")
-        print(String(format: "  forward, one view: %.1f ms best of %ld (mean %.1f ms): ", 1000 * r.forwardBest, runs, 1000 * r.forwardMean)
+        print(String(format: "  forward, one view: %.1f ms best of %ld (mean %.1f ms; CPU %.1f ms): ", 1000 * r.forwardBest, runs, 1000 * r.forwardMean, 1000 * r.forwardCPU)
               + r.parts.map { "\($0.name) " + String(format: "%.1f ms", 1000 * $0.seconds) }.joined(separator: ", "))
         print(String(format: "  whole run (5 views, %ld-frame orbit GIF, %ld³ mesh grid): %.2f s", frames, mesh, r.totalSeconds))
         for s in r.stages {

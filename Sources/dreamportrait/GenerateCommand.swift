@@ -104,13 +104,19 @@ enum GenerateCommand {
         let prompts = try PromptList.read(path: list)
         let model = try GenerateModel(weights: o.weights)
         printError("--prompts \(list): \(prompts.count) prompts into \(o.outputDirectory)/")
+        // A prompt that cannot be encoded is reported and skipped; the others are still generated.
+        var failed: [String] = []
         for (i, p) in prompts.enumerated() {
             var one = o
             one.prompt = p.prompt
             one.outputDirectory = (o.outputDirectory as NSString).appendingPathComponent(PromptList.folderName(index: i, prompt: p.prompt))
             do { try runOne(one, model: model) } catch let e as PromptError {
-                throw PromptError("\(list) line \(p.line): \(e.message)")
+                printError("error: \(list) line \(p.line): \(e.message)")
+                failed.append("line \(p.line)")
             }
+        }
+        if !failed.isEmpty {
+            throw PromptError("\(list): \(failed.count) of \(prompts.count) prompts could not be generated (\(failed.joined(separator: ", "))); the others were written")
         }
     }
 

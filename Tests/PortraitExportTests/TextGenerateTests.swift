@@ -142,6 +142,20 @@ final class TextGenerateTests: XCTestCase {
         XCTAssertThrowsError(try GenerateModel(weights: broken)) {
             XCTAssertTrue("\($0)".hasPrefix("\(broken)/text_encoder: is missing (the text encoder folder named in model.json)"), "\($0)")
         }
+        let manifest = broken + "/model.json"
+        let original = try String(contentsOfFile: manifest, encoding: .utf8)
+        try original.replacingOccurrences(of: "\"dreamportrait-model\"", with: "\"something-else\"").write(toFile: manifest, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try GenerateModel(weights: broken)) {
+            XCTAssertEqual("\($0)", "\(manifest): format is \"something-else\", expected \"dreamportrait-model\"")
+        }
+        try "not json".write(toFile: manifest, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try GenerateModel(weights: broken)) { XCTAssertTrue("\($0)".hasPrefix("\(manifest): is not a model manifest"), "\($0)") }
+        // --interpolate-to, like --mix, needs text conditioning.
+        var u = ExportTestSupport.options(out: temporaryPath("interp-uncond"), views: 1, frames: 0, mesh: false)
+        u.interpolateToPrompt = "a man"
+        XCTAssertThrowsError(try GeneratePipeline(options: u).run()) {
+            XCTAssertEqual("\($0)", "--interpolate-to needs a text-conditioned model, but \(ExportTestSupport.tiny.path) is an unconditional generator")
+        }
         try FileManager.default.removeItem(atPath: broken + "/model.json")
         XCTAssertThrowsError(try GenerateModel(weights: broken)) {
             XCTAssertEqual("\($0)", "\(broken): is a folder without model.json; --weights takes a .safetensors file or a model folder (Weights/dreamportrait)")

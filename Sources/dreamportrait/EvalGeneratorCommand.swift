@@ -25,10 +25,14 @@ enum EvalGeneratorCommand {
             }
             if !s.metrics.contains(m) { s.metrics.append(m) }
         }
-        guard let set = EvalFolder.CaptionSet(rawValue: args.string("--captions") ?? "in") else {
-            throw UsageError(message: "invalid value '\(args.string("--captions")!)' for --captions: expected in or ood", command: cmd)
+        // Both caption styles unless --captions picks one.
+        var sets: [EvalFolder.CaptionSet] = [.inDistribution, .outOfDistribution]
+        if let name = args.string("--captions") {
+            guard let set = EvalFolder.CaptionSet(rawValue: name) else {
+                throw UsageError(message: "invalid value '\(name)' for --captions: expected in or ood", command: cmd)
+            }
+            sets = [set]
         }
-        s.captions = set
         s.count = try args.int("--count", default: 500, range: 1...1_000_000)
         s.distractors = try args.int("--distractors", default: 99, range: 1...1_000_000)
         s.batchSize = try args.int("--batch", default: 16, range: 1...4096)
@@ -39,23 +43,38 @@ enum EvalGeneratorCommand {
         }
         // Everything missing is named before anything is loaded.
         let paths = try GeneratorEvaluation.resolve(s)
-        printError("eval: \(paths.model) on the held-out \(set == .inDistribution ? "in-distribution" : "OOD") captions of \(paths.data), judge \(paths.judge)")
         let model = try GenerateModel(weights: paths.model)
         let classifier = try AttributeClassifier.load(paths.attributes)
-        var bar: (stage: String, bar: ProgressBar)? = nil
-        let (report, extras) = try GeneratorEvaluation.run(s, model: model, judge: paths.judge, data: paths.data,
-                                                           attributeProbabilities: { classifier.probabilities($0) }) { stage, done, total in
-            if bar?.stage != stage {
-                bar?.bar.finish()
-                printError(stage)
-                bar = (stage, ProgressBar(total: total, start: 0, unit: stage == "render" ? "samples" : "images"))
+        var reports: [String: Any] = [:]
+        for set in sets {
+            s.captions = set
+            let style = set == .inDistribution ? "in-distribution" : "OOD"
+            printError("eval: \(paths.model) on the held-out \(style) captions of \(paths.data), judge \(paths.judge)")
+            var bar: (stage: String, bar: ProgressBar)? = nil
+            let (report, extras) = try GeneratorEvaluation.run(s, model: model, judge: paths.judge, data: paths.data,
+                                                               attributeProbabilities: { classifier.probabilities($0) }) { stage, done, total in
+                if bar?.stage != stage {
+                    bar?.bar.finish()
+                    printError(stage)
+                    bar = (stage, ProgressBar(total: total, start: 0, unit: stage == "render" ? "samples" : "images"))
+                }
+                bar!.bar.update(done)
             }
-            bar!.bar.update(done)
+            bar?.bar.finish()
+            reports[set == .inDistribution ? "in" : "ood"] = try JSONSerialization.jsonObject(with: report.json())
+            if !args.flag("--json") { printSummary(report, extras) }
         }
-        bar?.bar.finish()
-        let json = try report.json()
-        if let out = args.string("--out") { try writeAtomically(json + Data("\n".utf8), to: URL(fileURLWithPath: out)) }
-        if args.flag("--json") { print(String(decoding: json, as: UTF8.self)); return }
+        let json = try JSONSerialization.data(withJSONObject: reports.count == 1 ? reports.first!.value : reports,
+                                              options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+        if let out = args.string("--out") {
+            try writeAtomically(json + Data("\n".utf8), to: URL(fileURLWithPath: out))
+            if !args.flag("--json") { print("JSON report: \(out)") }
+        }
+        if args.flag("--json") { print(String(decoding: json, as: UTF8.self)) }
+    }
+
+    /// The Table 1 row and the extra columns of one caption style.
+    static func printSummary(_ report: EvalReport, _ extras: GeneratorEvaluationExtras) {
         print(report.table.text(), terminator: "")
         print(report.summary())
         if let f = extras.judgeFID {
@@ -72,6 +91,5 @@ enum EvalGeneratorCommand {
             print(String(format: "Mode collapse: judge-feature spread of %ld seeds / spread of fitting real images = %.2f (mean over %ld prompts; ≥ 0.5 is the bar)",
                          GeneratorEvaluationSettings.spreadSeeds, r, extras.spread.count))
         }
-        if let out = args.string("--out") { print("JSON report: \(out)") }
     }
 }

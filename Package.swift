@@ -41,7 +41,7 @@ let package = Package(
         // EG3D's generator, renderer and discriminator, DreamPortrait's conditioning, meshes.
         .target(name: "TriPlaneGAN", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         // `dreamportrait generate` as a library: images, depth maps, orbit GIF, tri-planes, meshes, manifest, timing.
-        .target(name: "PortraitExport", dependencies: ["TriPlaneGAN", "TensorCore", "Codecs"], swiftSettings: kernelFlags),
+        .target(name: "PortraitExport", dependencies: ["TriPlaneGAN", "TensorCore", "Codecs", "Teacher", "Metrics", "PortraitWorld"], swiftSettings: kernelFlags),
         // The frozen teacher and text stack: CLIP tokenizer and transformers, SD-style U-Net and VAE, schedulers.
         .target(name: "Teacher", dependencies: ["TensorCore", "Codecs"], swiftSettings: kernelFlags),
         // FID (Fréchet distance over Inception features), CLIP score, MSC and R-precision, and the evaluation
@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "PortraitWorldTests", dependencies: ["PortraitWorld", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore", "TestSupport"], swiftSettings: testFlags),
-        .testTarget(name: "PortraitExportTests", dependencies: ["PortraitExport", "TriPlaneGAN", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "PortraitExportTests", dependencies: ["PortraitExport", "TriPlaneGAN", "TensorCore", "Codecs", "Teacher", "Metrics", "PortraitWorld", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TeacherTraining", "Teacher", "PortraitWorld", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "TriPlaneGAN", "TensorCore", "PortraitWorld", "Teacher", "Training", "Codecs", "TestSupport"], swiftSettings: testFlags),

@@ -13,10 +13,15 @@ public struct GenerateManifest: Codable {
     }
 
     public struct Conditioning: Codable {
-        /// "unconditional" until text-conditioned checkpoints exist.
+        /// "text" or "unconditional".
         public var mode: String
         public var prompt: String?
         public var note: String
+        /// The prompt's word tokens (before truncation to 75), for text-conditioned models.
+        public var tokens: Int? = nil
+        /// `--mix` and its `--alpha`.
+        public var mix: String? = nil
+        public var alpha: Float? = nil
     }
 
     public struct Settings: Codable {
@@ -66,6 +71,16 @@ public struct GenerateManifest: Codable {
         public var bounds: [Float]
     }
 
+    public struct Interpolation: Codable {
+        public var file: String
+        public var frames: Int
+        /// "prompt" (text conditioning interpolated) or "seed" (w interpolated).
+        public var between: String
+        public var from: String
+        public var to: String
+        public var method: String
+    }
+
     public struct Output: Codable {
         public var file: String
         public var bytes: Int
@@ -86,6 +101,9 @@ public struct GenerateManifest: Codable {
     public var views: [View]
     public var orbit: Orbit?
     public var mesh: Mesh?
+    /// Why the mesh was not made (a level without a surface); the other outputs are complete.
+    public var meshSkipped: String? = nil
+    public var interpolation: Interpolation? = nil
     public var outputs: [Output]
     public var stages: [StageRecord]
     /// The largest stage peak (MiB).

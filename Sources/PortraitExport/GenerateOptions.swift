@@ -3,12 +3,22 @@ import Foundation
 
 /// Everything a generate run needs; the defaults are the command line's.
 public struct GenerateOptions: Sendable {
-    /// The safetensors checkpoint (`--weights`).
-    public var weights: String
+    /// `--weights`: a generator .safetensors or a model folder; nil uses the shipped model (`ShippedModel.locate`).
+    public var weights: String?
     /// Output folder (`--out`); created if missing.
     public var outputDirectory: String
-    /// The text prompt (`--prompt`); recorded, and ignored by unconditional checkpoints.
+    /// The text prompt (`--prompt`); required by text-conditioned models, recorded and ignored by unconditional ones.
     public var prompt: String? = nil
+    /// `--mix TEXT2`: a second prompt whose conditioning is interpolated with the first (`PromptEncoder.mix`).
+    public var mixPrompt: String? = nil
+    /// `--alpha A`: the weight of `mixPrompt` (0: the prompt alone, 1: the mix prompt alone).
+    public var alpha: Float = 0.5
+    /// `--interpolate-to TEXT2`: interpolation.gif from the prompt to this one (frontal view, fixed seed).
+    public var interpolateToPrompt: String? = nil
+    /// `--interpolate-seed S2`: interpolation.gif from --seed to S2 (w interpolated, fixed prompt).
+    public var interpolateToSeed: UInt64? = nil
+    /// `--interpolation-frames`: frames of interpolation.gif (α = k/(F − 1)).
+    public var interpolationFrames: Int = 24
     /// `--seed`: the latent z and every renderer draw follow it (see `RendererSeeds`).
     public var seed: UInt64 = 0
     /// `--truncation` ψ, applied to every w (EG3D's truncation_cutoff 14 = all rows).
@@ -36,7 +46,7 @@ public struct GenerateOptions: Sendable {
     /// Program name and version, for the manifest.
     public var tool: String = "dreamportrait"
 
-    public init(weights: String, outputDirectory: String) {
+    public init(weights: String?, outputDirectory: String) {
         self.weights = weights
         self.outputDirectory = outputDirectory
     }
@@ -49,11 +59,12 @@ public struct GenerateOptions: Sendable {
 /// * the latent z is `RandomGenerator(seed: S).normal([1, z_dim])` (counter-based Philox, so the same on every
 ///   machine and thread count);
 /// * each rendered image has its own renderer source, `GeneratorRandomSource(seed: RendererSeeds.seed(S, stream, i))`
-///   for view i (stream 1), orbit frame i (stream 2) or the `--camera-label` view (stream 3), so an image does not
+///   for view i (stream 1), orbit frame i (stream 2), the `--camera-label` view (stream 3) or interpolation frame i
+///   (stream 4), so an image does not
 ///   depend on how many others are rendered before it. The derived seed is SplitMix64 applied twice:
 ///   `mix(mix(S ^ stream << 56) ^ i)`.
 public enum RendererSeeds {
-    public enum Stream: UInt64, Sendable { case view = 1, orbit = 2, cameraLabel = 3 }
+    public enum Stream: UInt64, Sendable { case view = 1, orbit = 2, cameraLabel = 3, interpolation = 4 }
 
     /// The renderer seed of image `index` in `stream` under run seed `seed`.
     public static func seed(_ seed: UInt64, _ stream: Stream, _ index: Int) -> UInt64 {

@@ -26,53 +26,53 @@ public final class GeneratePipeline {
     }
 
     /// Runs every stage and writes the outputs.
-    /// - Throws: `FileError` naming the file or flag (camera label, checkpoint, output folder), the checkpoint's
-    ///   loading error, `NoSurfaceError`, or `GenerationInterrupted`; in each case no output file is written.
-    public func run() throws -> Result {
+    /// - Parameter model: an already loaded model (`--prompts` loads once); nil loads `options.weights` (or the
+    ///   shipped model) in the load stage.
+    /// - Throws: `FileError` naming the file or flag (camera label, checkpoint or model folder, output folder), the
+    ///   checkpoint's loading error, `PromptError`, `UsageProblem`, or `GenerationInterrupted`; in each case no
+    ///   output file is written. A mesh level without a surface is not an error: the mesh is skipped and
+    ///   `manifest.meshSkipped` says why.
+    public func run(model: GenerateModel? = nil) throws -> Result {
         let o = options
         let extraCamera = try o.cameraLabelPath.map { try CameraLabelFile.read(path: $0) }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: o.weights, isDirectory: &isDir) else {
-            throw FileError(path: o.weights, message: "no such checkpoint (--weights)")
+        if let w = o.weights, !FileManager.default.fileExists(atPath: w) {
+            throw FileError(path: w, message: "no such checkpoint (--weights)")
         }
-        guard !isDir.boolValue else { throw FileError(path: o.weights, message: "is a folder; --weights takes a .safetensors file") }
         let createdOut = try OutputFolder.prepare(o.outputDirectory)
         do {
-            return try withNoGrad { try stages(extraCamera: extraCamera) }
+            return try withNoGrad { try stages(extraCamera: extraCamera, preloaded: model) }
         } catch {
             if createdOut { OutputFolder.removeIfEmpty(o.outputDirectory) }
             throw error
         }
     }
 
-    private func stages(extraCamera: Camera?) throws -> Result {
+    private func stages(extraCamera: Camera?, preloaded: GenerateModel?) throws -> Result {
         let o = options, timer = StageTimer(), started = Date()
         var products: [(name: String, data: Data)] = []
         func check() throws { if shouldStop() { throw GenerationInterrupted() } }
 
         // load
-        let (g, digest) = try timer.measure("load") { () throws -> (TriPlaneGenerator, (hex: String, bytes: Int)) in
-            let g = try TriPlaneGenerator.load(path: o.weights)
-            return (g, try SHA256.file(o.weights))
-        }
+        let model = try timer.measure("load") { try preloaded ?? GenerateModel(weights: o.weights) }
+        let g = model.generator
         if let r = o.neuralRenderingResolution { g.neuralRenderingResolution = r }
         let r = g.neuralRenderingResolution
-        let note = o.prompt == nil
-            ? "\(o.weights) is an unconditional generator: the portrait is generated unconditionally from --seed \(o.seed)"
-            : "\(o.weights) has no text conditioning: the prompt is ignored and the portrait is generated unconditionally from --seed \(o.seed)"
-        log("note: " + note)
+        // text: the prompt through the tokenizer and text encoder (a stage of its own for text-conditioned models).
+        let conditioning = model.isTextConditioned ? try timer.measure("text") { try textConditioning(model) } : try textConditioning(model)
+        let text = conditioning.text
+        log("note: " + conditioning.record.note)
         try check()
 
-        // mapping: z from the seed, the frontal conditioning camera, truncation on every w.
+        // mapping: z from the seed, the frontal conditioning camera, truncation on every w (then w_t from the text).
+        func latent(_ seed: UInt64) -> Tensor { RandomGenerator(seed: seed).normal([1, g.config.zDim]) }
         let ws = timer.measure("mapping") { () -> Tensor in
-            let z = RandomGenerator(seed: o.seed).normal([1, g.config.zDim])
-            return g.mapping(z, Camera.labels([Camera.frontal()]), truncationPsi: o.truncationPsi)
+            model.mapping(z: latent(o.seed), truncationPsi: o.truncationPsi, text: text)
         }
         try check()
 
         // planes: the backbone once (noise_mode const); reused by every view, frame and the mesh.
         let planes = try timer.measure("planes") { () throws -> Tensor in
-            let planes = g.planes(ws, noiseMode: .const)
+            let planes = model.planes(ws: ws, text: text)
             let meta = ["config": try g.config.jsonString(), "seed": "\(o.seed)", "truncation_psi": "\(o.truncationPsi)",
                         "layout": "(1, 3·\(g.config.planeChannels), H, W): the XY, XZ and ZX planes (EG3D's order)"]
             products.append(("triplane.safetensors", try safeTensorsData(["planes": planes], metadata: meta)))
@@ -80,21 +80,27 @@ public final class GeneratePipeline {
         }
         try check()
 
-        // mesh: before the views, so that a threshold without a surface fails fast.
+        // mesh: a level without a surface skips the mesh (said on the log and in the manifest), never the run.
         var meshRecord: GenerateManifest.Mesh?
+        var meshSkipped: String?
         if o.mesh {
             try timer.measure("mesh") {
                 progress("mesh", 0, o.meshResolution)
                 let grid = try MeshExtraction.sampleGrid(generator: g, planes: planes, resolution: o.meshResolution,
                                                          progress: { self.progress("mesh", $0, $1) }, shouldStop: shouldStop)
                 let pad = o.resolvedMeshPad
-                let mesh = try MeshExtraction.extract(generator: g, planes: planes, grid: grid, threshold: o.meshThreshold, pad: pad)
                 let (lo, hi) = grid.range(pad: pad)
-                products += [("mesh.ply", mesh.plyData()), ("mesh.obj", mesh.objData()), ("mesh.glb", mesh.glbData())]
-                let box = Float(g.settings.boxWarp) / 2
-                meshRecord = .init(files: ["mesh.ply", "mesh.obj", "mesh.glb"], vertices: mesh.vertices.count, triangles: mesh.triangles.count,
-                                   resolution: o.meshResolution, threshold: o.meshThreshold, pad: pad, densityMin: lo, densityMax: hi,
-                                   bounds: [-box, -box, -box, box, box, box])
+                do {
+                    let mesh = try MeshExtraction.extract(generator: g, planes: planes, grid: grid, threshold: o.meshThreshold, pad: pad)
+                    products += [("mesh.ply", mesh.plyData()), ("mesh.obj", mesh.objData()), ("mesh.glb", mesh.glbData())]
+                    let box = Float(g.settings.boxWarp) / 2
+                    meshRecord = .init(files: ["mesh.ply", "mesh.obj", "mesh.glb"], vertices: mesh.vertices.count, triangles: mesh.triangles.count,
+                                       resolution: o.meshResolution, threshold: o.meshThreshold, pad: pad, densityMin: lo, densityMax: hi,
+                                       bounds: [-box, -box, -box, box, box, box])
+                } catch let e as NoSurfaceError {
+                    meshSkipped = "\(e)"
+                    log("note: mesh skipped (every other output is written): \(e)")
+                }
             }
             try check()
         }
@@ -144,15 +150,41 @@ public final class GeneratePipeline {
         }
         try check()
 
+        // interpolation: between two prompts or two seeds, frontal view.
+        var interpolationRecord: GenerateManifest.Interpolation?
+        if let spec = try interpolationSpec(model: model, text: text) {
+            try timer.measure("interpolation") {
+                let n = o.interpolationFrames
+                var frames: [Image] = []
+                progress("interpolation", 0, n)
+                let wsTo = spec.seed.map { model.mapping(z: latent($0), truncationPsi: o.truncationPsi, text: text) }
+                for k in 0..<n {
+                    try check()
+                    let a = n == 1 ? 0 : Float(k) / Float(n - 1)
+                    var t = text, w = ws
+                    if let to = spec.text, let from = text { t = PromptEncoder.mix(from, to, alpha: a); w = model.mapping(z: latent(o.seed), truncationPsi: o.truncationPsi, text: t) }
+                    if let wsTo { w = ws * (1 - a) + wsTo * a }
+                    let out = g.render(planes: model.planes(ws: w, text: t), ws: w, cameras: Camera.labels([Camera.frontal()]), resolution: r,
+                                       random: GeneratorRandomSource(seed: RendererSeeds.seed(o.seed, .interpolation, k)))
+                    frames.append(ImageExport.rgb8(out.image))
+                    progress("interpolation", k + 1, n)
+                }
+                products.append(("interpolation.gif", GIF.encode(frames: frames, delay: o.frameDelay * 2)))
+                interpolationRecord = .init(file: "interpolation.gif", frames: n, between: spec.text != nil ? "prompt" : "seed",
+                                            from: spec.text != nil ? (o.prompt ?? "") : "\(o.seed)", to: spec.label, method: spec.method)
+            }
+        }
+        try check()
+
         // export: every file atomically, then the manifest.
         let dir = URL(fileURLWithPath: o.outputDirectory)
         try timer.measure("export") {
             for p in products { try writeAtomically(p.data, to: dir.appendingPathComponent(p.name)) }
         }
-        let manifest = GenerateManifest(
+        var manifest = GenerateManifest(
             tool: o.tool, command: o.command, status: "complete", createdAt: ISO8601DateFormatter().string(from: started), seed: o.seed,
-            checkpoint: .init(path: o.weights, bytes: digest.bytes, sha256: digest.hex), config: g.config,
-            conditioning: .init(mode: "unconditional", prompt: o.prompt, note: note),
+            checkpoint: .init(path: model.checkpointPath, bytes: model.digest.bytes, sha256: model.digest.hex), config: g.config,
+            conditioning: conditioning.record,
             settings: .init(truncationPsi: o.truncationPsi, truncationCutoff: "all \(g.config.numWs) ws", noiseMode: "const",
                             conditioningCamera: "frontal: LookAt(π/2, π/2), radius 2.7, pivot (0, 0, 0.2), focal 4.2647",
                             views: o.views, frames: o.frames, frameDelayCentiseconds: o.frameDelay, neuralRenderingResolution: r,
@@ -166,9 +198,62 @@ public final class GeneratePipeline {
             views: viewRecords, orbit: orbitRecord, mesh: meshRecord,
             outputs: products.map { .init(file: $0.name, bytes: $0.data.count) }, stages: timer.records,
             peakRssMib: timer.records.map(\.peakRssMiB).max() ?? 0, totalSeconds: timer.totalSeconds)
+        manifest.meshSkipped = meshSkipped
+        manifest.interpolation = interpolationRecord
         try writeAtomically(try manifest.jsonData(), to: dir.appendingPathComponent("manifest.json"))
         return Result(manifest: manifest, files: products.map(\.name) + ["manifest.json"])
     }
+}
+
+extension GeneratePipeline {
+    /// The text conditioning of the run and its manifest record.
+    /// - Throws: `PromptError` (no prompt for a text model, an empty prompt or mix prompt), `UsageProblem` (--mix or
+    ///   a prompt interpolation with an unconditional checkpoint).
+    func textConditioning(_ model: GenerateModel) throws -> (text: TextConditioning?, record: GenerateManifest.Conditioning) {
+        let o = options
+        guard let encoder = model.encoder else {
+            if o.mixPrompt != nil || o.interpolateToPrompt != nil {
+                throw UsageProblem(message: "\(o.mixPrompt != nil ? "--mix" : "--interpolate-to") needs a text-conditioned model, but \(model.path) is an unconditional generator")
+            }
+            let note = o.prompt == nil
+                ? "\(model.path) is an unconditional generator: the portrait is generated unconditionally from --seed \(o.seed)"
+                : "\(model.path) has no text conditioning: the prompt is ignored and the portrait is generated unconditionally from --seed \(o.seed)"
+            return (nil, .init(mode: "unconditional", prompt: o.prompt, note: note))
+        }
+        guard let prompt = o.prompt else {
+            throw PromptError("--prompt: \(model.path) is a text-conditioned model; give --prompt TEXT (or --prompts FILE)")
+        }
+        encoder.warn = log
+        var text = try encoder.encode(prompt)
+        var note = "text-conditioned: \"\(prompt)\" (seed \(o.seed))"
+        if let mix = o.mixPrompt {
+            text = PromptEncoder.mix(text, try encoder.encode(mix, flag: "--mix"), alpha: o.alpha)
+            note += ", mixed with \"\(mix)\" at α = \(o.alpha)"
+        }
+        return (text, .init(mode: "text", prompt: prompt, note: note, tokens: encoder.tokenCount(prompt),
+                            mix: o.mixPrompt, alpha: o.mixPrompt == nil ? nil : o.alpha))
+    }
+
+    /// What interpolation.gif interpolates to, if asked.
+    func interpolationSpec(model: GenerateModel, text: TextConditioning?) throws
+        -> (text: TextConditioning?, seed: UInt64?, label: String, method: String)? {
+        let o = options
+        if let to = o.interpolateToPrompt, let encoder = model.encoder {
+            return (try encoder.encode(to, flag: "--interpolate-to"), nil, to,
+                    "text conditioning mixed with PromptEncoder.mix at α = k/(F − 1), same z, frontal camera")
+        }
+        if let s = o.interpolateToSeed {
+            return (nil, s, "\(s)", "w = (1 − α)·w(seed) + α·w(\(s)) at α = k/(F − 1) (after the semantics mapping when there is text), frontal camera")
+        }
+        return nil
+    }
+}
+
+/// A combination of settings that cannot run (names the flags).
+public struct UsageProblem: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
 }
 
 /// Checks and creation of the output folder.

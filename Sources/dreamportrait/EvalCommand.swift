@@ -1,7 +1,7 @@
 // `dreamportrait eval`: quality metrics of generated portraits (DreamPortrait §4.1, Table 1: FID, MSC, CLIP
 // R-precision). This file parses the options into Metrics' EvalSettings, opens --images as an EvalSource (an
 // evaluation folder, EvalFolder.swift, or FID statistics) and prints the Table 1 row, optionally as JSON.
-// Generator-driven evaluation (a later issue) passes its own EvalSource to Evaluation.run instead of a folder.
+// Without --images it evaluates a text-conditioned model generator-driven (EvalGeneratorCommand.swift).
 import Foundation
 import Metrics
 import TensorCore
@@ -21,6 +21,10 @@ enum EvalCommand {
             against --distractors captions of other samples (seeded) for its frontal image. --images may also be a \
             statistics file (.safetensors with mu and sigma) for fid alone. Reference statistics are cached.
             Metrics: fid (needs --reference, --inception), msc and rp (need --clip and captions).
+            Without --images: the shipped model (or --weights DIR) renders the held-out captions of --data's test split \
+            at the three MSC cameras in memory and is scored by the shipped judge (Weights/judge, or --judge) with msc \
+            and rp (fid too with --reference and --inception), plus attribute accuracy (Weights/attributes.safetensors, \
+            or --attributes) and 3D consistency (reprojection error between neighbouring views through the depth).
             """,
         options: [
             Option(name: "--metrics", value: "LIST", help: "Comma-separated metrics: fid, msc, rp", defaultValue: "fid"),
@@ -37,6 +41,12 @@ enum EvalCommand {
             Option(name: "--dataset", value: "NAME", help: "Table column group name", defaultValue: "the --images folder name"),
             Option(name: "--stats-cache", value: "DIR", help: "Where reference statistics are cached", defaultValue: "~/.cache/dreamportrait/statistics"),
             Option(name: "--no-cache", value: nil, help: "Neither read nor write cached statistics"),
+            Option(name: "--weights", value: "DIR", help: "Generator-driven: the model folder", defaultValue: "the shipped model"),
+            Option(name: "--judge", value: "DIR", help: "Generator-driven: the judge CLIPModel folder", defaultValue: "Weights/judge beside the model"),
+            Option(name: "--attributes", value: "FILE", help: "Generator-driven: the attribute classifier", defaultValue: "Weights/attributes.safetensors beside the model"),
+            Option(name: "--data", value: "DIR", help: "Generator-driven: the world dataset whose test split gives the prompts", defaultValue: "$DREAMPORTRAIT_WORLD"),
+            Option(name: "--count", value: "N", help: "Generator-driven: held-out prompts", defaultValue: "500"),
+            Option(name: "--truncation", value: "PSI", help: "Generator-driven: truncation ψ", defaultValue: "0.7"),
             Option(name: "--json", value: nil, help: "Print the JSON report instead of the table"),
             Option(name: "--out", value: "FILE", help: "Also write the JSON report (values, details, table) to FILE"),
         ],
@@ -44,6 +54,7 @@ enum EvalCommand {
 
     static func run(_ args: Arguments) throws {
         let cmd = args.command
+        if args.string("--images") == nil { return try EvalGeneratorCommand.run(args) }
         let names = args.list("--metrics") ?? ["fid"]
         guard !names.isEmpty else { throw UsageError(message: "--metrics is empty; metrics: fid, msc, rp", command: cmd) }
         var metrics: [MetricsTable.Metric] = []

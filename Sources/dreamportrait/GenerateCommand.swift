@@ -1,6 +1,7 @@
-// `dreamportrait generate`: a 3D portrait from a checkpoint. Parses the flags into GenerateOptions, runs
-// PortraitExport's GeneratePipeline with progress bars and Ctrl-C handling, and prints what it wrote. Until the
-// text-conditioned model exists, any compatible checkpoint (for example a converted EG3D) runs unconditionally.
+// `dreamportrait generate`: a 3D portrait from a prompt. Parses the flags into GenerateOptions, runs
+// PortraitExport's GeneratePipeline with progress bars and Ctrl-C handling, and prints what it wrote. Without
+// --weights it uses the shipped model (ShippedModel.locate); --weights takes a model folder, or any compatible
+// unconditional checkpoint (for example a converted EG3D), which runs unconditionally and says so.
 import Foundation
 import Training
 import PortraitExport
@@ -20,8 +21,15 @@ enum GenerateCommand {
             succeeded, each atomically; Ctrl-C stops without writing anything.
             """,
         options: [
-            Option(name: "--weights", value: "FILE", help: "Generator checkpoint (.safetensors with config metadata)"),
+            Option(name: "--weights", value: "FILE|DIR", help: "A model folder (model.json, generator, text encoder, tokenizer) or an unconditional generator .safetensors",
+                   defaultValue: "the shipped model: $DREAMPORTRAIT_MODEL, ./Weights/dreamportrait, or the checkout's"),
             Option(name: "--prompt", value: "TEXT", help: "Text prompt (ignored, with a note, by unconditional checkpoints)"),
+            Option(name: "--prompts", value: "FILE", help: "One prompt a line (# comments): one folder per prompt under --out"),
+            Option(name: "--mix", value: "TEXT2", help: "Interpolate the text conditioning towards a second prompt"),
+            Option(name: "--alpha", value: "A", help: "Weight of --mix (0: --prompt alone, 1: --mix alone)", defaultValue: "0.5"),
+            Option(name: "--interpolate-to", value: "TEXT2", help: "interpolation.gif from --prompt to TEXT2 (frontal view)"),
+            Option(name: "--interpolate-seed", value: "S2", help: "interpolation.gif from --seed to S2 (w interpolated)"),
+            Option(name: "--interpolation-frames", value: "F", help: "Frames of interpolation.gif", defaultValue: "24"),
             Option(name: "--seed", value: "S", help: "Seed of the latent and the renderer", defaultValue: "0"),
             Option(name: "--truncation", value: "PSI", help: "Truncation ψ", defaultValue: "0.7"),
             Option(name: "--views", value: "N", help: "Views on the yaw arc", defaultValue: "5"),
@@ -38,9 +46,24 @@ enum GenerateCommand {
         run: run)
 
     static func options(_ a: Arguments) throws -> GenerateOptions {
-        guard let weights = a.string("--weights") else { throw UsageError(message: "missing --weights FILE (a generator checkpoint)", command: a.command) }
-        var o = GenerateOptions(weights: weights, outputDirectory: a.string("--out") ?? "portrait")
+        var o = GenerateOptions(weights: a.string("--weights"), outputDirectory: a.string("--out") ?? "portrait")
         o.prompt = a.string("--prompt")
+        if o.prompt != nil && a.string("--prompts") != nil {
+            throw UsageError(message: "--prompt and --prompts contradict each other: give one prompt or a file of them", command: a.command)
+        }
+        o.mixPrompt = a.string("--mix")
+        if a.string("--alpha") != nil && o.mixPrompt == nil { throw UsageError(message: "--alpha weights --mix TEXT2, which is missing", command: a.command) }
+        o.alpha = try a.float("--alpha", default: 0.5)
+        guard o.alpha.isFinite else { throw UsageError(message: "--alpha must be a finite number", command: a.command) }
+        o.interpolateToPrompt = a.string("--interpolate-to")
+        if let s = a.string("--interpolate-seed") {
+            guard let v = UInt64(s) else { throw UsageError(message: "invalid value '\(s)' for --interpolate-seed: expected a non-negative integer", command: a.command) }
+            o.interpolateToSeed = v
+        }
+        if o.interpolateToPrompt != nil && o.interpolateToSeed != nil {
+            throw UsageError(message: "--interpolate-to and --interpolate-seed: interpolate between two prompts or two seeds, not both", command: a.command)
+        }
+        o.interpolationFrames = try a.int("--interpolation-frames", default: 24, range: 2...600)
         if let s = a.string("--seed") {
             guard let v = UInt64(s) else { throw UsageError(message: "invalid value '\(s)' for --seed: expected a non-negative integer", command: a.command) }
             o.seed = v
@@ -76,6 +99,28 @@ enum GenerateCommand {
     static func run(_ a: Arguments) throws {
         let o = try options(a)
         BufferPool.shared.capacityBytes = inferencePoolMiB << 20
+        Interrupt.install(message: "stopping after the image in flight; nothing will be written")
+        guard let list = a.string("--prompts") else { return try runOne(o, model: nil) }
+        let prompts = try PromptList.read(path: list)
+        let model = try GenerateModel(weights: o.weights)
+        printError("--prompts \(list): \(prompts.count) prompts into \(o.outputDirectory)/")
+        // A prompt that cannot be encoded is reported and skipped; the others are still generated.
+        var failed: [String] = []
+        for (i, p) in prompts.enumerated() {
+            var one = o
+            one.prompt = p.prompt
+            one.outputDirectory = (o.outputDirectory as NSString).appendingPathComponent(PromptList.folderName(index: i, prompt: p.prompt))
+            do { try runOne(one, model: model) } catch let e as PromptError {
+                printError("error: \(list) line \(p.line): \(e.message)")
+                failed.append("line \(p.line)")
+            }
+        }
+        if !failed.isEmpty {
+            throw PromptError("\(list): \(failed.count) of \(prompts.count) prompts could not be generated (\(failed.joined(separator: ", "))); the others were written")
+        }
+    }
+
+    static func runOne(_ o: GenerateOptions, model: GenerateModel?) throws {
         let pipeline = GeneratePipeline(options: o)
         pipeline.log = { printError($0) }
         var bars: [String: ProgressBar] = [:]
@@ -89,15 +134,15 @@ enum GenerateCommand {
             bar.update(done)
             if done == total { bar.finish() }
         }
-        Interrupt.install(message: "stopping after the image in flight; nothing will be written")
         pipeline.shouldStop = { Interrupt.requested }
         let result: GeneratePipeline.Result
-        do { result = try pipeline.run() } catch let e as GenerationInterrupted {
+        do { result = try pipeline.run(model: model) } catch let e as GenerationInterrupted {
             printError(e.description)
             exit(130)
         }
         let m = result.manifest
         print("\(o.outputDirectory): \(result.files.count) files (seed \(o.seed), ψ \(o.truncationPsi), R \(m.settings.neuralRenderingResolution), \(m.config.imgResolution)² images)")
+        if let why = m.meshSkipped { print("  mesh skipped: \(why)") }
         if let mesh = m.mesh { print("  mesh: \(mesh.vertices) vertices, \(mesh.triangles) triangles at σ = \(mesh.threshold) on a \(mesh.resolution)³ grid") }
         for s in m.stages {
             print("  " + s.name.padding(toLength: 8, withPad: " ", startingAt: 0)

@@ -1,0 +1,96 @@
+// Generator-driven evaluation end to end: the tiny random model folder (TextGenerateTests.model) rendering the
+// held-out captions of a tiny synthesized world (32 images at 32², half held out) at the three MSC cameras in
+// memory, scored by the tiny random CLIP of the metric fixtures as judge, with a stand-in attribute classifier.
+// The values mean nothing (random weights); the test checks the plumbing, determinism and the error messages.
+import Foundation
+import XCTest
+import Metrics
+import PortraitWorld
+import TensorCore
+@testable import PortraitExport
+import TestSupport
+
+final class GeneratorEvaluationTests: XCTestCase {
+    static let world: String = {
+        let dir = temporaryPath("eval-world")
+        var s = SynthSettings(count: 32, resolution: 32, seed: 5)
+        s.testFraction = 0.5
+        s.captionsPerImage = 2
+        _ = try! Synthesizer(settings: s, directory: dir).run()
+        return dir
+    }()
+
+    /// The metric fixtures' tiny random CLIP as a judge folder.
+    static let judge: String = {
+        let dir = temporaryPath("eval-judge")
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (from, names) in [("clip/tiny_gelu", ["config.json", "model.safetensors"]),
+                              ("metrics/clip_tiny", ["vocab.json", "merges.txt", "tokenizer_config.json", "preprocessor_config.json"])] {
+            for n in names { try! FileManager.default.copyItem(atPath: fixturePath(from + "/" + n), toPath: dir + "/" + n) }
+        }
+        return dir
+    }()
+
+    func settings() -> GeneratorEvaluationSettings {
+        var s = GeneratorEvaluationSettings()
+        s.count = 6; s.distractors = 3; s.batchSize = 4; s.seed = 2; s.spreadPrompts = 1
+        return s
+    }
+
+    func testEvaluatesHeldOutCaptionsDeterministically() throws {
+        let model = try GenerateModel(weights: TextGenerateTests.model)
+        let held = try GeneratorEvaluation.heldOutCaptions(data: Self.world, set: .inDistribution, count: 6)
+        let ds = try EG3DDataset(path: Self.world)
+        XCTAssertEqual(held.names.count, 6)
+        XCTAssertTrue(Set(held.names).isSubset(of: Set(ds.split!.test)), "prompts come from the held-out identities only")
+        // The stand-in classifier says "present" (0.6) for every attribute, so the accuracy counts the stated-true ones.
+        let always: (Tensor) throws -> Tensor = { Tensor.full([$0.shape[0], Attribute.allCases.count], 0.6) }
+        let (report, extras) = try GeneratorEvaluation.run(settings(), model: model, judge: Self.judge, data: Self.world,
+                                                           attributeProbabilities: always)
+        let msc = try XCTUnwrap(report.values[.msc]), rp = try XCTUnwrap(report.values[.rp])
+        XCTAssertTrue(msc.isFinite)
+        let hits: Double = rp * 6 / 100
+        XCTAssertEqual(hits, hits.rounded(), accuracy: 1e-9, "R-P \(rp) is not k of 6 samples")
+        XCTAssertTrue((0...6).contains(Int(hits.rounded())))
+        var stated = 0, trueOnes = 0
+        for c in held.captions { for (_, v) in PromptAttributes.parse(c[0]) { stated += 1; if v { trueOnes += 1 } } }
+        XCTAssertEqual(extras.attributeAccuracy?.stated, 3 * stated)
+        XCTAssertEqual(extras.attributeAccuracy?.agree, 3 * trueOnes)
+        let fid = try XCTUnwrap(extras.judgeFID)
+        XCTAssertEqual(fid.generated, 18)
+        XCTAssertEqual(fid.real, 6)
+        XCTAssertTrue(fid.value.isFinite && fid.value >= 0, "\(fid.value)")
+        XCTAssertEqual(extras.spread.count, 1)
+        XCTAssertGreaterThan(extras.spread[0].generated, 0, "8 seeds give 8 different portraits")
+        let json = try JSONSerialization.jsonObject(with: report.json()) as! [String: Any]
+        for key in ["attribute_accuracy", "consistency_3d", "mode_collapse", "fid_judge", "msc", "rp", "table"] { XCTAssertNotNil(json[key], key) }
+        // The same settings give the same values.
+        let (again, extras2) = try GeneratorEvaluation.run(settings(), model: model, judge: Self.judge, data: Self.world,
+                                                           attributeProbabilities: always)
+        XCTAssertEqual(again.values[.msc], msc)
+        XCTAssertEqual(again.values[.rp], rp)
+        XCTAssertEqual(extras2.consistency, extras.consistency)
+        XCTAssertEqual(extras2.judgeFID?.value, fid.value)
+    }
+
+    func testMissingPartsAreNamed() throws {
+        var s = settings()
+        s.model = TextGenerateTests.model
+        let weights = (TextGenerateTests.model as NSString).deletingLastPathComponent
+        XCTAssertThrowsError(try GeneratorEvaluation.resolve(s, environment: [:])) {
+            XCTAssertTrue("\($0)".hasPrefix("\(weights)/judge: no judge CLIP (a transformers CLIPModel folder; --judge DIR)"), "\($0)")
+        }
+        s.judge = Self.judge
+        XCTAssertThrowsError(try GeneratorEvaluation.resolve(s, environment: [:])) {
+            XCTAssertTrue("\($0)".hasPrefix("\(weights)/attributes.safetensors: no attribute classifier (--attributes FILE)"), "\($0)")
+        }
+        s.attributes = fixturePath("clip/tiny_gelu/model.safetensors")   // any existing file gets past the check
+        XCTAssertThrowsError(try GeneratorEvaluation.resolve(s, environment: [:])) {
+            XCTAssertTrue("\($0)".hasPrefix("--data: no world dataset for the held-out captions"), "\($0)")
+        }
+        XCTAssertEqual(try GeneratorEvaluation.resolve(s, environment: ["DREAMPORTRAIT_WORLD": Self.world]).data, Self.world)
+        XCTAssertThrowsError(try GeneratorEvaluation.heldOutCaptions(data: fixturePath("world/with_labels"), set: .inDistribution, count: 5)) {
+            XCTAssertEqual("\($0)", "\(fixturePath("world/with_labels"))/split.json: is missing: the held-out (test) identities are needed")
+        }
+    }
+}

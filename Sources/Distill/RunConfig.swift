@@ -80,13 +80,4 @@ extension TriPlaneConfig {
                             discCNoise: discCNoise)
     }
 
-    /// A generator sized for the synthetic world on two CPU cores (chosen with `bench train`: 1.8 CPU s per
-    /// iteration of 4 images on a loaded machine): 128² output (SuperresolutionHybrid2X with widths 32, 16), 64²
-    /// tri-planes of 3×32 channels, backbone channels min(4096/r, 128), neural rendering at 32² with 16 + 16 depth
-    /// samples, pose conditioning on (gpc_reg_prob 0.5), D channels min(2048/r, 128), mbstd group 4.
-    public static let world128 = TriPlaneConfig(
-        zDim: 128, wDim: 128, cDim: 25, imgResolution: 128, channelBase: 4096, channelMax: 128, mappingLayers: 2,
-        planeResolution: 64, srChannels: [32, 16], neuralRenderingResolution: 32,
-        rendering: .ffhq(.hybrid2X, depthResolution: 16, depthResolutionImportance: 16),
-        dChannelBase: 2048, dChannelMax: 128, mbstdGroupSize: 4)
 }

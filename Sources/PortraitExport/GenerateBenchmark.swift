@@ -10,19 +10,14 @@ import TensorCore
 import TriPlaneGAN
 
 public enum GenerateBenchmark {
-    /// The world generator of Sources/Distill/RunConfig.swift (branch distill), copied until it is on main: 128²
-    /// images (SR widths 32, 16), 64² tri-planes of 3×32 channels, backbone channels min(4096/r, 128), 2 mapping
-    /// layers, z and w of 128, neural rendering 32² with 16 + 16 depth samples.
-    public static let world128 = TriPlaneConfig(
-        zDim: 128, wDim: 128, cDim: 25, imgResolution: 128, channelBase: 4096, channelMax: 128, mappingLayers: 2,
-        planeResolution: 64, srChannels: [32, 16], neuralRenderingResolution: 32,
-        rendering: .ffhq(.hybrid2X, depthResolution: 16, depthResolutionImportance: 16),
-        dChannelBase: 2048, dChannelMax: 128, mbstdGroupSize: 4)
+    /// The shipped generator size (TriPlaneConfig.world128).
+    public static let world128 = TriPlaneConfig.world128
 
-    /// The world teacher's text encoder size (TeacherTraining's WorldTeacherSizes.clip: 4 layers × 256, GELU).
+    /// The world teacher's text encoder size (TeacherTraining's WorldTeacherSizes.clip without its last layer,
+    /// as the teacher's text_encoder/ is cut: 3 layers × 256, GELU).
     public static func worldTextConfig(tokenizer tok: CLIPTokenizer) -> CLIPTextConfig {
         var c = CLIPTextConfig()
-        c.vocabSize = tok.vocabularySize; c.hiddenSize = 256; c.intermediateSize = 1024; c.numHiddenLayers = 4
+        c.vocabSize = tok.vocabularySize; c.hiddenSize = 256; c.intermediateSize = 1024; c.numHiddenLayers = 3
         c.numAttentionHeads = 4; c.projectionDim = 256; c.hiddenAct = .gelu
         c.bosTokenID = tok.startTokenID; c.eosTokenID = tok.endTokenID; c.padTokenID = tok.padTokenID
         return c

@@ -66,7 +66,10 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
     }
     let nPanels = (n + gemmNR - 1) / gemmNR
     let mBlocks = (m + gemmMC - 1) / gemmMC
-    let threads = Parallel.active ? 1 : Parallel.threadCount
+    // Small products (under gemmSerialWork multiply-adds: a few microseconds on one core) stay on the calling
+    // thread: waking a worker costs more than it saves, and small models run thousands of them per step.
+    let serial = Parallel.active || Parallel.threadCount == 1 || m * n * k < gemmSerialWork
+    let threads = serial ? 1 : Parallel.threadCount
     // Split N too when there are too few row blocks to keep every thread busy (small-M GEMMs).
     let nChunks = Swift.min(nPanels, Swift.max(1, (2 * threads + mBlocks - 1) / mBlocks))
     let packedB = UnsafeMutablePointer<Float>.allocate(capacity: nPanels * gemmNR * Swift.min(k, gemmKC))
@@ -76,11 +79,16 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
     while k0 < k {
         let kc = Swift.min(gemmKC, k - k0)
         // Pack B[k0..<k0+kc, :] into panels: panel p holds kc rows of NR floats (zero-padded).
-        parallelRanges(nPanels, grain: Swift.max(1, 4096 / kc)) { panels in
-            for p in panels { packPanel(k0, kc, p * gemmNR, packedB + p * gemmNR * kc) }
+        if serial {
+            for p in 0..<nPanels { packPanel(k0, kc, p * gemmNR, packedB + p * gemmNR * kc) }
+        } else {
+            parallelRanges(nPanels, grain: Swift.max(1, 4096 / kc)) { panels in
+                for p in panels { packPanel(k0, kc, p * gemmNR, packedB + p * gemmNR * kc) }
+            }
         }
         let acc = accumulate || k0 > 0
-        parallelFor(mBlocks * nChunks) { task in
+        let tasks = mBlocks * nChunks
+        let runTask: (Int) -> Void = { task in
             let mb = task / nChunks, nc = task % nChunks
             let i0 = mb * gemmMC, mc = Swift.min(gemmMC, m - i0)
             let p0 = nPanels * nc / nChunks, p1 = nPanels * (nc + 1) / nChunks
@@ -108,9 +116,13 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
                 }
             }
         }
+        if serial { for t in 0..<tasks { runTask(t) } } else { parallelFor(tasks, runTask) }
         k0 += kc
     }
 }
+
+/// Multiply-adds below which a GEMM runs on the calling thread alone (2^18: about 5 µs at 100 GFLOP/s).
+let gemmSerialWork = 1 << 18
 
 /// packed[kk * NR + j] = B[k0 + kk, j0 + j], zero beyond column n.
 @inline(__always) func packB(_ b: MatrixRef, k0: Int, kc: Int, j0: Int, n: Int, into dst: UnsafeMutablePointer<Float>) {

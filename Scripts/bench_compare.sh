@@ -6,13 +6,14 @@
 #   Scripts/bench_compare.sh [THREADS] [CASES]      e.g. Scripts/bench_compare.sh 2 sgemm,conv
 #   OVERHEAD=1 Scripts/bench_compare.sh 1           `bench overhead` against PyTorch eager (bench_torch.py --overhead)
 #   TENSORCORE_MARCH=x86-64-v3 Scripts/bench_compare.sh 2   the portable AVX2 build (in .build-v3)
+#   NO_BUILD=1 ...                                  use the binary already built
 #   ROUNDS=5 MIN_TIME=0.5 ...                       rounds (default 3); CPU seconds per case and side (default 1)
 # The default build is the fast build for this machine (-march=native, GEMM tile from the CPU's features).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-2}"; cases="${2:-}"; rounds="${ROUNDS:-3}"; min_time="${MIN_TIME:-1}"
 case "${TENSORCORE_MARCH:-}" in "") scratch=".build" ;; x86-64-v3) scratch=".build-v3" ;; *) scratch=".build-${TENSORCORE_MARCH}" ;; esac
-swift build -c release --scratch-path "$scratch" --product dreamportrait >&2
+[ -n "${NO_BUILD:-}" ] || swift build -c release --scratch-path "$scratch" --product dreamportrait >&2
 bin="$scratch/release/dreamportrait"
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 if [ -n "${OVERHEAD:-}" ]; then ours_cmd=("$bin" bench overhead); theirs_flag=(--overhead); else ours_cmd=("$bin" bench); theirs_flag=(); fi
@@ -48,8 +49,9 @@ for name, o in ours.items():
     oc, tc = med(o, "cpu_ms"), med(t, "cpu_ms")
     unit = "gflops" if "gflops" in o[0] else "gbps" if "gbps" in o[0] else None
     if unit:
+        # Rates from the median times (work = rate · time is the same in every round).
         label = "GFLOP/s" if unit == "gflops" else "GB/s"
-        a, b = f"{med(o, unit):.1f} {label}", f"{med(t, unit):.1f} {label}"
+        a, b = f"{o[0][unit] * o[0]['ms'] / ow:.1f} {label}", f"{t[0][unit] * t[0]['ms'] / tw:.1f} {label}"
     else:
         a, b = f"{ow:.3f} ms (CPU {oc:.3f})", f"{tw:.3f} ms (CPU {tc:.3f})"
     print(f"| {name} | {o[0]['shape']} | {a} | {b} | {tw / ow:.2f}x | {tc / oc:.2f}x |")

@@ -92,21 +92,32 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
             let mb = task / nChunks, nc = task % nChunks
             let i0 = mb * gemmMC, mc = Swift.min(gemmMC, m - i0)
             let p0 = nPanels * nc / nChunks, p1 = nPanels * (nc + 1) / nChunks
+            // Narrow products (at most gemmUnpackedAPanels B panels in this task) with row-major A: the 6x16 tile
+            // reads A's rows in place, as packing them would cost about as much as the product (tall-skinny GEMMs).
+            let unpackedA = gemmHasUnpackedA && a.cs == 1 && p1 - p0 <= gemmUnpackedAPanels
             withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMC * kc + gemmMR * gemmNR) { buf in
                 let packedA = buf.baseAddress!, tile = packedA + gemmMC * kc
                 let strips = (mc + gemmMR - 1) / gemmMR
-                for s in 0..<strips { packA(a, i0: i0 + s * gemmMR, m: m, k0: k0, kc: kc, into: packedA + s * gemmMR * kc) }
+                if unpackedA {
+                    let last = strips - 1   // only a partial last strip is packed
+                    if mc - last * gemmMR < gemmMR { packA(a, i0: i0 + last * gemmMR, m: m, k0: k0, kc: kc, into: packedA + last * gemmMR * kc) }
+                } else {
+                    for s in 0..<strips { packA(a, i0: i0 + s * gemmMR, m: m, k0: k0, kc: kc, into: packedA + s * gemmMR * kc) }
+                }
                 for p in p0..<p1 {
                     let j0 = p * gemmNR, nr = Swift.min(gemmNR, n - j0)
                     let bp = UnsafePointer(packedB + p * gemmNR * kc)
                     for s in 0..<strips {
                         let r0 = i0 + s * gemmMR, mr = Swift.min(gemmMR, m - r0)
                         let ap = UnsafePointer(packedA + s * gemmMR * kc)
+                        let aRows = a.base + r0 * a.rs + k0   // row-major A in place (unpackedA, full strips)
                         if mr == gemmMR && nr == gemmNR {
-                            microKernel(kc, ap, bp, c + r0 * ldc + j0, ldc, acc)
+                            if unpackedA { microKernelUnpackedA(kc, aRows, a.rs, bp, c + r0 * ldc + j0, ldc, acc) }
+                            else { microKernel(kc, ap, bp, c + r0 * ldc + j0, ldc, acc) }
                         } else {
                             // Edge tile: compute the full tile into scratch, copy the valid part.
-                            microKernel(kc, ap, bp, tile, gemmNR, false)
+                            if unpackedA && mr == gemmMR { microKernelUnpackedA(kc, aRows, a.rs, bp, tile, gemmNR, false) }
+                            else { microKernel(kc, ap, bp, tile, gemmNR, false) }
                             for r in 0..<mr {
                                 let dst = c + (r0 + r) * ldc + j0, src = tile + r * gemmNR
                                 if acc { for j in 0..<nr { dst[j] += src[j] } } else { dst.update(from: src, count: nr) }
@@ -120,6 +131,9 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
         k0 += kc
     }
 }
+
+/// B panels per task up to which the 6x16 tile reads row-major A in place instead of packing it (n ≤ 64 columns).
+let gemmUnpackedAPanels = 4
 
 /// Multiply-adds below which a GEMM runs on the calling thread alone (2^18: about 5 µs at 100 GFLOP/s).
 let gemmSerialWork = 1 << 18

@@ -112,6 +112,10 @@ let gemmNR = 32
         vstore(c11_1, c + 11 * ldc + 16)
     }
 }
+let gemmHasUnpackedA = false
+@inline(__always) func microKernelUnpackedA(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    fatalError("microKernelUnpackedA: the 12x32 tile always packs A")
+}
 #else
 let gemmMR = 6
 let gemmNR = 16
@@ -154,6 +158,33 @@ let gemmNR = 16
         vstore(c3_0, c + 3 * ldc + 0)
         vstore(c4_0, c + 4 * ldc + 0)
         vstore(c5_0, c + 5 * ldc + 0)
+    }
+}
+
+/// The 6x16 tile reading A straight from a row-major operand (row r at a + r · lda) instead of a packed strip: for
+/// narrow products (a few B panels, e.g. 16384x64 · 64x64) packing A costs as much as the product itself.
+let gemmHasUnpackedA = true
+@inline(__always) func microKernelUnpackedA(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = V(), c1_0 = V(), c2_0 = V(), c3_0 = V(), c4_0 = V(), c5_0 = V()
+    let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda
+    var pb = b
+    for kk in 0..<kc {
+        let b0 = vload(pb)
+        c0_0 = c0_0.addingProduct(V(repeating: a0[kk]), b0)
+        c1_0 = c1_0.addingProduct(V(repeating: a1[kk]), b0)
+        c2_0 = c2_0.addingProduct(V(repeating: a2[kk]), b0)
+        c3_0 = c3_0.addingProduct(V(repeating: a3[kk]), b0)
+        c4_0 = c4_0.addingProduct(V(repeating: a4[kk]), b0)
+        c5_0 = c5_0.addingProduct(V(repeating: a5[kk]), b0)
+        pb += 16
+    }
+    if accumulate {
+        vstore(vload(c + 0 * ldc) + c0_0, c + 0 * ldc); vstore(vload(c + 1 * ldc) + c1_0, c + 1 * ldc)
+        vstore(vload(c + 2 * ldc) + c2_0, c + 2 * ldc); vstore(vload(c + 3 * ldc) + c3_0, c + 3 * ldc)
+        vstore(vload(c + 4 * ldc) + c4_0, c + 4 * ldc); vstore(vload(c + 5 * ldc) + c5_0, c + 5 * ldc)
+    } else {
+        vstore(c0_0, c + 0 * ldc); vstore(c1_0, c + 1 * ldc); vstore(c2_0, c + 2 * ldc)
+        vstore(c3_0, c + 3 * ldc); vstore(c4_0, c + 4 * ldc); vstore(c5_0, c + 5 * ldc)
     }
 }
 #endif

@@ -92,7 +92,7 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
             let mb = task / nChunks, nc = task % nChunks
             let i0 = mb * gemmMC, mc = Swift.min(gemmMC, m - i0)
             let p0 = nPanels * nc / nChunks, p1 = nPanels * (nc + 1) / nChunks
-            // Narrow products (at most gemmUnpackedAPanels B panels in this task) with row-major A: the 6x16 tile
+            // Narrow products (at most gemmUnpackedAPanels B panels in this task) with row-major A: the tile
             // reads A's rows in place, as packing them would cost about as much as the product (tall-skinny GEMMs).
             let unpackedA = gemmHasUnpackedA && a.cs == 1 && p1 - p0 <= gemmUnpackedAPanels
             withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMC * kc + gemmMR * gemmNR) { buf in
@@ -132,7 +132,8 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
     }
 }
 
-/// B panels per task up to which the 6x16 tile reads row-major A in place instead of packing it (n ≤ 64 columns).
+/// B panels per task up to which the register tile reads row-major A in place instead of packing it (n ≤ 64 columns
+/// with the 6x16 tile, n ≤ 128 with 12x32).
 let gemmUnpackedAPanels = 4
 
 /// Multiply-adds below which a GEMM runs on the calling thread alone (2^18: about 5 µs at 100 GFLOP/s).

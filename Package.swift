@@ -4,16 +4,57 @@ import PackageDescription
 import Foundation
 
 // CPU baseline. Without one, SIMD FMA lowers to a libm call per lane (tensorcore-anchors §4.1).
-// Default x86-64-v3 (AVX2 + FMA + F16C); `TENSORCORE_MARCH=native` (or x86-64-v4) builds for this CPU,
-// which enables the AVX-512 GEMM tile.
-let march = ProcessInfo.processInfo.environment["TENSORCORE_MARCH"] ?? "x86-64-v3"
-let wide = march == "native" || march.hasSuffix("v4") || march.contains("avx512")
+// Default: the CPU this is built on (`-march=native`); `TENSORCORE_MARCH=x86-64-v3` is the portable build (AVX2 + FMA,
+// any x86 server since 2013), and any other -march value (x86-64-v4, znver4, haswell, ...) works too.
+// The GEMM register tile follows the features the target really has, asked of the C compiler for that -march
+// (`clang -march=X -dM -E` defines __AVX512F__ or not), never the name of the value: TENSORCORE_WIDE (12x32 tile,
+// 16-lane zmm) where the target has AVX-512F, the 6x16 ymm tile otherwise. `TENSORCORE_TILE=wide|narrow` overrides it
+// (narrow runs on any AVX2 CPU; wide only where the target has AVX-512).
+let env = ProcessInfo.processInfo.environment
+let march = env["TENSORCORE_MARCH"] ?? "native"
+
+/// The predefined macros of the C compiler for `-march=value`, or nil where it cannot be asked.
+func targetMacros(_ value: String) -> String? {
+    #if os(Linux)
+    for clang in ["/usr/bin/clang", "/opt/swift/usr/bin/clang"] + (env["PATH"] ?? "").split(separator: ":").map({ "\($0)/clang" })
+    where FileManager.default.isExecutableFile(atPath: clang) {
+        let p = Process(), out = Pipe(), input = Pipe()
+        p.executableURL = URL(fileURLWithPath: clang)
+        p.arguments = ["-march=\(value)", "-dM", "-E", "-x", "c", "-"]
+        p.standardOutput = out; p.standardInput = input; p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { continue }
+        try? input.fileHandleForWriting.close()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        if p.terminationStatus == 0 { return String(decoding: data, as: UTF8.self) }
+    }
+    #endif
+    return nil
+}
+/// Whether the target of `-march=value` has AVX-512F: from the compiler, else (for native) from /proc/cpuinfo.
+func targetHasAVX512(_ value: String) -> Bool {
+    if let macros = targetMacros(value) { return macros.contains("__AVX512F__ ") }
+    if value == "native", let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) {
+        return flags.split(separator: " ").contains("avx512f")
+    }
+    return false
+}
+let avx512 = targetHasAVX512(march)
+let wide: Bool = {
+    switch env["TENSORCORE_TILE"] {
+    case "wide": return true
+    case "narrow": return false
+    default: return avx512
+    }
+}()
 let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-Xcc", "-march=\(march)"], .when(platforms: [.linux])),
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
     // Kernels are optimised even in debug builds so `swift test` runs at speed (SIMD at -Onone is 100-500x slower).
     .unsafeFlags(["-O"], .when(configuration: .debug)),
 ] + (wide ? [.define("TENSORCORE_WIDE")] : [])
+    + (avx512 ? [.define("TENSORCORE_AVX512")] : []) + (march == "native" ? [.define("TENSORCORE_NATIVE")] : [])
 let testFlags = kernelFlags + [.swiftLanguageMode(.v5)]
 
 let package = Package(

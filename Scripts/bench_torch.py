@@ -2,6 +2,7 @@
 """PyTorch's numbers for the cases of `dreamportrait bench` (same names, shapes and work), fp32, CPU.
 
     python3 Scripts/bench_torch.py [--threads 2] [--json] [--cases sgemm,conv] [--min-time 1]
+    python3 Scripts/bench_torch.py --overhead [--threads 2] [--json]     (as `dreamportrait bench overhead`)
 
 Needs PyPI torch. Scripts/bench_compare.sh runs this and the Swift benchmark and prints ratios.
 """
@@ -80,15 +81,104 @@ def cases():
     ]
 
 
-def best_time(fn, min_time):
-    fn()
-    best, total, runs = float("inf"), 0.0, 0
-    while total < min_time or runs < 3:
-        t0 = time.perf_counter()
+def overhead_cases():
+    """The cases of `dreamportrait bench overhead` (BenchOverhead.swift): same shapes, ops and order, eager mode."""
+    def param(shape, std):
+        return (torch.randn(*shape) * std).requires_grad_()
+
+    def chain():
+        blocks = 20
+        w = [param((64, 64), 0.125) for _ in range(blocks)]
+        b = [param((64,), 0.1) for _ in range(blocks)]
+        lnw, lnb = param((64,), 0.1), param((64,), 0.1)
+        cw = [param((16, 16, 3, 3), 0.08) for _ in range(blocks)]
+        cb = [param((1, 16, 1, 1), 0.1) for _ in range(blocks)]
+        cs = param((1, 16, 1, 1), 0.1)
+        h0, x0 = torch.randn(4, 16, 64), torch.randn(4, 16, 16, 16)
+        params = w + b + cw + cb + [lnw, lnb, cs]
+
+        def step():
+            h, x = h0, x0
+            for i in range(blocks):
+                h = h.matmul(w[i])
+                h = h + b[i]
+                h = F.layer_norm(h, (64,), lnw, lnb)
+                h = F.gelu(h)
+                h = h * 0.5
+                y = F.conv2d(x, cw[i], padding=1)
+                z = (y + cb[i]).relu()
+                x = z * cs + x
+            loss = (h * h).mean() + (x * x).mean()
+            loss.backward()
+            for p in params:
+                p.grad = None
+        return step
+
+    def train_step(make_params, forward, x, target):
+        params = make_params()
+        opt = torch.optim.Adam(params, lr=1e-4)
+
+        def step():
+            y = forward(params, x)
+            d = y - target
+            loss = (d * d).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        return step
+
+    def mlp_step():
+        mk = lambda: [param((256, 64), 0.125), param((256,), 0.01), param((256, 256), 0.0625), param((256,), 0.01),
+                      param((64, 256), 0.0625), param((64,), 0.01)]
+        def fwd(p, x):
+            h1 = F.gelu(F.linear(x, p[0], p[1]))
+            h2 = F.gelu(F.linear(h1, p[2], p[3]))
+            return F.linear(h2, p[4], p[5])
+        return train_step(mk, fwd, torch.randn(32, 64), torch.randn(32, 64))
+
+    def conv_step():
+        mk = lambda: [param((16, 3, 3, 3), 0.2), param((16,), 0.01), param((16, 16, 3, 3), 0.08), param((16,), 0.01),
+                      param((3, 16, 3, 3), 0.08), param((3,), 0.01)]
+        def fwd(p, x):
+            h1 = F.silu(F.conv2d(x, p[0], p[1], padding=1))
+            h2 = F.silu(F.conv2d(h1, p[2], p[3], padding=1))
+            return F.conv2d(h2, p[4], p[5], padding=1)
+        return train_step(mk, fwd, torch.randn(4, 3, 16, 16), torch.randn(4, 3, 16, 16))
+
+    return [("chain", "200 ops fwd+bwd, batch 4", chain), ("mlp_step", "MLP 64-256-256-64, 32 rows, Adam", mlp_step),
+            ("conv_step", "conv 3-16-16-3, 4x3x16x16, Adam", conv_step)]
+
+
+def median_time(fn, min_time):
+    """(median wall, best wall, median process CPU) seconds per call after three warm-up calls, over at least
+    min_time seconds of CPU time (as BenchOverhead.swift)."""
+    for _ in range(3):
         fn()
-        dt = time.perf_counter() - t0
-        best, total, runs = min(best, dt), total + dt, runs + 1
-    return best
+    times, cpus, total = [], [], 0.0
+    while total < min_time or len(times) < 5:
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        times.append(dt)
+        cpus.append(dc)
+        total += dc
+    times.sort()
+    cpus.sort()
+    return times[len(times) // 2], times[0], cpus[len(cpus) // 2]
+
+
+def best_time(fn, min_time):
+    """(best wall, median process CPU) seconds per call after one warm-up, over at least min_time seconds of CPU time."""
+    fn()
+    best, total, cpus = float("inf"), 0.0, []
+    while total < min_time or len(cpus) < 3:
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        best, total = min(best, dt), total + dc
+        cpus.append(dc)
+    cpus.sort()
+    return best, cpus[len(cpus) // 2]
 
 
 def main():
@@ -97,20 +187,36 @@ def main():
     p.add_argument("--json", action="store_true")
     p.add_argument("--cases", default="")
     p.add_argument("--min-time", type=float, default=1.0)
+    p.add_argument("--overhead", action="store_true", help="the small-op cases of `dreamportrait bench overhead`")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     wanted = [w for w in a.cases.split(",") if w]
+    if a.overhead:
+        torch.manual_seed(0)
+        if not a.json:
+            print(f"PyTorch {torch.__version__} eager small-op overhead, {a.threads} threads")
+        for name, shape, setup in overhead_cases():
+            if wanted and not any(name.startswith(w) for w in wanted):
+                continue
+            med, best, cpu = median_time(setup(), a.min_time)
+            if a.json:
+                print(json.dumps({"name": name, "shape": shape, "ms": round(med * 1000, 4), "best_ms": round(best * 1000, 4),
+                                  "cpu_ms": round(cpu * 1000, 4), "threads": a.threads}))
+            else:
+                print(f"{name:<12}{shape:<36}median {med * 1000:8.3f} ms  best {best * 1000:8.3f} ms  CPU {cpu * 1000:8.3f} ms")
+        return
     if not a.json:
         print(f"PyTorch {torch.__version__} benchmark, {a.threads} threads, fp32")
     with torch.no_grad():
         for name, shape, work, mem, setup in cases():
             if wanted and not any(name.startswith(w) for w in wanted):
                 continue
-            ms = best_time(setup(), a.min_time) * 1000
+            best, cpu = best_time(setup(), a.min_time)
+            ms = best * 1000
             rate = work / (ms / 1000) / 1e9
             if a.json:
                 print(json.dumps({"name": name, "shape": shape, ("gbps" if mem else "gflops"): round(rate, 2),
-                                  "ms": round(ms, 4), "threads": a.threads}))
+                                  "ms": round(ms, 4), "cpu_ms": round(cpu * 1000, 4), "threads": a.threads}))
             else:
                 print(f"{name:<18}{shape:<34}{ms:8.3f} {rate:8.1f} {'GB/s' if mem else 'GFLOP/s'}")
 

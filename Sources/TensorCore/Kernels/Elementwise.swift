@@ -53,6 +53,27 @@ extension Tensor {
 
 let elementwiseGrain = 32768
 
+/// Merges adjacent axes that every operand walks contiguously as one axis (stride[d] == stride[d+1] · shape[d+1],
+/// which includes broadcast runs of stride 0) and drops size-1 axes (MLX's collapse_contiguous_dims). The
+/// row-major element order, and so a dense output's layout, is unchanged.
+@inline(__always) func collapseAxes(_ shape: [Int], _ strides: [[Int]]) -> ([Int], [[Int]]) {
+    if shape.count <= 1 { return (shape, strides) }
+    var outShape: [Int] = [], outStrides = [[Int]](repeating: [], count: strides.count)
+    outShape.reserveCapacity(shape.count)
+    for d in 0..<shape.count where shape[d] != 1 {
+        if let last = outShape.last,
+           (0..<strides.count).allSatisfy({ outStrides[$0].last! == strides[$0][d] * shape[d] }) {
+            outShape[outShape.count - 1] = last * shape[d]
+            for j in 0..<strides.count { outStrides[j][outStrides[j].count - 1] = strides[j][d] }
+        } else {
+            outShape.append(shape[d])
+            for j in 0..<strides.count { outStrides[j].append(strides[j][d]) }
+        }
+    }
+    if outShape.isEmpty { return ([1], strides.map { _ in [0] }) }
+    return (outShape, outStrides)
+}
+
 /// out[i] = f(x[i]) for any view x.
 /// parallelRanges over n elements in ranges that start at multiples of vWidth, so which elements take a SIMD
 /// path and which the scalar tail depends on the index alone, never on the thread count (a vectorised
@@ -112,10 +133,13 @@ let elementwiseGrain = 32768
         }
         return out
     }
-    let sa = a.broadcastStrides(to: shape), sb = b.broadcastStrides(to: shape)
-    let inner = shape.isEmpty ? 1 : shape[shape.count - 1]
+    // Adjacent axes that both operands walk as one (a per-channel scale over (N, C, H, W) is (N, C, H·W)) are
+    // merged first, so rows are long and the per-row index arithmetic is paid rarely.
+    let (cshape, cs) = collapseAxes(shape, [a.broadcastStrides(to: shape), b.broadcastStrides(to: shape)])
+    let sa = cs[0], sb = cs[1]
+    let inner = cshape.isEmpty ? 1 : cshape[cshape.count - 1]
     let ia = sa.last ?? 0, ib = sb.last ?? 0
-    forEachRow(shape, [sa, sb], grain: elementwiseGrain) { offs, row in
+    forEachRow(cshape, [sa, sb], grain: elementwiseGrain) { offs, row in
         let x = pa + offs[0], y = pb + offs[1], d = o + row * inner
         if ia == 1 && ib == 1 {
             var i = 0

@@ -66,7 +66,10 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
     }
     let nPanels = (n + gemmNR - 1) / gemmNR
     let mBlocks = (m + gemmMC - 1) / gemmMC
-    let threads = Parallel.active ? 1 : Parallel.threadCount
+    // Small products (under gemmSerialWork multiply-adds: a few microseconds on one core) stay on the calling
+    // thread: waking a worker costs more than it saves, and small models run thousands of them per step.
+    let serial = Parallel.active || Parallel.threadCount == 1 || m * n * k < gemmSerialWork
+    let threads = serial ? 1 : Parallel.threadCount
     // Split N too when there are too few row blocks to keep every thread busy (small-M GEMMs).
     let nChunks = Swift.min(nPanels, Swift.max(1, (2 * threads + mBlocks - 1) / mBlocks))
     let packedB = UnsafeMutablePointer<Float>.allocate(capacity: nPanels * gemmNR * Swift.min(k, gemmKC))
@@ -76,29 +79,45 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
     while k0 < k {
         let kc = Swift.min(gemmKC, k - k0)
         // Pack B[k0..<k0+kc, :] into panels: panel p holds kc rows of NR floats (zero-padded).
-        parallelRanges(nPanels, grain: Swift.max(1, 4096 / kc)) { panels in
-            for p in panels { packPanel(k0, kc, p * gemmNR, packedB + p * gemmNR * kc) }
+        if serial {
+            for p in 0..<nPanels { packPanel(k0, kc, p * gemmNR, packedB + p * gemmNR * kc) }
+        } else {
+            parallelRanges(nPanels, grain: Swift.max(1, 4096 / kc)) { panels in
+                for p in panels { packPanel(k0, kc, p * gemmNR, packedB + p * gemmNR * kc) }
+            }
         }
         let acc = accumulate || k0 > 0
-        parallelFor(mBlocks * nChunks) { task in
+        let tasks = mBlocks * nChunks
+        let runTask: (Int) -> Void = { task in
             let mb = task / nChunks, nc = task % nChunks
             let i0 = mb * gemmMC, mc = Swift.min(gemmMC, m - i0)
             let p0 = nPanels * nc / nChunks, p1 = nPanels * (nc + 1) / nChunks
+            // Narrow products (at most gemmUnpackedAPanels B panels in this task) with row-major A: the tile
+            // reads A's rows in place, as packing them would cost about as much as the product (tall-skinny GEMMs).
+            let unpackedA = gemmHasUnpackedA && a.cs == 1 && p1 - p0 <= gemmUnpackedAPanels
             withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMC * kc + gemmMR * gemmNR) { buf in
                 let packedA = buf.baseAddress!, tile = packedA + gemmMC * kc
                 let strips = (mc + gemmMR - 1) / gemmMR
-                for s in 0..<strips { packA(a, i0: i0 + s * gemmMR, m: m, k0: k0, kc: kc, into: packedA + s * gemmMR * kc) }
+                if unpackedA {
+                    let last = strips - 1   // only a partial last strip is packed
+                    if mc - last * gemmMR < gemmMR { packA(a, i0: i0 + last * gemmMR, m: m, k0: k0, kc: kc, into: packedA + last * gemmMR * kc) }
+                } else {
+                    for s in 0..<strips { packA(a, i0: i0 + s * gemmMR, m: m, k0: k0, kc: kc, into: packedA + s * gemmMR * kc) }
+                }
                 for p in p0..<p1 {
                     let j0 = p * gemmNR, nr = Swift.min(gemmNR, n - j0)
                     let bp = UnsafePointer(packedB + p * gemmNR * kc)
                     for s in 0..<strips {
                         let r0 = i0 + s * gemmMR, mr = Swift.min(gemmMR, m - r0)
                         let ap = UnsafePointer(packedA + s * gemmMR * kc)
+                        let aRows = a.base + r0 * a.rs + k0   // row-major A in place (unpackedA, full strips)
                         if mr == gemmMR && nr == gemmNR {
-                            microKernel(kc, ap, bp, c + r0 * ldc + j0, ldc, acc)
+                            if unpackedA { microKernelUnpackedA(kc, aRows, a.rs, bp, c + r0 * ldc + j0, ldc, acc) }
+                            else { microKernel(kc, ap, bp, c + r0 * ldc + j0, ldc, acc) }
                         } else {
                             // Edge tile: compute the full tile into scratch, copy the valid part.
-                            microKernel(kc, ap, bp, tile, gemmNR, false)
+                            if unpackedA && mr == gemmMR { microKernelUnpackedA(kc, aRows, a.rs, bp, tile, gemmNR, false) }
+                            else { microKernel(kc, ap, bp, tile, gemmNR, false) }
                             for r in 0..<mr {
                                 let dst = c + (r0 + r) * ldc + j0, src = tile + r * gemmNR
                                 if acc { for j in 0..<nr { dst[j] += src[j] } } else { dst.update(from: src, count: nr) }
@@ -108,9 +127,17 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
                 }
             }
         }
+        if serial { for t in 0..<tasks { runTask(t) } } else { parallelFor(tasks, runTask) }
         k0 += kc
     }
 }
+
+/// B panels per task up to which the register tile reads row-major A in place instead of packing it (n ≤ 64 columns
+/// with the 6x16 tile, n ≤ 128 with 12x32).
+let gemmUnpackedAPanels = 4
+
+/// Multiply-adds below which a GEMM runs on the calling thread alone (2^18: about 5 µs at 100 GFLOP/s).
+let gemmSerialWork = 1 << 18
 
 /// packed[kk * NR + j] = B[k0 + kk, j0 + j], zero beyond column n.
 @inline(__always) func packB(_ b: MatrixRef, k0: Int, kc: Int, j0: Int, n: Int, into dst: UnsafeMutablePointer<Float>) {

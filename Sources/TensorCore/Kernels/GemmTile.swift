@@ -112,6 +112,91 @@ let gemmNR = 32
         vstore(c11_1, c + 11 * ldc + 16)
     }
 }
+/// The 12x32 tile reading A straight from a row-major operand (row r at a + r · lda) instead of a packed strip: for
+/// narrow products (a few B panels, e.g. 16384x64 · 64x64) packing A costs as much as the product itself.
+let gemmHasUnpackedA = true
+@inline(__always) func microKernelUnpackedA(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = V(); var c0_1 = V()
+    var c1_0 = V(); var c1_1 = V()
+    var c2_0 = V(); var c2_1 = V()
+    var c3_0 = V(); var c3_1 = V()
+    var c4_0 = V(); var c4_1 = V()
+    var c5_0 = V(); var c5_1 = V()
+    var c6_0 = V(); var c6_1 = V()
+    var c7_0 = V(); var c7_1 = V()
+    var c8_0 = V(); var c8_1 = V()
+    var c9_0 = V(); var c9_1 = V()
+    var c10_0 = V(); var c10_1 = V()
+    var c11_0 = V(); var c11_1 = V()
+    var pb = b
+    for kk in 0..<kc {
+        let b0 = vload(pb), b1 = vload(pb + 16)
+        let x0 = V(repeating: a[0 * lda + kk])
+        c0_0 = c0_0.addingProduct(x0, b0)
+        c0_1 = c0_1.addingProduct(x0, b1)
+        let x1 = V(repeating: a[1 * lda + kk])
+        c1_0 = c1_0.addingProduct(x1, b0)
+        c1_1 = c1_1.addingProduct(x1, b1)
+        let x2 = V(repeating: a[2 * lda + kk])
+        c2_0 = c2_0.addingProduct(x2, b0)
+        c2_1 = c2_1.addingProduct(x2, b1)
+        let x3 = V(repeating: a[3 * lda + kk])
+        c3_0 = c3_0.addingProduct(x3, b0)
+        c3_1 = c3_1.addingProduct(x3, b1)
+        let x4 = V(repeating: a[4 * lda + kk])
+        c4_0 = c4_0.addingProduct(x4, b0)
+        c4_1 = c4_1.addingProduct(x4, b1)
+        let x5 = V(repeating: a[5 * lda + kk])
+        c5_0 = c5_0.addingProduct(x5, b0)
+        c5_1 = c5_1.addingProduct(x5, b1)
+        let x6 = V(repeating: a[6 * lda + kk])
+        c6_0 = c6_0.addingProduct(x6, b0)
+        c6_1 = c6_1.addingProduct(x6, b1)
+        let x7 = V(repeating: a[7 * lda + kk])
+        c7_0 = c7_0.addingProduct(x7, b0)
+        c7_1 = c7_1.addingProduct(x7, b1)
+        let x8 = V(repeating: a[8 * lda + kk])
+        c8_0 = c8_0.addingProduct(x8, b0)
+        c8_1 = c8_1.addingProduct(x8, b1)
+        let x9 = V(repeating: a[9 * lda + kk])
+        c9_0 = c9_0.addingProduct(x9, b0)
+        c9_1 = c9_1.addingProduct(x9, b1)
+        let x10 = V(repeating: a[10 * lda + kk])
+        c10_0 = c10_0.addingProduct(x10, b0)
+        c10_1 = c10_1.addingProduct(x10, b1)
+        let x11 = V(repeating: a[11 * lda + kk])
+        c11_0 = c11_0.addingProduct(x11, b0)
+        c11_1 = c11_1.addingProduct(x11, b1)
+        pb += 32
+    }
+    if accumulate {
+        vstore(vload(c + 0 * ldc) + c0_0, c + 0 * ldc); vstore(vload(c + 0 * ldc + 16) + c0_1, c + 0 * ldc + 16)
+        vstore(vload(c + 1 * ldc) + c1_0, c + 1 * ldc); vstore(vload(c + 1 * ldc + 16) + c1_1, c + 1 * ldc + 16)
+        vstore(vload(c + 2 * ldc) + c2_0, c + 2 * ldc); vstore(vload(c + 2 * ldc + 16) + c2_1, c + 2 * ldc + 16)
+        vstore(vload(c + 3 * ldc) + c3_0, c + 3 * ldc); vstore(vload(c + 3 * ldc + 16) + c3_1, c + 3 * ldc + 16)
+        vstore(vload(c + 4 * ldc) + c4_0, c + 4 * ldc); vstore(vload(c + 4 * ldc + 16) + c4_1, c + 4 * ldc + 16)
+        vstore(vload(c + 5 * ldc) + c5_0, c + 5 * ldc); vstore(vload(c + 5 * ldc + 16) + c5_1, c + 5 * ldc + 16)
+        vstore(vload(c + 6 * ldc) + c6_0, c + 6 * ldc); vstore(vload(c + 6 * ldc + 16) + c6_1, c + 6 * ldc + 16)
+        vstore(vload(c + 7 * ldc) + c7_0, c + 7 * ldc); vstore(vload(c + 7 * ldc + 16) + c7_1, c + 7 * ldc + 16)
+        vstore(vload(c + 8 * ldc) + c8_0, c + 8 * ldc); vstore(vload(c + 8 * ldc + 16) + c8_1, c + 8 * ldc + 16)
+        vstore(vload(c + 9 * ldc) + c9_0, c + 9 * ldc); vstore(vload(c + 9 * ldc + 16) + c9_1, c + 9 * ldc + 16)
+        vstore(vload(c + 10 * ldc) + c10_0, c + 10 * ldc); vstore(vload(c + 10 * ldc + 16) + c10_1, c + 10 * ldc + 16)
+        vstore(vload(c + 11 * ldc) + c11_0, c + 11 * ldc); vstore(vload(c + 11 * ldc + 16) + c11_1, c + 11 * ldc + 16)
+    } else {
+        vstore(c0_0, c + 0 * ldc); vstore(c0_1, c + 0 * ldc + 16)
+        vstore(c1_0, c + 1 * ldc); vstore(c1_1, c + 1 * ldc + 16)
+        vstore(c2_0, c + 2 * ldc); vstore(c2_1, c + 2 * ldc + 16)
+        vstore(c3_0, c + 3 * ldc); vstore(c3_1, c + 3 * ldc + 16)
+        vstore(c4_0, c + 4 * ldc); vstore(c4_1, c + 4 * ldc + 16)
+        vstore(c5_0, c + 5 * ldc); vstore(c5_1, c + 5 * ldc + 16)
+        vstore(c6_0, c + 6 * ldc); vstore(c6_1, c + 6 * ldc + 16)
+        vstore(c7_0, c + 7 * ldc); vstore(c7_1, c + 7 * ldc + 16)
+        vstore(c8_0, c + 8 * ldc); vstore(c8_1, c + 8 * ldc + 16)
+        vstore(c9_0, c + 9 * ldc); vstore(c9_1, c + 9 * ldc + 16)
+        vstore(c10_0, c + 10 * ldc); vstore(c10_1, c + 10 * ldc + 16)
+        vstore(c11_0, c + 11 * ldc); vstore(c11_1, c + 11 * ldc + 16)
+    }
+}
 #else
 let gemmMR = 6
 let gemmNR = 16
@@ -154,6 +239,33 @@ let gemmNR = 16
         vstore(c3_0, c + 3 * ldc + 0)
         vstore(c4_0, c + 4 * ldc + 0)
         vstore(c5_0, c + 5 * ldc + 0)
+    }
+}
+
+/// The 6x16 tile reading A straight from a row-major operand (row r at a + r · lda) instead of a packed strip: for
+/// narrow products (a few B panels, e.g. 16384x64 · 64x64) packing A costs as much as the product itself.
+let gemmHasUnpackedA = true
+@inline(__always) func microKernelUnpackedA(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = V(), c1_0 = V(), c2_0 = V(), c3_0 = V(), c4_0 = V(), c5_0 = V()
+    let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda
+    var pb = b
+    for kk in 0..<kc {
+        let b0 = vload(pb)
+        c0_0 = c0_0.addingProduct(V(repeating: a0[kk]), b0)
+        c1_0 = c1_0.addingProduct(V(repeating: a1[kk]), b0)
+        c2_0 = c2_0.addingProduct(V(repeating: a2[kk]), b0)
+        c3_0 = c3_0.addingProduct(V(repeating: a3[kk]), b0)
+        c4_0 = c4_0.addingProduct(V(repeating: a4[kk]), b0)
+        c5_0 = c5_0.addingProduct(V(repeating: a5[kk]), b0)
+        pb += 16
+    }
+    if accumulate {
+        vstore(vload(c + 0 * ldc) + c0_0, c + 0 * ldc); vstore(vload(c + 1 * ldc) + c1_0, c + 1 * ldc)
+        vstore(vload(c + 2 * ldc) + c2_0, c + 2 * ldc); vstore(vload(c + 3 * ldc) + c3_0, c + 3 * ldc)
+        vstore(vload(c + 4 * ldc) + c4_0, c + 4 * ldc); vstore(vload(c + 5 * ldc) + c5_0, c + 5 * ldc)
+    } else {
+        vstore(c0_0, c + 0 * ldc); vstore(c1_0, c + 1 * ldc); vstore(c2_0, c + 2 * ldc)
+        vstore(c3_0, c + 3 * ldc); vstore(c4_0, c + 4 * ldc); vstore(c5_0, c + 5 * ldc)
     }
 }
 #endif

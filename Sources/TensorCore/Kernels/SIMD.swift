@@ -51,3 +51,37 @@ public let vWidth = 16
 }
 
 @inline(__always) @inlinable func vsigmoid(_ x: V) -> V { 1 / (1 + vexp(-x)) }
+
+/// erf for 16 lanes, as PyTorch's vectorised CPU erf (ATen's Vectorized<float>::erf, so GELU matches it):
+/// Abramowitz & Stegun 7.1.26, erf(x) = sign(x) · (1 - r(t) · t · e^(-x²)), t = 1 / (1 + p|x|); max absolute error
+/// 1.5e-7. Foundation.erf is a libm call per element, 10x slower.
+@inline(__always) @inlinable func verf(_ x: V) -> V {
+    let signBit = SIMD16<UInt32>(repeating: 0x8000_0000)
+    let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
+    let sign = bits & signBit
+    let ax = unsafeBitCast(bits & ~signBit, to: V.self)
+    let t: V = 1 / V(repeating: 1).addingProduct(V(repeating: 0.3275911), ax)
+    var r: V = V(repeating: -1.453152027).addingProduct(V(repeating: 1.061405429), t)
+    r = V(repeating: 1.421413741).addingProduct(r, t)
+    r = V(repeating: -0.284496736).addingProduct(r, t)
+    r = V(repeating: 0.254829592).addingProduct(r, t)
+    let e: V = vexp(-(x * x))
+    let y: V = V(repeating: 1).addingProduct(-e * t, r)
+    let out = unsafeBitCast(unsafeBitCast(y, to: SIMD16<UInt32>.self) ^ sign, to: V.self)
+    return out.replacing(with: x, where: x .!= x) // NaN stays NaN
+}
+
+/// √x for 16 lanes without a libm call per lane (Swift's SIMD squareRoot() scalarises): a bit-trick reciprocal
+/// square root, three Newton steps, then s + (x - s²)·y/2 with FMA. Within one ulp of the exact root for normal
+/// x ≥ 0 (exact in most lanes); 0 stays 0. For x below about 1e-36 (denormals) it is approximate.
+@inline(__always) @inlinable func vsqrt(_ x: V) -> V {
+    let magic = SIMD16<UInt32>(repeating: 0x5f37_5a86)
+    var y = unsafeBitCast(magic &- (unsafeBitCast(x, to: SIMD16<UInt32>.self) &>> 1), to: V.self)
+    let hx: V = x * 0.5
+    y = y * (V(repeating: 1.5) - hx * y * y)
+    y = y * (V(repeating: 1.5) - hx * y * y)
+    y = y * (V(repeating: 1.5) - hx * y * y)
+    let s: V = x * y
+    let r: V = x.addingProduct(-s, s)
+    return s.addingProduct(y * 0.5, r)
+}

@@ -141,7 +141,7 @@ struct AdamScalars {
 
 /// One Adam step over n floats, in the order of PyTorch's ops: grad += wd·p (Adam) or p *= 1 - lr·wd
 /// (AdamW); m.lerp_(g, 1 - β1); v = v·β2 + (1 - β2)·g·g; p += -stepSize·m / (√v / √bc2 + eps).
-/// √ is per lane (exact, as torch.sqrt; the update is memory-bound anyway).
+/// √ is vsqrt (within an ulp of torch.sqrt; a libm call per lane cost more than the rest of the update).
 func adamUpdate(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                 _ v: UnsafeMutablePointer<Float>, _ n: Int, _ c: AdamScalars) {
     let smallWeight = Swift.abs(c.w1) < 0.5, oneMinusW1 = 1 - c.w1
@@ -155,9 +155,7 @@ func adamUpdate(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Floa
             mv = smallWeight ? mv + c.w1 * diff : gv - diff * oneMinusW1
             vv = vv * c.beta2
             vv = vv + (c.c2 * gv) * gv
-            var root = vv
-            for j in 0..<vWidth { root[j] = vv[j].squareRoot() }
-            let denom: V = root / c.bc2Sqrt + c.eps
+            let denom: V = vsqrt(vv) / c.bc2Sqrt + c.eps
             pv = pv + (c.negStepSize * mv) / denom
             vstore(pv, p + i); vstore(mv, m + i); vstore(vv, v + i)
             i += vWidth

@@ -9,6 +9,11 @@ extension Tensor {
         let a = self
         let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
         require(b.shape[b.rank - 2] == k, "matmul: inner sizes differ: \(a.shape) · \(b.shape)")
+        // (..., M, K) · (K, N) with dense rows: one (⋯M, K) · (K, N) GEMM, as torch.matmul folds it. The weight
+        // gradient is then one GEMM too, instead of a batch of products summed afterwards.
+        if b.rank == 2 && a.rank > 2 && a.isContiguous {
+            return a.reshape([-1, k]).matmul(b).reshape(Array(a.shape.dropLast()) + [n])
+        }
         guard let batch = broadcastShape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2))) else {
             fatalError("matmul: batch axes of \(a.shape) and \(b.shape) do not broadcast")
         }

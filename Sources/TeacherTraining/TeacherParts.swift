@@ -33,6 +33,9 @@ public struct TeacherRunSettings {
 }
 
 public enum TeacherParts {
+    /// An interrupted run exports nothing (an export and report.json mark a finished part).
+    static let resumeHint = "interrupted: checkpoint saved; run the same command again to resume (nothing exported yet)"
+
     static func log(_ s: String, _ quiet: Bool) { if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
 
     static func decodeConfig<C: Decodable>(_ type: C.Type, _ path: String?) throws -> C? {
@@ -82,6 +85,7 @@ public enum TeacherParts {
         let task = CLIPTrainer(title: judge ? "judge" : "teacher clip", config: config, tokenizer: tok, bank: bank, batch: s.batch,
                                steps: s.steps, seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? 5e-4, warmupSteps: 200, weightDecay: 0.1))
         let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
+        if outcome.interrupted { log(resumeHint, s.quiet); return [] }
         let export = run.file("export")
         try task.model.save(folder: export)
         try tok.save(folder: export)
@@ -109,6 +113,7 @@ public enum TeacherParts {
         let task = try VAETrainer(config: config, bank: bank, batch: s.batch, steps: s.steps, seed: s.seed,
                                   optimiser: OptimiserSettings(lr: s.lr ?? 1e-3, warmupSteps: 100, weightDecay: 0))
         let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
+        if outcome.interrupted { log(resumeHint, s.quiet); return .nan }
         // Latent scale from posterior samples of up to 512 training images.
         let std: Double = withNoGrad {
             let idx = Array(0..<Swift.min(512, bank.count))
@@ -161,7 +166,7 @@ public enum TeacherParts {
                                    seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? 3e-4, warmupSteps: 200, weightDecay: 0.01))
         var loop = loopSettings(s)
         loop.sampleSteps = Swift.max(s.steps / 10, 1)
-        try TrainingLoop.run(task, in: run, settings: loop, resume: s.resume)
+        if try TrainingLoop.run(task, in: run, settings: loop, resume: s.resume).interrupted { log(resumeHint, s.quiet); return }
         var writer = try PipelineWriter(path: run.file("export"))
         try writer.write(scheduler: .stableDiffusion2)
         try writer.write(vae: vae)
@@ -183,6 +188,7 @@ public enum TeacherParts {
         let task = AttributeTrainer(bank: bank, batch: s.batch, steps: s.steps, seed: s.seed,
                                     optimiser: OptimiserSettings(lr: s.lr ?? 2e-3, warmupSteps: 100, weightDecay: 1e-4))
         let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
+        if outcome.interrupted { log(resumeHint, s.quiet); return [:] }
         try FileManager.default.createDirectory(atPath: run.file("export"), withIntermediateDirectories: true)
         try task.model.save(run.file("export/attributes.safetensors"))
         let test = try WorldImageBank(dataset: s.data, split: .test, resolution: s.imageSize, limit: 1000)

@@ -178,3 +178,20 @@ final class AttributeClassifierTests: XCTestCase {
         }
     }
 }
+
+final class InterruptedPartTests: XCTestCase {
+    /// Ctrl-C stops a part with a checkpoint and no export (an export and report.json mean "finished").
+    func testInterruptedPartCheckpointsAndExportsNothing() throws {
+        var s = TeacherRunSettings(data: TeacherTrainingTests.world, out: try temporaryFolder("attr-int"), steps: 50, batch: 4, seed: 2)
+        s.quiet = true; s.imageSize = 32
+        Interrupt.request(true)
+        defer { Interrupt.request(false) }
+        let acc = try TeacherParts.runAttributes(s)
+        XCTAssertTrue(acc.isEmpty)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: s.out + "/report.json"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: s.out + "/export/attributes.safetensors"))
+        XCTAssertEqual(try RunFolder(path: s.out).loadLatest()?.step, 0, "a checkpoint at the step reached")
+        Interrupt.request(false)
+        XCTAssertEqual(try TeacherParts.runAttributes(s).count, 43, "the same command resumes and finishes")
+    }
+}

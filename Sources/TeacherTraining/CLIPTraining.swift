@@ -80,14 +80,8 @@ public final class CLIPTrainer: TrainingTask {
         let target = Tensor((0..<idx.count).map(Float.init), shape: [idx.count, 1])
         func crossEntropy(_ logits: Tensor) -> Tensor { -(logits.logSoftmax(axis: 1).gather(axis: 1, target)).mean() }
         let loss = (crossEntropy(out.logitsPerImage) + crossEntropy(out.logitsPerText)) * 0.5
-        let value = Double(loss.item())
-        try checkFinite("loss/clip", value, step: step)
         let lr = optimiser.rate(step: step, total: data.steps)
-        for i in adam.groups.indices { adam.groups[i].lr = lr }
-        adam.zeroGrad()
-        loss.backward()
-        try checkFiniteGradients(model.namedParameters(), prefix: "", step: step)
-        adam.step()
+        let value = try optimise(loss, name: "loss/clip", model: model, adam: adam, lr: lr, step: step)
         withNoGrad { // CLIP clamps the temperature at 100
             let s = model.logit_scale.data
             s[0] = Swift.min(s[0], Float(Foundation.log(100.0)))

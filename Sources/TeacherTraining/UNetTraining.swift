@@ -75,15 +75,8 @@ public final class UNetTrainer: TrainingTask {
         let pred = unet(noisy, timestep: Tensor(t.map(Float.init), shape: [idx.count]), encoderHiddenStates: states)
         let d = pred - noise
         let loss = (d * d).mean()
-        let value = Double(loss.item())
-        try checkFinite("loss/unet", value, step: step)
         let lr = optimiser.rate(step: step, total: data.steps)
-        adam.groups[0].lr = lr
-        adam.zeroGrad()
-        loss.backward()
-        try checkFiniteGradients(unet.namedParameters(), prefix: "", step: step)
-        clipGradNorm(unet.parameters(), maxNorm: 1)
-        adam.step()
+        let value = try optimise(loss, name: "loss/unet", model: unet, adam: adam, lr: lr, step: step, maxNorm: 1)
         updateEMA(ema, from: unet, beta: Swift.min(0.999, Double(1 + step) / Double(10 + step)))
         return ["loss/unet": value, "lr": lr]
     }

@@ -35,13 +35,7 @@ public final class VAETrainer: TrainingTask {
         let kl = posterior.kl().mean()
         // KL per image weighted as Stable Diffusion's (its reconstruction term is a per-image sum; ours is a mean).
         let loss = l1 + l2 + kl * (klWeight / Float(x.count / idx.count))
-        let value = Double(loss.item())
-        try checkFinite("loss/vae", value, step: step)
-        adam.groups[0].lr = optimiser.rate(step: step, total: data.steps)
-        adam.zeroGrad()
-        loss.backward()
-        try checkFiniteGradients(model.namedParameters(), prefix: "", step: step)
-        adam.step()
+        let value = try optimise(loss, name: "loss/vae", model: model, adam: adam, lr: optimiser.rate(step: step, total: data.steps), step: step)
         let mse = Double(l2.item()) / 4 // [-1, 1] -> [0, 1]
         return ["loss/vae": value, "loss/l1": Double(l1.item()), "psnr": -10 * log10(Swift.max(mse, 1e-12)), "kl": Double(kl.item())]
     }

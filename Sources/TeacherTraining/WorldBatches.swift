@@ -36,3 +36,18 @@ func restoreFiles(_ c: Checkpoint, _ networks: [String: Module], _ adam: Adam) t
     for (name, m) in networks { try m.load(c.files[name]!) }
     try adam.loadStateDict(c.files["adam"]!)
 }
+
+/// One optimiser step on `loss` for `model`: a non-finite loss or gradient is refused by name (nothing is
+/// stepped), every group's learning rate is set to `lr`, gradients are clipped to `maxNorm` when given.
+/// Returns the loss value.
+func optimise(_ loss: Tensor, name: String, model: Module, adam: Adam, lr: Double, step: Int, maxNorm: Double? = nil) throws -> Double {
+    let value = Double(loss.item())
+    try checkFinite(name, value, step: step)
+    for i in adam.groups.indices { adam.groups[i].lr = lr }
+    adam.zeroGrad()
+    loss.backward()
+    try checkFiniteGradients(model.namedParameters(), prefix: "", step: step)
+    if let maxNorm { clipGradNorm(model.parameters(), maxNorm: maxNorm) }
+    adam.step()
+    return value
+}

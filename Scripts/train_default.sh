@@ -44,7 +44,25 @@ mkdir -p "$RUNS/teacher-eval"
     --attributes "$RUNS/attributes/export/attributes.safetensors" --data "$WORLD" --out "$RUNS/teacher-eval"
 [ "$UNTIL" = judge ] && exit 0
 
+# Stage 0: EG3D on the world, with world supervision (reconstruction of each training image's colours, depth and
+# mask from its camera; Scripts/stage0_world128.json: reconstruction alone for the first 6 kimg, then EG3D's
+# adversarial phases join). See the README's Training section for why.
+STAGE0="$RUNS/stage0-ws"
 log "stage 0"
-dp train --stage 0 --data "$WORLD" --out "$RUNS/stage0-world128" --config world128 --batch 8 --kimg "${STAGE0_KIMG:-200}" --resume "$RUNS/stage0-world128"
+dp train --stage 0 --data "$WORLD" --out "$STAGE0" --config Scripts/stage0_world128.json --batch 8 \
+    --kimg "${STAGE0_KIMG:-30}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$STAGE0/checkpoints" ] && echo --resume "$STAGE0" )
 [ "$UNTIL" = stage0 ] && exit 0
-echo "stages 1-2 and eval: not yet in this recipe (see issue 'The shipped model')" >&2
+
+TEACHER="$RUNS/teacher-unet/export"
+log "stage 1 (adapters and semantics mapping, GAN loss)"
+dp train --stage 1 --data "$WORLD" --out "$RUNS/stage1" --init "$STAGE0" --teacher "$TEACHER" --config world128 --batch 8 \
+    --kimg "${STAGE1_KIMG:-4}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$RUNS/stage1/checkpoints" ] && echo --resume "$RUNS/stage1" )
+log "stage 2 (D-SDS + GAN loss)"
+dp train --stage 2 --data "$WORLD" --out "$RUNS/stage2" --init "$RUNS/stage1" --teacher "$TEACHER" --config world128 --batch 8 \
+    --kimg "${STAGE2_KIMG:-8}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$RUNS/stage2/checkpoints" ] && echo --resume "$RUNS/stage2" )
+[ "$UNTIL" = stage2 ] && exit 0
+
+log "ship: Weights/dreamportrait, judge, attribute classifier"
+dp ship --checkpoint "$RUNS/stage2/checkpoints/$(cat "$RUNS/stage2/checkpoints/latest")/G_ema.safetensors" --teacher "$TEACHER" --out Weights/dreamportrait
+log "eval (held-out prompts, in-distribution and OOD)"
+DREAMPORTRAIT_WORLD="$WORLD" dp eval --out "$RUNS/eval.json"

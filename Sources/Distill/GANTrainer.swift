@@ -54,6 +54,10 @@ public final class GANTrainer<G: TrainableGenerator> {
     /// An extra generator loss in Gmain (stage 2's D-SDS or the CLIP ablation): given the fake output and the
     /// draws, returns a scalar to add to the adversarial loss, and values to report.
     public var generatorTextLoss: ((GeneratorOutput, PhaseDraws) -> (loss: Tensor, report: [String: Double]))?
+    /// Stage 0 on the world: the reconstruction phase Grec before EG3D's phases (WorldSupervision.swift).
+    public var worldSupervision: WorldSupervision?
+    /// False while world supervision holds the adversarial phases back (only Grec and Greg run).
+    var adversarialActive = true
 
     /// `generatorEMA` receives G's parameters and buffers now (G_ema = deepcopy(G)); restore a checkpoint after.
     public init(options: TrainingOptions, seed: UInt64, generator: G, generatorEMA: G, discriminator: DualDiscriminator,
@@ -110,6 +114,14 @@ public final class GANTrainer<G: TrainableGenerator> {
                       resolution: schedule.neuralRenderingResolution, blurSigma: schedule.blurSigma)
         }
         let dataSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var reconstruction: [String: Double] = [:], reconstructionSeconds = 0.0
+        if let w = worldSupervision {
+            adversarialActive = w.ganActive(curNimg: curNimg)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            reconstruction = try worldSupervisionPhase(w, step: step, indices: indices, images: realImages, cameras: realLabels,
+                                                       schedule: schedule, streams: streams, trackWAvg: !adversarialActive)
+            reconstructionSeconds = Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
+        }
         var report = try runIteration(step: step, curNimg: curNimg, schedule: schedule, reals: reals) { phase, k in
             var draws = PhaseDraws.draw(streams: streams, phase: phase.index, chunk: k, n: micro,
                                         zDim: self.generator.config.zDim, labels: self.labels,
@@ -118,6 +130,10 @@ public final class GANTrainer<G: TrainableGenerator> {
             return draws
         }
         report.seconds["data"] = dataSeconds
+        if worldSupervision != nil {
+            report.seconds["Grec"] = reconstructionSeconds
+            report.losses.merge(reconstruction) { $1 }
+        }
         return report
     }
 
@@ -139,7 +155,8 @@ public final class GANTrainer<G: TrainableGenerator> {
             t0 = t1
         }
         var sanitized = 0
-        for phase in phases where phase.runs(atStep: step) && !(freezeDiscriminator && !phase.name.trainsGenerator) {
+        for phase in phases where phase.runs(atStep: step) && !(freezeDiscriminator && !phase.name.trainsGenerator)
+            && (adversarialActive || phase.name == .gReg) {
             let module: Module = phase.name.trainsGenerator ? generator : discriminator
             let opt = phase.name.trainsGenerator ? gOptimizer : dOptimizer
             opt.zeroGrad()

@@ -50,8 +50,14 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
         state["options"] = try jsonObject(t.options)
         state["generator_config"] = try jsonObject(t.generator.config)
         state["neural_rendering_resolution"] = t.generator.neuralRenderingResolution
-        return (["G": t.generator.stateDict(), "G_ema": t.generatorEMA.stateDict(), "D": t.discriminator.stateDict(),
-                 "G_opt": t.gOptimizer.stateDict(), "D_opt": t.dOptimizer.stateDict()], state)
+        var files = ["G": t.generator.stateDict(), "G_ema": t.generatorEMA.stateDict(), "D": t.discriminator.stateDict(),
+                     "G_opt": t.gOptimizer.stateDict(), "D_opt": t.dOptimizer.stateDict()]
+        if let w = t.worldSupervision {
+            files["E"] = w.encoder.stateDict()
+            files["E_opt"] = w.encoderOptimizer.stateDict()
+            state["world_supervision"] = try jsonObject(w.settings)
+        }
+        return (files, state)
     }
 
     public func checkpointMetadata() -> [String: [String: String]] {
@@ -73,7 +79,14 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
         if let s = c.state["seed"] as? String, s != "\(t.seed)" {
             throw TrainingError.data("\(where_): the run's seed is \(s), this command has \(t.seed)")
         }
-        for name in ["G", "G_ema", "D", "G_opt", "D_opt"] where c.files[name] == nil {
+        let savedSupervision = try c.state["world_supervision"].map {
+            try JSONDecoder().decode(WorldSupervisionSettings.self, from: JSONSerialization.data(withJSONObject: $0))
+        }
+        guard savedSupervision == t.worldSupervision?.settings else {
+            throw TrainingError.data("\(where_): its world supervision (\(savedSupervision.map { "\($0)" } ?? "off")) differs from this run's (\(t.worldSupervision.map { "\($0.settings)" } ?? "off"))")
+        }
+        let names = ["G", "G_ema", "D", "G_opt", "D_opt"] + (t.worldSupervision == nil ? [] : ["E", "E_opt"])
+        for name in names where c.files[name] == nil {
             throw TrainingError.data("\(where_): no \(name).safetensors")
         }
         do {
@@ -82,6 +95,10 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
             try t.discriminator.load(c.files["D"]!, strict: true)
             try t.gOptimizer.loadStateDict(c.files["G_opt"]!)
             try t.dOptimizer.loadStateDict(c.files["D_opt"]!)
+            if let w = t.worldSupervision {
+                try w.encoder.load(c.files["E"]!, strict: true)
+                try w.encoderOptimizer.loadStateDict(c.files["E_opt"]!)
+            }
         } catch { throw TrainingError.data("\(where_): \(error)") }
         if let r = c.state["neural_rendering_resolution"] as? Int {
             t.generator.neuralRenderingResolution = r

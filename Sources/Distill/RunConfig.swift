@@ -8,14 +8,22 @@ import TriPlaneGAN
 public struct RunConfig {
     public var generator: TriPlaneConfig
     public var training: TrainingOptions
+    /// Stage 0's reconstruction of world images (JSON key "world_supervision"); nil: EG3D's losses only. Used when the
+    /// dataset has the world's aux/ maps (see `train --world-supervision`).
+    public var worldSupervision: WorldSupervisionSettings?
 
-    public init(generator: TriPlaneConfig, training: TrainingOptions) { self.generator = generator; self.training = training }
+    public init(generator: TriPlaneConfig, training: TrainingOptions, worldSupervision: WorldSupervisionSettings? = nil) {
+        self.generator = generator; self.training = training; self.worldSupervision = worldSupervision
+    }
 
     /// Built-in generator configurations.
     public static let presets: [String: TriPlaneConfig] = ["tiny128": .tiny128, "world128": .world128]
     /// Training overrides of the built-in configurations (EG3D's defaults otherwise). world128: a run of tens of
     /// kimg instead of EG3D's 25000, so the blur fades over the first 2 kimg (EG3D: batch·200/32 kimg, <1% of its
     /// run) and the pose-swap probability over the first 4 kimg (EG3D: 1000 kimg, 4%).
+    /// World supervision of the built-in configurations: world128 reconstructs from the start with the GAN on (our
+    /// choice for the world; see WorldSupervision.swift).
+    public static let worldSupervisionPresets: [String: WorldSupervisionSettings] = ["world128": WorldSupervisionSettings()]
     nonisolated(unsafe) public static let trainingPresets: [String: [String: Any]] = ["world128": ["blur_fade_kimg": 2.0, "gpc_reg_fade_kimg": 4.0]]
 
     /// A built-in name, or a JSON file ({"base": NAME} starts from a preset; "generator" replaces keys of it).
@@ -23,9 +31,11 @@ public struct RunConfig {
     public static func load(_ nameOrPath: String, batch: Int?) throws -> RunConfig {
         var genDict: [String: Any]
         var trainDict: [String: Any] = [:]
+        var supervision: WorldSupervisionSettings?
         if let preset = presets[nameOrPath] {
             genDict = try jsonObject(preset) as! [String: Any]
             trainDict = trainingPresets[nameOrPath] ?? [:]
+            supervision = worldSupervisionPresets[nameOrPath]
         } else {
             guard let data = FileManager.default.contents(atPath: nameOrPath) else {
                 throw FileError(path: nameOrPath, message: "no such config file (built-in configs: \(presets.keys.sorted().joined(separator: ", ")))")
@@ -46,9 +56,21 @@ public struct RunConfig {
             }
             trainDict = trainingPresets[base] ?? [:]
             for (k, v) in top["training"] as? [String: Any] ?? [:] { trainDict[k] = v }
-            let known = Set(["base", "generator", "training"])
+            supervision = worldSupervisionPresets[base]
+            if let w = top["world_supervision"] {
+                if w is NSNull { supervision = nil } else {
+                    guard let dict = w as? [String: Any] else { throw FileError(path: nameOrPath, message: "\"world_supervision\" must be an object or null") }
+                    let keys = Set(WorldSupervisionSettings.CodingKeys.allKeys)
+                    if let bad = dict.keys.first(where: { !keys.contains($0) }) {
+                        throw FileError(path: nameOrPath, message: "world_supervision: unknown key \"\(bad)\" (expected \(keys.sorted().joined(separator: ", ")))")
+                    }
+                    do { supervision = try JSONDecoder().decode(WorldSupervisionSettings.self, from: JSONSerialization.data(withJSONObject: dict)) }
+                    catch { throw FileError(path: nameOrPath, message: "world_supervision: \(error)") }
+                }
+            }
+            let known = Set(["base", "generator", "training", "world_supervision"])
             if let bad = top.keys.first(where: { !known.contains($0) }) {
-                throw FileError(path: nameOrPath, message: "unknown key \"\(bad)\" (expected base, generator, training)")
+                throw FileError(path: nameOrPath, message: "unknown key \"\(bad)\" (expected base, generator, training, world_supervision)")
             }
         }
         let generator: TriPlaneConfig
@@ -67,7 +89,14 @@ public struct RunConfig {
         catch { throw FileError(path: nameOrPath, message: "training: \(error)") }
         let problems = training.problems()
         guard problems.isEmpty else { throw FileError(path: nameOrPath, message: "training: " + problems.joined(separator: "; ")) }
-        return RunConfig(generator: generator, training: training)
+        if let w = supervision {
+            let p = w.problems()
+            guard p.isEmpty else { throw FileError(path: nameOrPath, message: p.joined(separator: "; ")) }
+            if let f = training.neuralRenderingResolutionFinal, f != training.neuralRenderingResolutionInitial {
+                throw FileError(path: nameOrPath, message: "world_supervision needs a constant neural rendering resolution (neural_rendering_resolution_final \(f) differs from the initial \(training.neuralRenderingResolutionInitial)); set \"world_supervision\": null")
+            }
+        }
+        return RunConfig(generator: generator, training: training, worldSupervision: supervision)
     }
 }
 

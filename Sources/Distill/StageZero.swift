@@ -10,8 +10,9 @@ public enum StageZero {
     ///   - initCheckpoint: a generator checkpoint (ours or converted) whose G_ema (or G) starts G, G_ema; D stays random
     ///     unless the file holds `D.*` keys.
     ///   - limit: train on the first N images of the split only (tests, smoke runs).
+    ///   - worldSupervision: add the reconstruction phase of `config.worldSupervision` (needs the dataset's aux/ maps).
     public static func makeTask(data path: String, config: RunConfig, seed: UInt64, initCheckpoint: String? = nil,
-                                limit: Int? = nil, progress: Bool = false) throws -> GANTrainingTask<TriPlaneGenerator> {
+                                limit: Int? = nil, worldSupervision: Bool = false, progress: Bool = false) throws -> GANTrainingTask<TriPlaneGenerator> {
         let ds = try PortraitWorldSplit.bank(path: path, resolution: config.generator.imgResolution, limit: limit, progress: progress)
         let init_ = RandomGenerator(seed: StepRandom.mix(seed ^ 0x494E_4954))
         let g = TriPlaneGenerator(config: config.generator, rng: init_)
@@ -35,9 +36,27 @@ public enum StageZero {
         let ema = TriPlaneGenerator(config: config.generator, rng: RandomGenerator(seed: 0))
         let trainer = try GANTrainer(options: config.training, seed: seed, generator: g, generatorEMA: ema,
                                      discriminator: d, data: ds)
+        if worldSupervision {
+            guard let settings = config.worldSupervision else {
+                throw TrainingError.data("world supervision was asked for, but the run config has no \"world_supervision\" settings")
+            }
+            guard hasWorldGeometry(path) else {
+                throw FileError(path: (path as NSString).appendingPathComponent("aux"), message: "missing: world supervision needs the depth and mask maps `data synth --aux` writes")
+            }
+            let geometry = try WorldGeometryBank(dataset: path, names: ds.names, resolution: config.training.neuralRenderingResolutionInitial,
+                                                 progress: progress)
+            trainer.worldSupervision = WorldSupervision(settings: settings, zDim: config.generator.zDim, geometry: geometry,
+                                                        rng: RandomGenerator(seed: StepRandom.mix(seed ^ 0x454E_434F)))
+        }
         let task = GANTrainingTask(trainer: trainer, title: "stage 0")
         task.runInfo = ["stage": 0, "dataset": path, "images": ds.count]
         return task
+    }
+
+    /// Whether the dataset has the world's per-image depth and masks (aux/).
+    public static func hasWorldGeometry(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("aux"), isDirectory: &isDir) && isDir.boolValue
     }
 
     /// EG3D's dataset_label_std: np.std of the labels per entry (population).

@@ -52,8 +52,8 @@ public enum TextStages {
         text.textEncoder.setRequiresGrad(false)
 
         // The pre-trained generator(s) and D.
-        let (g0, gEma0, dState) = try loadInit(initPath)
-        let cfg = g0.config
+        let initial = try loadInit(initPath)
+        let cfg = initial.g.config
         let bank = try PortraitWorldSplit.bank(path: path, resolution: cfg.imgResolution, limit: limit, progress: progress)
         if let i = bank.captions.firstIndex(where: { $0.isEmpty }) {
             throw FileError(path: (path as NSString).appendingPathComponent("captions.json"),
@@ -65,10 +65,20 @@ public enum TextStages {
         let problems = cc.problems(for: cfg)
         guard problems.isEmpty else { throw TrainingError.data("the conditioning does not fit the generator: " + problems.joined(separator: "; ")) }
         let rng = RandomGenerator(seed: StepRandom.mix(seed ^ 0x5445_5854))
-        let g = TextConditionedGenerator(generator: g0, conditioning: cc, rng: rng)
-        let ema = TextConditionedGenerator(generator: gEma0, conditioning: cc, rng: RandomGenerator(seed: 0))
-        try withNoGrad { try ema.conditioning.load(g.conditioning.stateDict(), strict: true) }
+        let g: TextConditionedGenerator, ema: TextConditionedGenerator
+        if let tg = initial.g as? TextConditionedGenerator, let te = initial.ema as? TextConditionedGenerator {
+            // A stage-1 (or 2) checkpoint: continue its adapters and semantics mapping.
+            guard tg.conditioningConfig == cc else {
+                throw FileError(path: initPath, message: "its text conditioning \((try? tg.conditioningConfig.jsonString()) ?? "?") differs from this run's \((try? cc.jsonString()) ?? "?") (--adapters, --no-3d-pool, --no-gate, text encoder width)")
+            }
+            (g, ema) = (tg, te)
+        } else {
+            g = TextConditionedGenerator(generator: initial.g.eg3d, conditioning: cc, rng: rng)
+            ema = TextConditionedGenerator(generator: initial.ema.eg3d, conditioning: cc, rng: RandomGenerator(seed: 0))
+            try withNoGrad { try ema.conditioning.load(g.conditioning.stateDict(), strict: true) }
+        }
         let d = DualDiscriminator(cfg.discriminatorConfig, rng: rng)
+        let dState = initial.d
         if let dState {
             do { try d.load(dState, strict: true) } catch { throw FileError(path: initPath, message: "D: \(error)") }
         }
@@ -127,21 +137,29 @@ public enum TextStages {
         return task
     }
 
-    /// G, G_ema and D's state from a stage-0 checkpoint folder, or G = G_ema from one generator file.
-    static func loadInit(_ path: String) throws -> (TriPlaneGenerator, TriPlaneGenerator, [String: Tensor]?) {
+    /// G, G_ema and D's state from a checkpoint folder (stage 0: EG3D generators; stage 1-2: text-conditioned ones),
+    /// a run folder (its newest checkpoint), or G = G_ema from one generator file (D fresh).
+    static func loadInit(_ path: String) throws -> (g: any TrainableGenerator, ema: any TrainableGenerator, d: [String: Tensor]?) {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw FileError(path: path, message: "no such checkpoint (--init takes a stage-0 checkpoint folder or a generator .safetensors)")
+            throw FileError(path: path, message: "no such checkpoint (--init takes a run folder, a checkpoint folder or a generator .safetensors)")
         }
-        if isDir.boolValue {
-            let file = { (n: String) in (path as NSString).appendingPathComponent("\(n).safetensors") }
-            let g = try TriPlaneGenerator.load(path: file("G"))
-            let ema = try TriPlaneGenerator.load(path: file("G_ema"))
-            let d = try SafeTensorsFile(path: file("D"))
-            var t: [String: Tensor] = [:]
-            for k in d.keys { t[k] = try d.tensor(k) }
-            return (g, ema, t)
+        func generator(_ file: String) throws -> any TrainableGenerator {
+            let f = try SafeTensorsFile(path: file)
+            return f.metadata["conditioning"] != nil ? try TextConditionedGenerator.load(path: file) : try TriPlaneGenerator.load(path: file)
         }
-        return (try TriPlaneGenerator.load(path: path), try TriPlaneGenerator.load(path: path), nil)
+        guard isDir.boolValue else { return (try generator(path), try generator(path), nil) }
+        var folder = path
+        if FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("checkpoints")) {
+            guard let latest = try RunFolder(path: path).latestCheckpointPath() else {
+                throw FileError(path: path, message: "this run folder has no complete checkpoint yet")
+            }
+            folder = latest
+        }
+        let file = { (n: String) in (folder as NSString).appendingPathComponent("\(n).safetensors") }
+        let d = try SafeTensorsFile(path: file("D"))
+        var t: [String: Tensor] = [:]
+        for k in d.keys { t[k] = try d.tensor(k) }
+        return (try generator(file("G")), try generator(file("G_ema")), t)
     }
 }

@@ -37,6 +37,7 @@ enum TrainCommand {
             Option(name: "--limit", value: "N", help: "Train on the first N images of the split only (smoke runs)"),
             Option(name: "--checkpoint-minutes", value: "M", help: "Checkpoint every M minutes (and at the end, on Ctrl-C)", defaultValue: "10"),
             Option(name: "--sample-kimg", value: "K", help: "Sample grid from G_ema every K kimg", defaultValue: "4"),
+            Option(name: "--world-supervision", value: "auto|on|off", help: "Stage 0: also reconstruct world images (depth, masks, camera; needs aux/)", defaultValue: "auto"),
             Option(name: "--text-loss", value: "dsds|clip|none", help: "Stage 2's text loss (ablation)", defaultValue: "dsds"),
             Option(name: "--adapters", value: "0|2|4|6", help: "Adapters (stages 1-2)", defaultValue: "6"),
             Option(name: "--no-3d-pool", value: nil, help: "Adapters without the 3D-aware pooling (ablation)"),
@@ -100,10 +101,20 @@ enum TrainCommand {
         if resume == nil, run.latestCheckpointPath() != nil {
             throw UsageError(message: "--out \(out) already holds a run with checkpoints; continue it with --resume \(out) or choose another folder", command: args.command)
         }
+        let supervisionFlag = args.string("--world-supervision") ?? "auto"
+        guard ["auto", "on", "off"].contains(supervisionFlag) else {
+            throw UsageError(message: "invalid value '\(supervisionFlag)' for --world-supervision: expected auto, on or off", command: args.command)
+        }
+        if supervisionFlag == "on" && (stage != 0 || config.worldSupervision == nil) {
+            throw UsageError(message: stage != 0 ? "--world-supervision on is a stage-0 option" : "--world-supervision on: --config \(configName) has no \"world_supervision\" settings", command: args.command)
+        }
+        let supervised = stage == 0 && config.worldSupervision != nil
+            && (supervisionFlag == "on" || (supervisionFlag == "auto" && StageZero.hasWorldGeometry(data)))
         var settingsRecord: [String: Any] = ["stage": stage, "data": data, "config": configName, "seed": "\(seed)",
                                              "batch": config.training.batch, "limit": limit.map { "\($0)" } ?? "all",
                                              "init": args.string("--init") ?? "none"]
         var mustMatch = ["stage", "data", "config", "seed", "batch", "limit", "init"]
+        if supervised { settingsRecord["world_supervision"] = true; mustMatch.append("world_supervision") }
         if stage > 0 {
             // Stage-0 run folders (also those written before these keys existed) never record them.
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
@@ -119,7 +130,8 @@ enum TrainCommand {
         let images: Int, gParams: Int, dParams: Int
         if stage == 0 {
             let t = try StageZero.makeTask(data: data, config: config, seed: seed, initCheckpoint: args.string("--init"),
-                                           limit: limit, progress: true)
+                                           limit: limit, worldSupervision: supervised, progress: true)
+            if supervised { printError("world supervision on: reconstructing each training image's colours, depth and mask from its camera (Grec)") }
             (task, images) = (t, t.trainer.labels.shape[0])
             gParams = t.trainer.generator.parameters().reduce(0) { $0 + $1.count }
             dParams = t.trainer.discriminator.parameters().reduce(0) { $0 + $1.count }
@@ -138,7 +150,7 @@ enum TrainCommand {
         let sampleKimg = Double(try args.float("--sample-kimg", default: 4))
         loop.sampleSteps = sampleKimg > 0 ? Swift.max(1, Int(sampleKimg * 1000 / Double(config.training.batch))) : 0
         loop.quiet = args.flag("--quiet")
-        loop.shown = ["loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg", "loss/G/dsds", "loss/G/clip",
+        loop.shown = ["loss/Grec/image_l1", "loss/Grec/depth_l1", "loss/G/loss", "loss/D/loss", "loss/r1_penalty", "loss/G/density_reg", "loss/G/dsds", "loss/G/clip",
                       "time/G", "time/D"]
         Interrupt.install(message: "finishing the step in flight and saving a checkpoint")
         try TrainingLoop.run(task, in: run, settings: loop, resume: resume != nil)

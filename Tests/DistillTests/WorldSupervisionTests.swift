@@ -1,0 +1,149 @@
+// World supervision of stage 0: the .npy maps the world writes are read back exactly (and corrupt ones refused by
+// name), they reduce to the neural rendering resolution as documented, the reconstruction phase lowers its loss
+// on a fixed batch, and a supervised run resumes bit for bit (the encoder and its Adam included).
+import Distill
+import Foundation
+import PortraitWorld
+import TensorCore
+import TestSupport
+import Training
+import TriPlaneGAN
+import XCTest
+
+/// The tiny world with its aux/ depth, mask and part maps.
+let tinyWorldWithGeometry: String = {
+    let dir = temporaryPath("distill-world-aux")
+    var s = SynthSettings(count: 12, resolution: 128, seed: 3)
+    s.auxiliary = true
+    do { _ = try Synthesizer(settings: s, directory: dir).run() }
+    catch { XCTFail("cannot write the test world: \(error)") }
+    return dir
+}()
+
+final class WorldSupervisionTests: XCTestCase {
+    var supervisedConfig: RunConfig {
+        var c = microConfig
+        var w = WorldSupervisionSettings()
+        w.ganStartKimg = 0.004  // Grec alone for the first two steps, then EG3D's phases join
+        c.worldSupervision = w
+        return c
+    }
+
+    func testNPYRoundTripAndCorruptFilesAreNamed() throws {
+        let dir = try temporaryFolder("npy")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let values: [Float] = [1.5, -2, .infinity, 3e-8, 0, 7, 8, 9]
+        var le = Data()
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { le.append(contentsOf: $0) } }
+        let f = ImageOutput.npy(le, descr: "<f4", shape: [2, 4])
+        let a = try NPYArray.parse(f, path: "a.npy")
+        XCTAssertEqual(a.shape, [2, 4])
+        XCTAssertEqual(a.values, .float32(values))
+        let b = try NPYArray.parse(ImageOutput.npy(Data([0, 128, 255]), descr: "|u1", shape: [3]), path: "b.npy")
+        XCTAssertEqual(b.values, .uint8([0, 128, 255]))
+        // Truncated payload, wrong magic, unknown dtype, header longer than the file: errors naming the file.
+        for (bad, expect) in [(f.dropLast(3), "needs 32 bytes"), (Data([1, 2, 3]) + f.dropFirst(3), "magic"),
+                              (ImageOutput.npy(Data(count: 8), descr: "<f8", shape: [1]), "dtype"),
+                              (f.prefix(20), "exceeds the file")] {
+            XCTAssertThrowsError(try NPYArray.parse(Data(bad), path: "/x/broken.npy")) { e in
+                XCTAssertTrue("\(e)".contains("/x/broken.npy") && "\(e)".contains(expect), "\(e)")
+            }
+        }
+    }
+
+    func testGeometryReducesToFullyCoveredCells() throws {
+        let dir = try temporaryFolder("geometry")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: "\(dir)/aux/00000", withIntermediateDirectories: true)
+        // 4×4 maps → 2×2 cells: top-left fully covered (depth 2, 3, 2, 3 → 2.5), top-right half covered,
+        // bottom-left covered but one depth is +inf (background), bottom-right empty.
+        let inf = Float.infinity
+        let depth: [Float] = [2, 3, 2.6, inf,
+                              2, 3, 2.6, inf,
+                              2.8, 2.8, inf, inf,
+                              2.8, inf, inf, inf]
+        let mask: [UInt8] = [255, 255, 255, 0,
+                             255, 255, 255, 0,
+                             255, 255, 0, 0,
+                             255, 255, 0, 0]
+        var le = Data()
+        for v in depth { withUnsafeBytes(of: v.bitPattern.littleEndian) { le.append(contentsOf: $0) } }
+        try ImageOutput.npy(le, descr: "<f4", shape: [4, 4]).write(to: URL(fileURLWithPath: "\(dir)/aux/00000/img0_depth.npy"))
+        try ImageOutput.npy(Data(mask), descr: "|u1", shape: [4, 4]).write(to: URL(fileURLWithPath: "\(dir)/aux/00000/img0_mask.npy"))
+        let g = try WorldGeometryBank(dataset: dir, names: ["00000/img0.png"], resolution: 2)
+        XCTAssertEqual(g.depth, [2.5, 0, 0, 0])
+        XCTAssertEqual(g.coverage, [255, 128, 255, 0])
+        let (d, v, c) = g.batch([0])
+        XCTAssertEqual(d.shape, [1, 1, 2, 2])
+        XCTAssertEqual(v.toArray(), [1, 0, 0, 0])
+        XCTAssertEqual(c.toArray()[1], 128 / 255, accuracy: 1e-7)
+        // A mask of the wrong shape is named.
+        try ImageOutput.npy(Data(mask.prefix(8)), descr: "|u1", shape: [2, 4]).write(to: URL(fileURLWithPath: "\(dir)/aux/00000/img0_mask.npy"))
+        XCTAssertThrowsError(try WorldGeometryBank(dataset: dir, names: ["00000/img0.png"], resolution: 1)) { e in
+            XCTAssertTrue("\(e)".contains("img0_mask.npy"), "\(e)")
+        }
+        // No aux maps at all: the missing file is named.
+        XCTAssertThrowsError(try WorldGeometryBank(dataset: dir, names: ["00000/img9.png"], resolution: 2)) { e in
+            XCTAssertTrue("\(e)".contains("img9_depth.npy"), "\(e)")
+        }
+    }
+
+    func testReconstructionLowersItsLossOnAFixedBatch() throws {
+        var config = supervisedConfig
+        config.worldSupervision!.ganStartKimg = 1000  // reconstruction only
+        config.training.batch = 4
+        config.training.batchGPU = 4
+        let task = try StageZero.makeTask(data: tinyWorldWithGeometry, config: config, seed: 2, worldSupervision: true)
+        let t = task.trainer, w = try XCTUnwrap(t.worldSupervision)
+        let idx = [0, 1, 2, 3]
+        let (depth, valid, coverage) = w.geometry!.batch(idx)
+        XCTAssertGreaterThan(valid.sum().item(), 50, "the tiny world's heads should cover some 16² cells fully")
+        let batch = WorldBatch(image: t.data!.images(idx), c: t.data!.labelTensor(idx), depth: depth, valid: valid, coverage: coverage)
+        func loss() -> [String: Double] {
+            let d = PhaseDraws.draw(streams: StepStreams(seed: 99, step: 0), phase: 4, chunk: 0, n: 4, zDim: config.generator.zDim,
+                                    labels: t.labels, densityPoints: nil)
+            return withNoGrad { w.loss(generator: t.generator, batch: batch, draws: d, resolution: 16).1 }
+        }
+        let before = loss()
+        let steps = Int(ProcessInfo.processInfo.environment["DISTILL_LEARN_STEPS"] ?? "") ?? 40
+        var report: StepReport?
+        for s in 0..<steps { report = try t.step(s) }
+        let after = loss()
+        print("Grec before \(before)\nGrec after \(steps) steps \(after)")
+        // Only Grec (and Greg) ran: no adversarial phase timings.
+        XCTAssertNil(report?.seconds["Gmain"])
+        XCTAssertNotNil(report?.seconds["Grec"])
+        XCTAssertLessThan(after["Grec/image_l1"]!, before["Grec/image_l1"]! * 0.7)
+        XCTAssertLessThan(after["Grec/depth_l1"]!, before["Grec/depth_l1"]! * 0.7)
+    }
+
+    func testSupervisedRunResumesBitForBit() throws {
+        let a = try temporaryFolder("ws-straight"), b = try temporaryFolder("ws-resumed")
+        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        func train(_ run: String, steps: Int, resume: Bool, config: RunConfig) throws {
+            let task = try StageZero.makeTask(data: tinyWorldWithGeometry, config: config, seed: 5, worldSupervision: true)
+            var s = LoopSettings(steps: steps)
+            s.quiet = true
+            s.checkpointSeconds = 1e9
+            try TrainingLoop.run(task, in: try RunFolder(path: run), settings: s, resume: resume)
+        }
+        try train(a, steps: 4, resume: false, config: supervisedConfig)
+        try train(b, steps: 2, resume: false, config: supervisedConfig)
+        try train(b, steps: 4, resume: true, config: supervisedConfig)
+        for f in ["G", "G_ema", "D", "G_opt", "D_opt", "E", "E_opt"] {
+            let x = FileManager.default.contents(atPath: "\(a)/checkpoints/000000004/\(f).safetensors")
+            XCTAssertNotNil(x, f)
+            XCTAssertEqual(x, FileManager.default.contents(atPath: "\(b)/checkpoints/000000004/\(f).safetensors"), "\(f) differs after resume")
+        }
+        // Resuming with other world-supervision settings is refused, naming both.
+        var other = supervisedConfig
+        other.worldSupervision!.depthWeight = 7
+        XCTAssertThrowsError(try train(b, steps: 5, resume: true, config: other)) { e in
+            XCTAssertTrue("\(e)".contains("world supervision"), "\(e)")
+        }
+        // A dataset without aux/ maps is named.
+        XCTAssertThrowsError(try StageZero.makeTask(data: tinyWorld, config: supervisedConfig, seed: 5, worldSupervision: true)) { e in
+            XCTAssertTrue("\(e)".contains("aux"), "\(e)")
+        }
+    }
+}

@@ -71,7 +71,8 @@ public final class PerPromptSDS {
             let field = PortraitField(config: o.field, rng: StepRandom(seed: o.sds.seed).generator("field-init", step: 0), std: o.initStd)
             let task = SDSOptimiser(field: field, teacher: teacher, prompt: prompt, settings: o.sds, teacherResolution: teacherResolution)
             let config: [String: Any] = ["method": "sds", "prompt": o.prompt, "teacher": teacherPath, "field": try o.field.jsonString(),
-                                         "sds": try RunChecks.json(task.settings), "init_std": Double(o.initStd)]
+                                         "sds": try RunChecks.json(RunChecks.withoutSteps(task.settings)),
+                                         "steps": o.sds.steps, "init_std": Double(o.initStd)]
             return (task, config)
         }
         try run.writeOrCheckConfig(config, mustMatch: ["method", "prompt", "teacher", "field", "sds", "init_std"])
@@ -127,6 +128,10 @@ enum RunChecks {
             throw FieldError("\(path) holds a run (checkpoint at step \(Int(last)!)): pass --resume to continue it, or choose another --out")
         }
     }
+
+    /// The settings resume compares: everything but the step count (a larger --steps extends a run; the t_max
+    /// annealing then follows the new count from the resumed step on).
+    static func withoutSteps(_ s: SDSSettings) -> SDSSettings { var c = s; c.steps = 0; return c }
 
     /// Sorted-key JSON of a Codable value (config.json entries compared as strings on resume).
     static func json<T: Encodable>(_ value: T) throws -> String {

@@ -108,7 +108,8 @@ public final class Refinement {
             PortraitField(config: fieldConfig, grid: TriGrid(planes: source.planes, resolutions: levels), decoder: source.decoder)
         }
         let config: [String: Any] = ["method": "refine", "prompt": prompt, "teacher": teacherPath, "field": try fieldConfig.jsonString(),
-                                     "sds": try RunChecks.json(o.sds), "refine": try RunChecks.json(o.refine), "source": source.folder]
+                                     "sds": try RunChecks.json(RunChecks.withoutSteps(o.sds)), "refine": try RunChecks.json(fitless(o.refine)),
+                                     "source": source.folder, "steps": o.sds.steps, "fit_steps": o.refine.fitSteps]
         let mustMatch = ["method", "prompt", "teacher", "field", "sds", "refine", "source"]
 
         // sds
@@ -178,6 +179,8 @@ public final class Refinement {
         try writeAtomically(try manifest.jsonData(), to: URL(fileURLWithPath: o.outputDirectory).appendingPathComponent("manifest.json"))
         return PerPromptSDS.Result(manifest: manifest, files: export.products.map(\.name) + ["manifest.json"], stepsDone: fitOutcome.endStep)
     }
+
+    func fitless(_ r: RefineSettings) -> RefineSettings { var c = r; c.fitSteps = 0; return c }
 
     func interrupted(_ step: Int, _ stage: String, _ path: String) -> PerPromptSDS.Result {
         log("interrupted in \(stage) at step \(step): state in \(path); run the same command with --resume to continue")

@@ -62,6 +62,26 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(png, 16)
     }
 
+    func testSeveralOutputsEvaluateAsOneFolder() throws {
+        let parent = try temporaryFolder("sds-collection")
+        for (name, prompt) in [("b-second", "a bald man"), ("a-first", "a woman with glasses")] {
+            var o = sdsOptions(out: "\(parent)/\(name)", steps: 1)
+            o.prompt = prompt
+            o.export.views = 0; o.export.frames = 0; o.export.mesh = false
+            _ = try PerPromptSDS(options: o).run()
+        }
+        try FileManager.default.createDirectory(atPath: "\(parent)/not-an-output", withIntermediateDirectories: true)
+        let outputs = OutputCollection.outputs(parent: parent)
+        XCTAssertEqual(outputs.map { ($0 as NSString).lastPathComponent }, ["a-first", "b-second"])
+        let merged = try temporaryFolder("sds-collection-merged")
+        XCTAssertEqual(try OutputCollection.merge(outputs: outputs, into: merged), 2)
+        let folder = try EvalFolder(path: merged)
+        XCTAssertEqual(folder.count, 2)
+        XCTAssertEqual(folder.views, MSCView.allCases)
+        XCTAssertEqual([folder.captions(0), folder.captions(1)], [["a woman with glasses"], ["a bald man"]])
+        XCTAssertEqual(OutputCollection.outputs(parent: merged), [], "an evaluation folder is not a collection")
+    }
+
     func testCtrlCLeavesACheckpointOnlyAndResumeRepeatsAStraightRun() throws {
         func run(_ out: String, steps: Int, resume: Bool) throws -> PerPromptSDS.Result {
             var o = sdsOptions(out: out, steps: steps)

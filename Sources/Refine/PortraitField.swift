@@ -111,7 +111,8 @@ public final class PortraitField: Module {
         -> (image: Tensor, depth: Tensor, weight: Tensor) {
         let n = cameras.shape[0], c = config.planeChannels
         let p = given ?? planes()
-        let planes5 = p.reshape([1, 3, c, p.shape[2], p.shape[3]]).expand([n, 3, c, p.shape[2], p.shape[3]])
+        let one = p.reshape([1, 3, c, p.shape[2], p.shape[3]])
+        let planes5 = n == 1 ? one : one.expand([n, 3, c, p.shape[2], p.shape[3]]).contiguous()
         let (origins, directions) = RaySampler.rays(labels: cameras, resolution: r)
         let out = ImportanceRenderer.render(planes: planes5, decoder: decoder, origins: origins, directions: directions,
                                             options: settings, random: random)

@@ -70,6 +70,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "TeacherTraining", targets: ["TeacherTraining"]),
         .library(name: "Distill", targets: ["Distill"]),
+        .library(name: "Refine", targets: ["Refine"]),
         .executable(name: "dreamportrait", targets: ["dreamportrait"]),
     ],
     targets: [
@@ -95,8 +96,11 @@ let package = Package(
         .target(name: "TeacherTraining", dependencies: ["TensorCore", "Codecs", "Teacher", "Training", "PortraitWorld"], swiftSettings: kernelFlags),
         // DreamPortrait's training: EG3D's GAN training (stage 0) and stages 1-2 with D-SDS.
         .target(name: "Distill", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld", "Training"], swiftSettings: kernelFlags),
+        // Per-prompt optimisation: the SDS baseline (`sds`) and Portrait3D's refinement (`refine`): pyramid tri-grid,
+        // SDS through D-SDS's code, SDEdit, masked-L2 fit, their outputs.
+        .target(name: "Refine", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld", "Training", "Distill", "PortraitExport", "Metrics"], swiftSettings: kernelFlags),
         .executableTarget(name: "dreamportrait",
-                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics", "Training", "TeacherTraining", "Distill"],
+                          dependencies: ["TensorCore", "Codecs", "PortraitWorld", "TriPlaneGAN", "PortraitExport", "Teacher", "Metrics", "Training", "TeacherTraining", "Distill", "Refine"],
                           swiftSettings: testFlags),
 
         // Helpers every test target shares (fixture paths, the relative-error check, finite-difference gradient
@@ -110,6 +114,7 @@ let package = Package(
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TeacherTraining", "Teacher", "PortraitWorld", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "TriPlaneGAN", "TensorCore", "PortraitWorld", "Teacher", "Training", "Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "RefineTests", dependencies: ["Refine", "Distill", "TriPlaneGAN", "TensorCore", "Teacher", "Training", "Metrics", "PortraitExport", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher", "PortraitWorld", "TestSupport"], swiftSettings: testFlags),
     ]
 )

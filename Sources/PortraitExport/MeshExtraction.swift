@@ -67,10 +67,17 @@ public enum MeshExtraction {
     /// - Throws: `GenerationInterrupted` when `shouldStop` returns true.
     public static func sampleGrid(generator g: TriPlaneGenerator, planes: Tensor, resolution m: Int, pointsPerCall: Int = 1 << 18,
                                   progress: ((Int, Int) -> Void)? = nil, shouldStop: () -> Bool = { false }) throws -> DensityGrid {
+        try sampleGrid(decoder: g.decoder, boxWarp: g.settings.boxWarp, planes: planes, resolution: m, pointsPerCall: pointsPerCall,
+                       progress: progress, shouldStop: shouldStop)
+    }
+
+    /// `sampleGrid` for any tri-plane and OSG decoder (a generator's, or an optimised field's) over the cube of side `boxWarp`.
+    public static func sampleGrid(decoder: OSGDecoder, boxWarp: Double, planes: Tensor, resolution m: Int, pointsPerCall: Int = 1 << 18,
+                                  progress: ((Int, Int) -> Void)? = nil, shouldStop: () -> Bool = { false }) throws -> DensityGrid {
         require(m >= 2, "MeshExtraction: the grid needs at least 2 samples per axis, got \(m)")
         require(planes.rank == 4 && planes.shape[0] == 1, "MeshExtraction: planes must be (1, 3·C, H, W), got \(planes.shape)")
-        let box = Float(g.settings.boxWarp), spacing = box / Float(m - 1), origin = SIMD3<Float>(repeating: -box / 2)
-        let planes5 = planes.reshape([1, 3, g.config.planeChannels, planes.shape[2], planes.shape[3]])
+        let box = Float(boxWarp), spacing = box / Float(m - 1), origin = SIMD3<Float>(repeating: -box / 2)
+        let planes5 = planes.reshape([1, 3, decoder.inputFeatures, planes.shape[2], planes.shape[3]])
         var values = [Float](repeating: 0, count: m * m * m)
         let slab = Swift.max(1, pointsPerCall / (m * m))
         var i0 = 0
@@ -87,7 +94,7 @@ public enum MeshExtraction {
                 q += 1
             } } }
             let sigma = withNoGrad {
-                ImportanceRenderer.sampleSigma(planes: planes5, decoder: g.decoder, points: points, boxWarp: g.settings.boxWarp)
+                ImportanceRenderer.sampleSigma(planes: planes5, decoder: decoder, points: points, boxWarp: boxWarp)
             }
             let s = sigma.data
             values.withUnsafeMutableBufferPointer { v in
@@ -103,6 +110,12 @@ public enum MeshExtraction {
     /// - Throws: `NoSurfaceError` (with the interior density range) when the level gives no triangle.
     public static func extract(generator g: TriPlaneGenerator, planes: Tensor, grid: DensityGrid, threshold: Float,
                                pad: Int = 0) throws -> TriangleMesh {
+        try extract(decoder: g.decoder, boxWarp: g.settings.boxWarp, planes: planes, grid: grid, threshold: threshold, pad: pad)
+    }
+
+    /// `extract` for any tri-plane and OSG decoder.
+    public static func extract(decoder: OSGDecoder, boxWarp: Double, planes: Tensor, grid: DensityGrid, threshold: Float,
+                               pad: Int = 0) throws -> TriangleMesh {
         let (lo, hi) = grid.range(pad: pad)
         guard lo <= threshold && hi > threshold else { throw NoSurfaceError(threshold: threshold, minimum: lo, maximum: hi) }
         var trimmed = grid
@@ -111,7 +124,7 @@ public enum MeshExtraction {
         var mesh = marchingCubes(trimmed.values, nx: m, ny: m, nz: m, threshold: threshold, origin: grid.origin,
                                  spacing: SIMD3(repeating: grid.spacing))
         guard !mesh.triangles.isEmpty else { throw NoSurfaceError(threshold: threshold, minimum: lo, maximum: hi) }
-        mesh.colors = vertexColors(generator: g, planes: planes, vertices: mesh.vertices)
+        mesh.colors = vertexColors(decoder: decoder, boxWarp: boxWarp, planes: planes, vertices: mesh.vertices)
         return mesh
     }
 
@@ -120,6 +133,13 @@ public enum MeshExtraction {
     /// EG3D shows images as (x + 1)/2, so the decoder's own value is the displayed colour.
     public static func vertexColors(generator g: TriPlaneGenerator, planes: Tensor, vertices: [SIMD3<Float>],
                                     pointsPerCall: Int = 1 << 16) -> [SIMD3<Float>] {
+        vertexColors(decoder: g.decoder, boxWarp: g.settings.boxWarp, planes: planes, vertices: vertices, pointsPerCall: pointsPerCall)
+    }
+
+    /// `vertexColors` for any tri-plane and OSG decoder.
+    public static func vertexColors(decoder: OSGDecoder, boxWarp: Double, planes: Tensor, vertices: [SIMD3<Float>],
+                                    pointsPerCall: Int = 1 << 16) -> [SIMD3<Float>] {
+        let planes5 = planes.reshape([planes.shape[0], 3, decoder.inputFeatures, planes.shape[2], planes.shape[3]])
         var colors: [SIMD3<Float>] = []
         colors.reserveCapacity(vertices.count)
         var v0 = 0
@@ -128,7 +148,7 @@ public enum MeshExtraction {
             let points = Tensor(uninitializedShape: [1, v1 - v0, 3])
             let p = points.data
             for (q, v) in vertices[v0..<v1].enumerated() { p[3 * q] = v.x; p[3 * q + 1] = v.y; p[3 * q + 2] = v.z }
-            let rgb = withNoGrad { g.sampleDensity(planes: planes, points: points).rgb }
+            let rgb = withNoGrad { ImportanceRenderer.sampleDensity(planes: planes5, decoder: decoder, points: points, boxWarp: boxWarp).rgb }
             let c = rgb.shape[2], r = rgb.data
             func clamp01(_ x: Float) -> Float { Swift.min(Swift.max(x, 0), 1) }
             for q in 0..<(v1 - v0) { colors.append(SIMD3(clamp01(r[q * c]), clamp01(r[q * c + 1]), clamp01(r[q * c + 2]))) }

@@ -4,6 +4,7 @@
 // Without --images it evaluates a text-conditioned model generator-driven (EvalGeneratorCommand.swift).
 import Foundation
 import Metrics
+import Refine
 import TensorCore
 
 enum EvalCommand {
@@ -19,7 +20,8 @@ enum EvalCommand {
             a dataset folder, or a statistics file) as pytorch-fid does; MSC is the mean CLIP score (100 x cosine) of \
             each sample's caption against its three views; R-precision (percent) ranks each sample's true caption \
             against --distractors captions of other samples (seeded) for its frontal image. --images may also be a \
-            statistics file (.safetensors with mu and sigma) for fid alone. Reference statistics are cached.
+            statistics file (.safetensors with mu and sigma) for fid alone. Reference statistics are cached. A folder of sds or \
+            refine outputs (each holding eval/) is evaluated as one folder, one sample per output.
             Metrics: fid (needs --reference, --inception), msc and rp (need --clip and captions).
             Without --images: the shipped model (or --weights DIR) renders the held-out captions of --data's test split \
             at the three MSC cameras in memory and is scored by the shipped judge (Weights/judge, or --judge) with msc \
@@ -91,7 +93,17 @@ enum EvalCommand {
         guard FileManager.default.fileExists(atPath: images, isDirectory: &isDirectory) else {
             throw UsageError(message: "--images \(images): no such folder or statistics file", command: cmd)
         }
-        let source: EvalSource = isDirectory.boolValue ? try EvalFolder(path: images, captions: captionSet) : StatisticsSource(path: images)
+        // A folder of `sds` / `refine` outputs (each with its eval/ folder) is evaluated as one folder, output k = sample k.
+        var folder = images
+        let outputs = isDirectory.boolValue ? OutputCollection.outputs(parent: images) : []
+        if !outputs.isEmpty {
+            folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("dreamportrait-eval-\(ProcessInfo.processInfo.processIdentifier)")
+            try? FileManager.default.removeItem(atPath: folder)
+            try OutputCollection.merge(outputs: outputs, into: folder)
+            printError("--images \(images): \(outputs.count) sds/refine outputs, evaluated together (their eval/ folders)")
+        }
+        defer { if folder != images { try? FileManager.default.removeItem(atPath: folder) } }
+        let source: EvalSource = isDirectory.boolValue ? try EvalFolder(path: folder, captions: captionSet) : StatisticsSource(path: images)
         var bar: (stage: String, bar: ProgressBar)? = nil
         let report = try Evaluation.run(source: source, settings: s) { stage, done, total in
             if bar?.stage != stage {

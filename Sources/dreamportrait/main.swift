@@ -9,12 +9,13 @@ let root = Command(
     abstract: "Text-to-3D portraits in one forward pass (DreamPortrait on an EG3D tri-plane GAN), in pure Swift.",
     discussion: """
         `generate` makes a 3D portrait (views, depth maps, an orbit GIF, tri-planes, a coloured mesh) from a prompt with \
-        the shipped model (Weights/dreamportrait, written by `ship`), or unconditionally from an EG3D checkpoint. `data` makes and inspects the synthetic \
+        the shipped model (Weights/dreamportrait, written by `ship`), or unconditionally from an EG3D checkpoint; `refine` \
+        spends minutes refining one with the teacher (Portrait3D), `sds` optimises one from nothing (the per-prompt baseline). `data` makes and inspects the synthetic \
         portrait world, `teacher sample` draws an image with the diffusion teacher, `eval` computes FID, MSC and CLIP \
         R-precision, and `bench` times the tensor engine (`bench generator`, `bench vae`, `bench unet`, `bench inception` time whole models). Training arrives with a later milestone.
         """,
     options: [Option(name: "--version", value: nil, help: "Show the version")],
-    subcommands: [GenerateCommand.command, ShipCommand.command, TrainCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command, BenchCommand.command]
+    subcommands: [GenerateCommand.command, RefineCommand.command, SDSCommand.command, ShipCommand.command, TrainCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command, BenchCommand.command]
 )
 
 func main() -> Int32 {

@@ -19,11 +19,13 @@ public func classifierFreeGuidance(unconditional: Tensor, conditional: Tensor, s
 ///     only when guidanceScale > 1.
 ///   - steps: inference steps (the scheduler's timesteps are set to them).
 ///   - eta: DDIM η; when > 0, `varianceNoise(i)` gives step i's N(0, 1) noise of the latents' shape.
-///   - progress: called after each step with (steps done, total).
+///   - firstStep: the index into the scheduler's timesteps to start at (img2img / SDEdit: `latents` are then the
+///     noised image at `timesteps[firstStep]`; diffusers' t_start). 0 runs every step.
+///   - progress: called after each step with (steps done, total), counting from `firstStep`.
 /// - Returns: the final latents (N, C, h, w).
 public func sampleDDIM(latents: Tensor, predictor: NoisePredictor, scheduler: inout DDIMScheduler,
                        conditional: Tensor, unconditional: Tensor?, steps: Int, guidanceScale: Float,
-                       eta: Float = 0, varianceNoise: ((Int) -> Tensor)? = nil,
+                       eta: Float = 0, varianceNoise: ((Int) -> Tensor)? = nil, firstStep: Int = 0,
                        progress: ((Int, Int) -> Void)? = nil) throws -> Tensor {
     require(latents.rank == 4, "sampleDDIM: latents must be (N, C, h, w), got \(latents.shape)")
     require(conditional.rank == 3 && conditional.shape[0] == latents.shape[0],
@@ -36,12 +38,14 @@ public func sampleDDIM(latents: Tensor, predictor: NoisePredictor, scheduler: in
     }
     require(eta == 0 || varianceNoise != nil, "sampleDDIM: eta \(eta) > 0 needs a varianceNoise source")
     try scheduler.setTimesteps(steps)
+    require(firstStep >= 0 && firstStep <= scheduler.timesteps.count,
+            "sampleDDIM: first step \(firstStep) outside 0...\(scheduler.timesteps.count)")
     return withNoGrad {
         // [uncond; cond], as prompt_embeds = torch.cat([negative_prompt_embeds, prompt_embeds]).
         let states = guided ? Tensor.concat([unconditional!, conditional], axis: 0) : conditional
         var x = latents
         let n = latents.shape[0]
-        for (i, t) in scheduler.timesteps.enumerated() {
+        for (i, t) in scheduler.timesteps.enumerated() where i >= firstStep {
             let input = guided ? Tensor.concat([x, x], axis: 0) : x
             var out = predictor.predictNoise(input, timestep: t, textStates: states)
             require(out.shape == input.shape, "sampleDDIM: the noise predictor returned \(out.shape) for input \(input.shape)")
@@ -51,7 +55,7 @@ public func sampleDDIM(latents: Tensor, predictor: NoisePredictor, scheduler: in
             }
             x = scheduler.step(modelOutput: out, timestep: t, sample: x, eta: eta,
                                varianceNoise: eta > 0 ? varianceNoise!(i) : nil).prevSample
-            progress?(i + 1, scheduler.timesteps.count)
+            progress?(i + 1 - firstStep, scheduler.timesteps.count - firstStep)
         }
         return x
     }

@@ -115,6 +115,37 @@ final class TextStageTests: XCTestCase {
         for (k, v) in r.losses { XCTAssertTrue(v.isFinite, "\(k) = \(v)") }
     }
 
+    /// Stage 2 continues a stage-1 run (its folder: the newest checkpoint): the adapters and semantics mapping it
+    /// trained are loaded, not re-initialised, so stage 2 starts at stage 1's images; a different adapter count is named.
+    func testStageTwoContinuesAStageOneRun() throws {
+        let one = try temporaryFolder("s1-for-s2")
+        defer { try? FileManager.default.removeItem(atPath: one) }
+        var settings = TextStageSettings(stage: 1)
+        settings.adapters = 2
+        let first = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 1, initPath: Self.stageZero,
+                                            teacher: teacher, settings: settings)
+        var s = LoopSettings(steps: 2)
+        s.quiet = true
+        try TrainingLoop.run(first, in: try RunFolder(path: one), settings: s, resume: false)
+        settings.stage = 2
+        settings.textLoss = .none
+        let second = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 2, initPath: one,
+                                             teacher: teacher, settings: settings)
+        let saved = try TextConditionedGenerator.load(path: "\(one)/checkpoints/000000002/G_ema.safetensors")
+        let z = RandomGenerator(seed: 4).normal([2, 16]), c = Tensor.concat([frontalLabel(), frontalLabel()], axis: 0)
+        let prompts = second.trainer.samplePrompts!(2)
+        let a = withNoGrad { saved(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        let b = withNoGrad { second.trainer.generatorEMA(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        XCTAssertEqual(a.image.toArray(), b.image.toArray(), "stage 2 must start exactly at stage 1's G_ema")
+        let trainedG = try TextConditionedGenerator.load(path: "\(one)/checkpoints/000000002/G.safetensors").conditioning.stateDict()
+        for (k, v) in second.trainer.generator.conditioning.stateDict() { XCTAssertEqual(v.toArray(), trainedG[k]?.toArray(), k) }
+        settings.adapters = 4
+        XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 2, initPath: one,
+                                                     teacher: teacher, settings: settings)) { e in
+            XCTAssertTrue("\(e)".contains("text conditioning") && "\(e)".contains(one), "\(e)")
+        }
+    }
+
     func testBadInitAndTeacherAreNamed() {
         let s = TextStageSettings(stage: 1)
         XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: "/no/ckpt",

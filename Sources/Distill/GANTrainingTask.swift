@@ -106,7 +106,8 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
         }
     }
 
-    /// G_ema's images of the grid latents at the grid cameras (noise const, ψ 1), in a row-major grid of 4 columns.
+    /// G_ema's images of the grid latents at the grid cameras (noise const, ψ 1), in a row-major grid of 4 columns
+    /// (with world supervision, then 4 training images and G_ema's reconstructions of them).
     public func samples() throws -> Image? {
         let g = trainer.generatorEMA
         let n = gridZ.shape[0]
@@ -117,7 +118,17 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
             return g.render(planes: planes, ws: ws, cameras: gridC, resolution: nil,
                             random: GeneratorRandomSource(seed: 0x5A4D_504C))
         }
-        return ImageGrid.make(out.image, columns: 4)
+        guard let w = trainer.worldSupervision, let data = trainer.data else { return ImageGrid.make(out.image, columns: 4) }
+        // World supervision: a row of training images and a row of G_ema's reconstructions of them (the encoder's
+        // mean code, each image's own camera), so the grid shows how far reconstruction has come.
+        let idx = Array(0..<Swift.min(4, data.count))
+        let real = data.images(idx), cams = data.labelTensor(idx)
+        let recon: Tensor = withNoGrad {
+            let ws = g.trainingMapping(w.encoder(real).mean, cams, prompts: nil, updateEmas: false)
+            return g.render(planes: g.samplePlanes(ws, prompts: nil), ws: ws, cameras: cams, resolution: nil,
+                            random: GeneratorRandomSource(seed: 0x5A4D_504C)).image
+        }
+        return ImageGrid.make(Tensor.concat([out.image, real, recon], axis: 0), columns: 4)
     }
 }
 

@@ -135,6 +135,9 @@ final class WorldSupervisionTests: XCTestCase {
             XCTAssertNotNil(x, f)
             XCTAssertEqual(x, FileManager.default.contents(atPath: "\(b)/checkpoints/000000004/\(f).safetensors"), "\(f) differs after resume")
         }
+        // The sample grid adds a row of training images and a row of their reconstructions.
+        let grid = try XCTUnwrap(try StageZero.makeTask(data: tinyWorldWithGeometry, config: supervisedConfig, seed: 5, worldSupervision: true).samples())
+        XCTAssertEqual(grid.height, 4 * 128)
         // Resuming with other world-supervision settings is refused, naming both.
         var other = supervisedConfig
         other.worldSupervision!.depthWeight = 7

@@ -99,6 +99,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     static func isDense(_ shape: [Int], _ strides: [Int]) -> Bool {
+        if shape.contains(0) { return true }  // no element to misplace
         var expected = 1
         for i in stride(from: shape.count - 1, through: 0, by: -1) where shape[i] != 1 {
             if strides[i] != expected { return false }

@@ -85,3 +85,50 @@ public let vWidth = 16
     let r: V = x.addingProduct(-s, s)
     return s.addingProduct(y * 0.5, r)
 }
+
+/// Natural log for 16 lanes (Cephes logf: x = m·2^e with m in [√½, √2), a degree-8 polynomial in m − 1, e·ln 2 in
+/// two parts; about 1 ulp against glibc for normal positive x). 0 → −inf, negative or NaN → NaN, +inf → +inf.
+/// Denormal inputs are treated as 0.
+@inline(__always) @inlinable func vlog(_ x: V) -> V {
+    let bits = unsafeBitCast(x, to: SIMD16<Int32>.self)
+    var e = V(SIMD16<Int32>(truncatingIfNeeded: (bits &>> 23) & 0xFF) &- 126)
+    var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F00_0000, to: V.self)       // [0.5, 1)
+    let small = m .< V(repeating: 0.707106781186547524)
+    e = e.replacing(with: e - 1, where: small)
+    m = m.replacing(with: m + m, where: small) - 1
+    let z: V = m * m
+    var y = V(repeating: 7.0376836292e-2)
+    y = V(repeating: -1.1514610310e-1).addingProduct(y, m)
+    y = V(repeating: 1.1676998740e-1).addingProduct(y, m)
+    y = V(repeating: -1.2420140846e-1).addingProduct(y, m)
+    y = V(repeating: 1.4249322787e-1).addingProduct(y, m)
+    y = V(repeating: -1.6668057665e-1).addingProduct(y, m)
+    y = V(repeating: 2.0000714765e-1).addingProduct(y, m)
+    y = V(repeating: -2.4999993993e-1).addingProduct(y, m)
+    y = V(repeating: 3.3333331174e-1).addingProduct(y, m)
+    y = y * m * z
+    y = y.addingProduct(e, V(repeating: -2.12194440e-4))
+    y = y.addingProduct(z, V(repeating: -0.5))
+    var r: V = m + y
+    r = r.addingProduct(e, V(repeating: 0.693359375))
+    r = r.replacing(with: -.infinity, where: x .<= V(repeating: 1.17549435e-38))
+    r = r.replacing(with: .nan, where: x .< 0)
+    r = r.replacing(with: .infinity, where: x .== V(repeating: .infinity))
+    return r.replacing(with: x, where: x .!= x)
+}
+
+/// log(1 + u) for 16 lanes, accurate for small u: log(y)·u/(y − 1) with y = 1 + u (Goldberg's correction), u where
+/// y rounds to 1. For u > −1.
+@inline(__always) @inlinable func vlog1p(_ u: V) -> V {
+    let y: V = 1 + u
+    let d: V = y - 1
+    let r = vlog(y) * (u / d)
+    return r.replacing(with: u, where: d .== V(repeating: 0))
+}
+
+/// softplus(x) = log(1 + eˣ) for 16 lanes, as max(x, 0) + log1p(e^(−|x|)) (no overflow, accurate for x ≪ 0).
+@inline(__always) @inlinable func vsoftplus(_ x: V) -> V {
+    let ax = unsafeBitCast(unsafeBitCast(x, to: SIMD16<UInt32>.self) & SIMD16<UInt32>(repeating: 0x7FFF_FFFF), to: V.self)
+    let r = vmax(x, V()) + vlog1p(vexp(-ax))
+    return r.replacing(with: x, where: x .!= x)
+}

@@ -70,16 +70,27 @@ extension Tensor {
     }
 
     /// PyTorch's softplus: log(1 + e^(βx)) / β, and x itself where βx > threshold.
+    /// torch.nn.functional.softplus: x where βx > threshold, else log(1 + e^(βx))/β. Vectorised (vsoftplus); the
+    /// scalar tail uses the same lanes, so an element's value does not depend on its position.
     public func softplus(beta: Float = 1, threshold: Float = 20) -> Tensor {
         let x = self
-        let sf: (Float) -> Float = { v in
+        let vf: (V) -> V = { v in
             let z = v * beta
-            return z > threshold ? v : Foundation.log1p(Foundation.exp(z)) / beta
+            let r = beta == 1 ? vsoftplus(z) : vsoftplus(z) / beta
+            return r.replacing(with: v, where: z .> V(repeating: threshold))
         }
-        return mapUnary(x, { lanes($0, sf) }, sf)
+        return mapUnary(x, vf, { vf(V(repeating: $0))[0] })
             .recorded("softplus", [x]) { g, _ in
-                let z = x * beta
-                return [g * Tensor.where(z.gt(threshold), Tensor(scalar: 1), z.sigmoid())]
+                guard !GradMode.isEnabled else {
+                    let z = x * beta
+                    return [g * Tensor.where(z.gt(threshold), Tensor(scalar: 1), z.sigmoid())]
+                }
+                // First-order backward fused into one pass: g·σ(βx), or g where βx > threshold.
+                let vb: (V, V) -> V = { g, v in
+                    let z = v * beta
+                    return (g * vsigmoid(z)).replacing(with: g, where: z .> V(repeating: threshold))
+                }
+                return [mapBinary(g, x, "softplus_backward", vb, { vb(V(repeating: $0), V(repeating: $1))[0] })]
             }
     }
     public func relu() -> Tensor {

@@ -20,11 +20,21 @@ extension Tensor {
 
     public func sum(axes: [Int] = [], keepDims: Bool = false) -> Tensor {
         let ax = normalizedAxes(axes, "sum")
-        let (rows, keepShape, dropShape) = rowsForReduction(ax)
-        let out = Tensor(uninitializedShape: keepDims ? keepShape : dropShape)
-        let r = rows.shape[1], src = rows.data, dst = out.storage.base
-        parallelRanges(rows.shape[0], grain: Swift.max(1, 16384 / Swift.max(r, 1))) { range in
-            for i in range { dst[i] = sumRow(src + i * r, r) }
+        let keepShape = (0..<rank).map { ax.contains($0) ? 1 : shape[$0] }
+        let out: Tensor
+        if let last = ax.last, last < rank - 1, isContiguous, ax.count == last - ax[0] + 1 {
+            // Consecutive axes with kept axes after them (a bias gradient over rows, a mean over planes): view as
+            // (outer, r, inner) and add rows along inner, with no transpose.
+            out = Tensor(uninitializedShape: keepDims ? keepShape : keepShape.enumerated().filter { !ax.contains($0.offset) }.map(\.element))
+            let outer = shape[..<ax[0]].reduce(1, *), r = ax.map { shape[$0] }.reduce(1, *), inner = shape[(last + 1)...].reduce(1, *)
+            sumMiddleAxis(data, outer: outer, r: r, inner: inner, out.storage.base)
+        } else {
+            let (rows, _, dropShape) = rowsForReduction(ax)
+            out = Tensor(uninitializedShape: keepDims ? keepShape : dropShape)
+            let r = rows.shape[1], src = rows.data, dst = out.storage.base
+            parallelRanges(rows.shape[0], grain: Swift.max(1, 16384 / Swift.max(r, 1))) { range in
+                for i in range { dst[i] = sumRow(src + i * r, r) }
+            }
         }
         let inShape = shape
         return out.recorded("sum", [self]) { g, _ in
@@ -93,6 +103,60 @@ extension Tensor {
 }
 
 /// Sum of n floats: 4 SIMD accumulators, scalar tail.
+/// Rows per partial sum of sumMiddleAxis.
+let sumMiddleBlockRows = 256
+
+/// x (outer, r, inner) dense → dst (outer, inner) = Σ over r. Work items are (outer, inner tile, block of
+/// `sumMiddleBlockRows` rows); each block's partial sum is added in block order afterwards, so the result depends
+/// on the shape only (never on the thread count) and long sums stay accurate (≤ 256 terms per partial).
+/// Naive reference: dst[o·inner + i] = Σ_k x[(o·r + k)·inner + i], see `sumMiddleAxisReference`.
+func sumMiddleAxis(_ x: UnsafePointer<Float>, outer: Int, r: Int, inner: Int, _ dst: UnsafeMutablePointer<Float>) {
+    let blocks = Swift.max(1, (r + sumMiddleBlockRows - 1) / sumMiddleBlockRows)
+    // About 16k floats per work item (a function of the shape only).
+    let sumMiddleTile = Swift.max(256, (16384 / Swift.max(1, Swift.min(r, sumMiddleBlockRows)) + vWidth - 1) / vWidth * vWidth)
+    let tiles = (inner + sumMiddleTile - 1) / sumMiddleTile
+    // Block partials: (outer, blocks, inner); with one block the partial is the result.
+    let scratch = blocks == 1 ? dst : UnsafeMutablePointer<Float>.allocate(capacity: outer * blocks * inner)
+    defer { if blocks > 1 { scratch.deallocate() } }
+    parallelFor(outer * tiles * blocks) { item in
+        let b = item % blocks, t = (item / blocks) % tiles, o = item / (blocks * tiles)
+        let i0 = t * sumMiddleTile, w = Swift.min(sumMiddleTile, inner - i0)
+        let k0 = b * sumMiddleBlockRows, k1 = Swift.min(r, k0 + sumMiddleBlockRows)
+        let out = scratch + (o * blocks + b) * inner + i0
+        out.initialize(repeating: 0, count: w)
+        for k in k0..<k1 {
+            let row = x + (o * r + k) * inner + i0
+            var i = 0
+            while i + vWidth <= w { vstore(vload(out + i) + vload(row + i), out + i); i += vWidth }
+            while i < w { out[i] += row[i]; i += 1 }
+        }
+    }
+    guard blocks > 1 else { return }
+    parallelFor(outer * tiles) { item in
+        let t = item % tiles, o = item / tiles
+        let i0 = t * sumMiddleTile, w = Swift.min(sumMiddleTile, inner - i0)
+        let out = dst + o * inner + i0
+        out.update(from: scratch + o * blocks * inner + i0, count: w)
+        for b in 1..<blocks {
+            let p = scratch + (o * blocks + b) * inner + i0
+            var i = 0
+            while i + vWidth <= w { vstore(vload(out + i) + vload(p + i), out + i); i += vWidth }
+            while i < w { out[i] += p[i]; i += 1 }
+        }
+    }
+}
+
+/// The plain loop sumMiddleAxis must equal up to summation order (tests).
+func sumMiddleAxisReference(_ x: UnsafePointer<Float>, outer: Int, r: Int, inner: Int, _ dst: UnsafeMutablePointer<Float>) {
+    for o in 0..<outer {
+        for i in 0..<inner {
+            var s: Double = 0
+            for k in 0..<r { s += Double(x[(o * r + k) * inner + i]) }
+            dst[o * inner + i] = Float(s)
+        }
+    }
+}
+
 @inline(__always) func sumRow(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var a0 = V(), a1 = V(), a2 = V(), a3 = V()
     var i = 0

@@ -49,8 +49,10 @@ public struct RunFolder {
             guard let old = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw FileError(path: p, message: "is not a JSON object")
             }
+            // Compared as JSON reads them back (a Bool written as true reads as the number 1).
+            let now = (try? JSONSerialization.jsonObject(with: JSONSerialization.data(withJSONObject: config))) as? [String: Any] ?? config
             for k in mustMatch {
-                let a = old[k].map { "\($0)" } ?? "absent", b = config[k].map { "\($0)" } ?? "absent"
+                let a = old[k].map { "\($0)" } ?? "absent", b = now[k].map { "\($0)" } ?? "absent"
                 if a != b { throw FileError(path: p, message: "the run was started with \(k) = \(a); this command has \(b)") }
             }
         }

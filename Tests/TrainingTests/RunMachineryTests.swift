@@ -42,6 +42,22 @@ final class LineFit: TrainingTask {
 final class RunMachineryTests: XCTestCase {
     func quiet(_ steps: Int) -> LoopSettings { var s = LoopSettings(steps: steps); s.quiet = true; s.checkpointSeconds = 1e9; return s }
 
+    /// Run settings are checked on resume as JSON reads them back: a Bool, a number and a string that are equal
+    /// pass; a changed one is named with both values.
+    func testRunSettingsCheckedOnResume() throws {
+        let dir = try temporaryFolder("run-config")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try RunFolder(path: dir)
+        let settings: [String: Any] = ["flag": true, "batch": 8, "data": "/x", "off": false]
+        try run.writeOrCheckConfig(settings, mustMatch: ["flag", "batch", "data", "off"])
+        try run.writeOrCheckConfig(settings, mustMatch: ["flag", "batch", "data", "off"])
+        var changed = settings
+        changed["flag"] = false
+        XCTAssertThrowsError(try run.writeOrCheckConfig(changed, mustMatch: ["flag"])) { e in
+            XCTAssertTrue("\(e)".contains("flag") && "\(e)".contains("config.json"), "\(e)")
+        }
+    }
+
     func testResumedRunEqualsStraightRun() throws {
         let a = try RunFolder(path: try temporaryFolder("loop-a")), b = try RunFolder(path: try temporaryFolder("loop-b"))
         let straight = LineFit()

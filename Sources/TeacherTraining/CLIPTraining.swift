@@ -2,6 +2,10 @@
 // at random per image and step), as CLIP: symmetric cross-entropy over the batch's image-text cosine logits
 // scaled by a learned temperature (clamped at 100). Used twice: the teacher's CLIP (its text tower becomes the
 // diffusion model's and the generator's text encoder) and the judge (another seed; used only by `eval`).
+// The judge also learns auxiliary attribute heads (AttributeHeads): the world knows each image's attributes and
+// what each caption states, so a linear map from each embedding to the 43 attributes, trained with binary
+// cross-entropy, pulls both towers toward what the metrics ask about. The heads are not exported: the judge
+// folder is a plain CLIPModel.
 import Codecs
 import Foundation
 import PortraitWorld
@@ -24,6 +28,39 @@ public struct OptimiserSettings: Sendable {
     }
 }
 
+/// Linear maps from CLIP's image and text embeddings to the world's 43 attributes (logits).
+public final class AttributeHeads: Module {
+    public let image: Linear, text: Linear
+    public init(dim: Int, rng: RandomGenerator) {
+        image = Linear(dim, Attribute.allCases.count, rng: rng)
+        text = Linear(dim, Attribute.allCases.count, rng: rng)
+        super.init()
+        registerModule("image", image)
+        registerModule("text", text)
+    }
+
+    /// Mean binary cross-entropy of logits (B, A) against targets in {0, 1}, over the entries `mask` keeps.
+    static func bce(_ logits: Tensor, _ target: Tensor, mask: Tensor? = nil) -> Tensor {
+        let l = logits.softplus() - logits * target
+        guard let mask else { return l.mean() }
+        return (l * mask).sum() / Swift.max(mask.sum().item(), 1)
+    }
+
+    /// Targets and mask (B, A) of the attributes each caption states (PromptAttributes), unstated ones masked.
+    public static func stated(_ captions: [String]) -> (target: Tensor, mask: Tensor) {
+        var t = [Float](repeating: 0, count: captions.count * Attribute.allCases.count), m = t
+        for (b, c) in captions.enumerated() {
+            for (a, v) in PromptAttributes.parse(c) {
+                let k = b * Attribute.allCases.count + Attribute.allCases.firstIndex(of: a)!
+                t[k] = v ? 1 : 0
+                m[k] = 1
+            }
+        }
+        let shape = [captions.count, Attribute.allCases.count]
+        return (Tensor(t, shape: shape), Tensor(m, shape: shape))
+    }
+}
+
 public final class CLIPTrainer: TrainingTask {
     public let title: String
     public let model: CLIPModel
@@ -32,10 +69,16 @@ public final class CLIPTrainer: TrainingTask {
     var data: WorldBatches
     let adam: Adam
     let optimiser: OptimiserSettings
+    /// The judge's auxiliary attribute heads and their loss weight (nil / 0: plain CLIP).
+    public let heads: AttributeHeads?
+    public let attributeWeight: Float
     public var itemsPerStep: Int { data.size }
 
     public init(title: String, config: CLIPConfig, tokenizer: CLIPTokenizer, bank: WorldImageBank, batch: Int, steps: Int,
-                seed: UInt64, optimiser: OptimiserSettings) {
+                seed: UInt64, optimiser: OptimiserSettings, attributeWeight: Float = 0) {
+        precondition(attributeWeight == 0 || bank.attributes.count == bank.count, "CLIPTrainer: attribute heads need the dataset's attributes")
+        self.attributeWeight = attributeWeight
+        heads = attributeWeight > 0 ? AttributeHeads(dim: config.projectionDim, rng: RandomGenerator(seed: seed ^ 0xA77)) : nil
         self.title = title
         model = CLIPModel(config, rng: RandomGenerator(seed: seed))
         self.tokenizer = tokenizer
@@ -46,7 +89,7 @@ public final class CLIPTrainer: TrainingTask {
         data = WorldBatches(bank: bank, size: batch, steps: steps, seed: seed)
         self.optimiser = optimiser
         // Decay on matrices only (CLIP's recipe: no decay on gains, biases, embeddings' scale or the temperature).
-        let named = model.namedParameters()
+        let named = model.namedParameters() + (heads?.namedParameters().map { ("attribute_heads." + $0.0, $0.1) } ?? [])
         let decay = named.filter { $0.1.rank >= 2 && !$0.0.contains("embedding") }
         let rest = named.filter { !($0.1.rank >= 2 && !$0.0.contains("embedding")) }
         adam = Adam(groups: [(Adam.Group(lr: optimiser.lr, betas: optimiser.betas, eps: 1e-6, weightDecay: optimiser.weightDecay), decay),
@@ -75,11 +118,22 @@ public final class CLIPTrainer: TrainingTask {
     public func step(_ step: Int) throws -> [String: Double] {
         let idx = data.indices(step)
         let pixels = processor((data.bank.images(idx) + 1) * 0.5)
-        let ids = CLIPTrainer.ids(tokenizer, captions(idx, step: step))
+        let texts = captions(idx, step: step)
+        let ids = CLIPTrainer.ids(tokenizer, texts)
         let out = model(ids: ids, pixelValues: pixels)
         let target = Tensor((0..<idx.count).map(Float.init), shape: [idx.count, 1])
         func crossEntropy(_ logits: Tensor) -> Tensor { -(logits.logSoftmax(axis: 1).gather(axis: 1, target)).mean() }
-        let loss = (crossEntropy(out.logitsPerImage) + crossEntropy(out.logitsPerText)) * 0.5
+        let contrastive = (crossEntropy(out.logitsPerImage) + crossEntropy(out.logitsPerText)) * 0.5
+        var loss = contrastive
+        var extra: [String: Double] = [:]
+        if let heads {
+            let imageLoss = AttributeHeads.bce(heads.image(out.imageEmbeds), data.bank.attributeTensor(idx))
+            let (t, m) = AttributeHeads.stated(texts)
+            let textLoss = AttributeHeads.bce(heads.text(out.textEmbeds), t, mask: m)
+            loss = loss + (imageLoss + textLoss) * attributeWeight
+            extra = ["loss/clip_contrastive": Double(contrastive.item()), "loss/attributes_image": Double(imageLoss.item()),
+                     "loss/attributes_text": Double(textLoss.item())]
+        }
         let lr = optimiser.rate(step: step, total: data.steps)
         let value = try optimise(loss, name: "loss/clip", model: model, adam: adam, lr: lr, step: step)
         withNoGrad { // CLIP clamps the temperature at 100
@@ -91,13 +145,16 @@ public final class CLIPTrainer: TrainingTask {
             return Double(best.enumerated().filter { Int($0.element) == $0.offset }.count) / Double(idx.count)
         }
         return ["loss/clip": value, "acc/batch_image_to_text": accuracy, "lr": lr, "scale": Double(model.logit_scale.item())]
+            .merging(extra) { $1 }
     }
+
+    var networks: [String: Module] { heads.map { ["model": model, "attribute_heads": $0] } ?? ["model": model] }
 
     public func checkpoint() throws -> (files: [String: [String: Tensor]], state: [String: Any]) {
-        (checkpointFiles(["model": model], adam), ["part": title])
+        (checkpointFiles(networks, adam), ["part": title])
     }
 
-    public func restore(_ c: Checkpoint) throws { try restoreFiles(c, ["model": model], adam) }
+    public func restore(_ c: Checkpoint) throws { try restoreFiles(c, networks, adam) }
 
     public func samples() throws -> Image? { nil }
 }

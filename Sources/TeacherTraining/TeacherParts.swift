@@ -68,8 +68,12 @@ public enum TeacherParts {
     @discardableResult
     public static func runCLIP(_ s: TeacherRunSettings, judge: Bool) throws -> [CLIPRetrieval.Result] {
         let run = try RunFolder(path: s.out)
-        try run.writeOrCheckConfig(["part": judge ? "judge" : "clip", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps],
-                                   mustMatch: ["part", "batch", "seed"])
+        // The judge learns auxiliary attribute heads beside the contrastive loss (CLIPTraining.swift); the teacher's CLIP
+        // does not (its run predates them, and its text tower only has to tell words apart for the U-Net).
+        let attributeWeight: Float = judge ? 1 : 0
+        try run.writeOrCheckConfig(["part": judge ? "judge" : "clip", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
+                                    "attribute_weight": Double(attributeWeight)],
+                                   mustMatch: ["part", "batch", "seed"] + (judge ? ["attribute_weight"] : []))
         let file = try decodeConfig(CLIPConfig.self, s.configFile)
         let size = file?.visionConfig.imageSize ?? WorldTeacherSizes.imageSize
         log("loading the training split of \(s.data)", s.quiet)
@@ -83,7 +87,8 @@ public enum TeacherParts {
         config.textConfig.bosTokenID = tok.startTokenID
         config.textConfig.padTokenID = tok.padTokenID
         let task = CLIPTrainer(title: judge ? "judge" : "teacher clip", config: config, tokenizer: tok, bank: bank, batch: s.batch,
-                               steps: s.steps, seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? 5e-4, warmupSteps: 200, weightDecay: 0.1))
+                               steps: s.steps, seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? 5e-4, warmupSteps: 200, weightDecay: 0.1),
+                               attributeWeight: bank.attributes.count == bank.count ? attributeWeight : 0)
         let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
         if outcome.interrupted { log(resumeHint, s.quiet); return [] }
         let export = run.file("export")

@@ -95,6 +95,29 @@ final class TeacherTrainingTests: XCTestCase {
         assertClose(te(ids: ids).lastHiddenState, full.final_layer_norm(full.hiddenStates(ids: ids, at: -2)), tol: 1e-6, "penultimate states")
     }
 
+    /// The judge: contrastive loss plus the auxiliary attribute heads (image: ground truth; text: what the caption
+    /// states), checkpointed with the run and left out of the export, which stays a plain CLIPModel folder.
+    func testJudgeLearnsAttributeHeadsAndExportsAPlainCLIP() throws {
+        var s = try settings("judge", steps: 4, batch: 8)
+        s.configFile = try writeConfig(tinyCLIP(), "judge")
+        try TeacherParts.runCLIP(s, judge: true)
+        let log = TrainingLog.read(path: s.out + "/log.jsonl")
+        let image = log.compactMap { $0.values["loss/attributes_image"] }, text = log.compactMap { $0.values["loss/attributes_text"] }
+        XCTAssertEqual(image.count, 4)
+        XCTAssertEqual(text.count, 4)
+        // BCE of 43 logits starts near ln 2 and stays finite.
+        XCTAssertTrue(image.allSatisfy { $0.isFinite && $0 > 0.1 && $0 < 2 }, "\(image)")
+        XCTAssertTrue(text.allSatisfy { $0.isFinite && $0 >= 0 && $0 < 2 }, "\(text)")
+        let last = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: s.out).latestCheckpointPath()))
+        XCTAssertEqual(last.files["attribute_heads"]?["image.weight"]?.shape, [43, tinyCLIP().projectionDim])
+        let model = try CLIPModel(folder: s.out + "/export")
+        XCTAssertFalse(model.namedParameters().contains { $0.0.contains("attribute") })
+        // Captions' stated attributes become masked targets.
+        let (t, m) = AttributeHeads.stated(["The man is smiling. He has no beard.", "A photo."])
+        XCTAssertEqual(m.sum().item(), Float(PromptAttributes.parse("The man is smiling. He has no beard.").count))
+        XCTAssertEqual(t.slice(axis: 0, start: 1, end: 2).sum().item(), 0)
+    }
+
     func tinyCLIPWith(vocab: Int, _ tok: CLIPTokenizer) -> CLIPConfig {
         var c = tinyCLIP()
         c.textConfig.vocabSize = vocab

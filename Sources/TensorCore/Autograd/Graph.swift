@@ -104,12 +104,15 @@ enum Autograd {
     static func run(root: Tensor, seed: Tensor, targets: [Tensor]?, createGraph: Bool, retainGraph: Bool) -> [(Tensor, Tensor)] {
         require(seed.shape == root.shape, "backward: seed \(seed.shape) does not match output \(root.shape)")
         guard root.requiresGrad else { return [] }
-        let order = topologicalOrder(root)
+        // Optional slots so that each tensor is let go once its node has run (below): with the whole order held to
+        // the end, every activation of the forward pass stayed alive through the backward pass (PyTorch frees saved
+        // tensors as it goes; so do we, unless the graph is retained).
+        var order: [Tensor?] = topologicalOrder(root)
         let targetIDs = targets.map { Set($0.map(ObjectIdentifier.init)) }
 
         // Which tensors lead to a wanted gradient: skip every other branch (EG3D's no_weight_gradients).
         var leads = Set<ObjectIdentifier>()
-        for t in order {
+        for case let t? in order {
             let id = ObjectIdentifier(t)
             if let ids = targetIDs { if ids.contains(id) { leads.insert(id); continue } }
             else if t.node == nil { leads.insert(id); continue }
@@ -119,7 +122,9 @@ enum Autograd {
         var cotangents: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
         var results: [(Tensor, Tensor)] = []
         GradMode.with(enabled: createGraph) {
-            for t in order.reversed() {
+            for k in order.indices.reversed() {
+                guard let t = order[k] else { continue }
+                if !retainGraph { order[k] = nil }
                 let id = ObjectIdentifier(t)
                 guard let g = cotangents.removeValue(forKey: id) else { continue }
                 if targetIDs?.contains(id) ?? (t.node == nil) { results.append((t, g)) }

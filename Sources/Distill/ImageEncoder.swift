@@ -10,23 +10,16 @@ import TensorCore
 public final class ImageEncoder: Module {
     public let zDim: Int
     public let inputSize: Int
-    let convs: [Conv2d], norms: [GroupNorm]
+    let blocks: StridedConvStack
     public let head: Linear
 
     public init(zDim: Int, inputSize: Int = 64, widths: [Int] = [32, 64, 128, 256], rng: RandomGenerator) {
         self.zDim = zDim
         self.inputSize = inputSize
-        var c: [Conv2d] = [], n: [GroupNorm] = []
-        var inC = 3
-        for w in widths {
-            c.append(Conv2d(inC, w, kernelSize: 3, stride: 2, padding: 1, rng: rng))
-            n.append(GroupNorm(groups: 8, channels: w))
-            inC = w
-        }
-        convs = c; norms = n
-        head = Linear(inC, 2 * zDim, rng: rng)
+        blocks = StridedConvStack(inChannels: 3, widths: widths, rng: rng)
+        head = Linear(blocks.outChannels, 2 * zDim, rng: rng)
         super.init()
-        for i in convs.indices { registerModule("conv\(i)", convs[i]); registerModule("norm\(i)", norms[i]) }
+        blocks.register(in: self)
         registerModule("head", head)
         // Start near the prior: small means and unit variances.
         withNoGrad {
@@ -41,8 +34,7 @@ public final class ImageEncoder: Module {
         let s = x.shape[2]
         require(s % inputSize == 0 && x.shape[3] == s, "ImageEncoder: images \(x.shape) must be square multiples of \(inputSize)")
         if s != inputSize { x = avgPool2d(x, kernel: (s / inputSize, s / inputSize)) }
-        for (c, n) in zip(convs, norms) { x = n(c(x)).silu() }
-        let out = head(x.mean(axes: [2, 3]))
+        let out = head(blocks(x).mean(axes: [2, 3]))
         return (out.slice(axis: 1, start: 0, end: zDim), out.slice(axis: 1, start: zDim, end: 2 * zDim).clamp(min: -10, max: 4))
     }
 }

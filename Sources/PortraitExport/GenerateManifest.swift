@@ -111,13 +111,5 @@ public struct GenerateManifest: Codable {
     public var totalSeconds: Double
 
     /// Pretty-printed JSON with sorted snake_case keys.
-    public func jsonData() throws -> Data {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        var d = try e.encode(self)
-        d.append(0x0A)
-        return d
-    }
+    public func jsonData() throws -> Data { try ManifestJSON.encode(self) }
 }

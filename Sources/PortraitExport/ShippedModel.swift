@@ -151,10 +151,7 @@ public final class ShippedModel {
         try textEncoder.save(folder: part(m.textEncoder))
         try tokenizer.save(folder: part(m.tokenizer))
         m.sizes = ["generator": bytes(part(m.generator)), "text_encoder": bytes(part(m.textEncoder)), "tokenizer": bytes(part(m.tokenizer))]
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try writeAtomically(try e.encode(m), to: URL(fileURLWithPath: part(manifestName)))
+        try writeAtomically(try ManifestJSON.encode(m), to: URL(fileURLWithPath: part(manifestName)))
     }
 
     /// The bytes of a file, or of every file below a folder.

@@ -74,15 +74,7 @@ public struct OptimisationManifest: Codable {
     public var totalSeconds: Double
 
     /// Pretty-printed JSON with sorted snake_case keys (as generate's manifest).
-    public func jsonData() throws -> Data {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        var d = try e.encode(self)
-        d.append(0x0A)
-        return d
-    }
+    public func jsonData() throws -> Data { try ManifestJSON.encode(self) }
 
     static let evalNote = "eval/: dreamportrait eval's views layout (00000/F.png, L15.png, R15.png at the MSC cameras, dataset.json, captions.json with the prompt); score with `dreamportrait eval --images OUT/eval --metrics msc --clip DIR`, or many outputs at once with `dreamportrait eval --images PARENT` over a folder of sds/refine outputs"
 }

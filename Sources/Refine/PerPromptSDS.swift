@@ -92,7 +92,7 @@ public final class PerPromptSDS {
         export.progress = progress
         export.shouldStop = shouldStop
         try timer.measure("mesh") { try export.meshFiles() }
-        try timer.measure("views") { try export.viewFiles() }
+        _ = try timer.measure("views") { try export.viewFiles() }
         try timer.measure("orbit") { try export.orbitFile() }
         try timer.measure("eval views") { try export.evalFolder(prompt: o.prompt) }
         try export.fieldFiles(metadata: ["prompt": o.prompt, "seed": "\(o.sds.seed)", "method": "sds", "steps": "\(outcome.endStep)"])

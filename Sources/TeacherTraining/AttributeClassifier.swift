@@ -14,22 +14,15 @@ import Training
 public final class AttributeClassifier: Module {
     public static let names = Attribute.allCases.map(\.rawValue)
     public let imageSize: Int
-    let convs: [Conv2d], norms: [GroupNorm]
+    let blocks: StridedConvStack
     public let head: Linear
 
     public init(imageSize: Int = 64, widths: [Int] = [32, 64, 128, 128], rng: RandomGenerator) {
         self.imageSize = imageSize
-        var c: [Conv2d] = [], n: [GroupNorm] = []
-        var inC = 3
-        for w in widths {
-            c.append(Conv2d(inC, w, kernelSize: 3, stride: 2, padding: 1, rng: rng))
-            n.append(GroupNorm(groups: 8, channels: w))
-            inC = w
-        }
-        convs = c; norms = n
-        head = Linear(inC, AttributeClassifier.names.count, rng: rng)
+        blocks = StridedConvStack(inChannels: 3, widths: widths, rng: rng)
+        head = Linear(blocks.outChannels, AttributeClassifier.names.count, rng: rng)
         super.init()
-        for i in convs.indices { registerModule("conv\(i)", convs[i]); registerModule("norm\(i)", norms[i]) }
+        blocks.register(in: self)
         registerModule("head", head)
     }
 
@@ -42,8 +35,7 @@ public final class AttributeClassifier: Module {
                     "AttributeClassifier: images \(x.shape) must be square multiples of \(imageSize)")
             x = avgPool2d(x, kernel: (f, f))
         }
-        for (c, n) in zip(convs, norms) { x = n(c(x)).silu() }
-        return head(x.mean(axes: [2, 3]))
+        return head(blocks(x).mean(axes: [2, 3]))
     }
 
     /// Probabilities that each attribute is present.

@@ -15,6 +15,7 @@ enum BenchTrain {
             Option(name: "--config", value: "NAME|FILE.json", help: "tiny128, world128 or a run config file", defaultValue: "tiny128"),
             Option(name: "--batch", value: "N", help: "Batch of one pass", defaultValue: "4"),
             Option(name: "--repeats", value: "N", help: "Timed runs per phase", defaultValue: "3"),
+            Option(name: "--pool-mib", value: "M", help: "TensorCore's buffer pool capacity (freed large buffers kept for reuse)", defaultValue: "512"),
             Option(name: "--json", value: nil, help: "Print one JSON object"),
         ],
         run: run)
@@ -24,6 +25,7 @@ enum BenchTrain {
         let batch = try args.int("--batch", default: 4, range: 1...1024)
         let repeats = try args.int("--repeats", default: 3, range: 1...100)
         let config = try RunConfig.load(name, batch: batch)
+        BufferPool.shared.capacityBytes = try args.int("--pool-mib", default: BufferPool.shared.capacityBytes >> 20, range: 0...1 << 20) << 20
         let bench = TrainingBenchmark(config: config)
         let timings = bench.measure(repeats: repeats, cpuSeconds: MemoryUsage.cpuSeconds)
         let it = TrainingBenchmark.iterationSeconds(timings), itCPU = TrainingBenchmark.iterationSeconds(timings, cpu: true)

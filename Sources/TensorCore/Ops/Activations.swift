@@ -14,7 +14,7 @@ import Foundation
 extension Tensor {
     public func exp() -> Tensor {
         let out = mapUnary(self, vexp, { Foundation.exp($0) })
-        return out.recorded("exp", [self]) { [unowned out] g, _ in [g * out] }
+        return out.recordedUsingOutput("exp", [self]) { g, _, out in [g * out] }
     }
     public func log() -> Tensor {
         let x = self
@@ -23,11 +23,11 @@ extension Tensor {
     }
     public func sqrt() -> Tensor {
         let out = mapUnary(self, { lanes($0, { $0.squareRoot() }) }, { $0.squareRoot() })
-        return out.recorded("sqrt", [self]) { [unowned out] g, _ in [g * 0.5 / out] }
+        return out.recordedUsingOutput("sqrt", [self]) { g, _, out in [g * 0.5 / out] }
     }
     public func rsqrt() -> Tensor {
         let out = mapUnary(self, { 1 / lanes($0, { $0.squareRoot() }) }, { 1 / $0.squareRoot() })
-        return out.recorded("rsqrt", [self]) { [unowned out] g, _ in [g * out * out * out * -0.5] }
+        return out.recordedUsingOutput("rsqrt", [self]) { g, _, out in [g * out * out * out * -0.5] }
     }
     public func abs() -> Tensor {
         let x = self
@@ -51,14 +51,14 @@ extension Tensor {
     }
     public func tanh() -> Tensor {
         let out = mapUnary(self, { lanes($0, Foundation.tanh) }, { Foundation.tanh($0) })
-        return out.recorded("tanh", [self]) { [unowned out] g, _ in
+        return out.recordedUsingOutput("tanh", [self]) { g, _, out in
             GradMode.isEnabled ? [g * (1 - out * out)]
                 : [mapBinary(g, out, "tanh_backward", { $0 * (1 - $1 * $1) }, { $0 * (1 - $1 * $1) })]
         }
     }
     public func sigmoid() -> Tensor {
         let out = mapUnary(self, vsigmoid, { 1 / (1 + Foundation.exp(-$0)) })
-        return out.recorded("sigmoid", [self]) { [unowned out] g, _ in
+        return out.recordedUsingOutput("sigmoid", [self]) { g, _, out in
             GradMode.isEnabled ? [g * out * (1 - out)]
                 : [mapBinary(g, out, "sigmoid_backward", { $0 * $1 * (1 - $1) }, { $0 * $1 * (1 - $1) })]
         }

@@ -62,7 +62,7 @@ extension Tensor {
             for i in 0..<vWidth { r[i] = Foundation.pow(x[i], y[i]) }
             return r
         }, { Foundation.pow($0, $1) })
-        return out.recorded("pow", [a, e]) { [unowned out] g, needs in
+        return out.recordedUsingOutput("pow", [a, e]) { g, needs, out in
             [needs[0] ? g * e * a.pow(e - 1) : nil,
              needs[1] ? g * out * Tensor.where(a.eq(0), Tensor(scalar: 0), a.log()) : nil]
         }

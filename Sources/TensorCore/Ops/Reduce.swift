@@ -72,7 +72,7 @@ extension Tensor {
             for i in range { dst[i] = isMax ? maxRow(src + i * r, r) : -maxRow(src + i * r, r, negate: true) }
         }
         let x = self
-        return out.recorded(isMax ? "max" : "min", [x]) { [unowned out] g, _ in
+        return out.recordedUsingOutput(isMax ? "max" : "min", [x]) { g, _, out in
             let m = (keepDims ? out : out.reshape(keepShape)).detach()
             let mask = x.eq(m)
             return [(keepDims ? g : g.reshape(keepShape)) * mask / mask.sum(axes: ax, keepDims: true)]

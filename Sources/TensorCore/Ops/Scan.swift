@@ -58,9 +58,7 @@ extension Tensor {
             acc * Double(src[i])
         }
         let input = self
-        // `unowned out`: out owns this closure through its node, so a strong capture would be a cycle that
-        // leaks every graph nobody walks. The closure only runs while the backward walk holds out.
-        return out.recorded("cumprod", [input]) { [unowned out] g, _ in
+        return out.recordedUsingOutput("cumprod", [input]) { g, _, out in
             // S_k = g_k + x_(k+1)·S_(k+1); P = [1, out_0, ..., out_(n-2)].
             let s = g.linearScan(input.shifted(axis: a, by: -1, fill: 0), axis: a, reverse: true)
             return [s * out.shifted(axis: a, by: 1, fill: 1)]
@@ -82,7 +80,7 @@ extension Tensor {
             Double(pb[i]) + Double(pc[i]) * acc
         }
         let back = reverse ? -1 : 1 // the shift that lines y_(k∓1) up with position k
-        return out.recorded("linear_scan", [self, coefficients]) { [unowned out] g, needs in
+        return out.recordedUsingOutput("linear_scan", [self, coefficients]) { g, needs, out in
             let lambda = g.linearScan(coefficients.shifted(axis: a, by: -back, fill: 0), axis: a, reverse: !reverse)
             return [needs[0] ? lambda : nil, needs[1] ? lambda * out.shifted(axis: a, by: back, fill: 0) : nil]
         }

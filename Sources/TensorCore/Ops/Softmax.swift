@@ -9,7 +9,7 @@ extension Tensor {
     public func softmax(axis: Int) -> Tensor {
         let a = self.axis(axis, "softmax")
         let out = softmaxForward(self, axis: a, log: false)
-        return out.recorded("softmax", [self]) { [unowned out] g, _ in
+        return out.recordedUsingOutput("softmax", [self]) { g, _, out in
             if let dx = softmaxBackwardFused(g, out, axis: a, log: false) { return [dx] }
             return [out * (g - (g * out).sum(axes: [a], keepDims: true))]
         }
@@ -19,7 +19,7 @@ extension Tensor {
     public func logSoftmax(axis: Int) -> Tensor {
         let a = self.axis(axis, "logSoftmax")
         let out = softmaxForward(self, axis: a, log: true)
-        return out.recorded("log_softmax", [self]) { [unowned out] g, _ in
+        return out.recordedUsingOutput("log_softmax", [self]) { g, _, out in
             if let dx = softmaxBackwardFused(g, out, axis: a, log: true) { return [dx] }
             return [g - out.exp() * g.sum(axes: [a], keepDims: true)]
         }

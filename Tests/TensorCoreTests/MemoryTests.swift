@@ -84,7 +84,10 @@ final class MemoryTests: XCTestCase {
         print("buffer pool: \(hits1 - hits0) and \(hits2 - hits1) hits per step, \(misses1 - misses0) and \(misses2 - misses1) misses, \(pool.pooledBytes >> 10) KiB pooled")
         XCTAssertGreaterThan(hits1 - hits0, 10, "a step's large temporaries come from the pool")
         XCTAssertEqual(hits2 - hits1, hits1 - hits0, "steady state: every step reuses as many buffers")
-        XCTAssertEqual(misses2 - misses1, 0, "steady state: no new large allocations")
+        // A miss frees pooled buffers of other sizes before allocating (the pool never adds to the live peak), so a
+        // step re-allocates a few buffers, the same number every step; most come from the pool.
+        XCTAssertEqual(misses2 - misses1, misses1 - misses0, "steady state: as many re-allocations every step")
+        XCTAssertLessThan(misses2 - misses1, (hits2 - hits1) / 2)
     }
 
     /// A full pool makes room for a newly returned size by freeing the least recently returned buffers, so a
@@ -97,9 +100,10 @@ final class MemoryTests: XCTestCase {
         for p in first { pool.give(p, a) }
         XCTAssertEqual(pool.pooledBytes, 4 * a * 4)
         XCTAssertEqual(pool.evictions, 0)
-        let big = pool.take(b)                       // a miss: nothing of that size yet
-        XCTAssertEqual(pool.misses, 5)
-        pool.give(big, b)                            // needs two a-buffers' room: the two oldest go
+        let big = pool.take(b)                       // a miss: nothing of that size yet; two a-buffers' worth of the
+        XCTAssertEqual(pool.misses, 5)               // oldest pooled buffers is freed first, so the process does not grow
+        XCTAssertEqual(pool.evictions, 2)
+        pool.give(big, b)                            // fits in the room made
         XCTAssertEqual(pool.evictions, 2)
         XCTAssertEqual(pool.pooledBytes, 2 * a * 4 + b * 4)
         XCTAssertLessThanOrEqual(pool.pooledBytes, pool.capacityBytes)

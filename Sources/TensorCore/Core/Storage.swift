@@ -76,6 +76,10 @@ public final class BufferPool: @unchecked Sendable {
                 return entry.pointer
             }
             misses += 1
+            // Make room before the process grows: free pooled buffers of other sizes (oldest first) worth this
+            // allocation, so that the pool never adds its capacity on top of the live peak.
+            var freed = 0
+            while freed < count * 4, let size = evictOldest() { freed += size * 4 }
             lock.unlock()
         }
         // 64-byte alignment: full cache lines for the SIMD kernels.
@@ -87,7 +91,7 @@ public final class BufferPool: @unchecked Sendable {
         if count >= minimumCount {
             lock.lock()
             if count * 4 <= capacityBytes {
-                while heldBytes + count * 4 > capacityBytes, evictOldest() {}
+                while heldBytes + count * 4 > capacityBytes, evictOldest() != nil {}
                 clock += 1
                 free[count, default: []].append((p, clock))
                 heldBytes += count * 4
@@ -99,18 +103,20 @@ public final class BufferPool: @unchecked Sendable {
         UnsafeMutableRawPointer(p).deallocate()
     }
 
-    /// Frees the least recently returned buffer (the lock is held). False when the pool is empty.
-    private func evictOldest() -> Bool {
+    /// Frees the least recently returned buffer (the lock is held) and returns its size in floats; nil when the
+    /// pool is empty.
+    @discardableResult
+    private func evictOldest() -> Int? {
         var oldest: (size: Int, stamp: UInt64)?
         for (size, list) in free {
             if let stamp = list.first?.stamp, stamp < oldest?.stamp ?? .max { oldest = (size, stamp) }
         }
-        guard let size = oldest?.size, var list = free[size] else { return false }
+        guard let size = oldest?.size, var list = free[size] else { return nil }
         UnsafeMutableRawPointer(list.removeFirst().pointer).deallocate()
         free[size] = list.isEmpty ? nil : list
         heldBytes -= size * 4
         evictions += 1
-        return true
+        return size
     }
 
     /// Frees every pooled buffer.

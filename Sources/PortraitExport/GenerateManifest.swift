@@ -59,7 +59,7 @@ public struct GenerateManifest: Codable {
         public var path: String
     }
 
-    public struct Mesh: Codable {
+    public struct Mesh: Codable, Sendable {
         public var files: [String]
         public var vertices: Int
         public var triangles: Int
@@ -68,7 +68,14 @@ public struct GenerateManifest: Codable {
         public var pad: Int
         public var densityMin: Float
         public var densityMax: Float
+        /// The grid's box (x, y, z min then max): ±box_warp / 2.
         public var bounds: [Float]
+
+        public init(files: [String], vertices: Int, triangles: Int, resolution: Int, threshold: Float, pad: Int,
+                    densityMin: Float, densityMax: Float, bounds: [Float]) {
+            self.files = files; self.vertices = vertices; self.triangles = triangles; self.resolution = resolution
+            self.threshold = threshold; self.pad = pad; self.densityMin = densityMin; self.densityMax = densityMax; self.bounds = bounds
+        }
     }
 
     public struct Interpolation: Codable {

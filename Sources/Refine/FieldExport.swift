@@ -46,17 +46,8 @@ public struct ExportedView: Codable, Sendable {
     public var label: [Float]
 }
 
-/// The mesh, or why there is none.
-public struct ExportedMesh: Codable, Sendable {
-    public var files: [String]
-    public var vertices: Int
-    public var triangles: Int
-    public var resolution: Int
-    public var threshold: Float
-    public var pad: Int
-    public var densityMin: Float
-    public var densityMax: Float
-}
+/// The mesh record: generate's (files, counts, grid, threshold, density range, bounds).
+public typealias ExportedMesh = GenerateManifest.Mesh
 
 public final class FieldExport {
     public let field: PortraitField
@@ -107,8 +98,10 @@ public final class FieldExport {
             let t = try MeshExtraction.extract(decoder: field.decoder, boxWarp: field.settings.boxWarp, planes: planes, grid: grid,
                                                threshold: options.meshThreshold, pad: pad)
             products += [("mesh.ply", t.plyData()), ("mesh.obj", t.objData()), ("mesh.glb", t.glbData())]
+            let box = Float(field.settings.boxWarp) / 2
             mesh = ExportedMesh(files: ["mesh.ply", "mesh.obj", "mesh.glb"], vertices: t.vertices.count, triangles: t.triangles.count,
-                                resolution: m, threshold: options.meshThreshold, pad: pad, densityMin: lo, densityMax: hi)
+                                resolution: m, threshold: options.meshThreshold, pad: pad, densityMin: lo, densityMax: hi,
+                                bounds: [-box, -box, -box, box, box, box])
         } catch let e as NoSurfaceError {
             meshSkipped = "\(e)"
             log("note: mesh skipped (every other output is written): \(e)")

@@ -85,8 +85,8 @@ final class MemoryTests: XCTestCase {
         print("buffer pool: \(hits1 - hits0) and \(hits2 - hits1) hits per step, \(misses1 - misses0) and \(misses2 - misses1) misses, \(pool.pooledBytes >> 10) KiB pooled")
         XCTAssertGreaterThan(hits1 - hits0, 10, "a step's large temporaries come from the pool")
         XCTAssertEqual(hits2 - hits1, hits1 - hits0, "steady state: every step reuses as many buffers")
-        // A miss frees pooled buffers of other sizes before allocating (the pool never adds to the live peak), so a
-        // step re-allocates a few buffers, the same number every step; most come from the pool.
+        // A miss frees pooled buffers of other sizes only where the footprint would pass its peak, so a step
+        // re-allocates a few buffers, the same number every step; most come from the pool.
         XCTAssertEqual(misses2 - misses1, misses1 - misses0, "steady state: as many re-allocations every step")
         XCTAssertLessThan(misses2 - misses1, (hits2 - hits1) / 2)
     }
@@ -101,8 +101,8 @@ final class MemoryTests: XCTestCase {
         for p in first { pool.give(p, a) }
         XCTAssertEqual(pool.pooledBytes, 4 * a * 4)
         XCTAssertEqual(pool.evictions, 0)
-        let big = pool.take(b)                       // a miss: nothing of that size yet; two a-buffers' worth of the
-        XCTAssertEqual(pool.misses, 5)               // oldest pooled buffers is freed first, so the process does not grow
+        let big = pool.take(b)                       // a miss: nothing of that size yet; handed out + pooled would pass
+        XCTAssertEqual(pool.misses, 5)               // the peak (4a), so the two oldest a-buffers are freed first
         XCTAssertEqual(pool.evictions, 2)
         pool.give(big, b)                            // fits in the room made
         XCTAssertEqual(pool.evictions, 2)
@@ -119,6 +119,48 @@ final class MemoryTests: XCTestCase {
         pool.give(huge, 2 * pool.capacityBytes / 4)  // larger than the whole pool: freed, nothing evicted
         XCTAssertEqual(pool.pooledBytes, 0)
         XCTAssertEqual(pool.evictions, 2)
+    }
+
+    /// A miss frees nothing while handed-out + pooled bytes stay within the most ever handed out at once (the pool
+    /// keeps what a later phase of a step will ask for), and frees the oldest pooled buffers once they would not.
+    func testBufferPoolKeepsBuffersUnderThePeak() {
+        let pool = BufferPool()
+        let a = 32768
+        let four = (0..<4).map { _ in pool.take(a) }          // peak: 4a handed out
+        for p in four { pool.give(p, a) }
+        let b1 = pool.take(2 * a)                            // 2a out + 4a pooled > 4a: two a-buffers freed
+        XCTAssertEqual(pool.evictions, 2)
+        pool.give(b1, 2 * a)                                 // pooled: 2a + 2a
+        let c1 = pool.take(a / 2)                            // a/2 out + 4a pooled > 4a: the oldest (an a-buffer) goes
+        XCTAssertEqual(pool.evictions, 3)
+        let c2 = pool.take(a / 2)                            // a out + 3a pooled = 4a: nothing freed
+        XCTAssertEqual(pool.evictions, 3)
+        XCTAssertEqual(pool.take(2 * a), b1, "the 2a buffer stayed pooled")
+        XCTAssertEqual(pool.pooledBytes, a * 4)
+        for (p, n) in [(c1, a / 2), (c2, a / 2), (b1, 2 * a)] { pool.give(p, n) }
+        pool.drain()
+        XCTAssertEqual(pool.pooledBytes, 0)
+    }
+
+    /// Buffers of at least `mapThresholdBytes` are mapped and unmapped directly (pooled like any other), so freeing
+    /// them returns the memory to the system; the threshold never goes below 1 MiB.
+    func testBufferPoolMapsLargeBuffers() {
+        let pool = BufferPool()
+        pool.mapThresholdBytes = 1024
+        XCTAssertEqual(pool.mapThresholdBytes, 1 << 20)
+        let n = 1 << 19                                       // 2 MiB
+        let p = pool.take(n)
+        XCTAssertEqual(Int(bitPattern: p) % 4096, 0, "page-aligned: it came from mmap")
+        p.initialize(repeating: 3, count: n)
+        XCTAssertEqual(p[n - 1], 3)
+        pool.give(p, n)
+        XCTAssertEqual(pool.take(n), p, "pooled and reused")
+        pool.give(p, n)
+        pool.capacityBytes = 1 << 20                          // now too large to pool: evicted and unmapped
+        let q = pool.take(2 * n)
+        pool.give(q, 2 * n)
+        pool.drain()
+        XCTAssertEqual(pool.pooledBytes, 0)
     }
 }
 

@@ -10,12 +10,20 @@ importance uniforms, the density-regularisation points and perturbations. The sy
 (noise_mode random) is drawn here from a NumPy port of TensorCore's Philox RandomGenerator.normal (seed 1000 +
 phase index, layers in forward order), so the Swift generator draws the same noise from RandomGenerator.
 
+With --float64 it also runs every phase on its own from the initial parameters (so that no earlier phase's Adam
+step, whose first update is lr·sign(g) and flips with the sign of a gradient at fp32's noise level, separates
+the two codes' starting points), with the phase's recorded draws replayed, once in fp32 and once in float64
+(the modules deep-copied and cast to double, torch.float32 aliased to float64 for the call, as
+Scripts/eg3d_g_float64.py does), and writes both gradients the same way to
+Tests/Fixtures/distill/eg3d_phases_float64.safetensors (`fp32.<phase>.grad.<param>`, `fp32.<phase>.gradmax.<param>`,
+`fp64.<phase>.grad.<param>`): the exact gradients against which the Swift test measures both codes.
+
 Writes Tests/Fixtures/distill/eg3d_step.safetensors. To stay small it stores, for every parameter of the
 phase's network, the gradient and the parameter after the Adam step at a fixed strided subset of elements
 (stride max(1, numel // 128), from 0) plus the maximum |value| of the full tensor; G_ema after the update the
 same way; the losses; the schedule values; every random input.
 
-    python3 Scripts/eg3d_training_step.py [--eg3d /tmp/eg3d/eg3d]
+    python3 Scripts/eg3d_training_step.py [--eg3d /tmp/eg3d/eg3d] [--float64]
 """
 import argparse
 import copy
@@ -30,6 +38,7 @@ from safetensors.numpy import load_file, save_file
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "Tests", "Fixtures", "eg3d", "tiny128.safetensors")
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "distill", "eg3d_step.safetensors")
+OUT64 = os.path.join(ROOT, "Tests", "Fixtures", "distill", "eg3d_phases_float64.safetensors")
 M32 = 0xFFFFFFFF
 
 
@@ -76,6 +85,7 @@ def sample(t):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--eg3d", default=os.environ.get("EG3D_ROOT", "/tmp/eg3d/eg3d"))
+    ap.add_argument("--float64", action="store_true", help=f"also write every phase from the initial parameters in fp32 and float64 to {OUT64}")
     a = ap.parse_args()
     sys.path.insert(0, a.eg3d)
     import training.loss as loss_mod
@@ -129,17 +139,58 @@ def main():
 
     # Randomness capture.
     real_fns = dict(rand=torch.rand, rand_like=torch.rand_like, randn=torch.randn, randn_like=torch.randn_like)
-    state = dict(log=[], noise=None, in_layer=0)
+    state = dict(log=[], noise=None, in_layer=0, replay=None, replay_dtype=None)
 
     def wrap(name):
         def f(*args, **kwargs):
             if name == "randn" and state["in_layer"] > 0:
                 shape = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
-                return state["noise"].normal(list(shape))
+                t = state["noise"].normal(list(shape))
+                return t.to(state["replay_dtype"]) if state["replay"] is not None else t
+            if state["replay"] is not None:                  # an isolated phase: the phase's recorded draws, in order
+                kind, t = state["replay"].pop(0)
+                assert kind == name, (kind, name)
+                return t.to(state["replay_dtype"])
             t = real_fns[name](*args, **kwargs)
             state["log"].append((name, t.clone()))
             return t
         return f
+
+    out64 = {}
+    G0, D0 = copy.deepcopy(G), copy.deepcopy(D)              # the initial parameters
+
+    def isolated(p, i, module_name, gen_z, gen_c, gain):
+        """The phase alone from the initial parameters, in fp32 and in float64, replaying its recorded draws."""
+        for tag, dtype in (("fp32", torch.float32), ("fp64", torch.float64)):
+            Gx, Dx = copy.deepcopy(G0), copy.deepcopy(D0)
+            if dtype == torch.float64:
+                Gx, Dx = Gx.double(), Dx.double()
+                Gx.renderer.plane_axes = Gx.renderer.plane_axes.double()
+            lossx = loss_mod.StyleGAN2Loss(device="cpu", G=Gx, D=Dx, r1_gamma=1.0, blur_init_sigma=10, blur_fade_kimg=200,
+                                           gpc_reg_prob=0.5, gpc_reg_fade_kimg=200, neural_rendering_resolution_initial=32,
+                                           dual_discrimination=True, filter_mode="antialiased")
+            module = Gx if module_name == "G" else Dx
+            state["replay"], state["replay_dtype"], state["noise"] = list(state["log"]), dtype, PhiloxNormal(1000 + i)
+            real_float32, real_float = torch.float32, torch.Tensor.float
+            if dtype == torch.float64:
+                torch.float32 = torch.float64
+                torch.Tensor.float = lambda self, *a_, **k_: self.double()
+                torch.set_default_dtype(torch.float64)          # the blur filter's arange
+            try:
+                module.requires_grad_(True)
+                lossx.accumulate_gradients(phase=p, real_img=real_img.to(dtype), real_c=real_c.to(dtype), gen_z=gen_z.to(dtype),
+                                           gen_c=gen_c.to(dtype), gain=gain, cur_nimg=cur_nimg)
+            finally:
+                torch.float32, torch.Tensor.float = real_float32, real_float
+                torch.set_default_dtype(torch.float32)
+                leftover, state["replay"] = state["replay"], None
+            assert not leftover, f"{p}: {len(leftover)} recorded draws not replayed"
+            for k, q in module.named_parameters():
+                if q.grad is not None:
+                    out64[f"{tag}.{p}.grad.{k}"], mx = sample(q.grad)
+                    if tag == "fp32":
+                        out64[f"fp32.{p}.gradmax.{k}"] = np.array([mx], dtype=np.float32)
+
     real_layer_forward = n2.SynthesisLayer.forward
 
     def layer_forward(self, *args, **kwargs):
@@ -178,6 +229,11 @@ def main():
             loss.accumulate_gradients(phase=p, real_img=real_img, real_c=real_c, gen_z=gen_z, gen_c=gen_c,
                                       gain=phase["interval"], cur_nimg=cur_nimg)
             phase["module"].requires_grad_(False)
+            if a.float64:
+                fp32_reports = dict(reports)                 # the isolated runs report their own losses
+                isolated(p, i, p[0], gen_z, gen_c, phase["interval"])
+                reports.clear()
+                reports.update(fp32_reports)
             params = [q for q in phase["module"].parameters() if q.numel() > 0 and q.grad is not None]
             flat = torch.cat([q.grad.flatten() for q in params])
             misc.nan_to_num(flat, nan=0, posinf=1e5, neginf=-1e5, out=flat)
@@ -230,6 +286,18 @@ def main():
                                   "cur_nimg": str(cur_nimg), "ema_beta": repr(ema_beta), "batch": str(batch),
                                   "sampling": "stride max(1, numel // 128) from 0; *max = max|full tensor|"})
     print("wrote", OUT, os.path.getsize(OUT), "bytes;", len(out), "tensors")
+    if a.float64:
+        for k in sorted(k for k in out64 if k.startswith("fp64.")):
+            ref = out64[k.replace("fp64.", "fp32.", 1)].astype(np.float64)
+            mx = float(out64[k.replace("fp64.", "fp32.", 1).replace(".grad.", ".gradmax.")][0])
+            e = np.abs(ref - out64[k]).max() / max(mx, 1e-30)
+            if e > 1e-4:
+                print(f"  official fp32 vs float64, phase alone from the initial parameters: {e:.2e}  {k[5:]}")
+        out64 = {k: np.ascontiguousarray(v) for k, v in out64.items()}
+        save_file(out64, OUT64, metadata={"source": "NVlabs/eg3d at 7cf1fd1: each phase of eg3d_step.safetensors alone from "
+                                                    "the initial parameters with its draws, in fp32 and in float64",
+                                          "sampling": "as eg3d_step.safetensors"})
+        print("wrote", OUT64, os.path.getsize(OUT64), "bytes;", len(out64), "tensors")
 
 
 if __name__ == "__main__":

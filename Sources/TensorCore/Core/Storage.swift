@@ -119,7 +119,8 @@ public final class BufferPool: @unchecked Sendable {
     private func map(_ bytes: Int) -> UnsafeMutableRawPointer? {
         guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else { return nil }
         #if os(Linux)
-        // 2 MiB pages where the system allows: a fresh buffer then costs one fault per 2 MiB instead of per 4 KiB.
+        // 2 MiB pages where the system allows (transparent huge pages in madvise mode): fewer page faults on a fresh
+        // buffer. Measured before the eviction rule, with 8 MiB direct mapping: 4.2 -> 3.9 CPU s per tiny128 iteration.
         _ = madvise(p, bytes, 14 /* MADV_HUGEPAGE */)
         #endif
         lock.lock(); mapped.insert(p); lock.unlock()

@@ -15,7 +15,7 @@ let root = Command(
         R-precision, and `bench` times the tensor engine (`bench generator`, `bench vae`, `bench unet`, `bench inception` time whole models). Training arrives with a later milestone.
         """,
     options: [Option(name: "--version", value: nil, help: "Show the version")],
-    subcommands: [GenerateCommand.command, RefineCommand.command, SDSCommand.command, ShipCommand.command, TrainCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command, BenchCommand.command]
+    subcommands: [GenerateCommand.command, RefineCommand.command, SDSCommand.command, ShipCommand.command, PackCommand.command, TrainCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command, BenchCommand.command]
 )
 
 func main() -> Int32 {

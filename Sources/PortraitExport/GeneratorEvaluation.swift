@@ -31,6 +31,9 @@ public struct GeneratorEvaluationSettings {
     /// Prompts of the mode-collapse check (each: 8 seeds against the real images that fit its caption); 0 skips it.
     public var spreadPrompts = 4
     public static let spreadSeeds = 8
+    /// A prompt counts in the check only when at least this many real images fit it: the spread of a handful of
+    /// images says little (three images of a rare caption once gave a real spread of 0.01 and a ratio of 27).
+    public var spreadMinRealImages = 16
     public init() {}
 }
 
@@ -128,7 +131,7 @@ public enum GeneratorEvaluation {
                                         "features": "judge image embeddings (L2-normalised), all three views vs the held-out real images"]
         }
         if s.spreadPrompts > 0, let embedder {
-            extras.spread = try modeCollapse(model: model, data: data, prompts: Array(held.captions.prefix(s.spreadPrompts).map { $0[0] }),
+            extras.spread = try modeCollapse(model: model, data: data, candidates: held.captions.map { $0[0] },
                                              settings: s, embedder: embedder)
             report.info["mode_collapse"] = ["ratio": extras.spreadRatio ?? -1, "seeds": GeneratorEvaluationSettings.spreadSeeds,
                                             "per_prompt": extras.spread.map { ["prompt": $0.prompt, "generated": $0.generated, "real": $0.real, "real_images": $0.realImages] },
@@ -138,24 +141,30 @@ public enum GeneratorEvaluation {
     }
 
     /// The judge-feature spread of `seeds` samples of each prompt against that of the real images of the whole
-    /// dataset whose ground-truth attributes agree with every attribute the prompt states (at most 64 of them).
-    static func modeCollapse(model: GenerateModel, data: String, prompts: [String], settings s: GeneratorEvaluationSettings,
+    /// dataset whose ground-truth attributes agree with every attribute the prompt states (at most 64 of them), for
+    /// the first `settings.spreadPrompts` candidates that at least `spreadMinRealImages` real images fit.
+    static func modeCollapse(model: GenerateModel, data: String, candidates: [String], settings s: GeneratorEvaluationSettings,
                              embedder: CLIPEmbedder) throws -> [(prompt: String, generated: Double, real: Double, realImages: Int)] {
         let ds = try EG3DDataset(path: data)
         var out: [(String, Double, Double, Int)] = []
-        for (k, prompt) in prompts.enumerated() {
+        for prompt in candidates where out.count < s.spreadPrompts {
+            let stated = PromptAttributes.parse(prompt)
+            var realNames: [String] = []
+            for name in ds.imageNames where realNames.count < 64 {
+                guard let attrs = ds.attributes?[name], stated.allSatisfy({ a, v in (attrs[a.rawValue] as? Bool ?? false) == v }) else { continue }
+                realNames.append(name)
+            }
+            guard realNames.count >= Swift.max(2, s.spreadMinRealImages) else { continue }
+            let k = out.count
             // Sample i of this source is seed (base + i): 8 seeds of one prompt.
             let gen = try GeneratorEvalSource(model: model, prompts: Array(repeating: [prompt], count: GeneratorEvaluationSettings.spreadSeeds),
                                               seed: s.seed &+ 1_000_003 &* UInt64(k + 1), truncationPsi: s.truncationPsi)
             let generated = FeatureSpread.meanPairwiseCosineDistance(try embedder.imageEmbeddings(try gen.batch(0..<gen.count, view: .frontal)))
-            let stated = PromptAttributes.parse(prompt)
-            var real: [Tensor] = []
-            for name in ds.imageNames where real.count < 64 {
-                guard let attrs = ds.attributes?[name], stated.allSatisfy({ a, v in (attrs[a.rawValue] as? Bool ?? false) == v }) else { continue }
+            let real = try realNames.map { name -> Tensor in
                 let img = try ds.image(name)
-                real.append(Tensor(imageFloats(img), shape: [3, img.height, img.width]))
+                return Tensor(imageFloats(img), shape: [3, img.height, img.width])
             }
-            let realSpread = real.count >= 2 ? FeatureSpread.meanPairwiseCosineDistance(try embedder.imageEmbeddings(Tensor.stack(real, axis: 0))) : 0
+            let realSpread = FeatureSpread.meanPairwiseCosineDistance(try embedder.imageEmbeddings(Tensor.stack(real, axis: 0)))
             out.append((prompt, generated, realSpread, real.count))
         }
         return out

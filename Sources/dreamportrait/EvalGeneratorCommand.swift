@@ -90,6 +90,8 @@ enum EvalGeneratorCommand {
         if let r = extras.spreadRatio {
             print(String(format: "Mode collapse: judge-feature spread of %ld seeds / spread of fitting real images = %.2f (mean over %ld prompts; ≥ 0.5 is the bar)",
                          GeneratorEvaluationSettings.spreadSeeds, r, extras.spread.count))
+        } else {
+            print("Mode collapse: not measured (no held-out caption that \(GeneratorEvaluationSettings().spreadMinRealImages) or more real images fit)")
         }
     }
 }

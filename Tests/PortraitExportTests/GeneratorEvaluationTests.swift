@@ -34,6 +34,7 @@ final class GeneratorEvaluationTests: XCTestCase {
     func settings() -> GeneratorEvaluationSettings {
         var s = GeneratorEvaluationSettings()
         s.count = 6; s.distractors = 3; s.batchSize = 4; s.seed = 2; s.spreadPrompts = 1
+        s.spreadMinRealImages = 2  // a 32-image world: few images fit any caption
         return s
     }
 
@@ -62,6 +63,7 @@ final class GeneratorEvaluationTests: XCTestCase {
         XCTAssertTrue(fid.value.isFinite && fid.value >= 0, "\(fid.value)")
         XCTAssertEqual(extras.spread.count, 1)
         XCTAssertGreaterThan(extras.spread[0].generated, 0, "8 seeds give 8 different portraits")
+        XCTAssertGreaterThanOrEqual(extras.spread[0].realImages, 2)
         let json = try JSONSerialization.jsonObject(with: report.json()) as! [String: Any]
         for key in ["attribute_accuracy", "consistency_3d", "mode_collapse", "fid_judge", "msc", "rp", "table"] { XCTAssertNotNil(json[key], key) }
         // The same settings give the same values.
@@ -71,6 +73,18 @@ final class GeneratorEvaluationTests: XCTestCase {
         XCTAssertEqual(again.values[.rp], rp)
         XCTAssertEqual(extras2.consistency, extras.consistency)
         XCTAssertEqual(extras2.judgeFID?.value, fid.value)
+    }
+
+    /// A prompt that too few real images fit is left out of the mode-collapse check (its real spread means little).
+    func testModeCollapseSkipsPromptsThatFewRealImagesFit() throws {
+        let model = try GenerateModel(weights: TextGenerateTests.model)
+        var s = settings()
+        s.spreadMinRealImages = 33  // more than the world holds
+        let (report, extras) = try GeneratorEvaluation.run(s, model: model, judge: Self.judge, data: Self.world,
+                                                           attributeProbabilities: { Tensor.full([$0.shape[0], Attribute.allCases.count], 0.6) })
+        XCTAssertTrue(extras.spread.isEmpty)
+        XCTAssertNil(extras.spreadRatio)
+        XCTAssertNotNil(report.values[.msc])
     }
 
     func testMissingPartsAreNamed() throws {

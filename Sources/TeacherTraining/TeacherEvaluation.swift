@@ -5,6 +5,8 @@
 //  * Attribute agreement: the attribute classifier's reading of each sample against the attributes its caption
 //    states (PromptAttributes); the fraction of stated attributes shown (bar: ≥ 85%). The same on the real
 //    held-out images for reference (what the classifier itself reaches).
+//  * The judge's R-precision on the real held-out images with the same captions and distractors: the ceiling the
+//    captions and the judge allow (a caption states a handful of attributes, so several of 100 may fit an image).
 import Codecs
 import Foundation
 import PortraitWorld
@@ -28,6 +30,8 @@ public struct TeacherEvaluation {
     public let rPrecision: Double
     public let attributeAgreement: Double
     public let realAttributeAgreement: Double
+    /// The judge's R-precision of the real held-out images for the same captions and distractors.
+    public let realRPrecision: Double
     public let samples: Int
     public let candidates: Int
     public let grid: Image
@@ -70,21 +74,26 @@ public struct TeacherEvaluation {
             progress?(start + prompts.count, n)
         }
         let all = Tensor.concat(images, axis: 0) // [0, 1]
-        let (imageEmbeds, textEmbeds) = withNoGrad { () -> (Tensor, Tensor) in
-            var e: [Tensor] = [], t: [Tensor] = []
+        let real = (test.images(Array(0..<n)) + 1) * 0.5
+        let (imageEmbeds, realEmbeds, textEmbeds) = withNoGrad { () -> (Tensor, Tensor, Tensor) in
+            var e: [Tensor] = [], r: [Tensor] = [], t: [Tensor] = []
             for start in stride(from: 0, to: n, by: 50) {
                 let end = Swift.min(start + 50, n)
                 e.append(judge.imageEmbeddings(pixelValues: proc(all.slice(axis: 0, start: start, end: end))))
+                r.append(judge.imageEmbeddings(pixelValues: proc(real.slice(axis: 0, start: start, end: end))))
                 t.append(judge.textEmbeddings(ids: tok.encode(batch: Array(captions[start..<end])).ids))
             }
-            return (Tensor.concat(e, axis: 0), Tensor.concat(t, axis: 0))
+            return (Tensor.concat(e, axis: 0), Tensor.concat(r, axis: 0), Tensor.concat(t, axis: 0))
         }
-        let sim = withNoGrad { imageEmbeds.matmul(textEmbeds.transpose(0, 1)) }.toArray()
-        let random = StepRandom(seed: s.seed)
-        var firsts = 0
-        for i in 0..<n {
-            let others = random.permutation(count: n, epoch: i).filter { $0 != i }.prefix(s.distractors)
-            if rank(own: sim[i * n + i], others: others.map { sim[i * n + $0] }) == 1 { firsts += 1 }
+        func rPrecision(_ embeds: Tensor) -> Double {
+            let sim = withNoGrad { embeds.matmul(textEmbeds.transpose(0, 1)) }.toArray()
+            let random = StepRandom(seed: s.seed)
+            var firsts = 0
+            for i in 0..<n {
+                let others = random.permutation(count: n, epoch: i).filter { $0 != i }.prefix(s.distractors)
+                if rank(own: sim[i * n + i], others: others.map { sim[i * n + $0] }) == 1 { firsts += 1 }
+            }
+            return Double(firsts) / Double(n)
         }
         let sampleProbs = classifier.probabilities(all * 2 - 1).toArray()
         let realProbs = classifier.probabilities(test.images(Array(0..<n))).toArray()
@@ -92,8 +101,9 @@ public struct TeacherEvaluation {
         let shown = Swift.min(8, n)
         let grid = ContactSheet.make(TeacherImages.images(all.slice(axis: 0, start: 0, end: shown) * 2 - 1)
                                         + TeacherImages.images(test.images(Array(0..<shown))), columns: shown)
-        return TeacherEvaluation(rPrecision: Double(firsts) / Double(n), attributeAgreement: Double(a.agree) / Double(Swift.max(a.stated, 1)),
-                                 realAttributeAgreement: Double(r.agree) / Double(Swift.max(r.stated, 1)), samples: n,
+        return TeacherEvaluation(rPrecision: rPrecision(imageEmbeds), attributeAgreement: Double(a.agree) / Double(Swift.max(a.stated, 1)),
+                                 realAttributeAgreement: Double(r.agree) / Double(Swift.max(r.stated, 1)),
+                                 realRPrecision: rPrecision(realEmbeds), samples: n,
                                  candidates: s.distractors + 1, grid: grid)
     }
 }

@@ -168,7 +168,8 @@ final class TeacherTrainingTests: XCTestCase {
         let r = try TeacherEvaluation.run(e)
         XCTAssertGreaterThan(r.samples, 2)
         XCTAssertEqual(r.candidates, 3)
-        for v in [r.rPrecision, r.attributeAgreement, r.realAttributeAgreement] { XCTAssertTrue((0...1).contains(v)) }
+        for v in [r.rPrecision, r.attributeAgreement, r.realAttributeAgreement, r.realRPrecision] { XCTAssertTrue((0...1).contains(v)) }
+        for v in [r.rPrecision, r.realRPrecision] { XCTAssertEqual(v * Double(r.samples), (v * Double(r.samples)).rounded(), accuracy: 1e-9, "k of \(r.samples)") }
     }
 
     func testRankCountsTiesAgainstTheTrueCaption() {

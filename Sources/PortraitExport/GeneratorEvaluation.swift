@@ -46,6 +46,9 @@ public struct GeneratorEvaluationExtras {
     /// Fréchet distance between the judge's (L2-normalised) image embeddings of every generated view and of the
     /// held-out real images, with the image counts.
     public var judgeFID: (value: Double, generated: Int, real: Int)?
+    /// The same judge and classifier on the held-out real images of the prompts (HeldOutImagesSource): the ceiling.
+    public var realRPrecision: Double?
+    public var realAttributeAccuracy: (agree: Int, stated: Int)?
     /// Mean over checked prompts of generated / real spread.
     public var spreadRatio: Double? {
         let r = spread.filter { $0.real > 0 }.map { $0.generated / $0.real }
@@ -120,6 +123,8 @@ public enum GeneratorEvaluation {
             report.info["attribute_accuracy"] = ["percent": stated == 0 ? 0 : 100 * Double(agree) / Double(stated), "agree": agree,
                                                  "stated": stated, "views": "F, L15, R15", "rule": "classifier probability > 0.5 equals the statement of PromptAttributes.parse(prompt)"]
         }
+        try referenceRow(held: held, data: data, settings: e, embedder: embedder, batch: s.batchSize,
+                         attributeProbabilities: attributeProbabilities, extras: &extras, report: &report)
         let c = extras.consistency
         report.info["consistency_3d"] = ["mean_reprojection_error": c.pixels == 0 ? -1 : c.meanError, "pixels": c.pixels,
                                          "coverage": c.coverage, "units": "world units (EG3D's, the head ~0.5 wide)",
@@ -138,6 +143,33 @@ public enum GeneratorEvaluation {
                                             "spread": "mean pairwise cosine distance of judge image embeddings (frontal view)"]
         }
         return (report, extras)
+    }
+
+    /// The ceiling: the held-out real images of the prompts scored by the same judge (R-precision, same distractor
+    /// draw) and classifier (attribute accuracy), into `extras` and `report.info["real_images"]`.
+    static func referenceRow(held: (names: [String], captions: [[String]]), data: String, settings e: EvalSettings,
+                             embedder: CLIPEmbedder?, batch: Int, attributeProbabilities: ((Tensor) throws -> Tensor)?,
+                             extras: inout GeneratorEvaluationExtras, report: inout EvalReport) throws {
+        let real = try HeldOutImagesSource(data: data, names: held.names, captions: held.captions)
+        var info: [String: Any] = ["images": real.count, "what": "the held-out real images of the prompts, one view each at its own camera"]
+        if e.metrics.contains(.rp), let embedder {
+            var r = e
+            r.metrics = [.rp]
+            extras.realRPrecision = try Evaluation.run(source: real, settings: r, embedder: embedder).values[.rp]
+            info["rp"] = extras.realRPrecision
+        }
+        if let attributeProbabilities {
+            var agree = 0, stated = 0
+            for start in stride(from: 0, to: real.count, by: batch) {
+                let r = start..<Swift.min(real.count, start + batch)
+                let probs = try attributeProbabilities(Tensor.stack(try r.map { try real.image($0, view: .frontal) * 2 - 1 }, axis: 0)).toArray()
+                let c = AttributeAccuracy.count(prompts: r.map { held.captions[$0][0] }, probabilities: probs)
+                agree += c.agree; stated += c.stated
+            }
+            extras.realAttributeAccuracy = (agree, stated)
+            info["attribute_accuracy_percent"] = stated == 0 ? 0 : 100 * Double(agree) / Double(stated)
+        }
+        report.info["real_images"] = info
     }
 
     /// The judge-feature spread of `seeds` samples of each prompt against that of the real images of the whole

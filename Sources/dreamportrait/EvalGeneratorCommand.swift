@@ -87,6 +87,12 @@ enum EvalGeneratorCommand {
         let c = extras.consistency
         print(String(format: "3D consistency: mean reprojection error %.4f world units over %ld pixels (coverage %.1f%%; pairs F-L15, F-R15)",
                      c.pixels == 0 ? Double.nan : c.meanError, c.pixels, 100 * c.coverage))
+        if extras.realRPrecision != nil || extras.realAttributeAccuracy != nil {
+            var parts: [String] = []
+            if let rp = extras.realRPrecision { parts.append(String(format: "R-P %.2f", rp)) }
+            if let a = extras.realAttributeAccuracy, a.stated > 0 { parts.append(String(format: "attribute accuracy %.2f%%", 100 * Double(a.agree) / Double(a.stated))) }
+            print("Ceiling (the same judge and classifier on the prompts' held-out real images): " + parts.joined(separator: ", "))
+        }
         if let r = extras.spreadRatio {
             print(String(format: "Mode collapse: judge-feature spread of %ld seeds / spread of fitting real images = %.2f (mean over %ld prompts; ≥ 0.5 is the bar)",
                          GeneratorEvaluationSettings.spreadSeeds, r, extras.spread.count))

@@ -61,11 +61,17 @@ final class GeneratorEvaluationTests: XCTestCase {
         XCTAssertEqual(fid.generated, 18)
         XCTAssertEqual(fid.real, 6)
         XCTAssertTrue(fid.value.isFinite && fid.value >= 0, "\(fid.value)")
+        // The ceiling row: the real images of the same prompts; the stand-in classifier agrees with them exactly as
+        // with the renders (it ignores the image), one view instead of three.
+        let realRP = try XCTUnwrap(extras.realRPrecision)
+        XCTAssertEqual(realRP * 6 / 100, (realRP * 6 / 100).rounded(), accuracy: 1e-9, "R-P \(realRP) is not k of 6 images")
+        XCTAssertEqual(extras.realAttributeAccuracy?.stated, stated)
+        XCTAssertEqual(extras.realAttributeAccuracy?.agree, trueOnes)
         XCTAssertEqual(extras.spread.count, 1)
         XCTAssertGreaterThan(extras.spread[0].generated, 0, "8 seeds give 8 different portraits")
         XCTAssertGreaterThanOrEqual(extras.spread[0].realImages, 2)
         let json = try JSONSerialization.jsonObject(with: report.json()) as! [String: Any]
-        for key in ["attribute_accuracy", "consistency_3d", "mode_collapse", "fid_judge", "msc", "rp", "table"] { XCTAssertNotNil(json[key], key) }
+        for key in ["attribute_accuracy", "consistency_3d", "mode_collapse", "fid_judge", "real_images", "msc", "rp", "table"] { XCTAssertNotNil(json[key], key) }
         // The same settings give the same values.
         let (again, extras2) = try GeneratorEvaluation.run(settings(), model: model, judge: Self.judge, data: Self.world,
                                                            attributeProbabilities: always)

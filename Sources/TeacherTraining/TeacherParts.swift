@@ -101,7 +101,9 @@ public enum TeacherParts {
         var report: [String: Any] = ["part": judge ? "judge" : "clip", "step": outcome.endStep]
         for r in results {
             report["retrieval_top1_\(r.style)"] = r.top1
-            log(String(format: "held-out caption -> image top-1 among %d (%@): %.1f%% (%d captions)", Swift.min(100, test.count), r.style, 100 * r.top1, r.queries), s.quiet)
+            report["retrieval_top1_attribute_oracle_\(r.style)"] = r.attributeOracleTop1
+            log(String(format: "held-out caption -> image top-1 among %d (%@): %.1f%% (%d captions; a reader of the 43 attributes: %.1f%%)",
+                       Swift.min(100, test.count), r.style, 100 * r.top1, r.queries, 100 * r.attributeOracleTop1), s.quiet)
         }
         try writeJSONAtomically(report, to: run.file("report.json"))
         return results

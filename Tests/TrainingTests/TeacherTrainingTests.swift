@@ -172,6 +172,18 @@ final class TeacherTrainingTests: XCTestCase {
         for v in [r.rPrecision, r.realRPrecision] { XCTAssertEqual(v * Double(r.samples), (v * Double(r.samples)).rounded(), accuracy: 1e-9, "k of \(r.samples)") }
     }
 
+    /// The retrieval ceiling of a reader of the 43 attributes: 1/k where k images of the group fit the caption.
+    func testAttributeOracleCountsTheImagesThatFitACaption() {
+        func row(_ on: [Attribute]) -> [Float] { Attribute.allCases.map { on.contains($0) ? 1 : 0 } }
+        let captions = ["A smiling man.", "A woman with glasses."]
+        XCTAssertEqual(CLIPRetrieval.attributeOracle(captions: captions, attributes: [row([.male, .smiling]), row([.eyeglasses])], group: 2), 1)
+        // Both images are smiling men: caption 0 fits both (1/2), caption 1 fits neither, not even its own (0).
+        let both = [row([.male, .smiling]), row([.male, .smiling, .eyeglasses])]
+        XCTAssertEqual(CLIPRetrieval.attributeOracle(captions: captions, attributes: both, group: 2), 0.25)
+        // In groups of one every caption whose image fits is found.
+        XCTAssertEqual(CLIPRetrieval.attributeOracle(captions: captions, attributes: both, group: 1), 0.5)
+    }
+
     func testRankCountsTiesAgainstTheTrueCaption() {
         XCTAssertEqual(TeacherEvaluation.rank(own: 0.5, others: [0.1, 0.2]), 1)
         XCTAssertEqual(TeacherEvaluation.rank(own: 0.5, others: [0.5, 0.2]), 2)

@@ -44,6 +44,7 @@ enum TrainCommand {
             Option(name: "--no-gate", value: nil, help: "Adapters without the tanh gate (ablation)"),
             Option(name: "--freeze", value: "g|d|none", help: "Freeze G (only the text conditioning trains) or D (ablation)", defaultValue: "none"),
             Option(name: "--guidance", value: "S", help: "D-SDS classifier-free guidance scale (stage 2)", defaultValue: "100"),
+            Option(name: "--dsds-weight", value: "W", help: "Weight of D-SDS beside the GAN loss in G's objective (stage 2)", defaultValue: "1"),
             Option(name: "--clip", value: "DIR", help: "CLIP model folder of --text-loss clip (weights, tokenizer, preprocessor)"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
         ],
@@ -83,6 +84,13 @@ enum TrainCommand {
                 throw UsageError(message: "invalid value '\(settings.freeze)' for --freeze: expected g, d or none", command: args.command)
             }
             settings.dsds.guidance = try args.float("--guidance", default: 100)
+            settings.dsds.weight = try args.float("--dsds-weight", default: 1)
+            guard settings.dsds.guidance.isFinite && settings.dsds.guidance > 0 else {
+                throw UsageError(message: "invalid value \(settings.dsds.guidance) for --guidance: expected a positive number (1 turns guidance off)", command: args.command)
+            }
+            guard settings.dsds.weight.isFinite && settings.dsds.weight >= 0 else {
+                throw UsageError(message: "invalid value \(settings.dsds.weight) for --dsds-weight: expected a non-negative number", command: args.command)
+            }
             settings.clipFolder = args.string("--clip")
             settings.pool3D = !args.flag("--no-3d-pool")
             settings.gated = !args.flag("--no-gate")
@@ -120,7 +128,10 @@ enum TrainCommand {
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze,
                                   "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated"]
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight"]
+            // Recorded only when not the default, so that runs started before these keys existed resume.
+            if settings.dsds.guidance != 100 { settingsRecord["guidance"] = Double(settings.dsds.guidance) }
+            if settings.dsds.weight != 1 { settingsRecord["dsds_weight"] = Double(settings.dsds.weight) }
         }
         try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)
 

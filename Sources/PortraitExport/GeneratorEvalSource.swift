@@ -1,5 +1,5 @@
 // Generator-driven evaluation: the metrics' EvalSource seam served by a text-conditioned generator that renders
-// each prompt at the three MSC cameras in memory (no files). Sample i is prompt i's portrait from seed
+// each prompt at the three MSC cameras in memory (no files); an unconditional generator gives the text-blind row. Sample i is prompt i's portrait from seed
 // `seed + i` (z = RandomGenerator(seed + i).normal, ψ `truncationPsi`, frontal conditioning camera, noise const,
 // the renderer's draws from GeneratorRandomSource(seed: RendererSeeds.seed(seed + i, .view, v)) for MSC view v);
 // images are quantised to 8 bits as `generate`'s PNGs are, so scoring a written evaluation folder of the same
@@ -29,11 +29,12 @@ public final class GeneratorEvalSource: EvalSource {
     private var rendered: [Int: Rendered] = [:]
     private let lock = NSLock()
 
-    /// - Throws: `PromptError` naming the sample whose prompt is empty; a model without text conditioning is refused.
+    /// Whether the model ignores the prompts (an unconditional generator: the text-blind baseline row, sample i
+    /// being seed + i's portrait whatever its prompt).
+    public var textBlind: Bool { model.encoder == nil }
+
+    /// - Throws: `PromptError` naming the sample whose prompt is empty.
     public init(model: GenerateModel, prompts: [[String]], seed: UInt64 = 0, truncationPsi: Float = 0.7, name: String? = nil) throws {
-        guard model.encoder != nil else {
-            throw FileError(path: model.path, message: "is an unconditional generator: generator-driven evaluation needs a text-conditioned model")
-        }
         if let i = prompts.firstIndex(where: { ($0.first ?? "").trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw PromptError("evaluation sample \(i) has no prompt (its first caption is empty)")
         }
@@ -88,7 +89,7 @@ public final class GeneratorEvalSource: EvalSource {
 
     private func render(_ i: Int) throws -> Rendered {
         let g = model.generator, s = seed &+ UInt64(i)
-        let text = try model.encoder!.encode(prompts[i][0], flag: "evaluation prompt \(i)")
+        let text = try model.encoder?.encode(prompts[i][0], flag: "evaluation prompt \(i)")
         let ws = model.mapping(z: RandomGenerator(seed: s).normal([1, g.config.zDim]), truncationPsi: truncationPsi, text: text)
         let planes = model.planes(ws: ws, text: text)
         var bytes: [[UInt8]] = [], depth: [MSCView: DepthView] = [:], size = 0

@@ -28,6 +28,8 @@ public struct GeneratorEvaluationSettings {
     public var reference: String? = nil
     public var inception: String? = nil
     public var batchSize = 16
+    /// The table row's name (nil: "DreamPortrait (ours)", or "EG3D stage 0 (text-blind)" for an unconditional model).
+    public var method: String? = nil
     /// Prompts of the mode-collapse check (each: 8 seeds against the real images that fit its caption); 0 skips it.
     public var spreadPrompts = 4
     public static let spreadSeeds = 8
@@ -102,6 +104,7 @@ public enum GeneratorEvaluation {
         try source.renderAll()                      // one stage with its own progress and ETA
         var e = EvalSettings(metrics: s.metrics)
         e.clip = judge; e.seed = s.seed; e.distractors = s.distractors; e.batchSize = s.batchSize
+        e.method = s.method ?? (source.textBlind ? "EG3D stage 0 (text-blind)" : "DreamPortrait (ours)")
         e.reference = s.reference; e.inception = s.inception
         e.dataset = URL(fileURLWithPath: data).standardizedFileURL.lastPathComponent + " test" + (s.captions == .outOfDistribution ? " (ood captions)" : "")
         e.distribution = s.captions == .inDistribution ? .inDistribution : .outOfDistribution

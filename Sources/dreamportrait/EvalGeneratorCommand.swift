@@ -44,6 +44,10 @@ enum EvalGeneratorCommand {
         // Everything missing is named before anything is loaded.
         let paths = try GeneratorEvaluation.resolve(s)
         let model = try GenerateModel(weights: paths.model)
+        s.method = args.string("--method")
+        if model.encoder == nil {
+            printError("note: \(paths.model) is an unconditional generator: it ignores the prompts (the text-blind row of Table 1; sample i is seed + i's portrait)")
+        }
         let classifier = try AttributeClassifier.load(paths.attributes)
         var reports: [String: Any] = [:]
         for set in sets {

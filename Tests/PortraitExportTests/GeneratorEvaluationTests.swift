@@ -7,6 +7,7 @@ import XCTest
 import Metrics
 import PortraitWorld
 import TensorCore
+import TriPlaneGAN
 @testable import PortraitExport
 import TestSupport
 
@@ -91,6 +92,28 @@ final class GeneratorEvaluationTests: XCTestCase {
         XCTAssertTrue(extras.spread.isEmpty)
         XCTAssertNil(extras.spreadRatio)
         XCTAssertNotNil(report.values[.msc])
+    }
+
+    /// An unconditional generator gives Table 1's text-blind row: the same prompts, images that ignore them.
+    func testUnconditionalGeneratorIsTheTextBlindRow() throws {
+        let path = ExportTestSupport.tiny.dir + "/eval-unconditional.safetensors"
+        let g = TriPlaneGenerator(config: GenerateFuzzTests.small, rng: RandomGenerator(seed: 7))
+        try saveSafeTensors(g.stateDict(), metadata: ["config": try GenerateFuzzTests.small.jsonString()], to: path)
+        let model = try GenerateModel(weights: path)
+        var s = settings()
+        s.spreadPrompts = 0
+        let always: (Tensor) throws -> Tensor = { Tensor.full([$0.shape[0], Attribute.allCases.count], 0.6) }
+        let (report, extras) = try GeneratorEvaluation.run(s, model: model, judge: Self.judge, data: Self.world, attributeProbabilities: always)
+        XCTAssertTrue(report.table.text().contains("EG3D stage 0 (text-blind)"), report.table.text())
+        XCTAssertNotNil(report.values[.rp]); XCTAssertNotNil(report.values[.msc])
+        // Sample i is seed + i's portrait whatever the prompt: other prompts, the same images.
+        let held = try GeneratorEvaluation.heldOutCaptions(data: Self.world, set: .inDistribution, count: 6)
+        let a = try GeneratorEvalSource(model: model, prompts: held.captions, seed: 2)
+        let b = try GeneratorEvalSource(model: model, prompts: held.captions.map { _ in ["a different prompt"] }, seed: 2)
+        XCTAssertTrue(a.textBlind)
+        XCTAssertEqual(try a.image(1, view: .frontal).toArray(), try b.image(1, view: .frontal).toArray())
+        XCTAssertNotEqual(try a.image(0, view: .frontal).toArray(), try a.image(1, view: .frontal).toArray())
+        XCTAssertGreaterThan(extras.consistency.pixels, 0)
     }
 
     func testMissingPartsAreNamed() throws {

@@ -2,6 +2,7 @@
 // PortraitExport's GeneratePipeline with progress bars and Ctrl-C handling, and prints what it wrote. Without
 // --weights it uses the shipped model (ShippedModel.locate); --weights takes a model folder, or any compatible
 // unconditional checkpoint (for example a converted EG3D), which runs unconditionally and says so.
+import Codecs
 import Foundation
 import Training
 import PortraitExport
@@ -105,19 +106,40 @@ enum GenerateCommand {
         let model = try GenerateModel(weights: o.weights)
         printError("--prompts \(list): \(prompts.count) prompts into \(o.outputDirectory)/")
         // A prompt that cannot be encoded is reported and skipped; the others are still generated.
-        var failed: [String] = []
+        var failed: [String] = [], written: [String] = []
         for (i, p) in prompts.enumerated() {
             var one = o
             one.prompt = p.prompt
             one.outputDirectory = (o.outputDirectory as NSString).appendingPathComponent(PromptList.folderName(index: i, prompt: p.prompt))
-            do { try runOne(one, model: model) } catch let e as PromptError {
+            do {
+                try runOne(one, model: model)
+                written.append(one.outputDirectory)
+            } catch let e as PromptError {
                 printError("error: \(list) line \(p.line): \(e.message)")
                 failed.append("line \(p.line)")
             }
         }
+        if !written.isEmpty && !Interrupt.requested { try writeContactSheet(written, views: o.views, out: o.outputDirectory) }
         if !failed.isEmpty {
             throw PromptError("\(list): \(failed.count) of \(prompts.count) prompts could not be generated (\(failed.joined(separator: ", "))); the others were written")
         }
+    }
+
+    /// OUT/contact_sheet.png: one row per prompt (labelled with its folder's name), the leftmost, frontal and rightmost views
+    /// of the yaw arc (all of them when there are fewer than three).
+    static func writeContactSheet(_ written: [String], views: Int, out: String) throws {
+        let picked = views >= 3 ? [0, views / 2, views - 1] : Array(0..<views)
+        guard !picked.isEmpty else { return }
+        var images: [Image] = [], labels: [String] = []
+        for folder in written {
+            for (k, v) in picked.enumerated() {
+                images.append(try PNG.read(path: (folder as NSString).appendingPathComponent(String(format: "view_%02d.png", v))))
+                labels.append(k == 0 ? (folder as NSString).lastPathComponent : "")
+            }
+        }
+        let path = (out as NSString).appendingPathComponent("contact_sheet.png")
+        try writeAtomically(PNG.encode(ContactSheet.make(images, columns: picked.count, labels: labels)), to: URL(fileURLWithPath: path))
+        printError("\(path): \(written.count) prompts × \(picked.count) views (each row labelled with its prompt folder)")
     }
 
     static func runOne(_ o: GenerateOptions, model: GenerateModel?) throws {

@@ -92,9 +92,10 @@ public final class GeneratePipeline {
                 let (lo, hi) = grid.range(pad: pad)
                 do {
                     let mesh = try MeshExtraction.extract(generator: g, planes: planes, grid: grid, threshold: o.meshThreshold, pad: pad)
-                    products += [("mesh.ply", mesh.plyData()), ("mesh.obj", mesh.objData()), ("mesh.glb", mesh.glbData())]
+                    products += [("mesh.ply", mesh.plyData()), ("mesh.obj", mesh.objData()), ("mesh.glb", mesh.glbData()),
+                                 ("mesh.png", PNG.encode(MeshPreview.render(mesh)))]
                     let box = Float(g.settings.boxWarp) / 2
-                    meshRecord = .init(files: ["mesh.ply", "mesh.obj", "mesh.glb"], vertices: mesh.vertices.count, triangles: mesh.triangles.count,
+                    meshRecord = .init(files: ["mesh.ply", "mesh.obj", "mesh.glb", "mesh.png"], vertices: mesh.vertices.count, triangles: mesh.triangles.count,
                                        resolution: o.meshResolution, threshold: o.meshThreshold, pad: pad, densityMin: lo, densityMax: hi,
                                        bounds: [-box, -box, -box, box, box, box])
                 } catch let e as NoSurfaceError {

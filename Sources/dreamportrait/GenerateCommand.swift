@@ -16,7 +16,7 @@ enum GenerateCommand {
             Writes into --out: view_00.png … (8-bit RGB on a yaw arc of ±0.4 rad at pitch π/2 − 0.2), depth_00.png … \
             (16-bit grey, ray_start → 65535 … ray_end → 0, empty rays 0), orbit.gif (gen_videos.py's camera path), \
             triplane.safetensors (the planes with the config and seed in the metadata), mesh.ply, mesh.obj and \
-            mesh.glb (marching cubes on raw σ with vertex colours), and manifest.json (inputs, checkpoint SHA-256, \
+            mesh.glb (marching cubes on raw σ with vertex colours), mesh.png (a shaded picture of the mesh), and manifest.json (inputs, checkpoint SHA-256, \
             time and peak memory per stage). The latent and the renderer's draws follow --seed. Checkpoints without \
             text conditioning generate unconditionally and say so. Files are written only when every stage has \
             succeeded, each atomically; Ctrl-C stops without writing anything.

@@ -39,7 +39,7 @@ final class GeneratePipelineTests: XCTestCase {
         let result = try pipeline.run()
 
         let expected = ["depth_00.png", "depth_01.png", "depth_camera.png", "manifest.json", "mesh.glb", "mesh.obj", "mesh.ply",
-                        "orbit.gif", "triplane.safetensors", "view_00.png", "view_01.png", "view_camera.png"]
+                        "mesh.png", "orbit.gif", "triplane.safetensors", "view_00.png", "view_01.png", "view_camera.png"]
         XCTAssertEqual(ExportTestSupport.files(out), expected)
         XCTAssertEqual(result.files.sorted(), expected)
         XCTAssertTrue(notes.contains { $0.contains("no text conditioning") && $0.contains("unconditionally") }, "\(notes)")

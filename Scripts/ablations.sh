@@ -8,6 +8,7 @@
 #
 #   Scripts/ablations.sh                 # everything
 #   ABL_S2_KIMG=2 JOBS=1 Scripts/ablations.sh
+#   ABL_ROWS="dsds no_gate" Scripts/ablations.sh      # some rows only
 #
 # Outputs: RUNS/ablations/<row>/{stage1,stage2,model,eval.json}; the table rows are printed at the end.
 set -euo pipefail
@@ -19,6 +20,7 @@ S2=${ABL_S2_KIMG:-1}
 COUNT=${ABL_COUNT:-200}
 JOBS=${JOBS:-2}
 TEACHER=${TEACHER:-Weights/teacher}
+JUDGE=${JUDGE:-Weights/judge}
 CLIP=${CLIP:-$RUNS/teacher-clip/export}        # the CLIP of the CLIP-similarity row (the teacher's CLIP, never the judge)
 STAGE0=${STAGE0:-$RUNS/stage0-ws}
 OUT="$RUNS/ablations"
@@ -66,13 +68,17 @@ row() {
     local ckpt="$final/checkpoints/$(cat "$final/checkpoints/latest")/G_ema.safetensors"
     [ -f "$OUT/$name/model/model.json" ] || "$BIN" ship --checkpoint "$ckpt" --teacher "$TEACHER" --out "$OUT/$name/model" \
         --note "ablation=$name,stage1_kimg=$S1,stage2_kimg=$([ "$s2" = - ] && echo 0 || echo "$S2")"
-    [ -f "$OUT/$name/eval.json" ] || "$BIN" eval --weights "$OUT/$name/model" --data "$WORLD" --count "$COUNT" \
+    [ -f "$OUT/$name/eval.json" ] || "$BIN" eval --weights "$OUT/$name/model" --judge "$JUDGE" --attributes Weights/attributes.safetensors --data "$WORLD" --count "$COUNT" \
         --method "$name" --out "$OUT/$name/eval.json" --threads 1 > "$OUT/$name/eval.txt"
     log "$name done"
 }
 
 mkdir -p "$OUT"
 running=0
+if [ -n "${ABL_ROWS:-}" ]; then
+    picked=(); for r in "${ROWS[@]}"; do [[ " $ABL_ROWS " == *" ${r%%|*} "* ]] && picked+=("$r"); done
+    ROWS=("${picked[@]}")
+fi
 for r in "${ROWS[@]}"; do
     mkdir -p "$OUT/$(echo "$r" | cut -d'|' -f1)"
     row "$r" &

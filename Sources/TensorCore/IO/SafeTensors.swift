@@ -180,21 +180,8 @@ extension Float {
 /// (±65504) would become infinities, so they are refused by name.
 public func safeTensorsData(_ tensors: [String: Tensor], metadata: [String: String] = [:], dtype: SafeTensorsDType = .F32) throws -> Data {
     precondition(dtype == .F32 || dtype == .F16, "safeTensorsData: only F32 and F16 are written")
-    let width = dtype == .F16 ? 2 : 4
-    var header: [String: Any] = [:]
-    if !metadata.isEmpty { header["__metadata__"] = metadata }
-    var offset = 0
     let names = tensors.keys.sorted()
-    for k in names {
-        let t = tensors[k]!
-        header[k] = ["dtype": dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + width * t.count]] as [String: Any]
-        offset += width * t.count
-    }
-    var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-    while (json.count + 8) % 8 != 0 { json.append(0x20) }
-    var out = Data(capacity: 8 + json.count + offset)
-    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-    out.append(json)
+    var out = try safeTensorsHeader(names.map { (name: $0, dtype: dtype, shape: tensors[$0]!.shape) }, metadata: metadata)
     for k in names {
         let c = tensors[k]!.contiguous()
         let src = UnsafeBufferPointer(start: c.storage.base + c.offset, count: c.count)
@@ -209,6 +196,25 @@ public func safeTensorsData(_ tensors: [String: Tensor], metadata: [String: Stri
         }
         half.withUnsafeBytes { out.append(contentsOf: $0) }
     }
+    return out
+}
+
+/// The 8-byte length and the JSON header (padded to a multiple of 8) of tensors laid out back to back in `entries`'
+/// order, with room reserved for their data.
+func safeTensorsHeader(_ entries: [(name: String, dtype: SafeTensorsDType, shape: [Int])], metadata: [String: String]) throws -> Data {
+    var header: [String: Any] = [:]
+    if !metadata.isEmpty { header["__metadata__"] = metadata }
+    var offset = 0
+    for e in entries {
+        let bytes = e.dtype.size * e.shape.reduce(1, *)
+        header[e.name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+        offset += bytes
+    }
+    var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+    while (json.count + 8) % 8 != 0 { json.append(0x20) }
+    var out = Data(capacity: 8 + json.count + offset)
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+    out.append(json)
     return out
 }
 

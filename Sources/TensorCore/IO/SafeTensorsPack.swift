@@ -19,25 +19,15 @@ public struct SafeTensorsPackReport: Sendable {
 ///   tensor would become infinities, so the caller must keep that file in F32.
 public func packedSafeTensorsData(_ file: SafeTensorsFile) throws -> (Data, SafeTensorsPackReport) {
     var report = SafeTensorsPackReport()
-    var header: [String: Any] = [:]
-    if !file.metadata.isEmpty { header["__metadata__"] = file.metadata }
-    var offset = 0
     let names = file.keys
     var outDType: [String: SafeTensorsDType] = [:]
     for k in names {
         let e = file.entries[k]!
-        let dtype: SafeTensorsDType = e.dtype == .F32 ? .F16 : e.dtype
-        outDType[k] = dtype
-        let bytes = dtype.size * e.shape.reduce(1, *)
-        header[k] = ["dtype": dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
-        offset += bytes
+        outDType[k] = e.dtype == .F32 ? .F16 : e.dtype
         report.bytesBefore += e.end - e.begin
     }
-    var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-    while (json.count + 8) % 8 != 0 { json.append(0x20) }
-    var out = Data(capacity: 8 + json.count + offset)
-    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-    out.append(json)
+    var out = try safeTensorsHeader(names.map { (name: $0, dtype: outDType[$0]!, shape: file.entries[$0]!.shape) }, metadata: file.metadata)
+    let headerBytes = out.count
     for k in names {
         let e = file.entries[k]!
         let src = file.data + e.begin
@@ -64,7 +54,7 @@ public func packedSafeTensorsData(_ file: SafeTensorsFile) throws -> (Data, Safe
         if rel > report.worstRelativeError { report.worstRelativeError = rel; report.worstTensor = k }
     }
     report.bytesAfter = out.count
-    report.bytesBefore += 8 + json.count  // headers are about the same size; count the new one for both
+    report.bytesBefore += headerBytes  // headers are about the same size; count the new one for both
     return (out, report)
 }
 

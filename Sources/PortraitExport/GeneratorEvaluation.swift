@@ -115,12 +115,9 @@ public enum GeneratorEvaluation {
         if let attributeProbabilities {
             var agree = 0, stated = 0
             for v in MSCView.allCases {
-                for start in stride(from: 0, to: source.count, by: s.batchSize) {
-                    let r = start..<Swift.min(source.count, start + s.batchSize)
-                    let probs = try attributeProbabilities(Tensor.stack(try r.map { try source.signedImage($0, view: v) }, axis: 0)).toArray()
-                    let c = AttributeAccuracy.count(prompts: r.map { held.captions[$0][0] }, probabilities: probs)
-                    agree += c.agree; stated += c.stated
-                }
+                let c = try attributeCounts(count: source.count, batch: s.batchSize, prompts: held.captions.map { $0[0] },
+                                            probabilities: attributeProbabilities) { try source.signedImage($0, view: v) }
+                agree += c.agree; stated += c.stated
             }
             extras.attributeAccuracy = (agree, stated)
             report.info["attribute_accuracy"] = ["percent": stated == 0 ? 0 : 100 * Double(agree) / Double(stated), "agree": agree,
@@ -162,17 +159,25 @@ public enum GeneratorEvaluation {
             info["rp"] = extras.realRPrecision
         }
         if let attributeProbabilities {
-            var agree = 0, stated = 0
-            for start in stride(from: 0, to: real.count, by: batch) {
-                let r = start..<Swift.min(real.count, start + batch)
-                let probs = try attributeProbabilities(Tensor.stack(try r.map { try real.image($0, view: .frontal) * 2 - 1 }, axis: 0)).toArray()
-                let c = AttributeAccuracy.count(prompts: r.map { held.captions[$0][0] }, probabilities: probs)
-                agree += c.agree; stated += c.stated
-            }
-            extras.realAttributeAccuracy = (agree, stated)
-            info["attribute_accuracy_percent"] = stated == 0 ? 0 : 100 * Double(agree) / Double(stated)
+            let c = try attributeCounts(count: real.count, batch: batch, prompts: held.captions.map { $0[0] },
+                                        probabilities: attributeProbabilities) { try real.image($0, view: .frontal) * 2 - 1 }
+            extras.realAttributeAccuracy = c
+            info["attribute_accuracy_percent"] = c.stated == 0 ? 0 : 100 * Double(c.agree) / Double(c.stated)
         }
         report.info["real_images"] = info
+    }
+
+    /// The classifier's agreement with what each sample's prompt states: images `image(i)` in [-1, 1], in batches.
+    static func attributeCounts(count: Int, batch: Int, prompts: [String], probabilities: (Tensor) throws -> Tensor,
+                                image: (Int) throws -> Tensor) throws -> (agree: Int, stated: Int) {
+        var agree = 0, stated = 0
+        for start in stride(from: 0, to: count, by: batch) {
+            let r = start..<Swift.min(count, start + batch)
+            let probs = try probabilities(Tensor.stack(try r.map(image), axis: 0)).toArray()
+            let c = AttributeAccuracy.count(prompts: r.map { prompts[$0] }, probabilities: probs)
+            agree += c.agree; stated += c.stated
+        }
+        return (agree, stated)
     }
 
     /// The judge-feature spread of `seeds` samples of each prompt against that of the real images of the whole

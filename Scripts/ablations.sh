@@ -2,7 +2,8 @@
 # The paper's ablations (Tables 2 and 3) on the world, every row trained the same short way from the shipped
 # stage-0 EG3D: stage 1 for ABL_S1_KIMG kimg with the row's architecture, then stage 2 for ABL_S2_KIMG kimg with the
 # row's text loss / freezing, then `eval` on ABL_COUNT held-out captions of each style with the shipped judge.
-# Stage 1 starts from the stage-0 run folder (STAGE0, its G, G_ema and D), as the shipped model did.
+# Stage 1 starts from the stage-0 run folder (STAGE0, its G, G_ema and D), as the shipped model did; where that
+# folder is gone (run folders do not outlive their machine), from the shipped stage-0 G_ema with a fresh D.
 # Rows that share an architecture share its stage-1 run. Every step resumes or is skipped when done, so run it again
 # after an interruption; JOBS rows train at once (one thread each).
 #
@@ -23,6 +24,7 @@ TEACHER=${TEACHER:-Weights/teacher}
 JUDGE=${JUDGE:-Weights/judge}
 CLIP=${CLIP:-$RUNS/teacher-clip/export}        # the CLIP of the CLIP-similarity row (the teacher's CLIP, never the judge)
 STAGE0=${STAGE0:-$RUNS/stage0-ws}
+[ -e "$STAGE0" ] || STAGE0=Weights/eg3d_stage0.safetensors
 OUT="$RUNS/ablations"
 mkdir -p "$OUT" "$RUNS/bin"
 swift build -c release --product dreamportrait

@@ -43,6 +43,8 @@ public struct EvalReport {
     /// The source, settings and weights (JSON-serialisable).
     public var info: [String: Any] = [:]
 
+    public init(table: MetricsTable, info: [String: Any] = [:]) { self.table = table; self.info = info }
+
     /// One line per metric under the table: what it was computed from.
     public func summary() -> String {
         table.metrics.compactMap { m -> String? in

@@ -62,11 +62,13 @@ public enum GeneratorEvaluation {
     /// The folders and files an evaluation uses, with defaults filled in.
     /// - Throws: `FileError` naming the first thing missing and how to get it.
     public static func resolve(_ s: GeneratorEvaluationSettings, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws -> (model: String, judge: String, attributes: String, data: String) {
+        throws -> (model: String, judge: String?, attributes: String, data: String) {
         let model = try s.model ?? ShippedModel.locate(environment: environment)
         let weights = (ShippedModel.isModelFolder(model) ? (model as NSString).deletingLastPathComponent : ".")
+        // No judge metric asked (`--metrics none`): attribute accuracy and 3D consistency need no judge.
+        let wantsJudge = s.metrics.contains(.msc) || s.metrics.contains(.rp)
         let judge = s.judge ?? (weights as NSString).appendingPathComponent("judge")
-        guard FileManager.default.fileExists(atPath: (judge as NSString).appendingPathComponent("config.json")) else {
+        guard !wantsJudge || FileManager.default.fileExists(atPath: (judge as NSString).appendingPathComponent("config.json")) else {
             throw FileError(path: judge, message: "no judge CLIP (a transformers CLIPModel folder; --judge DIR): Scripts/train_default.sh trains it (`dreamportrait teacher train --part judge`) and ships it in Weights/judge")
         }
         let attributes = s.attributes ?? (weights as NSString).appendingPathComponent("attributes.safetensors")
@@ -76,7 +78,7 @@ public enum GeneratorEvaluation {
         guard let data = s.data ?? environment["DREAMPORTRAIT_WORLD"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw FileError(path: "--data", message: "no world dataset for the held-out captions: pass --data DIR (or set $DREAMPORTRAIT_WORLD), a `dreamportrait data synth` folder with split.json, e.g. `dreamportrait data synth --count 30000 --resolution 128 --seed 0 --aux --out world128` as the recipe makes")
         }
-        return (model, judge, attributes, data)
+        return (model, wantsJudge ? judge : nil, attributes, data)
     }
 
     /// The held-out prompts: the test split's first `count` images (sorted), each one's captions in the style asked.
@@ -109,7 +111,15 @@ public enum GeneratorEvaluation {
         e.dataset = URL(fileURLWithPath: data).standardizedFileURL.lastPathComponent + " test" + (s.captions == .outOfDistribution ? " (ood captions)" : "")
         e.distribution = s.captions == .inDistribution ? .inDistribution : .outOfDistribution
         let embedder: CLIPEmbedder? = try given ?? judge.map { try CLIPScorer(folder: $0, batchSize: s.batchSize) }
-        var report = try Evaluation.run(source: source, settings: e, embedder: embedder, progress: progress)
+        var report: EvalReport
+        if s.metrics.isEmpty {      // judge-free: only the extras below
+            report = EvalReport(table: MetricsTable(datasets: [.init(name: e.dataset, distribution: e.distribution)], metrics: [],
+                                                    caption: "Performance on \(e.dataset) (\(source.count) samples)"))
+            report.info = ["source": source.name, "samples": source.count, "method": e.method, "dataset": e.dataset,
+                           "distribution": e.distribution.rawValue, "metrics": [String]()]
+        } else {
+            report = try Evaluation.run(source: source, settings: e, embedder: embedder, progress: progress)
+        }
 
         var extras = GeneratorEvaluationExtras(consistency: try source.consistency())
         if let attributeProbabilities {

@@ -19,9 +19,13 @@ enum EvalGeneratorCommand {
         s.inception = args.string("--inception")
         let defaultMetrics = s.reference != nil && s.inception != nil ? ["fid", "msc", "rp"] : ["msc", "rp"]
         s.metrics = []
-        for name in args.list("--metrics") ?? defaultMetrics {
+        let names = args.list("--metrics") ?? defaultMetrics
+        if names.contains(where: { $0.lowercased() == "none" }) && names.count > 1 {
+            throw UsageError(message: "--metrics none (no judge metric: attribute accuracy and 3D consistency only) cannot be combined with other metrics", command: cmd)
+        }
+        for name in names where name.lowercased() != "none" {
             guard let m = MetricsTable.Metric(rawValue: name.lowercased()) else {
-                throw UsageError(message: "unknown metric '\(name)' for --metrics; metrics: fid, msc, rp", command: cmd)
+                throw UsageError(message: "unknown metric '\(name)' for --metrics; metrics: fid, msc, rp, or none", command: cmd)
             }
             if !s.metrics.contains(m) { s.metrics.append(m) }
         }
@@ -53,7 +57,7 @@ enum EvalGeneratorCommand {
         for set in sets {
             s.captions = set
             let style = set == .inDistribution ? "in-distribution" : "OOD"
-            printError("eval: \(paths.model) on the held-out \(style) captions of \(paths.data), judge \(paths.judge)")
+            printError("eval: \(paths.model) on the held-out \(style) captions of \(paths.data), judge \(paths.judge ?? "none (--metrics none)")")
             var bar: (stage: String, bar: ProgressBar)? = nil
             let (report, extras) = try GeneratorEvaluation.run(s, model: model, judge: paths.judge, data: paths.data,
                                                                attributeProbabilities: { classifier.probabilities($0) }) { stage, done, total in
@@ -79,8 +83,10 @@ enum EvalGeneratorCommand {
 
     /// The Table 1 row and the extra columns of one caption style.
     static func printSummary(_ report: EvalReport, _ extras: GeneratorEvaluationExtras) {
-        print(report.table.text(), terminator: "")
-        print(report.summary())
+        if !report.table.metrics.isEmpty {
+            print(report.table.text(), terminator: "")
+            print(report.summary())
+        }
         if let f = extras.judgeFID {
             print(String(format: "FID on judge features: %.4f (%ld generated views vs %ld held-out real images)", f.value, f.generated, f.real))
         }
@@ -100,6 +106,8 @@ enum EvalGeneratorCommand {
         if let r = extras.spreadRatio {
             print(String(format: "Mode collapse: judge-feature spread of %ld seeds / spread of fitting real images = %.2f (mean over %ld prompts; ≥ 0.5 is the bar)",
                          GeneratorEvaluationSettings.spreadSeeds, r, extras.spread.count))
+        } else if report.table.metrics.isEmpty {
+            print("Mode collapse: not measured (it needs the judge; --metrics none)")
         } else {
             print("Mode collapse: not measured (no held-out caption that \(GeneratorEvaluationSettings().spreadMinRealImages) or more real images fit)")
         }

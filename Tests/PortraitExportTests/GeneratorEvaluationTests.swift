@@ -82,6 +82,29 @@ final class GeneratorEvaluationTests: XCTestCase {
         XCTAssertEqual(extras2.judgeFID?.value, fid.value)
     }
 
+    /// `--metrics none`: no judge is needed or loaded; attribute accuracy and 3D consistency are the judged run's.
+    func testJudgeFreeEvaluationGivesTheExtrasOnly() throws {
+        let model = try GenerateModel(weights: TextGenerateTests.model)
+        let always: (Tensor) throws -> Tensor = { Tensor.full([$0.shape[0], Attribute.allCases.count], 0.6) }
+        var s = settings()
+        let (_, judged) = try GeneratorEvaluation.run(s, model: model, judge: Self.judge, data: Self.world, attributeProbabilities: always)
+        s.metrics = []
+        s.model = TextGenerateTests.model
+        s.attributes = fixturePath("clip/tiny_gelu/model.safetensors")
+        let paths = try GeneratorEvaluation.resolve(s, environment: ["DREAMPORTRAIT_WORLD": Self.world])
+        XCTAssertNil(paths.judge, "no judge metric, no judge folder needed")
+        let (report, extras) = try GeneratorEvaluation.run(s, model: model, judge: paths.judge, data: Self.world, attributeProbabilities: always)
+        XCTAssertTrue(report.values.isEmpty)
+        XCTAssertNil(extras.judgeFID); XCTAssertNil(extras.realRPrecision); XCTAssertTrue(extras.spread.isEmpty)
+        XCTAssertEqual(extras.attributeAccuracy?.agree, judged.attributeAccuracy?.agree)
+        XCTAssertEqual(extras.attributeAccuracy?.stated, judged.attributeAccuracy?.stated)
+        XCTAssertGreaterThan(try XCTUnwrap(extras.attributeAccuracy?.stated), 0)
+        XCTAssertEqual(extras.consistency, judged.consistency)
+        let json = try JSONSerialization.jsonObject(with: report.json()) as! [String: Any]
+        for key in ["attribute_accuracy", "consistency_3d", "real_images"] { XCTAssertNotNil(json[key], key) }
+        XCTAssertNil(json["rp"]); XCTAssertNil(json["msc"])
+    }
+
     /// A prompt that too few real images fit is left out of the mode-collapse check (its real spread means little).
     func testModeCollapseSkipsPromptsThatFewRealImagesFit() throws {
         let model = try GenerateModel(weights: TextGenerateTests.model)

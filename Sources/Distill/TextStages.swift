@@ -17,6 +17,9 @@ public struct TextStageSettings {
     /// Adapter ablations: `--no-3d-pool`, `--no-gate`.
     public var pool3D = true
     public var gated = true
+    /// λ of a new semantics mapping network (nil: EG3D's mapping value, 0.01). A continued text-conditioned
+    /// checkpoint keeps its own unless this is set (then it must agree).
+    public var mappingLrMultiplier: Float?
     /// "g": only the text conditioning trains; "d": D is not updated.
     public var freeze = "none"
     public var dsds = DSDSSettings()
@@ -60,6 +63,9 @@ public enum TextStages {
                             message: "no captions for \(bank.names[i]): stages 1-2 train on captioned images")
         }
         var cc = ConditioningConfig(generator: cfg, textDim: text.hiddenSize, adapters: settings.adapters)
+        if let l = settings.mappingLrMultiplier ?? (initial.g as? TextConditionedGenerator)?.conditioningConfig.mappingLrMultiplier {
+            cc.mappingLrMultiplier = l
+        }
         cc.pool3D = settings.pool3D
         cc.gated = settings.gated
         let problems = cc.problems(for: cfg)
@@ -69,7 +75,7 @@ public enum TextStages {
         if let tg = initial.g as? TextConditionedGenerator, let te = initial.ema as? TextConditionedGenerator {
             // A stage-1 (or 2) checkpoint: continue its adapters and semantics mapping.
             guard tg.conditioningConfig == cc else {
-                throw FileError(path: initPath, message: "its text conditioning \((try? tg.conditioningConfig.jsonString()) ?? "?") differs from this run's \((try? cc.jsonString()) ?? "?") (--adapters, --no-3d-pool, --no-gate, text encoder width)")
+                throw FileError(path: initPath, message: "its text conditioning \((try? tg.conditioningConfig.jsonString()) ?? "?") differs from this run's \((try? cc.jsonString()) ?? "?") (--adapters, --no-3d-pool, --no-gate, --mapping-lr-multiplier, text encoder width)")
             }
             (g, ema) = (tg, te)
         } else {

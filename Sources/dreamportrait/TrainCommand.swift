@@ -45,6 +45,7 @@ enum TrainCommand {
             Option(name: "--freeze", value: "g|d|none", help: "Freeze G (only the text conditioning trains) or D (ablation)", defaultValue: "none"),
             Option(name: "--guidance", value: "S", help: "D-SDS classifier-free guidance scale (stage 2)", defaultValue: "100"),
             Option(name: "--dsds-weight", value: "W", help: "Weight of D-SDS beside the GAN loss in G's objective (stage 2)", defaultValue: "1"),
+            Option(name: "--mapping-lr-multiplier", value: "L", help: "λ of a new semantics mapping network's equalised-lr layers (stages 1-2; a continued text-conditioned checkpoint keeps its own)", defaultValue: "0.01, EG3D's mapping"),
             Option(name: "--clip", value: "DIR", help: "CLIP model folder of --text-loss clip (weights, tokenizer, preprocessor)"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
             Option(name: "--pool-mib", value: "M", help: "Capacity of TensorCore's buffer pool (freed large buffers kept for reuse; it never holds more than the step's peak)", defaultValue: "4096"),
@@ -99,6 +100,13 @@ enum TrainCommand {
             settings.clipFolder = args.string("--clip")
             settings.pool3D = !args.flag("--no-3d-pool")
             settings.gated = !args.flag("--no-gate")
+            if args.string("--mapping-lr-multiplier") != nil {
+                let l = try args.float("--mapping-lr-multiplier", default: 0.01)
+                guard l.isFinite && l > 0 && l <= 100 else {
+                    throw UsageError(message: "invalid value \(l) for --mapping-lr-multiplier: expected a positive number up to 100", command: args.command)
+                }
+                settings.mappingLrMultiplier = l
+            }
             guard args.string("--init") != nil else {
                 throw UsageError(message: "--stage \(stage) needs --init (a stage-0 checkpoint folder or generator file)", command: args.command)
             }
@@ -133,10 +141,11 @@ enum TrainCommand {
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze,
                                   "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight"]
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "mapping_lr_multiplier"]
             // Recorded only when not the default, so that runs started before these keys existed resume.
             if settings.dsds.guidance != 100 { settingsRecord["guidance"] = Double(settings.dsds.guidance) }
             if settings.dsds.weight != 1 { settingsRecord["dsds_weight"] = Double(settings.dsds.weight) }
+            if let l = settings.mappingLrMultiplier { settingsRecord["mapping_lr_multiplier"] = Double(l) }
         }
         try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)
 

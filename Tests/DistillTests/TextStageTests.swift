@@ -146,6 +146,46 @@ final class TextStageTests: XCTestCase {
         }
     }
 
+    /// `--mapping-lr-multiplier`: λ of a new semantics mapping network is saved in the conditioning and kept by a
+    /// continuing stage; one step at λ = 1 moves w_t away from w far more than at EG3D's 0.01 (Adam's first step is
+    /// lr·sign(g) on the raw weights whatever λ, and the effective weights are raw · λ/√fan_in).
+    func testMappingLearningRateMultiplierIsSavedAndKept() throws {
+        func oneStep(_ lambda: Float?) throws -> (run: String, shift: Double) {
+            let run = try temporaryFolder("s1-lambda")
+            var settings = TextStageSettings(stage: 1)
+            settings.adapters = 2
+            settings.mappingLrMultiplier = lambda
+            let task = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 1, initPath: Self.stageZero,
+                                               teacher: teacher, settings: settings)
+            var s = LoopSettings(steps: 1)
+            s.quiet = true
+            try TrainingLoop.run(task, in: try RunFolder(path: run), settings: s, resume: false)
+            let g = try TextConditionedGenerator.load(path: "\(run)/checkpoints/000000001/G.safetensors")
+            XCTAssertEqual(g.conditioningConfig.mappingLrMultiplier, lambda ?? 0.01)
+            let z = RandomGenerator(seed: 4).normal([2, 16]), c = Tensor.concat([frontalLabel(), frontalLabel()], axis: 0)
+            let prompts = task.trainer.samplePrompts!(2)
+            let (w, wt) = withNoGrad { (g.eg3d.mapping(z, c), g.mapping(z, c, text: prompts)) }
+            let d = zip(w.toArray(), wt.toArray()).map { Double(abs($0 - $1)) }
+            return (run, d.reduce(0, +) / Double(d.count))
+        }
+        let eg3d = try oneStep(nil), one = try oneStep(1)
+        defer { for r in [eg3d.run, one.run] { try? FileManager.default.removeItem(atPath: r) } }
+        XCTAssertGreaterThan(eg3d.shift, 0)
+        XCTAssertGreaterThan(one.shift / eg3d.shift, 20, "λ = 1: \(one.shift), λ = 0.01: \(eg3d.shift)")
+        // Stage 2 continues the λ = 1 run with its λ; another explicit λ is refused.
+        var settings = TextStageSettings(stage: 2)
+        settings.adapters = 2
+        settings.textLoss = .none
+        let next = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 2, initPath: one.run,
+                                           teacher: teacher, settings: settings)
+        XCTAssertEqual(next.trainer.generator.conditioningConfig.mappingLrMultiplier, 1)
+        settings.mappingLrMultiplier = 0.5
+        XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 2, initPath: one.run,
+                                                     teacher: teacher, settings: settings)) { e in
+            XCTAssertTrue("\(e)".contains("--mapping-lr-multiplier"), "\(e)")
+        }
+    }
+
     func testBadInitAndTeacherAreNamed() {
         let s = TextStageSettings(stage: 1)
         XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: "/no/ckpt",

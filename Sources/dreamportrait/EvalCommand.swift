@@ -29,7 +29,7 @@ enum EvalCommand {
             or --attributes) and 3D consistency (reprojection error between neighbouring views through the depth).
             """,
         options: [
-            Option(name: "--metrics", value: "LIST", help: "Comma-separated metrics: fid, msc, rp", defaultValue: "fid"),
+            Option(name: "--metrics", value: "LIST", help: "Comma-separated metrics: fid, msc, rp; none (generator-driven: attribute accuracy and 3D consistency only, no judge)", defaultValue: "fid"),
             Option(name: "--images", value: "DIR", help: "Evaluation folder of generated PNGs (or FID statistics)"),
             Option(name: "--reference", value: "DIR", help: "FID reference: folder of PNGs, dataset folder or statistics file"),
             Option(name: "--inception", value: "FILE", help: "FID Inception weights (Scripts/convert_inception.py output)"),

@@ -49,7 +49,7 @@ train() {  # run-folder, then train's flags
     local run=$1; shift
     [ -f "$run/.finished" ] && return 0
     local resume=""; [ -d "$run/checkpoints" ] && resume="--resume $run"
-    "$BIN" train "$@" --out "$run" $resume --data "$WORLD" --config world128 --batch 8 --threads 1 \
+    "$BIN" train "$@" --out "$run" $resume --data "$WORLD" --batch 8 --threads 1 \
         --checkpoint-minutes 5 --sample-kimg 1 2>> "$run.log"
     # An interrupted run checkpoints and stops without this line: the next call resumes it.
     tail -n 3 "$run.log" | grep -q "finished at step" || { log "$run stopped before its end"; return 1; }
@@ -61,13 +61,14 @@ row() {
     local key; key=$(echo "$arch" | tr -c 'a-z0-9' '_')
     local s1run="$OUT/stage1$key"
     # Rows sharing an architecture share its stage 1; a lock keeps two jobs from training it at once.
-    ( flock 9; train "$s1run" --stage 1 --init "$STAGE0" --teacher "$TEACHER" $arch --kimg "$S1" ) 9> "$s1run.lock"
+    ( flock 9; train "$s1run" --stage 1 --init "$STAGE0" --teacher "$TEACHER" $arch --kimg "$S1" --config world128 --mapping-lr-multiplier 0.1 ) 9> "$s1run.lock"
     local final="$s1run"
     if [ "$s2" != "-" ]; then
-        train "$OUT/$name/stage2" --stage 2 --init "$s1run" --teacher "$TEACHER" $arch $s2 --kimg "$S2"
+        train "$OUT/$name/stage2" --stage 2 --init "$s1run" --teacher "$TEACHER" $arch $s2 --kimg "$S2" \
+            --config Scripts/stage2_world128.json --dsds-weight 0.25
         final="$OUT/$name/stage2"
     fi
-    local ckpt="$final/checkpoints/$(cat "$final/checkpoints/latest")/G_ema.safetensors"
+    local ckpt="$final/checkpoints/$(cat "$final/checkpoints/latest")/G.safetensors"   # raw G, as the recipe ships
     [ -f "$OUT/$name/model/model.json" ] || "$BIN" ship --checkpoint "$ckpt" --teacher "$TEACHER" --out "$OUT/$name/model" \
         --note "ablation=$name,stage1_kimg=$S1,stage2_kimg=$([ "$s2" = - ] && echo 0 || echo "$S2")"
     [ -f "$OUT/$name/eval.json" ] || "$BIN" eval --weights "$OUT/$name/model" --judge "$JUDGE" --attributes Weights/attributes.safetensors --data "$WORLD" --count "$COUNT" \

@@ -55,14 +55,19 @@ dp train --stage 0 --data "$WORLD" --out "$STAGE0" --config Scripts/stage0_world
 
 TEACHER="$RUNS/teacher-unet/export"
 log "stage 1 (adapters and semantics mapping, GAN loss)"
+# λ = 0.1 for the semantics mapping (EG3D's 0.01 leaves its zero-initialised fusion layer shut for the few kimg we
+# can afford; README, "Stage 2, fourth session").
 dp train --stage 1 --data "$WORLD" --out "$RUNS/stage1" --init "$STAGE0" --teacher "$TEACHER" --config world128 --batch 8 \
-    --kimg "${STAGE1_KIMG:-4}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$RUNS/stage1/checkpoints" ] && echo --resume "$RUNS/stage1" )
+    --mapping-lr-multiplier 0.1 --kimg "${STAGE1_KIMG:-0.5}" --checkpoint-minutes 5 --sample-kimg 0.5 $( [ -d "$RUNS/stage1/checkpoints" ] && echo --resume "$RUNS/stage1" )
 log "stage 2 (D-SDS + GAN loss)"
-dp train --stage 2 --data "$WORLD" --out "$RUNS/stage2" --init "$RUNS/stage1" --teacher "$TEACHER" --config world128 --batch 8 \
-    --kimg "${STAGE2_KIMG:-8}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$RUNS/stage2/checkpoints" ] && echo --resume "$RUNS/stage2" )
+# G at a tenth of EG3D's learning rate, D-SDS weight 0.25: at EG3D's rate D-SDS wrecks G within a few hundred steps,
+# and even at this one the faces blur past ~400 steps (3 kimg), so stage 2 is short and its raw G ships (G_ema's
+# half-life, 2.5 kimg, is most of the run).
+dp train --stage 2 --data "$WORLD" --out "$RUNS/stage2" --init "$RUNS/stage1" --teacher "$TEACHER" --config Scripts/stage2_world128.json --batch 8 \
+    --dsds-weight 0.25 --kimg "${STAGE2_KIMG:-3}" --checkpoint-minutes 3 --sample-kimg 0.5 $( [ -d "$RUNS/stage2/checkpoints" ] && echo --resume "$RUNS/stage2" )
 [ "$UNTIL" = stage2 ] && exit 0
 
 log "ship: Weights/dreamportrait, judge, attribute classifier"
-dp ship --checkpoint "$RUNS/stage2/checkpoints/$(cat "$RUNS/stage2/checkpoints/latest")/G_ema.safetensors" --teacher "$TEACHER" --out Weights/dreamportrait
+dp ship --checkpoint "$RUNS/stage2/checkpoints/$(cat "$RUNS/stage2/checkpoints/latest")/G.safetensors" --teacher "$TEACHER" --out Weights/dreamportrait
 log "eval (held-out prompts, in-distribution and OOD)"
 DREAMPORTRAIT_WORLD="$WORLD" dp eval --out "$RUNS/eval.json"

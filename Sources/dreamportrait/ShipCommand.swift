@@ -14,7 +14,7 @@ enum ShipCommand {
             or the current directory, or through $DREAMPORTRAIT_MODEL.
             """,
         options: [
-            Option(name: "--checkpoint", value: "FILE", help: "Stage-1/2 snapshot holding G_ema (or a saved TextConditionedGenerator)"),
+            Option(name: "--checkpoint", value: "FILE", help: "Stage-1/2 snapshot holding G_ema or G (or a saved TextConditionedGenerator)"),
             Option(name: "--teacher", value: "DIR", help: "Teacher pipeline folder (its tokenizer/ and text_encoder/)"),
             Option(name: "--out", value: "DIR", help: "Model folder", defaultValue: "Weights/dreamportrait"),
             Option(name: "--description", value: "TEXT", help: "What the model is", defaultValue: "DreamPortrait on the synthetic world"),

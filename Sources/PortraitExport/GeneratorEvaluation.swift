@@ -64,7 +64,11 @@ public enum GeneratorEvaluation {
     public static func resolve(_ s: GeneratorEvaluationSettings, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws -> (model: String, judge: String?, attributes: String, data: String) {
         let model = try s.model ?? ShippedModel.locate(environment: environment)
-        let weights = (ShippedModel.isModelFolder(model) ? (model as NSString).deletingLastPathComponent : ".")
+        // The judge and the classifier default to the folder beside the model: the parent of a model folder, or the
+        // folder of a generator file (Weights/eg3d_stage0.safetensors finds Weights/judge).
+        var isDir: ObjCBool = false
+        let isFile = FileManager.default.fileExists(atPath: model, isDirectory: &isDir) && !isDir.boolValue
+        let weights = ShippedModel.isModelFolder(model) || isFile ? (model as NSString).deletingLastPathComponent : "."
         // No judge metric asked (`--metrics none`): attribute accuracy and 3D consistency need no judge.
         let wantsJudge = s.metrics.contains(.msc) || s.metrics.contains(.rp)
         let judge = s.judge ?? (weights as NSString).appendingPathComponent("judge")

@@ -155,6 +155,12 @@ final class GeneratorEvaluationTests: XCTestCase {
             XCTAssertTrue("\($0)".hasPrefix("--data: no world dataset for the held-out captions"), "\($0)")
         }
         XCTAssertEqual(try GeneratorEvaluation.resolve(s, environment: ["DREAMPORTRAIT_WORLD": Self.world]).data, Self.world)
+        // A generator file (an unconditional checkpoint) looks for the judge beside itself.
+        var file = settings()
+        file.model = fixturePath("clip/tiny_gelu/model.safetensors")
+        XCTAssertThrowsError(try GeneratorEvaluation.resolve(file, environment: [:])) {
+            XCTAssertTrue("\($0)".hasPrefix("\(fixturePath("clip/tiny_gelu"))/judge: no judge CLIP"), "\($0)")
+        }
         XCTAssertThrowsError(try GeneratorEvaluation.heldOutCaptions(data: fixturePath("world/with_labels"), set: .inDistribution, count: 5)) {
             XCTAssertEqual("\($0)", "\(fixturePath("world/with_labels"))/split.json: is missing: the held-out (test) identities are needed")
         }

@@ -18,6 +18,15 @@ Scripts/eg3d_g_float64.py does), and writes both gradients the same way to
 Tests/Fixtures/distill/eg3d_phases_float64.safetensors (`fp32.<phase>.grad.<param>`, `fp32.<phase>.gradmax.<param>`,
 `fp64.<phase>.grad.<param>`): the exact gradients against which the Swift test measures both codes.
 
+KINKS. A few of Gmain's ~6 M leaky-ReLU pre-activations v = conv + noise + bias lie closer to 0 than fp32 resolves,
+so the slope an fp32 run takes there is decided by rounding; one such decision moves the sums over every pixel (the
+noise strengths' and super-resolution biases' gradients) by up to ~1e-4. As Scripts/eg3d_g_float64.py does for the
+generator alone, the float64 Gmain run records, per SynthesisLayer (official module name L), every v with
+|v| < 1e-5 max|v|: `kink.Gmain.L.index` (k, 4) = (n, c, y, x) as float32, `kink.Gmain.L.pre` (k) the float64 values,
+`kink.Gmain.L.cotangent` (k) = d (loss·gain) / d(act/slope), and `kink.Gmain.L.official` (k) the official fp32
+run's own v there. Where an implementation takes slope s' instead of s, its gradients are the float64 ones plus the
+gradient of sum((s' - s)·cotangent·v); the Swift test takes that shift out of ours and of the official gradients.
+
 Writes Tests/Fixtures/distill/eg3d_step.safetensors. To stay small it stores, for every parameter of the
 phase's network, the gradient and the parameter after the Adam step at a fixed strided subset of elements
 (stride max(1, numel // 128), from 0) plus the maximum |value| of the full tensor; G_ema after the update the
@@ -37,8 +46,8 @@ from safetensors.numpy import load_file, save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "Tests", "Fixtures", "eg3d", "tiny128.safetensors")
-OUT = os.path.join(ROOT, "Tests", "Fixtures", "distill", "eg3d_step.safetensors")
-OUT64 = os.path.join(ROOT, "Tests", "Fixtures", "distill", "eg3d_phases_float64.safetensors")
+OUT = os.environ.get("EG3D_STEP_OUT", os.path.join(ROOT, "Tests", "Fixtures", "distill", "eg3d_step.safetensors"))
+OUT64 = os.environ.get("EG3D_PHASES_OUT", os.path.join(ROOT, "Tests", "Fixtures", "distill", "eg3d_phases_float64.safetensors"))
 M32 = 0xFFFFFFFF
 
 
@@ -139,7 +148,7 @@ def main():
 
     # Randomness capture.
     real_fns = dict(rand=torch.rand, rand_like=torch.rand_like, randn=torch.randn, randn_like=torch.randn_like)
-    state = dict(log=[], noise=None, in_layer=0, replay=None, replay_dtype=None)
+    state = dict(log=[], noise=None, in_layer=0, layers=[], replay=None, replay_dtype=None)
 
     def wrap(name):
         def f(*args, **kwargs):
@@ -159,13 +168,32 @@ def main():
     out64 = {}
     G0, D0 = copy.deepcopy(G), copy.deepcopy(D)              # the initial parameters
 
+    from torch_utils.ops import bias_act as bias_act_mod
+    real_bias_act = bias_act_mod.bias_act
+
     def isolated(p, i, module_name, gen_z, gen_c, gain):
-        """The phase alone from the initial parameters, in fp32 and in float64, replaying its recorded draws."""
+        """The phase alone from the initial parameters, in fp32 and in float64, replaying its recorded draws.
+        In float64, Gmain also records every SynthesisLayer's leaky-ReLU kinks (KINKS above)."""
         for tag, dtype in (("fp32", torch.float32), ("fp64", torch.float64)):
             Gx, Dx = copy.deepcopy(G0), copy.deepcopy(D0)
             if dtype == torch.float64:
                 Gx, Dx = Gx.double(), Dx.double()
                 Gx.renderer.plane_axes = Gx.renderer.plane_axes.double()
+            pre = {}
+            if p == "Gmain":
+                for name, m in Gx.named_modules():
+                    if isinstance(m, n2.SynthesisLayer):
+                        m._kink_name = name
+
+                def recording_bias_act(x, b=None, dim=1, act="linear", alpha=None, gain=None, clamp=None, **kwargs):
+                    layer = state["layers"][-1] if state["layers"] else None
+                    if layer is None or act != "lrelu":
+                        return real_bias_act(x, b, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp, **kwargs)
+                    v = x + b.reshape([1, -1, 1, 1])   # what _bias_act_ref computes first
+                    v.retain_grad()
+                    pre[layer] = v
+                    return real_bias_act(v, None, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp, **kwargs)
+                bias_act_mod.bias_act = recording_bias_act
             lossx = loss_mod.StyleGAN2Loss(device="cpu", G=Gx, D=Dx, r1_gamma=1.0, blur_init_sigma=10, blur_fade_kimg=200,
                                            gpc_reg_prob=0.5, gpc_reg_fade_kimg=200, neural_rendering_resolution_initial=32,
                                            dual_discrimination=True, filter_mode="antialiased")
@@ -183,7 +211,23 @@ def main():
             finally:
                 torch.float32, torch.Tensor.float = real_float32, real_float
                 torch.set_default_dtype(torch.float32)
+                bias_act_mod.bias_act = real_bias_act
                 leftover, state["replay"] = state["replay"], None
+            if tag == "fp32":                         # the official fp32 run's own pre-activations, looked up below
+                official_pre = {name: v.detach().numpy().copy() for name, v in pre.items()}
+            for name, v in pre.items() if tag == "fp64" else ():
+                vv, gv = v.detach().numpy(), v.grad.numpy()
+                near = np.argwhere(np.abs(vv) < 1e-5 * np.abs(vv).max())          # (k, 4): n, c, y, x
+                vals = vv[tuple(near.T)]
+                slope = np.where(vals > 0, 1.0, 0.2)
+                out64[f"kink.{p}.{name}.index"] = np.ascontiguousarray(near, dtype=np.float32).reshape(-1, 4)
+                out64[f"kink.{p}.{name}.pre"] = vals.astype(np.float32)
+                out64[f"kink.{p}.{name}.cotangent"] = (gv[tuple(near.T)] / slope).astype(np.float32)
+                theirs = official_pre[name][tuple(near.T)]
+                out64[f"kink.{p}.{name}.official"] = theirs.astype(np.float32)
+                flips = int(((theirs > 0) != (vals > 0)).sum())
+                print(f"  {p} float64 {name}: {len(vals)} pre-activations within 1e-5 max|v| of the kink; "
+                      f"the official fp32 run took the other slope at {flips}")
             assert not leftover, f"{p}: {len(leftover)} recorded draws not replayed"
             for k, q in module.named_parameters():
                 if q.grad is not None:
@@ -195,10 +239,12 @@ def main():
 
     def layer_forward(self, *args, **kwargs):
         state["in_layer"] += 1
+        state["layers"].append(getattr(self, "_kink_name", None))
         try:
             return real_layer_forward(self, *args, **kwargs)
         finally:
             state["in_layer"] -= 1
+            state["layers"].pop()
     reports = {}
     real_report = loss_mod.training_stats.report
     real_l1 = torch.nn.functional.l1_loss

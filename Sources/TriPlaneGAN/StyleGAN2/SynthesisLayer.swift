@@ -26,6 +26,10 @@ public final class SynthesisLayer: Module {
     public let bias: Tensor
     /// Fused or unfused modulation (same function).
     public var execution: ModulationExecution = .automatic
+    /// When set, every SynthesisLayer hands it its pre-activation v = conv + noise + bias (N, out, res, res), in the
+    /// graph, as it runs (PyTorch's forward hooks serve the same purpose). The layer's output does not depend on it.
+    /// For analyses of which side of the leaky ReLU's kink each element took (the training-step parity test).
+    nonisolated(unsafe) public static var preActivationObserver: ((SynthesisLayer, Tensor) -> Void)?
 
     public init(_ inChannels: Int, _ outChannels: Int, wDim: Int, resolution: Int, kernelSize: Int = 3, up: Int = 1,
                 useNoise: Bool = true, convClamp: Float? = nil, rng: RandomGenerator) {
@@ -75,6 +79,7 @@ public final class SynthesisLayer: Module {
         }
         let y = modulatedConv2d(x, weight: weight, styles: styles, noise: noise, up: up, resampleFilter: resampleFilter,
                                 demodulate: true, execution: execution)
+        if let observe = Self.preActivationObserver { observe(self, y + bias.reshape([1, -1, 1, 1])) }
         // y is this layer's fresh output: at inference the activation overwrites it (one activation-sized
         // buffer less at the peak; biasActInPlace is biasAct whenever a graph is recorded).
         return biasActInPlace(y, bias, dim: 1, act: .lrelu, gain: BiasActivation.lrelu.defaultGain * gain,

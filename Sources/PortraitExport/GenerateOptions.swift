@@ -41,6 +41,8 @@ public struct GenerateOptions: Sendable {
     public var meshPad: Int? = nil
     /// `--camera-label FILE`: one extra view from a 25-float label.
     public var cameraLabelPath: String? = nil
+    /// `--eval-views`: also write eval/ (MSC's three views of the prompt, `eval --images` layout; EvalViewsFolder).
+    public var evalViews: Bool = false
     /// The command line, for the manifest.
     public var command: [String] = []
     /// Program name and version, for the manifest.

@@ -130,6 +130,18 @@ public final class GeneratePipeline {
             }
         }
 
+        // eval views: MSC's three cameras, the super-resolved images, in `eval --images`'s layout.
+        if o.evalViews, let prompt = o.prompt {
+            try timer.measure("eval views") {
+                products += try EvalViewsFolder.products(prompt: prompt) { view, label in
+                    try check()
+                    let out = g.render(planes: planes, ws: ws, cameras: Camera.labels([try Camera(label: label)]), resolution: r,
+                                       random: GeneratorRandomSource(seed: RendererSeeds.seed(o.seed, .cameraLabel, EvalViewsFolder.seedIndex(view))))
+                    return ImageExport.rgb8(out.image)
+                }
+            }
+        }
+
         // orbit: gen_videos.py's camera path, the super-resolved image of each frame.
         var orbitRecord: GenerateManifest.Orbit?
         if o.frames > 0 {
@@ -180,7 +192,11 @@ public final class GeneratePipeline {
         // export: every file atomically, then the manifest.
         let dir = URL(fileURLWithPath: o.outputDirectory)
         try timer.measure("export") {
-            for p in products { try writeAtomically(p.data, to: dir.appendingPathComponent(p.name)) }
+            for p in products {
+                let url = dir.appendingPathComponent(p.name)
+                if p.name.contains("/") { try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true) }
+                try writeAtomically(p.data, to: url)
+            }
         }
         var manifest = GenerateManifest(
             tool: o.tool, command: o.command, status: "complete", createdAt: ISO8601DateFormatter().string(from: started), seed: o.seed,

@@ -147,18 +147,11 @@ public final class FieldExport {
 
     /// eval/: the three MSC views of sample 00000 and their dataset.json and captions.json (the prompt, true caption).
     public func evalFolder(prompt: String) throws {
-        var labels: [String] = [], captions: [String] = []
-        for (k, view) in MSCView.allCases.enumerated() {
+        products += try EvalViewsFolder.products(prompt: prompt) { view, label in
             try check()
-            let camera = try TriPlaneGAN.Camera(label: view.label)
-            let out = render(camera, seed: RendererSeeds.seed(options.seed, .cameraLabel, 100 + k))
-            let name = "00000/\(view.name).png"
-            products.append(("eval/\(name)", PNG.encode(ImageExport.rgb8(out.image))))
-            labels.append(DatasetFormat.labelEntry(name, view.label.map(Double.init)))
-            captions.append("\(DatasetFormat.quote(name)): [\(DatasetFormat.quote(prompt))]")
+            let out = render(try TriPlaneGAN.Camera(label: label), seed: RendererSeeds.seed(options.seed, .cameraLabel, EvalViewsFolder.seedIndex(view)))
+            return ImageExport.rgb8(out.image)
         }
-        products.append(("eval/dataset.json", Data("{\"labels\": [\(labels.joined(separator: ", "))]}\n".utf8)))
-        products.append(("eval/captions.json", Data("{\(captions.joined(separator: ", "))}\n".utf8)))
     }
 
     /// An extra product (e.g. before_after.png).

@@ -43,6 +43,7 @@ enum GenerateCommand {
             Option(name: "--mesh-pad", value: "P", help: "Voxels trimmed on each face of the grid (0: none)", defaultValue: "30·M/256 as gen_samples.py"),
             Option(name: "--no-mesh", value: nil, help: "Skip the mesh"),
             Option(name: "--camera-label", value: "FILE", help: "25 floats (JSON or whitespace-separated): one extra view, view_camera.png"),
+            Option(name: "--eval-views", value: nil, help: "Also write eval/: the prompt at MSC's three cameras, for `eval --images` (as sds and refine do)"),
         ],
         run: run)
 
@@ -83,6 +84,10 @@ enum GenerateCommand {
             o.meshPad = try a.int("--mesh-pad", default: 0, range: 0...(o.meshResolution / 2 - 1))
         }
         o.cameraLabelPath = a.string("--camera-label")
+        o.evalViews = a.flag("--eval-views")
+        if o.evalViews && o.prompt == nil && a.string("--prompts") == nil {
+            throw UsageError(message: "--eval-views writes the prompt as the caption of eval/: give --prompt TEXT or --prompts FILE", command: a.command)
+        }
         if o.views == 0 && o.cameraLabelPath == nil && o.frames == 0 && !o.mesh {
             throw UsageError(message: "--views 0 with --no-orbit and --no-mesh and no --camera-label leaves nothing to generate", command: a.command)
         }

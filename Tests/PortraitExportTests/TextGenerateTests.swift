@@ -5,6 +5,7 @@
 import Foundation
 import XCTest
 import Codecs
+import Metrics
 import Teacher
 import TensorCore
 import TriPlaneGAN
@@ -183,6 +184,26 @@ final class TextGenerateTests: XCTestCase {
         for f in r.files where f != "manifest.json" { XCTAssertEqual(try bytes(a, f), try bytes(b, f), "\(f) differs for the same seed") }
         _ = try run(options(c, prompt: "an old man with grey hair and a hat"))
         XCTAssertNotEqual(try bytes(a, "view_00.png"), try bytes(c, "view_00.png"), "the prompt does not change the portrait")
+    }
+
+    func testEvalViewsAreAnEvalFolderOfThePrompt() throws {
+        let a = temporaryPath("text-eval")
+        defer { try? FileManager.default.removeItem(atPath: a) }
+        var o = options(a)
+        o.evalViews = true
+        let r = try run(o)
+        for f in ["eval/dataset.json", "eval/captions.json", "eval/00000/F.png", "eval/00000/L15.png", "eval/00000/R15.png"] {
+            XCTAssertTrue(r.files.contains(f), f)
+        }
+        XCTAssertTrue(r.manifest.stages.map(\.name).contains("eval views"))
+        // eval --images reads it: one sample, MSC's three views by their cameras, the prompt as its true caption.
+        let folder = try EvalFolder(path: "\(a)/eval")
+        XCTAssertEqual(folder.count, 1)
+        XCTAssertEqual(folder.views, MSCView.allCases)
+        XCTAssertEqual(folder.captions(0), ["a smiling woman with red hair"])
+        XCTAssertNotEqual(try bytes(a, "eval/00000/F.png"), try bytes(a, "eval/00000/L15.png"), "the views are different cameras")
+        let image = try PNG.decode(try bytes(a, "eval/00000/F.png"), name: "F.png")
+        XCTAssertEqual([image.width, image.height], [Self.small.imgResolution, Self.small.imgResolution], "the super-resolved image")
     }
 
     func testMixingHasThePromptsAsEndpoints() throws {

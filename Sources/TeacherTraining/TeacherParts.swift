@@ -22,6 +22,10 @@ public struct TeacherRunSettings {
     /// For unet: the clip and vae run folders (their export/).
     public var clipRun: String? = nil, vaeRun: String? = nil
     public var lr: Double? = nil
+    /// vae: continue from this trained VAE (a diffusers vae/ folder, or a pipeline folder holding one).
+    public var initFolder: String? = nil
+    /// vae: with initFolder, train the decoder only (the latent space and its scaling factor stay).
+    public var decoderOnly = false
     public var checkpointSeconds: Double = 300
     public var limit: Int? = nil
     /// attributes: the classifier's input size (the others take theirs from their model configs).
@@ -109,36 +113,63 @@ public enum TeacherParts {
         return results
     }
 
-    /// The VAE; exports with scaling_factor = 1 / std of the training latents (as Stable Diffusion chose 0.18215).
+    /// The VAE; exports with scaling_factor = 1 / std of the training latents (as Stable Diffusion chose 0.18215), or,
+    /// decoder-only from --init, the initial VAE's (its latent space is unchanged).
     @discardableResult
     public static func runVAE(_ s: TeacherRunSettings) throws -> Double {
         let run = try RunFolder(path: s.out)
-        try run.writeOrCheckConfig(["part": "vae", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps], mustMatch: ["part", "batch", "seed"])
-        let config = try decodeConfig(AutoencoderKLConfig.self, s.configFile) ?? WorldTeacherSizes.vae
+        guard !s.decoderOnly || s.initFolder != nil else {
+            throw FileError(path: s.out, message: "--decoder-only fine-tunes a trained VAE: give it with --init DIR")
+        }
+        guard s.initFolder == nil || s.configFile == nil else {
+            throw FileError(path: s.configFile!, message: "--config and --init: a VAE continued with --init keeps its own config")
+        }
+        let initFolder = s.initFolder.map { f in
+            FileManager.default.fileExists(atPath: (f as NSString).appendingPathComponent("vae/config.json")) ? (f as NSString).appendingPathComponent("vae") : f
+        }
+        try run.writeOrCheckConfig(["part": "vae", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
+                                    "init": initFolder ?? "none", "decoder_only": s.decoderOnly],
+                                   mustMatch: ["part", "batch", "seed", "init", "decoder_only"])
+        let initial = try initFolder.map { try AutoencoderKL.load(folder: $0) }
+        let config = try initial?.config ?? decodeConfig(AutoencoderKLConfig.self, s.configFile) ?? WorldTeacherSizes.vae
         log("loading the training split of \(s.data)", s.quiet)
         let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: config.sampleSize, limit: s.limit, progress: !s.quiet)
-        let task = try VAETrainer(config: config, bank: bank, batch: s.batch, steps: s.steps, seed: s.seed,
-                                  optimiser: OptimiserSettings(lr: s.lr ?? 1e-3, warmupSteps: 100, weightDecay: 0))
+        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: config.sampleSize, limit: 500)
+        let task = try VAETrainer(config: config, initial: initial, decoderOnly: s.decoderOnly, bank: bank, batch: s.batch,
+                                  steps: s.steps, seed: s.seed,
+                                  optimiser: OptimiserSettings(lr: s.lr ?? (s.decoderOnly ? 1e-4 : 1e-3), warmupSteps: 100, weightDecay: 0))
+        var report: [String: Any] = ["part": "vae", "decoder_only": s.decoderOnly]
+        if let initFolder, run.latestCheckpointPath() == nil {
+            let before = task.psnr(test, count: 500)
+            log(String(format: "%@: held-out PSNR %.2f dB before training", initFolder, before), s.quiet)
+            try writeJSONAtomically(["init": initFolder, "psnr_heldout_db": before], to: run.file("init_report.json"))
+        }
         let outcome = try TrainingLoop.run(task, in: run, settings: loopSettings(s), resume: s.resume)
         if outcome.interrupted { log(resumeHint, s.quiet); return .nan }
-        // Latent scale from posterior samples of up to 512 training images.
-        let std: Double = withNoGrad {
-            let idx = Array(0..<Swift.min(512, bank.count))
-            let p = task.model.encode(bank.images(idx))
-            let z = p.sample(noise: RandomGenerator(seed: 99).normal(p.mean.shape)).toArray()
-            let m = z.reduce(0.0) { $0 + Double($1) } / Double(z.count)
-            return (z.reduce(0.0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(z.count)).squareRoot()
-        }
+        // Latent scale from posterior samples of up to 512 training images (decoder-only: the encoder's, unchanged).
         var exportConfig = task.model.config
-        exportConfig.scalingFactor = Float(1 / std)
+        if !s.decoderOnly {
+            let std: Double = withNoGrad {
+                let idx = Array(0..<Swift.min(512, bank.count))
+                let p = task.model.encode(bank.images(idx))
+                let z = p.sample(noise: RandomGenerator(seed: 99).normal(p.mean.shape)).toArray()
+                let m = z.reduce(0.0) { $0 + Double($1) } / Double(z.count)
+                return (z.reduce(0.0) { $0 + (Double($1) - m) * (Double($1) - m) } / Double(z.count)).squareRoot()
+            }
+            exportConfig.scalingFactor = Float(1 / std)
+        }
         let exported = try AutoencoderKL(config: exportConfig)
         try exported.load(task.model.stateDict())
         let export = run.file("export")
         try exported.save(folder: export)
-        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: config.sampleSize, limit: 500)
         let psnr = task.psnr(test, count: 500)
-        log(String(format: "wrote %@ (scaling_factor %.5f); held-out PSNR %.2f dB", export, 1 / std, psnr), s.quiet)
-        try writeJSONAtomically(["part": "vae", "step": outcome.endStep, "psnr_heldout_db": psnr, "scaling_factor": 1 / std], to: run.file("report.json"))
+        log(String(format: "wrote %@ (scaling_factor %.5f); held-out PSNR %.2f dB", export, exportConfig.scalingFactor, psnr), s.quiet)
+        report.merge(["step": outcome.endStep, "psnr_heldout_db": psnr, "scaling_factor": Double(exportConfig.scalingFactor)]) { $1 }
+        if let data = FileManager.default.contents(atPath: run.file("init_report.json")),
+           let before = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["psnr_heldout_db"] {
+            report["psnr_heldout_db_before"] = before
+        }
+        try writeJSONAtomically(report, to: run.file("report.json"))
         return psnr
     }
 

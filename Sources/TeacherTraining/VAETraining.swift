@@ -2,6 +2,8 @@
 // loss L1 + L2 on [-1, 1] pixels of a posterior sample, plus the KL term with weight 1e-6 relative to a
 // per-image reconstruction sum (Stable Diffusion's autoencoder recipe without the perceptual and adversarial terms,
 // which the smooth synthetic images do not need). Samples: originals above reconstructions.
+// Decoder-only fine-tuning (Stability's sd-vae-ft-mse recipe): from a trained VAE, the encoder and quant_conv frozen,
+// so the latent space, and every U-Net trained on it, stays valid while the reconstructions improve.
 import Codecs
 import Foundation
 import Teacher
@@ -15,26 +17,38 @@ public final class VAETrainer: TrainingTask {
     let adam: Adam
     let optimiser: OptimiserSettings
     public var klWeight: Float = 1e-6
+    /// Only `decoder.*` and `post_quant_conv.*` train (the KL term, a function of the encoder alone, is left out).
+    public let decoderOnly: Bool
     public var itemsPerStep: Int { data.size }
 
-    public init(config: AutoencoderKLConfig, bank: WorldImageBank, batch: Int, steps: Int, seed: UInt64, optimiser: OptimiserSettings) throws {
-        model = try AutoencoderKL(config: config, rng: RandomGenerator(seed: seed))
+    /// - Parameter initial: a trained VAE to continue from (its config), instead of a fresh one of `config`.
+    public init(config: AutoencoderKLConfig, initial: AutoencoderKL? = nil, decoderOnly: Bool = false, bank: WorldImageBank,
+                batch: Int, steps: Int, seed: UInt64, optimiser: OptimiserSettings) throws {
+        model = try initial ?? AutoencoderKL(config: config, rng: RandomGenerator(seed: seed))
+        self.decoderOnly = decoderOnly
         data = WorldBatches(bank: bank, size: batch, steps: steps, seed: seed)
         self.optimiser = optimiser
-        adam = Adam(model.namedParameters(), lr: optimiser.lr, betas: (0.5, 0.9), eps: 1e-8)
+        var trained = model.namedParameters()
+        if decoderOnly {
+            for (name, p) in trained { p.requiresGrad = Self.isDecoder(name) }
+            trained = trained.filter { Self.isDecoder($0.0) }
+        }
+        adam = Adam(trained, lr: optimiser.lr, betas: (0.5, 0.9), eps: 1e-8)
     }
+
+    static func isDecoder(_ name: String) -> Bool { name.hasPrefix("decoder.") || name.hasPrefix("post_quant_conv.") }
 
     public func step(_ step: Int) throws -> [String: Double] {
         let idx = data.indices(step)
         let x = data.bank.images(idx)
-        let posterior = model.encode(x)
+        let posterior = decoderOnly ? withNoGrad { model.encode(x) } : model.encode(x)
         let noise = data.random.generator("posterior", step: step).normal(posterior.mean.shape)
         let recon = model.decode(posterior.sample(noise: noise))
         let diff = recon - x
         let l1 = diff.abs().mean(), l2 = (diff * diff).mean()
         let kl = posterior.kl().mean()
         // KL per image weighted as Stable Diffusion's (its reconstruction term is a per-image sum; ours is a mean).
-        let loss = l1 + l2 + kl * (klWeight / Float(x.count / idx.count))
+        let loss = decoderOnly ? l1 + l2 : l1 + l2 + kl * (klWeight / Float(x.count / idx.count))
         let value = try optimise(loss, name: "loss/vae", model: model, adam: adam, lr: optimiser.rate(step: step, total: data.steps), step: step)
         let mse = Double(l2.item()) / 4 // [-1, 1] -> [0, 1]
         return ["loss/vae": value, "loss/l1": Double(l1.item()), "psnr": -10 * log10(Swift.max(mse, 1e-12)), "kl": Double(kl.item())]

@@ -26,6 +26,8 @@ enum TeacherTrainCommand {
             Option(name: "--config", value: "FILE.json", help: "The part's model config (HF/diffusers config.json format)"),
             Option(name: "--clip", value: "RUN", help: "unet: the finished clip run"),
             Option(name: "--vae", value: "RUN", help: "unet: the finished vae run"),
+            Option(name: "--init", value: "DIR", help: "vae: continue from a trained VAE (a vae/ folder, or a teacher pipeline folder)"),
+            Option(name: "--decoder-only", value: nil, help: "vae with --init: fine-tune the decoder only (latents, and a U-Net trained on them, stay valid)"),
             Option(name: "--checkpoint-minutes", value: "M", help: "Minutes between checkpoints", defaultValue: "5"),
             Option(name: "--fresh", value: nil, help: "Start over even if the run folder has checkpoints"),
         ],
@@ -46,6 +48,11 @@ enum TeacherTrainCommand {
         s.configFile = args.string("--config")
         s.clipRun = args.string("--clip"); s.vaeRun = args.string("--vae")
         if args.string("--lr") != nil { s.lr = Double(try args.float("--lr", default: 0)) }
+        s.initFolder = args.string("--init")
+        s.decoderOnly = args.flag("--decoder-only")
+        if part != "vae" && (s.initFolder != nil || s.decoderOnly) {
+            throw UsageError(message: "--init and --decoder-only are for --part vae", command: args.command)
+        }
         s.checkpointSeconds = 60 * Double(try args.int("--checkpoint-minutes", default: 5, range: 1...10_000))
         Interrupt.install(message: "finishing the step in flight, then checkpointing and exporting")
         switch part {

@@ -125,6 +125,35 @@ final class TeacherTrainingTests: XCTestCase {
         return c
     }
 
+    func testVAEDecoderOnlyFineTuneKeepsTheLatentSpace() throws {
+        var base = try settings("vae-base", steps: 2, batch: 4)
+        base.configFile = try writeConfig(tinyVAE(), "vae")
+        try TeacherParts.runVAE(base)
+        let initial = try AutoencoderKL.load(folder: base.out + "/export")
+        var ft = try settings("vae-ft", steps: 3, batch: 4)
+        ft.initFolder = base.out + "/export"
+        ft.decoderOnly = true
+        ft.lr = 1e-2
+        try TeacherParts.runVAE(ft)
+        let tuned = try AutoencoderKL.load(folder: ft.out + "/export")
+        XCTAssertEqual(tuned.config.scalingFactor, initial.config.scalingFactor, "the latent space's scale is kept")
+        let before = Dictionary(uniqueKeysWithValues: initial.namedParameters()), after = tuned.namedParameters()
+        var changedDecoder = 0
+        for (name, p) in after {
+            let same = p.toArray() == before[name]!.toArray()
+            if name.hasPrefix("decoder.") || name.hasPrefix("post_quant_conv.") { changedDecoder += same ? 0 : 1 }
+            else { XCTAssertTrue(same, "\(name) is frozen in a decoder-only fine-tune") }
+        }
+        XCTAssertGreaterThan(changedDecoder, 10, "the decoder trains")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ft.out + "/report.json"))) as! [String: Any]
+        XCTAssertNotNil(report["psnr_heldout_db_before"] as? Double)
+        XCTAssertEqual(report["decoder_only"] as? Bool, true)
+        // --decoder-only needs a VAE to start from.
+        var bad = try settings("vae-bad", steps: 1, batch: 4)
+        bad.decoderOnly = true
+        XCTAssertThrowsError(try TeacherParts.runVAE(bad)) { XCTAssertTrue("\($0)".contains("--init"), "\($0)") }
+    }
+
     func testVAEResumesBitForBitAndTheWholeTeacherExports() throws {
         var straight = try settings("vae-a", steps: 4, batch: 4)
         straight.configFile = try writeConfig(tinyVAE(), "vae")

@@ -30,6 +30,9 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixturelib import near_kinks  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "Tests", "Fixtures", "eg3d", "tiny128.safetensors")
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "eg3d", "tiny128_g_float64.safetensors")
@@ -132,12 +135,8 @@ def main():
     out, truth, pre = run()
     kinks = {}
     for name, (v, gv) in pre.items():
-        near = np.argwhere(np.abs(v) < 1e-5 * np.abs(v).max())              # (k, 4): n, c, y, x
-        vals = v[tuple(near.T)]
-        slope = np.where(vals > 0, 1.0, 0.2)
-        kinks[f"kink.{name}.index"] = np.ascontiguousarray(near, dtype=np.float32).reshape(-1, 4)
-        kinks[f"kink.{name}.pre"] = vals.astype(np.float32)
-        kinks[f"kink.{name}.cotangent"] = (gv[tuple(near.T)] / slope).astype(np.float32)
+        found, near, vals = near_kinks(v, gv, f"kink.{name}")
+        kinks.update(found)
         closest = np.abs(vals).min() / np.abs(v).max() if len(vals) else float("nan")
         print(f"  {name}: {len(vals)} pre-activations within 1e-5 max|v| of the kink, closest {closest:.1e} max|v|")
     print(f"image {rel(fx['out.image'], out['image'].detach().numpy()):.2e}, "

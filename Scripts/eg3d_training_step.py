@@ -44,6 +44,9 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixturelib import near_kinks  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "Tests", "Fixtures", "eg3d", "tiny128.safetensors")
 OUT = os.environ.get("EG3D_STEP_OUT", os.path.join(ROOT, "Tests", "Fixtures", "distill", "eg3d_step.safetensors"))
@@ -216,13 +219,8 @@ def main():
             if tag == "fp32":                         # the official fp32 run's own pre-activations, looked up below
                 official_pre = {name: v.detach().numpy().copy() for name, v in pre.items()}
             for name, v in pre.items() if tag == "fp64" else ():
-                vv, gv = v.detach().numpy(), v.grad.numpy()
-                near = np.argwhere(np.abs(vv) < 1e-5 * np.abs(vv).max())          # (k, 4): n, c, y, x
-                vals = vv[tuple(near.T)]
-                slope = np.where(vals > 0, 1.0, 0.2)
-                out64[f"kink.{p}.{name}.index"] = np.ascontiguousarray(near, dtype=np.float32).reshape(-1, 4)
-                out64[f"kink.{p}.{name}.pre"] = vals.astype(np.float32)
-                out64[f"kink.{p}.{name}.cotangent"] = (gv[tuple(near.T)] / slope).astype(np.float32)
+                found, near, vals = near_kinks(v.detach().numpy(), v.grad.numpy(), f"kink.{p}.{name}")
+                out64.update(found)
                 theirs = official_pre[name][tuple(near.T)]
                 out64[f"kink.{p}.{name}.official"] = theirs.astype(np.float32)
                 flips = int(((theirs > 0) != (vals > 0)).sum())

@@ -10,6 +10,7 @@ A case stores, for op `fn` applied to inputs x0..xn (float32, seeded):
 import json
 import os
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
 
@@ -61,3 +62,17 @@ class Group:
         save_file(self.tensors, path, metadata=meta)
         size = os.path.getsize(path)
         print(f"{path}: {len([k for k in self.tensors if k.endswith('.out')])} cases, {size / 1024:.0f} KiB")
+
+
+def near_kinks(v, gv, key):
+    """One layer's leaky-ReLU pre-activations closer to 0 than fp32 resolves (|v| < 1e-5 max|v|), for the Swift tests'
+    kink reconciliation (Tests/TriPlaneGANTests/LeakyReLUKinks.swift, EG3DStepParityTests). v: the float64
+    pre-activation (N, C, H, W), gv: d loss / d v. Returns ({key.index: (k, 4) n, c, y, x as float32, key.pre: their
+    values, key.cotangent: d loss / d(act/slope), the gradient reaching v per unit of lrelu slope}, the (k, 4) indices,
+    the values)."""
+    near = np.argwhere(np.abs(v) < 1e-5 * np.abs(v).max())
+    vals = v[tuple(near.T)]
+    slope = np.where(vals > 0, 1.0, 0.2)
+    return ({f"{key}.index": np.ascontiguousarray(near, dtype=np.float32).reshape(-1, 4),
+             f"{key}.pre": vals.astype(np.float32),
+             f"{key}.cotangent": (gv[tuple(near.T)] / slope).astype(np.float32)}, near, vals)

@@ -60,8 +60,10 @@ public struct RefinementOptions {
     public var outputDirectory: String
     public var teacher: String? = nil
     public var resume = false
-    /// Pyramid levels below the plane resolution (the plane resolution is always the finest).
-    public var levels: [Int] = [8, 16, 32, 64, 128]
+    /// Pyramid levels below the plane resolution (the plane resolution is always the finest); nil: the default
+    /// pyramid's levels that lie below the one-pass model's plane resolution.
+    public var levels: [Int]? = nil
+    public static let defaultLevels = [8, 16, 32, 64, 128]
     public var sds: SDSSettings = {
         var s = SDSSettings()
         s.steps = 300; s.levelLearningRates = [0.003]; s.decoderLearningRate = 0; s.tMaxStart = 0.5; s.tMaxEnd = 0.2
@@ -95,7 +97,7 @@ public final class Refinement {
         let source = try timer.measure("one-pass") { try OnePassSource.obtain(options: o, log: log) }
         let prompt = o.prompt ?? source.prompt!
         let r = source.planes.shape[2]
-        let levels = try TriGrid.resolutions(parsing: o.levels, finest: r)
+        let levels = try TriGrid.resolutions(parsing: o.levels ?? RefinementOptions.defaultLevels.filter { $0 < r }, finest: r)
         let fieldConfig = FieldConfig(levels: levels, generator: source.config)
         if let p = fieldConfig.problem { throw FieldError("--levels/field: \(p)") }
         if let p = o.sds.problem(levels: levels.count) { throw FieldError(p) }

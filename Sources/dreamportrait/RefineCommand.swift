@@ -25,7 +25,7 @@ enum RefineCommand {
             Option(name: "--weights", value: "DIR", help: "Model for the one-pass result when --from is absent", defaultValue: "the shipped model"),
             Option(name: "--out", value: "DIR", help: "Output folder", defaultValue: "refined"),
             Option(name: "--steps", value: "N", help: "SDS steps", defaultValue: "300"),
-            Option(name: "--levels", value: "LIST", help: "Tri-grid levels below the plane resolution", defaultValue: "8,16,32,64,128"),
+            Option(name: "--levels", value: "LIST", help: "Tri-grid levels below the plane resolution", defaultValue: "those of 8,16,32,64,128 below it"),
         ] + SDSCommand.sharedOptions(lr: "0.003", tMax: "0.5", tMaxEnd: "0.2") + SDSCommand.exportOptions + [
             Option(name: "--strength", value: "S", help: "SDEdit noise level (share of the schedule)", defaultValue: "0.2"),
             Option(name: "--sdedit-steps", value: "N", help: "SDEdit inference steps of the full schedule", defaultValue: "50"),
@@ -46,7 +46,7 @@ enum RefineCommand {
         o.teacher = a.string("--teacher")
         o.resume = a.flag("--resume")
         o.sds = try SDSCommand.sdsSettings(a, base: o.sds)
-        o.levels = try SDSCommand.levels(a, default: o.levels)
+        if a.string("--levels") != nil { o.levels = try SDSCommand.levels(a, default: []) }
         o.refine.sdedit.strength = try SDSCommand.double(a, "--strength", o.refine.sdedit.strength)
         o.refine.sdedit.steps = try a.int("--sdedit-steps", default: o.refine.sdedit.steps, range: 1...1000)
         o.refine.sdedit.guidance = try a.float("--sdedit-guidance", default: o.refine.sdedit.guidance)

@@ -143,10 +143,16 @@ final class PipelineTests: XCTestCase {
     func testRefineStartsAtTheOnePassTriPlaneAndWritesBeforeAfter() throws {
         let source = try Self.onePass()
         let planes = try SafeTensorsFile(path: "\(source)/triplane.safetensors").tensor("planes")
-        // No steps: the refined tri-grid is the one-pass tri-plane.
+        // No steps: the refined tri-grid is the one-pass tri-plane. Without --levels, the default pyramid's levels
+        // below the one-pass plane resolution.
         let idle = try temporaryFolder("refine-idle")
-        _ = try Refinement(options: refineOptions(from: source, out: idle, sdsSteps: 0, fitSteps: 0)).run()
+        var idleOptions = refineOptions(from: source, out: idle, sdsSteps: 0, fitSteps: 0)
+        idleOptions.levels = nil
+        _ = try Refinement(options: idleOptions).run()
         assertClose(try SafeTensorsFile(path: "\(idle)/triplane.safetensors").tensor("planes"), planes, tol: 1e-6, "refined with 0 steps = one-pass")
+        let r0 = planes.shape[3]
+        XCTAssertEqual(try PortraitField.load(path: "\(idle)/field.safetensors").config.levels,
+                       RefinementOptions.defaultLevels.filter { $0 < r0 } + [r0])
         // A few steps of each stage.
         let out = try temporaryFolder("refine-e2e")
         let r = try Refinement(options: refineOptions(from: source, out: out, sdsSteps: 2, fitSteps: 3)).run()

@@ -11,8 +11,11 @@ let root = Command(
         `generate` makes a 3D portrait (views, depth maps, an orbit GIF, tri-planes, a coloured mesh) from a prompt with \
         the shipped model (Weights/dreamportrait, written by `ship`), or unconditionally from an EG3D checkpoint; `refine` \
         spends minutes refining one with the teacher (Portrait3D), `sds` optimises one from nothing (the per-prompt baseline). `data` makes and inspects the synthetic \
-        portrait world, `teacher sample` draws an image with the diffusion teacher, `eval` computes FID, MSC and CLIP \
-        R-precision, and `bench` times the tensor engine (`bench generator`, `bench vae`, `bench unet`, `bench inception` time whole models). Training arrives with a later milestone.
+        portrait world, `teacher sample` draws an image with the diffusion teacher and `teacher train` trains the teacher, \
+        the judge and the attribute classifier on that world, `train --stage 0|1|2` trains the generator (EG3D, then \
+        the text conditioning with the GAN loss, then D-SDS), `eval` computes FID, MSC, CLIP R-precision, attribute \
+        accuracy and 3D consistency, and `bench` times the tensor engine (`bench generator`, `bench vae`, `bench unet`, \
+        `bench inception`, `bench train` time whole models).
         """,
     options: [Option(name: "--version", value: nil, help: "Show the version")],
     subcommands: [GenerateCommand.command, RefineCommand.command, SDSCommand.command, ShipCommand.command, PackCommand.command, TrainCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command, BenchCommand.command]

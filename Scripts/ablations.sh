@@ -8,7 +8,7 @@
 # after an interruption; JOBS rows train at once (one thread each).
 #
 #   Scripts/ablations.sh                 # everything
-#   ABL_S2_KIMG=2 JOBS=1 Scripts/ablations.sh
+#   ABL_S2_KIMG=1 JOBS=1 Scripts/ablations.sh    # a shorter stage 2, one row at a time
 #   ABL_ROWS="dsds no_gate" Scripts/ablations.sh      # some rows only
 #
 # Outputs: RUNS/ablations/<row>/{stage1,stage2,model,eval.json}; the table rows are printed at the end.
@@ -16,8 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-/work/runs}
 WORLD=${WORLD:-$RUNS/world128}
-S1=${ABL_S1_KIMG:-1}
-S2=${ABL_S2_KIMG:-1}
+S1=${ABL_S1_KIMG:-0.5}
+S2=${ABL_S2_KIMG:-3}
 COUNT=${ABL_COUNT:-200}
 JOBS=${JOBS:-2}
 TEACHER=${TEACHER:-Weights/teacher}

@@ -11,6 +11,9 @@ final class WinogradTests: XCTestCase {
     static let shapes: [(Int, Int, Int, Int, Int)] = [
         (1, 1, 1, 1, 1), (2, 7, 31, 7, 33), (1, 33, 7, 31, 31), (3, 31, 33, 1, 7), (1, 16, 13, 33, 33), (2, 7, 1, 31, 7),
         (4, 17, 24, 8, 8), (1, 5, 9, 2, 40),
+        // Tile rows narrower than a vector, several per vector (Winograd's narrow path): 8, 2 and 1 tiles a row,
+        // a partial last group, odd widths and heights.
+        (4, 16, 16, 16, 16), (3, 5, 6, 5, 3), (2, 9, 4, 7, 15), (5, 3, 2, 3, 2),
     ]
 
     func testKernelMatchesReferences() {

@@ -147,9 +147,34 @@ let gemmSerialWork = 1 << 18
         return
     }
     if b.rs == 1 {
-        // Bᵀ stored row-major (a transposed operand): read each column's run of k contiguously, write the panel
-        // (kc · NR floats, in L1) with stride NR.
-        for j in 0..<nr {
+        // Bᵀ stored row-major (a transposed operand): 16 × 16 blocks (16 columns' runs of 16 k) are loaded as
+        // vectors, transposed in registers and stored as 16 panel rows; the rest column by column, each column's run
+        // of k read contiguously and written with stride NR (the panel, kc · NR floats, stays in L1).
+        var j16 = 0
+        while j16 + vWidth <= nr {
+            let src = b.base + k0 + (j0 + j16) * b.cs, d = dst + j16
+            var kk = 0
+            while kk + vWidth <= kc {
+                let c = src + kk, cs = b.cs
+                var r: V16 = (vload(c), vload(c + cs), vload(c + 2 * cs), vload(c + 3 * cs), vload(c + 4 * cs),
+                              vload(c + 5 * cs), vload(c + 6 * cs), vload(c + 7 * cs), vload(c + 8 * cs), vload(c + 9 * cs),
+                              vload(c + 10 * cs), vload(c + 11 * cs), vload(c + 12 * cs), vload(c + 13 * cs),
+                              vload(c + 14 * cs), vload(c + 15 * cs))
+                r = perfectShuffle(perfectShuffle(perfectShuffle(perfectShuffle(r))))   // row l, lane j -> row j, lane l
+                let o = d + kk * gemmNR, s = gemmNR
+                vstore(r.0, o); vstore(r.1, o + s); vstore(r.2, o + 2 * s); vstore(r.3, o + 3 * s)
+                vstore(r.4, o + 4 * s); vstore(r.5, o + 5 * s); vstore(r.6, o + 6 * s); vstore(r.7, o + 7 * s)
+                vstore(r.8, o + 8 * s); vstore(r.9, o + 9 * s); vstore(r.10, o + 10 * s); vstore(r.11, o + 11 * s)
+                vstore(r.12, o + 12 * s); vstore(r.13, o + 13 * s); vstore(r.14, o + 14 * s); vstore(r.15, o + 15 * s)
+                kk += vWidth
+            }
+            for j in 0..<vWidth where kk < kc {
+                let col = src + j * b.cs
+                for k2 in kk..<kc { d[k2 * gemmNR + j] = col[k2] }
+            }
+            j16 += vWidth
+        }
+        for j in j16..<nr {
             let col = b.base + k0 + (j0 + j) * b.cs, d = dst + j
             for kk in 0..<kc { d[kk * gemmNR] = col[kk] }
         }

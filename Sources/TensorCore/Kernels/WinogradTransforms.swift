@@ -87,15 +87,22 @@ func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Rang
     // Padded row width: room for whole vectors of 16 tiles (4 + 2·15 columns each) past the last tile, and whole
     // vectors for the row pass.
     let wp = (2 * ((tw + vWidth - 1) / vWidth) * vWidth + 2 + vWidth - 1) / vWidth * vWidth
+    // Images of fewer tiles a row than a vector has lanes (and dividing it): several tile rows per vector.
+    let narrow = tw < vWidth && vWidth % tw == 0
     parallelRanges(s.c, grain: 1) { channels in
         // rb: one tile row's V_ξ, 16 rows of whole vectors, for tile rows whose vectors would straddle panels.
         let rbs = (tw + vWidth - 1) / vWidth * vWidth
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * wp + 16 * rbs) { buf in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(8 * wp + 16 * rbs, 16 * 2 * vWidth)) { buf in
             let pad = buf.baseAddress!, e = pad + 4 * wp, rb = e + 4 * wp
             for ci in channels {
                 // V_ξ of tile t: its address in the panels.
                 @inline(__always) func at(_ xi: Int, _ t: Int) -> UnsafeMutablePointer<Float> {
                     bp + ((t / nr) * 16 + xi) * plane + ci * nr + t % nr
+                }
+                if narrow {
+                    winogradPackNarrowRows(x, s, rows: rows, ci: ci, scratch: pad, at)
+                    for t in tiles..<panels * nr { for xi in 0..<16 { at(xi, t).pointee = 0 } }
+                    continue
                 }
                 for (ri, row) in rows.enumerated() {
                     let b = row / s.tilesH, ty = row % s.tilesH
@@ -156,6 +163,60 @@ func winogradPackInput(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Rang
                 for t in tiles..<panels * nr { for xi in 0..<16 { at(xi, t).pointee = 0 } }
             }
         }
+    }
+}
+
+/// winogradPackInput for images whose tile rows are narrower than a vector (tilesW divides vWidth, e.g. 8 tiles of a
+/// 16-wide image): the vWidth / tilesW tile rows of one vector are transformed together, so every store is a whole
+/// vector inside one panel (band-relative tile indices of a group start at a multiple of vWidth, and NR is one).
+/// Each input row is kept twice, as padded columns 0 ..< 2·tilesW (lo) and 2 ..< 2·tilesW + 2 (hi), so that tile t
+/// of every row of the group reads (lo[2t], lo[2t + 1], hi[2t], hi[2t + 1]) with even/odd halves of whole loads.
+/// Lanes past the last tile row hold zeros (the caller zeroes the last panel's tail anyway).
+// x: (n, c, h, w) dense; scratch: 16 · 2 · vWidth floats -> at(ξ, t): V_ξ of channel ci, band tile t
+@inline(__always)
+func winogradPackNarrowRows(_ x: UnsafePointer<Float>, _ s: WinogradShape, rows: Range<Int>, ci: Int,
+                            scratch: UnsafeMutablePointer<Float>, _ at: (Int, Int) -> UnsafeMutablePointer<Float>) {
+    let tw = s.tilesW, group = vWidth / tw, span = 2 * vWidth, rowWidth = 2 * tw
+    let lo = scratch, hi = scratch + 4 * span, elo = hi + 4 * span, ehi = elo + 4 * span
+    let img = x + ci * s.h * s.w, imageStride = s.c * s.h * s.w
+    let loCount = Swift.min(s.w, rowWidth - 1), hiCount = Swift.min(s.w - 1, rowWidth)
+    var g0 = 0
+    while g0 < rows.count {
+        for gi in 0..<group {
+            let ri = g0 + gi, row = rows.lowerBound + ri, b = row / s.tilesH, ty = row % s.tilesH
+            for k in 0..<4 {
+                let l = lo + k * span + gi * rowWidth, h = hi + k * span + gi * rowWidth
+                let y = 2 * ty - 1 + k
+                guard ri < rows.count && y >= 0 && y < s.h else {
+                    l.initialize(repeating: 0, count: rowWidth); h.initialize(repeating: 0, count: rowWidth); continue
+                }
+                let src = img + b * imageStride + y * s.w
+                l[0] = 0   // padded column 0 = image column -1
+                (l + 1).update(from: src, count: loCount)
+                (l + 1 + loCount).initialize(repeating: 0, count: rowWidth - 1 - loCount)
+                if hiCount > 0 { h.update(from: src + 1, count: hiCount) }
+                (h + hiCount).initialize(repeating: 0, count: rowWidth - hiCount)
+            }
+        }
+        // Bᵀ d along the rows (the 4 input rows of each tile row), for both copies.
+        @inline(__always) func rowTransform(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+            for xx in stride(from: 0, to: span, by: vWidth) {
+                let a = vload(src + xx), b1 = vload(src + span + xx), c1 = vload(src + 2 * span + xx), d = vload(src + 3 * span + xx)
+                vstore(a - c1, dst + xx); vstore(b1 + c1, dst + span + xx)
+                vstore(c1 - b1, dst + 2 * span + xx); vstore(b1 - d, dst + 3 * span + xx)
+            }
+        }
+        rowTransform(lo, elo); rowTransform(hi, ehi)
+        // (Bᵀ d) B along the columns: 16 tiles (group tile rows) per vector, stored whole.
+        let t0 = g0 * tw
+        for k in 0..<4 {
+            let l = UnsafeRawPointer(elo + k * span).loadUnaligned(as: SIMD32<Float>.self)
+            let h = UnsafeRawPointer(ehi + k * span).loadUnaligned(as: SIMD32<Float>.self)
+            let a = l.evenHalf, b1 = l.oddHalf, c1 = h.evenHalf, d = h.oddHalf
+            vstore(a - c1, at(4 * k, t0)); vstore(b1 + c1, at(4 * k + 1, t0))
+            vstore(c1 - b1, at(4 * k + 2, t0)); vstore(b1 - d, at(4 * k + 3, t0))
+        }
+        g0 += group
     }
 }
 

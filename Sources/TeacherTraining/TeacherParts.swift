@@ -173,20 +173,31 @@ public enum TeacherParts {
         return psnr
     }
 
-    /// The U-Net, conditioned by the clip run's text tower (penultimate layer + final norm) on the vae run's latents.
+    /// The U-Net, conditioned by the clip run's text tower (penultimate layer + final norm) on the vae run's latents;
+    /// or, with `initFolder` (a teacher pipeline folder), that pipeline's U-Net trained further with its own text
+    /// encoder and VAE (a fresh optimiser and warm-up: a longer schedule for a teacher already shipped).
     public static func runUNet(_ s: TeacherRunSettings) throws {
-        guard let clipRun = s.clipRun, let vaeRun = s.vaeRun else {
-            throw FileError(path: s.out, message: "the unet part needs --clip RUN and --vae RUN (finished clip and vae runs)")
-        }
         let run = try RunFolder(path: s.out)
-        try run.writeOrCheckConfig(["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
-                                    "clip": clipRun, "vae": vaeRun], mustMatch: ["part", "batch", "seed", "clip", "vae"])
-        let clipFolder = (clipRun as NSString).appendingPathComponent("export"), vaeFolder = (vaeRun as NSString).appendingPathComponent("export")
-        let clip = try CLIPModel(folder: clipFolder)
-        let tok = try CLIPTokenizer(folder: clipFolder)
-        let text = CLIPTextEncoding(tokenizer: tok, textEncoder: try clip.textEncoder(droppingLastLayers: 1))
+        let text: CLIPTextEncoding, vae: AutoencoderKL, initial: UNet2DConditionModel?
+        if let initFolder = s.initFolder {
+            try run.writeOrCheckConfig(["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
+                                        "init": initFolder], mustMatch: ["part", "batch", "seed", "init"])
+            let models = try loadTeacherModels(folder: initFolder)
+            (text, vae, initial) = (models.text, models.vae, models.unet)
+        } else {
+            guard let clipRun = s.clipRun, let vaeRun = s.vaeRun else {
+                throw FileError(path: s.out, message: "the unet part needs --clip RUN and --vae RUN (finished clip and vae runs), or --init PIPELINE")
+            }
+            try run.writeOrCheckConfig(["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
+                                        "clip": clipRun, "vae": vaeRun], mustMatch: ["part", "batch", "seed", "clip", "vae"])
+            let clipFolder = (clipRun as NSString).appendingPathComponent("export"), vaeFolder = (vaeRun as NSString).appendingPathComponent("export")
+            let clip = try CLIPModel(folder: clipFolder)
+            text = CLIPTextEncoding(tokenizer: try CLIPTokenizer(folder: clipFolder), textEncoder: try clip.textEncoder(droppingLastLayers: 1))
+            vae = try AutoencoderKL.load(folder: vaeFolder)
+            initial = nil
+        }
+        let tok = text.tokenizer
         for p in text.textEncoder.parameters() { p.requiresGrad = false }
-        let vae = try AutoencoderKL.load(folder: vaeFolder)
         for p in vae.parameters() { p.requiresGrad = false }
         log("loading the training split of \(s.data)", s.quiet)
         let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: vae.config.sampleSize, limit: s.limit, progress: !s.quiet)
@@ -199,9 +210,15 @@ public enum TeacherParts {
             posteriors = UNetTrainer.encodeAll(vae, bank, progress: !s.quiet)
             try saveSafeTensors(["posteriors": posteriors], to: cache)
         }
-        let config = try decodeConfig(UNet2DConditionConfig.self, s.configFile) ?? WorldTeacherSizes.unet(crossAttentionDim: text.hiddenSize)
+        if initial != nil && s.configFile != nil {
+            throw FileError(path: s.configFile!, message: "--config and --init: a U-Net continued with --init keeps its own config")
+        }
+        let config = try initial?.config ?? decodeConfig(UNet2DConditionConfig.self, s.configFile) ?? WorldTeacherSizes.unet(crossAttentionDim: text.hiddenSize)
         let task = try UNetTrainer(config: config, text: text, vae: vae, posteriors: posteriors, bank: bank, batch: s.batch, steps: s.steps,
-                                   seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? 3e-4, warmupSteps: 200, weightDecay: 0.01))
+                                   seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? (initial == nil ? 3e-4 : 1e-4), warmupSteps: 200, weightDecay: 0.01))
+        if let initial {
+            try task.unet.load(initial.stateDict()); try task.ema.load(initial.stateDict())
+        }
         var loop = loopSettings(s)
         loop.sampleSteps = Swift.max(s.steps / 10, 1)
         if try TrainingLoop.run(task, in: run, settings: loop, resume: s.resume).interrupted { log(resumeHint, s.quiet); return }

@@ -26,7 +26,7 @@ enum TeacherTrainCommand {
             Option(name: "--config", value: "FILE.json", help: "The part's model config (HF/diffusers config.json format)"),
             Option(name: "--clip", value: "RUN", help: "unet: the finished clip run"),
             Option(name: "--vae", value: "RUN", help: "unet: the finished vae run"),
-            Option(name: "--init", value: "DIR", help: "vae: continue from a trained VAE (a vae/ folder, or a teacher pipeline folder)"),
+            Option(name: "--init", value: "DIR", help: "vae: continue from a trained VAE (a vae/ folder, or a teacher pipeline folder); unet: continue a teacher pipeline folder's U-Net with its text encoder and VAE"),
             Option(name: "--decoder-only", value: nil, help: "vae with --init: fine-tune the decoder only (latents, and a U-Net trained on them, stay valid)"),
             Option(name: "--checkpoint-minutes", value: "M", help: "Minutes between checkpoints", defaultValue: "5"),
             Option(name: "--fresh", value: nil, help: "Start over even if the run folder has checkpoints"),
@@ -50,8 +50,11 @@ enum TeacherTrainCommand {
         if args.string("--lr") != nil { s.lr = Double(try args.float("--lr", default: 0)) }
         s.initFolder = args.string("--init")
         s.decoderOnly = args.flag("--decoder-only")
-        if part != "vae" && (s.initFolder != nil || s.decoderOnly) {
-            throw UsageError(message: "--init and --decoder-only are for --part vae", command: args.command)
+        if (part != "vae" && s.decoderOnly) || (part != "vae" && part != "unet" && s.initFolder != nil) {
+            throw UsageError(message: s.decoderOnly ? "--decoder-only is for --part vae" : "--init is for --part vae and --part unet", command: args.command)
+        }
+        if part == "unet" && s.initFolder != nil && (s.clipRun != nil || s.vaeRun != nil) {
+            throw UsageError(message: "--part unet takes either --init PIPELINE (its text encoder and VAE) or --clip RUN --vae RUN, not both", command: args.command)
         }
         s.checkpointSeconds = 60 * Double(try args.int("--checkpoint-minutes", default: 5, range: 1...10_000))
         Interrupt.install(message: "finishing the step in flight, then checkpointing and exporting")

@@ -187,6 +187,21 @@ final class TeacherTrainingTests: XCTestCase {
         XCTAssertTrue(img.toArray().allSatisfy { $0.isFinite })
         XCTAssertTrue(FileManager.default.fileExists(atPath: unet.out + "/samples/step-000000003.png"))
 
+        // --init PIPELINE: that U-Net trained further with the pipeline's own text encoder and VAE. At lr 0 the
+        // continued export is the initial U-Net exactly (its weights were the starting point); at a real lr it moves.
+        let initialUNet = try loadTeacherModels(folder: unet.out + "/export").unet.namedParameters()
+        for (tag, lr) in [("unet-init-0", 0.0), ("unet-init", 1e-3)] {
+            var more = try settings(tag, steps: 2, batch: 4)
+            more.initFolder = unet.out + "/export"; more.lr = lr
+            try TeacherParts.runUNet(more)
+            let continued = Dictionary(uniqueKeysWithValues: try loadTeacherModels(folder: more.out + "/export").unet.namedParameters())
+            let moved = initialUNet.filter { continued[$0.0]!.toArray() != $0.1.toArray() }.count
+            if lr == 0 { XCTAssertEqual(moved, 0, "lr 0 keeps the --init U-Net") } else { XCTAssertGreaterThan(moved, 10, "the continued U-Net trains") }
+        }
+        var both = try settings("unet-init-bad", steps: 1, batch: 4)
+        both.initFolder = unet.out + "/export"; both.configFile = unet.configFile
+        XCTAssertThrowsError(try TeacherParts.runUNet(both)) { XCTAssertTrue("\($0)".contains("--init"), "\($0)") }
+
         // The evaluation runs on these tiny parts (the figures mean nothing here; their ranges and counts do).
         var attr = try settings("attr-for-eval", steps: 2, batch: 4)
         attr.imageSize = 32

@@ -27,6 +27,11 @@ public struct DSDSSettings: Codable, Sendable, Equatable {
     /// Timesteps are drawn uniformly from [tMin, tMax] × the schedule's length.
     public var tMin: Double = 0.02
     public var tMax: Double = 0.98
+    /// Annealing of the largest timestep (stage 2): tMax falls linearly to tMaxEnd over the first annealKimg
+    /// thousand images, then stays (nil: no annealing). Large t carries the prompt's global layout and colour,
+    /// small t its detail (DreamTime; Magic3D's second stage draws t ≤ 0.5).
+    public var tMaxEnd: Double? = nil
+    public var annealKimg: Double = 0
     public var weighting: Weighting = .oneMinusAlphaBar
     public var rescale: Rescale = .unitRMS
     /// Side of the image fed to the VAE (nil: the render's own size); resized with the antialiased bilinear filter.
@@ -36,7 +41,19 @@ public struct DSDSSettings: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case guidance, tMin = "t_min", tMax = "t_max", weighting, rescale, teacherResolution = "teacher_resolution", weight
+        case guidance, tMin = "t_min", tMax = "t_max", tMaxEnd = "t_max_end", annealKimg = "anneal_kimg", weighting, rescale
+        case teacherResolution = "teacher_resolution", weight
+    }
+}
+
+extension DSDSSettings {
+    /// These settings with tMax annealed for `nimg` images shown.
+    public func annealed(nimg: Int) -> DSDSSettings {
+        guard let end = tMaxEnd else { return self }
+        var s = self
+        let f = annealKimg > 0 ? Swift.min(1, Double(nimg) / (annealKimg * 1000)) : 1
+        s.tMax = tMax + (end - tMax) * f
+        return s
     }
 }
 

@@ -58,6 +58,8 @@ public final class GANTrainer<G: TrainableGenerator> {
     public var worldSupervision: WorldSupervision?
     /// False while world supervision holds the adversarial phases back (only Grec and Greg run).
     var adversarialActive = true
+    /// Images shown before the step in progress (schedules that the text loss follows, e.g. D-SDS's t range).
+    public private(set) var currentNimg = 0
 
     /// `generatorEMA` receives G's parameters and buffers now (G_ema = deepcopy(G)); restore a checkpoint after.
     public init(options: TrainingOptions, seed: UInt64, generator: G, generatorEMA: G, discriminator: DualDiscriminator,
@@ -102,6 +104,7 @@ public final class GANTrainer<G: TrainableGenerator> {
         guard let data else { fatalError("GANTrainer.step: no dataset; use runIteration with explicit real batches") }
         let b = options.batch, micro = options.batchGPU, chunks = b / micro
         let curNimg = step * b
+        currentNimg = curNimg
         let schedule = LossSchedule(options: options, curNimg: curNimg, gpcRegProb: generator.config.rendering.gpcRegProb)
         let streams = StepStreams(seed: seed, step: step)
         let t0 = DispatchTime.now().uptimeNanoseconds

@@ -117,11 +117,11 @@ public enum TextStages {
             // world teacher), unless set.
             if ds.teacherResolution == nil, let side = teacher.unet.config.sampleSize { ds.teacherResolution = side * teacher.vae.downsamplingFactor }
             let latentChannels = teacher.vae.latentChannels, f = teacher.vae.downsamplingFactor
-            trainer.generatorTextLoss = { out, draws in
+            trainer.generatorTextLoss = { [unowned trainer] out, draws in
                 guard let states = draws.promptStates, let r = draws.textLossRandom else { fatalError("D-SDS needs the prompts' states") }
                 let side = (ds.teacherResolution ?? out.image.shape[2]) / f
                 let dd = DSDSDraws.draw(r, n: out.image.shape[0], latentShape: [latentChannels, side, side],
-                                        trainTimesteps: teacher.scheduler.schedule.trainTimesteps, settings: ds)
+                                        trainTimesteps: teacher.scheduler.schedule.trainTimesteps, settings: ds.annealed(nimg: trainer.currentNimg))
                 let res = DSDS.evaluate(unet: teacher.unet, vae: teacher.vae, schedule: teacher.scheduler.schedule, image: out.image,
                                         conditional: states, unconditional: empty, draws: dd, settings: ds)
                 return (res.loss * ds.weight, ["G/dsds": Double(res.loss.item()),

@@ -47,6 +47,8 @@ enum TrainCommand {
             Option(name: "--dsds-weight", value: "W", help: "Weight of D-SDS beside the GAN loss in G's objective (stage 2)", defaultValue: "1"),
             Option(name: "--t-min", value: "T", help: "D-SDS: smallest timestep drawn, as a share of the schedule (stage 2)", defaultValue: "0.02"),
             Option(name: "--t-max", value: "T", help: "D-SDS: largest timestep drawn, as a share of the schedule (stage 2)", defaultValue: "0.98"),
+            Option(name: "--t-max-end", value: "T", help: "D-SDS: anneal the largest timestep linearly from --t-max to T over --t-anneal-kimg (stage 2)"),
+            Option(name: "--t-anneal-kimg", value: "K", help: "Length of that annealing in thousands of images", defaultValue: "--kimg"),
             Option(name: "--mapping-lr-multiplier", value: "L", help: "λ of a new semantics mapping network's equalised-lr layers (stages 1-2; a continued text-conditioned checkpoint keeps its own)", defaultValue: "0.01, EG3D's mapping"),
             Option(name: "--clip", value: "DIR", help: "CLIP model folder of --text-loss clip (weights, tokenizer, preprocessor)"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
@@ -102,8 +104,17 @@ enum TrainCommand {
             // Kept as the flag's decimal (not through Float) so that a run's recorded settings read as typed.
             if args.string("--t-min") != nil { settings.dsds.tMin = Double(try args.float("--t-min", default: 0)).roundedToDecimals(6) }
             if args.string("--t-max") != nil { settings.dsds.tMax = Double(try args.float("--t-max", default: 1)).roundedToDecimals(6) }
-            guard settings.dsds.tMin >= 0 && settings.dsds.tMin < settings.dsds.tMax && settings.dsds.tMax <= 1 else {
-                throw UsageError(message: "invalid --t-min \(settings.dsds.tMin) / --t-max \(settings.dsds.tMax): expected 0 ≤ t-min < t-max ≤ 1", command: args.command)
+            if args.string("--t-max-end") != nil {
+                settings.dsds.tMaxEnd = Double(try args.float("--t-max-end", default: 1)).roundedToDecimals(6)
+                settings.dsds.annealKimg = Double(try args.float("--t-anneal-kimg", default: try args.float("--kimg", default: 100))).roundedToDecimals(6)
+                guard settings.dsds.annealKimg > 0 else {
+                    throw UsageError(message: "invalid value \(settings.dsds.annealKimg) for --t-anneal-kimg: expected a positive number", command: args.command)
+                }
+            }
+            for t in [settings.dsds.tMax] + (settings.dsds.tMaxEnd.map { [$0] } ?? []) {
+                guard settings.dsds.tMin >= 0 && settings.dsds.tMin < t && t <= 1 else {
+                    throw UsageError(message: "invalid --t-min \(settings.dsds.tMin) / --t-max or --t-max-end \(t): expected 0 ≤ t-min < t-max ≤ 1", command: args.command)
+                }
             }
             settings.clipFolder = args.string("--clip")
             settings.pool3D = !args.flag("--no-3d-pool")
@@ -149,12 +160,13 @@ enum TrainCommand {
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze,
                                   "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "mapping_lr_multiplier"]
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier"]
             // Recorded only when not the default, so that runs started before these keys existed resume.
             if settings.dsds.guidance != 100 { settingsRecord["guidance"] = Double(settings.dsds.guidance) }
             if settings.dsds.weight != 1 { settingsRecord["dsds_weight"] = Double(settings.dsds.weight) }
             if settings.dsds.tMin != 0.02 { settingsRecord["t_min"] = settings.dsds.tMin }
             if settings.dsds.tMax != 0.98 { settingsRecord["t_max"] = settings.dsds.tMax }
+            if let e = settings.dsds.tMaxEnd { settingsRecord["t_max_end"] = e; settingsRecord["t_anneal_kimg"] = settings.dsds.annealKimg }
             if let l = settings.mappingLrMultiplier { settingsRecord["mapping_lr_multiplier"] = Double(l) }
         }
         try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)

@@ -66,6 +66,21 @@ final class DSDSTests: XCTestCase {
         let rms = (r.gradient * r.gradient).mean(axes: [1, 2, 3]).sqrt().toArray()
         XCTAssertLessThanOrEqual(rms.max()!, 2.0 + 1e-4, "unit-RMS rescaling bounds rms(g) by 2·w(t)")
     }
+
+    /// `--t-max-end`: the largest timestep falls linearly over the annealing, then stays; the draws follow it.
+    func testTimestepAnnealing() {
+        var s = DSDSSettings()
+        XCTAssertEqual(s.annealed(nimg: 5000).tMax, 0.98, "no annealing unless t_max_end is set")
+        s.tMaxEnd = 0.5; s.annealKimg = 2
+        for (nimg, t) in [(0, 0.98), (1000, 0.74), (2000, 0.5), (9000, 0.5)] {
+            XCTAssertEqual(s.annealed(nimg: nimg).tMax, t, accuracy: 1e-12, "t_max after \(nimg) images")
+        }
+        let late = DSDSDraws.draw(RandomGenerator(seed: 5), n: 4000, latentShape: [1, 1, 1], trainTimesteps: 1000, settings: s.annealed(nimg: 2000))
+        XCTAssertEqual(late.timesteps.max()!, 500, "t ≤ 0.5·1000 once annealed")
+        XCTAssertEqual(late.timesteps.min()!, 20)
+        let early = DSDSDraws.draw(RandomGenerator(seed: 5), n: 4000, latentShape: [1, 1, 1], trainTimesteps: 1000, settings: s.annealed(nimg: 0))
+        XCTAssertGreaterThan(early.timesteps.max()!, 950)
+    }
 }
 
 /// EG3D's frontal camera label (radius 2.7 on +z looking at the origin, focal 4.2647).

@@ -110,9 +110,15 @@ final class ConvTests: XCTestCase {
                 convTransposeReference(y.data, w.data, bc.data, s, si.data)
                 assertClose(fi, si, tol: 1e-5, "conv transpose \(tag)")
                 let fw = Tensor(uninitializedShape: s.weightShape), sw = Tensor(uninitializedShape: s.weightShape)
-                convWeightGrad(x.data, y.data, s, fw.data)
                 convWeightGradReference(x.data, y.data, s, sw.data)
-                assertClose(fw, sw, tol: 1e-5, "conv weight grad \(tag)")
+                // Both weight-gradient products: row-against-row dot products (gemmNT) and the packed GEMM.
+                let savedLimit = weightGradDotProductMaxChannels
+                for limit in [Int.max, 0] {
+                    weightGradDotProductMaxChannels = limit
+                    convWeightGrad(x.data, y.data, s, fw.data)
+                    assertClose(fw, sw, tol: 1e-5, "conv weight grad \(tag), \(limit == 0 ? "packed GEMM" : "dot products")")
+                }
+                weightGradDotProductMaxChannels = savedLimit
                 // im2col / col2im on one group's channels
                 let cols = Tensor(uninitializedShape: [s.kdim * s.positions]), colsRef = Tensor(uninitializedShape: cols.shape)
                 im2col(x.data, channels: s.cg, s, cols.data)

@@ -63,6 +63,26 @@ final class CoreParityTests: XCTestCase {
         }
     }
 
+    /// The k-contiguous product (a convolution's weight gradient) against the naive reference: odd sizes that leave
+    /// partial row blocks of A and B and a k tail past the last vector, with and without accumulation, 1 and 2 threads.
+    func testGemmNTMatchesReference() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        for threads in [1, 2] {
+            Parallel.threadCount = threads
+            for (m, n, k) in [(1, 1, 1), (5, 17, 3), (16, 144, 1024), (13, 33, 300), (7, 2, 4100)] {
+                let a = testTensor([m, k + 3], seed: 1), b = testTensor([n, k + 5], seed: 2), c0 = testTensor([m, n], seed: 3)
+                for accumulate in [false, true] {
+                    let fast = Tensor(c0.toArray(), shape: [m, n]), slow = Tensor(c0.toArray(), shape: [m, n])
+                    gemmNT(m: m, n: n, k: k, a.data, lda: k + 3, b.data, ldb: k + 5, fast.data, ldc: n, accumulate: accumulate)
+                    gemmReference(m: m, n: n, k: k, MatrixRef(a.data, rs: k + 3, cs: 1), MatrixRef(b.data, rs: 1, cs: k + 5),
+                                  slow.data, ldc: n, accumulate: accumulate)
+                    assertClose(fast, slow, tol: 1e-5, "gemmNT \(m)x\(n)x\(k) accumulate \(accumulate), \(threads) threads")
+                }
+            }
+        }
+    }
+
     func testGradchecks() {
         let x = testTensor([3, 4, 5], seed: 4)
         gradcheck([x], "sum/mean/var") { $0[0].sum(axes: [1]) + $0[0].mean(axes: [1]) * 2 + $0[0].variance(axes: [1]) }

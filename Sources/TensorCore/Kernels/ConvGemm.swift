@@ -170,6 +170,11 @@ func convTransposeForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, 
 /// The most floats of column matrix a transposed convolution makes at once (8M: 32 MB); tests lower it.
 nonisolated(unsafe) var transposedColumnBudget = 1 << 23
 
+/// Output channels per group up to which the weight gradient takes its dot products row against row (`gemmNT`:
+/// gy and the im2col columns both run over positions, so the packed GEMM would transpose both); tests change it.
+nonisolated(unsafe) var weightGradDotProductMaxChannels = 16
+func weightGradDotProducts(_ s: ConvShape) -> Bool { s.og <= weightGradDotProductMaxChannels }
+
 /// Weight gradient: gw = Σ over the batch of gy · im2col(image)ᵀ.
 // x: (N, C, ih, iw), gy: (N, O, oh, ow) -> gw: (O, C/groups, kh, kw), all dense
 func convWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ s: ConvShape, _ gw: UnsafeMutablePointer<Float>) {
@@ -182,7 +187,8 @@ func convWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ s: 
             for g in 0..<s.groups {
                 gatherItems(gy, n: s.n, channels: s.o, r0: g * s.og, rows: s.og, p: p, gyg)
                 for b in 0..<s.n { im2col(x + (b * s.c + g * s.cg) * s.imagePlane, channels: s.cg, s, cols + b * p, ld: np) }
-                gemm(m: s.og, n: k, k: np, MatrixRef(gyg, rs: np, cs: 1), MatrixRef(cols, rs: 1, cs: np), gw + g * s.og * k, ldc: k)
+                if weightGradDotProducts(s) { gemmNT(m: s.og, n: k, k: np, gyg, lda: np, cols, ldb: np, gw + g * s.og * k, ldc: k, accumulate: false) }
+                else { gemm(m: s.og, n: k, k: np, MatrixRef(gyg, rs: np, cs: 1), MatrixRef(cols, rs: 1, cs: np), gw + g * s.og * k, ldc: k) }
             }
         }
         return
@@ -191,8 +197,9 @@ func convWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ s: 
         for b in 0..<s.n {
             let img = x + (b * s.c + g * s.cg) * s.imagePlane
             if !pointwise { im2col(img, channels: s.cg, s, cols) }
-            gemm(m: s.og, n: k, k: p, MatrixRef(gy + (b * s.o + g * s.og) * p, rs: p, cs: 1),
-                 MatrixRef(pointwise ? img : UnsafePointer(cols), rs: 1, cs: p), gw + g * s.og * k, ldc: k, accumulate: b > 0)
+            let gyb = gy + (b * s.o + g * s.og) * p, colsb = pointwise ? img : UnsafePointer(cols)
+            if weightGradDotProducts(s) { gemmNT(m: s.og, n: k, k: p, gyb, lda: p, colsb, ldb: p, gw + g * s.og * k, ldc: k, accumulate: b > 0) }
+            else { gemm(m: s.og, n: k, k: p, MatrixRef(gyb, rs: p, cs: 1), MatrixRef(colsb, rs: 1, cs: p), gw + g * s.og * k, ldc: k, accumulate: b > 0) }
         }
     }
 }

@@ -16,6 +16,8 @@ struct ConvShape {
     /// Rows of the column matrix per group: cg · kh · kw.
     var kdim: Int { cg * kh * kw }
     var positions: Int { oh * ow }
+    /// Multiply-adds of the convolution (and of each of its gradients).
+    var multiplyAdds: Int { n * o * positions * kdim }
     var imagePlane: Int { ih * iw }
     var weightShape: [Int] { [o, cg, kh, kw] }
     /// A 1x1, stride-1, unpadded convolution: the image already is its column matrix.

@@ -97,7 +97,7 @@ func convolve(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tens
     // The tap path reads any strides (its padded copy); the others need a dense input.
     let xc = tap == nil ? x.contiguous() : x, wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.o, s.oh, s.ow])
-    withExtendedLifetime((xc, wc, bc)) {
+    withExtendedLifetime((xc, wc, bc)) { serialBelow(s.multiplyAdds) {
         // 3×3, stride 1, padding 1 where it pays: Winograd F(2×2, 3×3) (2.25× fewer multiplies, the same function up
         // to rounding); other stride-1 kernels on narrow outputs: tap GEMMs; else the implicit GEMM convolution.
         if let ws = WinogradShape(s, transposed: false), out.count > 0 {
@@ -109,7 +109,7 @@ func convolve(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tens
         } else {
             convForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data)
         }
-    }
+    } }
     return out.recorded("conv2d", [xc, wc] + (bc.map { [$0] } ?? [])) { g, needs in
         [needs[0] ? convolveTransposed(g, wc, nil, s) : nil,
          needs[1] ? convolutionWeightGrad(xc, g, s) : nil] + (bc == nil ? [] : [needs[2] ? g.sum(axes: [0, 2, 3]) : nil])
@@ -120,7 +120,7 @@ func convolve(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tens
 func convolveTransposed(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tensor {
     let xc = x.contiguous(), wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.c, s.ih, s.iw])
-    withExtendedLifetime((xc, wc, bc)) {
+    withExtendedLifetime((xc, wc, bc)) { serialBelow(s.multiplyAdds) {
         // conv2d's input gradient for a 3×3, stride-1, padding-1 convolution is one too, with the filters rotated. (For
         // other stride-1 convolutions it is a tap-GEMM convolution with full padding, off while it does not pay.)
         if let ws = WinogradShape(s, transposed: true), out.count > 0 {
@@ -130,7 +130,7 @@ func convolveTransposed(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShap
         } else {
             convTransposeForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, s, out.data)
         }
-    }
+    } }
     return out.recorded("conv_transpose2d", [xc, wc] + (bc.map { [$0] } ?? [])) { g, needs in
         [needs[0] ? convolve(g, wc, nil, s) : nil,
          needs[1] ? convolutionWeightGrad(g, xc, s) : nil] + (bc == nil ? [] : [needs[2] ? g.sum(axes: [0, 2, 3]) : nil])
@@ -141,7 +141,7 @@ func convolveTransposed(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShap
 func convolutionWeightGrad(_ x: Tensor, _ gy: Tensor, _ s: ConvShape) -> Tensor {
     let xc = x.contiguous(), gc = gy.contiguous()
     let out = Tensor(uninitializedShape: s.weightShape)
-    withExtendedLifetime((xc, gc)) { convWeightGrad(xc.data, gc.data, s, out.data) }
+    withExtendedLifetime((xc, gc)) { serialBelow(s.multiplyAdds) { convWeightGrad(xc.data, gc.data, s, out.data) } }
     return out.recorded("conv2d_weight_grad", [xc, gc]) { g, needs in
         [needs[0] ? convolveTransposed(gc, g, nil, s) : nil,
          needs[1] ? convolve(xc, g, nil, s) : nil]

@@ -177,6 +177,9 @@ public enum TeacherParts {
     /// or, with `initFolder` (a teacher pipeline folder), that pipeline's U-Net trained further with its own text
     /// encoder and VAE (a fresh optimiser and warm-up: a longer schedule for a teacher already shipped).
     public static func runUNet(_ s: TeacherRunSettings) throws {
+        if s.initFolder != nil && s.configFile != nil {
+            throw FileError(path: s.configFile!, message: "--config and --init: a U-Net continued with --init keeps its own config")
+        }
         let run = try RunFolder(path: s.out)
         let text: CLIPTextEncoding, vae: AutoencoderKL, initial: UNet2DConditionModel?
         if let initFolder = s.initFolder {
@@ -209,9 +212,6 @@ public enum TeacherParts {
             log("encoding \(bank.count) training images with the VAE (once; cached in \(cache))", s.quiet)
             posteriors = UNetTrainer.encodeAll(vae, bank, progress: !s.quiet)
             try saveSafeTensors(["posteriors": posteriors], to: cache)
-        }
-        if initial != nil && s.configFile != nil {
-            throw FileError(path: s.configFile!, message: "--config and --init: a U-Net continued with --init keeps its own config")
         }
         let config = try initial?.config ?? decodeConfig(UNet2DConditionConfig.self, s.configFile) ?? WorldTeacherSizes.unet(crossAttentionDim: text.hiddenSize)
         let task = try UNetTrainer(config: config, text: text, vae: vae, posteriors: posteriors, bank: bank, batch: s.batch, steps: s.steps,

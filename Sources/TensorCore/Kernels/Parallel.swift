@@ -47,7 +47,7 @@ public enum Parallel {
 
 /// Multiply-adds (or comparable work) below which a whole op runs on the calling thread: waking a worker and
 /// switching to it costs tens of microseconds on a loaded machine, more than such an op takes on one core (the
-/// 16-channel 16² convolutions of `bench overhead`'s chain were 1.5x slower on 2 threads than on 1). Tests change it.
+/// 16-channel 16² convolutions of `bench overhead`'s chain were 1.5x slower on 2 threads than on 1).
 nonisolated(unsafe) public var parallelMinimumWork = 1 << 22
 
 /// Runs `body` with every kernel inside it on the calling thread when `work` is below `parallelMinimumWork`.

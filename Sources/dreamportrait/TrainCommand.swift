@@ -101,12 +101,19 @@ enum TrainCommand {
             guard settings.dsds.weight.isFinite && settings.dsds.weight >= 0 else {
                 throw UsageError(message: "invalid value \(settings.dsds.weight) for --dsds-weight: expected a non-negative number", command: args.command)
             }
-            // Kept as the flag's decimal (not through Float) so that a run's recorded settings read as typed.
-            if args.string("--t-min") != nil { settings.dsds.tMin = Double(try args.float("--t-min", default: 0)).roundedToDecimals(6) }
-            if args.string("--t-max") != nil { settings.dsds.tMax = Double(try args.float("--t-max", default: 1)).roundedToDecimals(6) }
-            if args.string("--t-max-end") != nil {
-                settings.dsds.tMaxEnd = Double(try args.float("--t-max-end", default: 1)).roundedToDecimals(6)
-                settings.dsds.annealKimg = Double(try args.float("--t-anneal-kimg", default: try args.float("--kimg", default: 100))).roundedToDecimals(6)
+            // Parsed as Double, so that a run's recorded settings read as typed.
+            func double(_ flag: String) throws -> Double? {
+                guard let text = args.string(flag) else { return nil }
+                guard let v = Double(text), v.isFinite else {
+                    throw UsageError(message: "invalid value '\(text)' for \(flag): expected a number", command: args.command)
+                }
+                return v
+            }
+            settings.dsds.tMin = try double("--t-min") ?? settings.dsds.tMin
+            settings.dsds.tMax = try double("--t-max") ?? settings.dsds.tMax
+            if let end = try double("--t-max-end") {
+                settings.dsds.tMaxEnd = end
+                settings.dsds.annealKimg = try double("--t-anneal-kimg") ?? double("--kimg") ?? 100
                 guard settings.dsds.annealKimg > 0 else {
                     throw UsageError(message: "invalid value \(settings.dsds.annealKimg) for --t-anneal-kimg: expected a positive number", command: args.command)
                 }
@@ -202,8 +209,4 @@ enum TrainCommand {
         Interrupt.install(message: "finishing the step in flight and saving a checkpoint")
         try TrainingLoop.run(task, in: run, settings: loop, resume: resume != nil)
     }
-}
-
-private extension Double {
-    func roundedToDecimals(_ n: Int) -> Double { let f = pow(10.0, Double(n)); return (self * f).rounded() / f }
 }

@@ -173,7 +173,18 @@ nonisolated(unsafe) var transposedColumnBudget = 1 << 23
 /// Output channels per group up to which the weight gradient takes its dot products row against row (`gemmNT`:
 /// gy and the im2col columns both run over positions, so the packed GEMM would transpose both); tests change it.
 nonisolated(unsafe) var weightGradDotProductMaxChannels = 16
-func weightGradDotProducts(_ s: ConvShape) -> Bool { s.og <= weightGradDotProductMaxChannels }
+
+/// gw (og × k) (+)= gy (og × positions, rows lda apart) · cols (k × positions)ᵀ: dot products for narrow layers,
+/// else the packed GEMM.
+func weightGradProduct(_ s: ConvShape, k: Int, positions: Int, _ gy: UnsafePointer<Float>, _ cols: UnsafePointer<Float>,
+                       _ gw: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    if s.og <= weightGradDotProductMaxChannels {
+        gemmNT(m: s.og, n: k, k: positions, gy, lda: positions, cols, ldb: positions, gw, ldc: k, accumulate: accumulate)
+    } else {
+        gemm(m: s.og, n: k, k: positions, MatrixRef(gy, rs: positions, cs: 1), MatrixRef(cols, rs: 1, cs: positions), gw, ldc: k,
+             accumulate: accumulate)
+    }
+}
 
 /// Weight gradient: gw = Σ over the batch of gy · im2col(image)ᵀ.
 // x: (N, C, ih, iw), gy: (N, O, oh, ow) -> gw: (O, C/groups, kh, kw), all dense
@@ -187,8 +198,7 @@ func convWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ s: 
             for g in 0..<s.groups {
                 gatherItems(gy, n: s.n, channels: s.o, r0: g * s.og, rows: s.og, p: p, gyg)
                 for b in 0..<s.n { im2col(x + (b * s.c + g * s.cg) * s.imagePlane, channels: s.cg, s, cols + b * p, ld: np) }
-                if weightGradDotProducts(s) { gemmNT(m: s.og, n: k, k: np, gyg, lda: np, cols, ldb: np, gw + g * s.og * k, ldc: k, accumulate: false) }
-                else { gemm(m: s.og, n: k, k: np, MatrixRef(gyg, rs: np, cs: 1), MatrixRef(cols, rs: 1, cs: np), gw + g * s.og * k, ldc: k) }
+                weightGradProduct(s, k: k, positions: np, gyg, cols, gw + g * s.og * k, accumulate: false)
             }
         }
         return
@@ -197,9 +207,8 @@ func convWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ s: 
         for b in 0..<s.n {
             let img = x + (b * s.c + g * s.cg) * s.imagePlane
             if !pointwise { im2col(img, channels: s.cg, s, cols) }
-            let gyb = gy + (b * s.o + g * s.og) * p, colsb = pointwise ? img : UnsafePointer(cols)
-            if weightGradDotProducts(s) { gemmNT(m: s.og, n: k, k: p, gyb, lda: p, colsb, ldb: p, gw + g * s.og * k, ldc: k, accumulate: b > 0) }
-            else { gemm(m: s.og, n: k, k: p, MatrixRef(gyb, rs: p, cs: 1), MatrixRef(colsb, rs: 1, cs: p), gw + g * s.og * k, ldc: k, accumulate: b > 0) }
+            weightGradProduct(s, k: k, positions: p, gy + (b * s.o + g * s.og) * p, pointwise ? img : UnsafePointer(cols),
+                              gw + g * s.og * k, accumulate: b > 0)
         }
     }
 }

@@ -15,6 +15,8 @@ public struct RealBatch {
     public var imageRaw: Tensor
     /// (N, 25) labels.
     public var c: Tensor
+    /// (N, Dt) pooled features (t_EOT) of one caption per image, for a text-conditioned D; nil otherwise.
+    public var text: Tensor?
 
     /// Builds the raw target: antialiased bilinear resize to R, then the blur of σ.
     public init(image: Tensor, c: Tensor, resolution r: Int, blurSigma: Float) {
@@ -48,6 +50,9 @@ public final class EG3DLoss<G: TrainableGenerator> {
     public let generator: G
     public let discriminator: DualDiscriminator
     public var r1Gamma: Float
+    /// A text-conditioned D's matching-aware term (GigaGAN's; ours, not the paper's): in Dmain, real images paired
+    /// with another image's caption count as fakes, with this weight (0: off). Without it D can ignore the text.
+    public var mismatchWeight: Float = 0
 
     public init(generator: G, discriminator: DualDiscriminator, r1Gamma: Float) {
         self.generator = generator; self.discriminator = discriminator; self.r1Gamma = r1Gamma
@@ -62,10 +67,15 @@ public final class EG3DLoss<G: TrainableGenerator> {
         return generator.render(planes: planes, ws: ws, cameras: d.c, resolution: s.neuralRenderingResolution, random: d.renderer)
     }
 
-    /// run_D: blurs the super-resolved image (not the raw one), then D.
-    public func runD(image: Tensor, imageRaw: Tensor, c: Tensor, blurSigma: Float, labelNoise: RandomGenerator? = nil) -> Tensor {
-        discriminator(image: DiscriminatorBlur.apply(image, sigma: blurSigma), imageRaw: imageRaw, c: c, rng: labelNoise)
+    /// run_D: blurs the super-resolved image (not the raw one), then D. `text`: the prompts' t_EOT (a text-conditioned
+    /// D only; ignored otherwise).
+    public func runD(image: Tensor, imageRaw: Tensor, c: Tensor, text: Tensor? = nil, blurSigma: Float, labelNoise: RandomGenerator? = nil) -> Tensor {
+        discriminator(image: DiscriminatorBlur.apply(image, sigma: blurSigma), imageRaw: imageRaw, c: c,
+                      text: discriminator.text == nil ? nil : text, rng: labelNoise)
     }
+
+    /// The pooled prompt features of a phase's fakes (stages 1-2), detached.
+    func fakeText(_ d: PhaseDraws) -> Tensor? { d.prompts?.eot.detach() }
 
     /// Gmain: mean(softplus(−D(G(z, c), c)))·gain, back-propagated. Returns the loss and the mean fake logit.
     /// `extra` adds a further generator loss computed from the same fake batch (stage 2's text loss).
@@ -73,7 +83,7 @@ public final class EG3DLoss<G: TrainableGenerator> {
     public func gMain(_ d: PhaseDraws, _ s: LossSchedule, gain: Float,
                       extra: ((GeneratorOutput, PhaseDraws) -> (loss: Tensor, report: [String: Double]))? = nil) -> [String: Double] {
         let out = runG(d, s)
-        let logits = runD(image: out.image, imageRaw: out.imageRaw, c: d.c, blurSigma: s.blurSigma)
+        let logits = runD(image: out.image, imageRaw: out.imageRaw, c: d.c, text: fakeText(d), blurSigma: s.blurSigma)
         let loss = logits.neg().softplus().mean()
         var report = ["G/loss": Double(loss.item()), "scores/fake": Double(logits.mean().item())]
         var total = loss
@@ -106,18 +116,29 @@ public final class EG3DLoss<G: TrainableGenerator> {
     }
 
     /// Dmain: mean(softplus(D(G(z, c)))) on a fake batch (the generator run updates w_avg and records no graph),
-    /// then mean(softplus(−D(real))), each times gain, back-propagated.
+    /// then mean(softplus(−D(real))), each times gain, back-propagated. A text-conditioned D with mismatchWeight > 0
+    /// also sees each real image with the next image's caption as a fake: mismatchWeight·mean(softplus(D(real, t'))).
     @discardableResult
     public func dMain(_ d: PhaseDraws, _ s: LossSchedule, real: RealBatch, gain: Float) -> [String: Double] {
         let fake = withNoGrad { runG(d, s, updateEmas: true) }
-        let fakeLogits = runD(image: fake.image.detach(), imageRaw: fake.imageRaw.detach(), c: d.c, blurSigma: s.blurSigma)
+        let fakeLogits = runD(image: fake.image.detach(), imageRaw: fake.imageRaw.detach(), c: d.c, text: fakeText(d), blurSigma: s.blurSigma)
         let lossGen = fakeLogits.softplus()
         (lossGen.mean() * gain).backward()
-        let realLogits = runD(image: real.image, imageRaw: real.imageRaw, c: real.c, blurSigma: s.blurSigma)
+        let realLogits = runD(image: real.image, imageRaw: real.imageRaw, c: real.c, text: real.text, blurSigma: s.blurSigma)
         let lossReal = realLogits.neg().softplus()
         (lossReal.mean() * gain).backward()
         let total = withNoGrad { (lossGen.detach() + lossReal.detach()).mean().item() }
-        return ["D/loss": Double(total), "scores/fake": Double(fakeLogits.mean().item()), "scores/real": Double(realLogits.mean().item())]
+        var report = ["D/loss": Double(total), "scores/fake": Double(fakeLogits.mean().item()), "scores/real": Double(realLogits.mean().item())]
+        if discriminator.text != nil, mismatchWeight > 0, let text = real.text, text.shape[0] > 1 {
+            let n = text.shape[0]
+            let other = text.indexSelect(axis: 0, Tensor((0..<n).map { Float(($0 + 1) % n) }, shape: [n]))
+            let mismatched = runD(image: real.image, imageRaw: real.imageRaw, c: real.c, text: other, blurSigma: s.blurSigma)
+            let lossMismatch = mismatched.softplus()
+            (lossMismatch.mean() * (mismatchWeight * gain)).backward()
+            report["D/mismatch"] = Double(lossMismatch.mean().item())
+            report["scores/mismatched"] = Double(mismatched.mean().item())
+        }
+        return report
     }
 
     /// Dreg: R1 on both inputs, ‖∂ΣD/∂image‖² + ‖∂ΣD/∂image_raw‖² per sample; mean(r1·γ/2)·gain back-propagated
@@ -129,7 +150,7 @@ public final class EG3DLoss<G: TrainableGenerator> {
         let img = withNoGrad { DiscriminatorBlur.apply(real.image, sigma: s.blurSigma) }.detach(), raw = real.imageRaw.detach()
         img.requiresGrad = true
         raw.requiresGrad = true
-        let logits = runD(image: img, imageRaw: raw, c: real.c, blurSigma: 0)
+        let logits = runD(image: img, imageRaw: raw, c: real.c, text: real.text, blurSigma: 0)
         let g = gradients(of: logits.sum(), wrt: [img, raw], createGraph: true)
         // The penalty's own gradient with respect to the images is not wanted: prune those leaves.
         img.requiresGrad = false

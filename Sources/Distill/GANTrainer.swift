@@ -45,6 +45,9 @@ public final class GANTrainer<G: TrainableGenerator> {
     /// Prompts for the generator's samples (stages 1-2): given the step's stream for captions and the gen_c
     /// dataset rows. nil for stage 0.
     public var prompts: ((_ streams: StepStreams, _ phase: Int, _ n: Int) -> (TextConditioning, Tensor, [String]))?
+    /// A text-conditioned D's captions of the real images: given the step's stream and the dataset indices of the
+    /// real batch, their pooled text features (N, Dt). nil: D is not text-conditioned.
+    public var realCaptionFeatures: ((_ random: RandomGenerator, _ indices: [Int]) -> Tensor)?
     /// Fixed prompts for the sample grid (stages 1-2).
     public var samplePrompts: ((_ n: Int) -> TextConditioning)?
     /// Which of the generator's parameters train (nil: all); `--freeze g` trains only the text conditioning.
@@ -111,10 +114,13 @@ public final class GANTrainer<G: TrainableGenerator> {
         // The real batch is shared by every phase of the step.
         let indices = order.batch(step: step, size: b)
         let realImages = data.images(indices), realLabels = data.labelTensor(indices)
+        let realText = realCaptionFeatures.map { $0(streams.generator(.realCaptions), indices) }
         let reals = (0..<chunks).map { k in
-            RealBatch(image: realImages.slice(axis: 0, start: k * micro, end: (k + 1) * micro).contiguous(),
-                      c: realLabels.slice(axis: 0, start: k * micro, end: (k + 1) * micro).contiguous(),
-                      resolution: schedule.neuralRenderingResolution, blurSigma: schedule.blurSigma)
+            var r = RealBatch(image: realImages.slice(axis: 0, start: k * micro, end: (k + 1) * micro).contiguous(),
+                              c: realLabels.slice(axis: 0, start: k * micro, end: (k + 1) * micro).contiguous(),
+                              resolution: schedule.neuralRenderingResolution, blurSigma: schedule.blurSigma)
+            r.text = realText?.slice(axis: 0, start: k * micro, end: (k + 1) * micro).contiguous()
+            return r
         }
         let dataSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         var reconstruction: [String: Double] = [:], reconstructionSeconds = 0.0

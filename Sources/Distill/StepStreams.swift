@@ -22,6 +22,8 @@ public enum StreamPurpose: String, Sendable, CaseIterable {
     case captions
     /// D-SDS timesteps and noise.
     case scoreDistillation = "score-distillation"
+    /// Captions chosen for the real images of a text-conditioned D.
+    case realCaptions = "real-captions"
 }
 
 /// The streams of one step of a run.

@@ -26,6 +26,10 @@ public struct TextStageSettings {
     /// The CLIP folder of `--text-loss clip` (a Hugging Face CLIPModel folder) and the loss weight.
     public var clipFolder: String?
     public var clipWeight: Float = 1
+    /// `--d-text`: D also judges the prompt (ours, not the paper's: DiscriminatorTextProjection.swift), real images
+    /// paired with one of their own CelebAText-style captions; `mismatchWeight` weighs the matching-aware term.
+    public var discriminatorText = false
+    public var mismatchWeight: Float = 1
     public init(stage: Int) { self.stage = stage }
 }
 
@@ -83,16 +87,28 @@ public enum TextStages {
             ema = TextConditionedGenerator(generator: initial.ema.eg3d, conditioning: cc, rng: RandomGenerator(seed: 0))
             try withNoGrad { try ema.conditioning.load(g.conditioning.stateDict(), strict: true) }
         }
-        let d = DualDiscriminator(cfg.discriminatorConfig, rng: rng)
-        let dState = initial.d
-        if let dState {
-            do { try d.load(dState, strict: true) } catch { throw FileError(path: initPath, message: "D: \(error)") }
+        var dConfig = cfg.discriminatorConfig
+        if settings.discriminatorText { dConfig.textDim = text.hiddenSize }
+        let d = DualDiscriminator(dConfig, rng: rng)
+        if let dState = initial.d {
+            let hasText = dState.keys.contains { $0.hasPrefix("text.") }
+            if hasText && !settings.discriminatorText {
+                throw FileError(path: initPath, message: "its D is text-conditioned (keys text.*); continue it with --d-text")
+            }
+            // A camera-only D (stage 0) loads into a text-conditioned one: every key but the new head's must be there.
+            if !hasText && settings.discriminatorText {
+                let own = d.stateDict()
+                if let k = own.keys.filter({ !$0.hasPrefix("text.") && dState[$0] == nil }).sorted().first { throw FileError(path: initPath, message: "D: missing key \(k)") }
+                if let k = dState.keys.filter({ own[$0] == nil }).sorted().first { throw FileError(path: initPath, message: "D: unexpected key \(k)") }
+            }
+            do { try d.load(dState, strict: hasText || !settings.discriminatorText) } catch { throw FileError(path: initPath, message: "D: \(error)") }
         }
         g.neuralRenderingResolution = training.neuralRenderingResolutionInitial
         let trainer = try GANTrainer(options: training, seed: seed, generator: g, generatorEMA: ema, discriminator: d,
                                      data: bank, copyToEMA: false)
         if settings.freeze == "g" { trainer.generatorTrainable = { $0.hasPrefix("conditioning.") } }
         trainer.freezeDiscriminator = settings.freeze == "d"
+        trainer.loss.mismatchWeight = settings.discriminatorText ? settings.mismatchWeight : 0
 
         // Prompts: a random caption of a random training image per sample.
         let captions = bank.captions
@@ -107,6 +123,12 @@ public enum TextStages {
                 return c[r.integer(below: c.count)]
             }
             return encode(chosen)
+        }
+        if settings.discriminatorText {
+            // One of each real image's own captions (the style the generator trains on).
+            trainer.realCaptionFeatures = { r, indices in
+                encode(indices.map { i in captions[i][r.integer(below: captions[i].count)] }).0.eot.detach()
+            }
         }
         let fixed = (0..<8).map { captions[$0 % captions.count][0] }
         trainer.samplePrompts = { n in encode(Array(fixed.prefix(n))).0 }
@@ -139,7 +161,7 @@ public enum TextStages {
         let task = GANTrainingTask(trainer: trainer, title: "stage \(settings.stage)")
         task.runInfo = ["stage": settings.stage, "dataset": path, "images": bank.count, "init": initPath, "teacher": teacherPath,
                         "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze,
-                        "pool_3d": settings.pool3D, "gated": settings.gated]
+                        "pool_3d": settings.pool3D, "gated": settings.gated, "d_text": settings.discriminatorText]
         return task
     }
 

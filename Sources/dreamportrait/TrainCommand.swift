@@ -51,6 +51,8 @@ enum TrainCommand {
             Option(name: "--t-anneal-kimg", value: "K", help: "Length of that annealing in thousands of images", defaultValue: "--kimg"),
             Option(name: "--mapping-lr-multiplier", value: "L", help: "λ of a new semantics mapping network's equalised-lr layers (stages 1-2; a continued text-conditioned checkpoint keeps its own)", defaultValue: "0.01, EG3D's mapping"),
             Option(name: "--clip", value: "DIR", help: "CLIP model folder of --text-loss clip (weights, tokenizer, preprocessor)"),
+            Option(name: "--d-text", value: nil, help: "Stages 1-2: D also judges the prompt (a projection on the caption's t_EOT; ours, not the paper's), real images with their own captions"),
+            Option(name: "--d-mismatch", value: "W", help: "With --d-text: weight of real images paired with another image's caption as fakes in D's loss", defaultValue: "1"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
             Option(name: "--pool-mib", value: "M", help: "Capacity of TensorCore's buffer pool (freed large buffers kept for reuse; it never holds more than the step's peak)", defaultValue: "4096"),
         ],
@@ -124,6 +126,14 @@ enum TrainCommand {
                 }
             }
             settings.clipFolder = args.string("--clip")
+            settings.discriminatorText = args.flag("--d-text")
+            settings.mismatchWeight = try args.float("--d-mismatch", default: 1)
+            guard settings.mismatchWeight.isFinite && settings.mismatchWeight >= 0 else {
+                throw UsageError(message: "invalid value \(settings.mismatchWeight) for --d-mismatch: expected a non-negative number", command: args.command)
+            }
+            if args.string("--d-mismatch") != nil && !settings.discriminatorText {
+                throw UsageError(message: "--d-mismatch weighs a term of the text-conditioned D: add --d-text", command: args.command)
+            }
             settings.pool3D = !args.flag("--no-3d-pool")
             settings.gated = !args.flag("--no-gate")
             if args.string("--mapping-lr-multiplier") != nil {
@@ -167,7 +177,7 @@ enum TrainCommand {
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze,
                                   "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier"]
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "d_text", "d_mismatch"]
             // Recorded only when not the default, so that runs started before these keys existed resume.
             if settings.dsds.guidance != 100 { settingsRecord["guidance"] = Double(settings.dsds.guidance) }
             if settings.dsds.weight != 1 { settingsRecord["dsds_weight"] = Double(settings.dsds.weight) }
@@ -175,6 +185,7 @@ enum TrainCommand {
             if settings.dsds.tMax != 0.98 { settingsRecord["t_max"] = settings.dsds.tMax }
             if let e = settings.dsds.tMaxEnd { settingsRecord["t_max_end"] = e; settingsRecord["t_anneal_kimg"] = settings.dsds.annealKimg }
             if let l = settings.mappingLrMultiplier { settingsRecord["mapping_lr_multiplier"] = Double(l) }
+            if settings.discriminatorText { settingsRecord["d_text"] = true; settingsRecord["d_mismatch"] = Double(settings.mismatchWeight) }
         }
         try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)
 

@@ -32,13 +32,15 @@ public struct DiscriminatorConfig: Codable, Equatable, Sendable {
     public var architecture: DiscriminatorArchitecture
     /// Std-devs of Gaussian noise added to the camera label before the mapping (0 = off, EG3D's default).
     public var discCNoise: Float
+    /// Width of the prompt feature of a text-conditioned D (ours: DiscriminatorTextProjection.swift); nil = EG3D's D.
+    public var textDim: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case cDim = "c_dim", imgResolution = "img_resolution", imgChannels = "img_channels"
         case channelBase = "channel_base", channelMax = "channel_max", cmapDim = "cmap_dim"
         case mbstdGroupSize = "mbstd_group_size", mbstdNumChannels = "mbstd_num_channels"
         case mappingLayers = "mapping_layers", convClamp = "conv_clamp", architecture
-        case discCNoise = "disc_c_noise"
+        case discCNoise = "disc_c_noise", textDim = "text_dim"
     }
 
     public init(cDim: Int = 25, imgResolution: Int, imgChannels: Int = 3, channelBase: Int = 32768, channelMax: Int = 512,
@@ -88,5 +90,7 @@ public struct DiscriminatorConfig: Codable, Equatable, Sendable {
         require(mappingLayers >= 1, "DiscriminatorConfig: mapping_layers must be >= 1, got \(mappingLayers)")
         require(convClamp.map { $0 >= 0 } ?? true, "DiscriminatorConfig: conv_clamp must be >= 0, got \(convClamp!)")
         require(discCNoise >= 0, "DiscriminatorConfig: disc_c_noise must be >= 0, got \(discCNoise)")
+        require(textDim.map { $0 >= 1 && cDim > 0 } ?? true,
+                "DiscriminatorConfig: text_dim \(textDim ?? 0) needs a positive width and a camera-conditioned D (c_dim > 0, got \(cDim))")
     }
 }

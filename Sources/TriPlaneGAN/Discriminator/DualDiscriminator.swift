@@ -17,6 +17,8 @@ public final class DualDiscriminator: Module {
     /// fc0 … fc{L-1} (lrelu, λ = 0.01); no latent, no broadcast, no truncation.
     public let mapping: MappingNetwork?
     public let b4: DiscriminatorEpilogue
+    /// The prompt's offset to the camera map (config.textDim set; ours, DiscriminatorTextProjection.swift): key `text`.
+    public let text: DiscriminatorTextProjection?
     /// (4, 4) FIR filter (saved; used only by the 'classic' resize mode, which EG3D does not select).
     public let resampleFilter: Tensor
 
@@ -39,10 +41,12 @@ public final class DualDiscriminator: Module {
                                    mbstdGroupSize: config.mbstdGroupSize, mbstdNumChannels: config.mbstdNumChannels,
                                    convClamp: config.convClamp, rng: rng)
         resampleFilter = firResampleFilter()
+        text = config.textDim.map { DiscriminatorTextProjection(textDim: $0, cmapDim: cmapDim, rng: rng) }
         super.init()
         for block in blocks { registerModule("b\(block.resolution)", block) }
         if let mapping { registerModule("mapping", mapping) }
         registerModule("b4", b4)
+        if let text { registerModule("text", text) }
         registerBuffer("resample_filter", resampleFilter)
     }
 
@@ -60,8 +64,9 @@ public final class DualDiscriminator: Module {
 
     /// Logits (N, 1) for images (N, C, R, R), raw renderings (N, C, h, w) and camera labels c (N, c_dim).
     /// With disc_c_noise > 0 the label is perturbed by randn·std_batch(c)·disc_c_noise drawn from `rng`
-    /// (the official code does this in place on the caller's c; here c is left untouched).
-    public func callAsFunction(image: Tensor, imageRaw: Tensor, c: Tensor?, rng: RandomGenerator? = nil) -> Tensor {
+    /// (the official code does this in place on the caller's c; here c is left untouched). A text-conditioned D
+    /// also takes the prompts' pooled features `text` (N, text_dim), added to the camera map as tmap(text).
+    public func callAsFunction(image: Tensor, imageRaw: Tensor, c: Tensor?, text: Tensor? = nil, rng: RandomGenerator? = nil) -> Tensor {
         var x: Tensor? = nil
         let img = dualImage(image: image, imageRaw: imageRaw)
         for (i, block) in blocks.enumerated() { x = block(x, img: i == 0 ? img : nil) }
@@ -75,6 +80,11 @@ public final class DualDiscriminator: Module {
                 c = c + rng.normal(c.shape) * std * config.discCNoise
             }
             cmap = mapping(nil, c)
+        }
+        if let head = self.text {
+            guard let text else { fatalError("DualDiscriminator: a text-conditioned D (text_dim \(head.textDim)) needs the prompts' features") }
+            require(text.shape[0] == image.shape[0], "DualDiscriminator: text features \(text.shape) for \(image.shape[0]) images")
+            cmap = cmap.map { $0 + head(text) }
         }
         guard let features = x else { fatalError("DualDiscriminator: no blocks") }
         return b4(features, cmap: cmap)

@@ -127,15 +127,14 @@ public enum GeneratorEvaluation {
 
         var extras = GeneratorEvaluationExtras(consistency: try source.consistency())
         if let attributeProbabilities {
-            var agree = 0, stated = 0
+            var c = AttributeAccuracy.Counts()
             for v in MSCView.allCases {
-                let c = try attributeCounts(count: source.count, batch: s.batchSize, prompts: held.captions.map { $0[0] },
-                                            probabilities: attributeProbabilities) { try source.signedImage($0, view: v) }
-                agree += c.agree; stated += c.stated
+                c = c + (try attributeCounts(count: source.count, batch: s.batchSize, prompts: held.captions.map { $0[0] },
+                                             probabilities: attributeProbabilities) { try source.signedImage($0, view: v) })
             }
-            extras.attributeAccuracy = (agree, stated)
-            report.info["attribute_accuracy"] = ["percent": stated == 0 ? 0 : 100 * Double(agree) / Double(stated), "agree": agree,
-                                                 "stated": stated, "views": "F, L15, R15", "rule": "classifier probability > 0.5 equals the statement of PromptAttributes.parse(prompt)"]
+            extras.attributeAccuracy = (c.agree, c.stated)
+            report.info["attribute_accuracy"] = ["percent": c.percent, "agree": c.agree, "stated": c.stated, "per_attribute": c.perAttributeJSON,
+                                                 "views": "F, L15, R15", "rule": "classifier probability > 0.5 equals the statement of PromptAttributes.parse(prompt)"]
         }
         try referenceRow(held: held, data: data, settings: e, embedder: embedder, batch: s.batchSize,
                          attributeProbabilities: attributeProbabilities, extras: &extras, report: &report)
@@ -175,23 +174,23 @@ public enum GeneratorEvaluation {
         if let attributeProbabilities {
             let c = try attributeCounts(count: real.count, batch: batch, prompts: held.captions.map { $0[0] },
                                         probabilities: attributeProbabilities) { try real.image($0, view: .frontal) * 2 - 1 }
-            extras.realAttributeAccuracy = c
-            info["attribute_accuracy_percent"] = c.stated == 0 ? 0 : 100 * Double(c.agree) / Double(c.stated)
+            extras.realAttributeAccuracy = (c.agree, c.stated)
+            info["attribute_accuracy_percent"] = c.percent
+            info["attribute_accuracy_per_attribute"] = c.perAttributeJSON
         }
         report.info["real_images"] = info
     }
 
     /// The classifier's agreement with what each sample's prompt states: images `image(i)` in [-1, 1], in batches.
     static func attributeCounts(count: Int, batch: Int, prompts: [String], probabilities: (Tensor) throws -> Tensor,
-                                image: (Int) throws -> Tensor) throws -> (agree: Int, stated: Int) {
-        var agree = 0, stated = 0
+                                image: (Int) throws -> Tensor) throws -> AttributeAccuracy.Counts {
+        var c = AttributeAccuracy.Counts()
         for start in stride(from: 0, to: count, by: batch) {
             let r = start..<Swift.min(count, start + batch)
             let probs = try probabilities(Tensor.stack(try r.map(image), axis: 0)).toArray()
-            let c = AttributeAccuracy.count(prompts: r.map { prompts[$0] }, probabilities: probs)
-            agree += c.agree; stated += c.stated
+            c = c + AttributeAccuracy.count(prompts: r.map { prompts[$0] }, probabilities: probs)
         }
-        return (agree, stated)
+        return c
     }
 
     /// The judge-feature spread of `seeds` samples of each prompt against that of the real images of the whole

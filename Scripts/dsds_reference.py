@@ -8,8 +8,9 @@ timesteps with the scheduler's add_noise, scored by the U-Net without gradient f
 conditional prompts (classifier-free guidance s = 100), and g = (1 - alphabar_t) * (eps_hat / rms(eps_hat) -
 eps / rms(eps)) (our unit-RMS rescaling rule, per sample). The surrogate (g.detach() * latents).sum() / N is
 back-propagated to x. Writes Tests/Fixtures/distill/dsds_tiny.safetensors: image, timesteps, noise,
-posterior_noise, cond_states, uncond_states, gradient g, latents, image_grad, loss; plus rescale "none"
-variants (g_none, image_grad_none).
+posterior_noise, cond_states, uncond_states, gradient g, latents, image_grad, loss; plus the rescale "none"
+variants (gradient_none, image_grad_none, loss_none) and "shared_rms" ones (g = (1 - alphabar_t) * (eps_hat - eps) /
+rms(eps_hat); gradient_shared, image_grad_shared, loss_shared).
 
     python3 Scripts/dsds_reference.py
 """
@@ -43,7 +44,7 @@ def main():
     alphas = pipe.scheduler.alphas_cumprod
     out = dict(image=image0, timesteps=timesteps.float(), noise=noise, posterior_noise=post,
                cond_states=cond.detach(), uncond_states=uncond.detach())
-    for rescale in ["unit_rms", "none"]:
+    for rescale in ["unit_rms", "none", "shared_rms"]:
         image = image0.clone().requires_grad_(True)
         x = torch.nn.functional.interpolate(image, size=(16, 16), mode="bilinear", align_corners=False, antialias=True)
         dist = pipe.vae.encode(x).latent_dist
@@ -58,11 +59,14 @@ def main():
             if rescale == "unit_rms":
                 pred = pred / pred.square().mean(dim=[1, 2, 3], keepdim=True).sqrt()
                 nz = noise / noise.square().mean(dim=[1, 2, 3], keepdim=True).sqrt()
+            elif rescale == "shared_rms":
+                r = pred.square().mean(dim=[1, 2, 3], keepdim=True).sqrt()
+                pred, nz = pred / r, noise / r
             w = (1 - alphas[timesteps]).reshape(n, 1, 1, 1)
             g = w * (pred - nz)
         loss = (g * latents).sum() / n
         loss.backward()
-        sfx = "" if rescale == "unit_rms" else "_none"
+        sfx = {"unit_rms": "", "none": "_none", "shared_rms": "_shared"}[rescale]
         out["gradient" + sfx] = g
         out["image_grad" + sfx] = image.grad.detach().clone()
         out["loss" + sfx] = loss.detach().reshape(1)

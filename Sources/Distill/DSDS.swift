@@ -4,9 +4,12 @@
 // dropped), g = w(t)(ε̂ − ε), and the surrogate L = Σ stopgrad(g)·x' / N whose gradient on x' is g / N.
 //
 // Noise rescaling (the paper rescales "the predicted and the Gaussian noise" to prevent overflow; its rule is not
-// given). Ours, `.unitRMS` (the default): ε̂ and ε are each divided by their per-sample root mean square before
-// the difference, so |g|_rms ≤ 2·w(t) whatever the guidance scale (at s = 100, ε̂ is ~100× larger than ε and
-// would otherwise dominate and overflow the generator's fp32 gradients). `.none` is DreamFusion's plain rule.
+// given). `.unitRMS` (the default): ε̂ and ε are each divided by their own per-sample root mean square before the
+// difference, so |g|_rms ≤ 2·w(t) whatever the guidance scale (at s = 100, ε̂ is several times larger than ε).
+// `.sharedRMS`: both are divided by the same factor, rms(ε̂), so g = w(t)(ε̂ − ε)/rms(ε̂): as bounded, but ε_u − ε
+// (the teacher's denoising error, small where the render is realistic) still cancels the injected noise, which
+// `.unitRMS` breaks: there ε̂/rms(ε̂) holds ε_u with weight ~1/rms(ε̂) (0.23 at s = 100 on the world teacher) and ε
+// with weight 1, so ~0.8·ε of pure noise rides on every gradient. `.none` is DreamFusion's plain rule.
 //
 // Everything random comes in `DSDSDraws` (timesteps, ε, the posterior sample's noise), so the function is the same
 // for the amortised training here and a per-prompt SDS optimisation.
@@ -15,7 +18,7 @@ import TensorCore
 import Teacher
 
 public struct DSDSSettings: Codable, Sendable, Equatable {
-    public enum Rescale: String, Codable, Sendable { case none, unitRMS = "unit_rms" }
+    public enum Rescale: String, Codable, Sendable, CaseIterable { case none, unitRMS = "unit_rms", sharedRMS = "shared_rms" }
     public enum Weighting: String, Codable, Sendable {
         /// w(t) = 1 − ᾱ_t (DreamFusion).
         case oneMinusAlphaBar = "one_minus_alpha_bar"
@@ -116,10 +119,15 @@ public enum DSDS {
             var pred = eu + (ec - eu) * settings.guidance
             var noise = draws.noise
             let predRMS = (pred * pred).mean(axes: [1, 2, 3]).sqrt()
-            if settings.rescale == .unitRMS {
+            switch settings.rescale {
+            case .none: break
+            case .unitRMS:
                 let noiseRMS = (noise * noise).mean(axes: [1, 2, 3]).sqrt()
                 pred = pred / predRMS.reshape([n, 1, 1, 1])
                 noise = noise / noiseRMS.reshape([n, 1, 1, 1])
+            case .sharedRMS:
+                pred = pred / predRMS.reshape([n, 1, 1, 1])
+                noise = noise / predRMS.reshape([n, 1, 1, 1])
             }
             let w: [Float] = draws.timesteps.map { settings.weighting == .uniform ? 1 : 1 - schedule.alphasCumprod[$0] }
             return ((pred - noise) * Tensor(w, shape: [n, 1, 1, 1]), predRMS.toArray())

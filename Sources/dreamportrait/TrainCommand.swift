@@ -45,6 +45,7 @@ enum TrainCommand {
             Option(name: "--freeze", value: "g|d|none", help: "Freeze G (only the text conditioning trains) or D (ablation)", defaultValue: "none"),
             Option(name: "--guidance", value: "S", help: "D-SDS classifier-free guidance scale (stage 2)", defaultValue: "100"),
             Option(name: "--dsds-weight", value: "W", help: "Weight of D-SDS beside the GAN loss in G's objective (stage 2)", defaultValue: "1"),
+            Option(name: "--dsds-rescale", value: "unit_rms|shared_rms|none", help: "D-SDS noise rescaling: each of ε̂ and ε by its own RMS, both by rms(ε̂), or none (DreamFusion)", defaultValue: "unit_rms"),
             Option(name: "--t-min", value: "T", help: "D-SDS: smallest timestep drawn, as a share of the schedule (stage 2)", defaultValue: "0.02"),
             Option(name: "--t-max", value: "T", help: "D-SDS: largest timestep drawn, as a share of the schedule (stage 2)", defaultValue: "0.98"),
             Option(name: "--t-max-end", value: "T", help: "D-SDS: anneal the largest timestep linearly from --t-max to T over --t-anneal-kimg (stage 2)"),
@@ -110,6 +111,12 @@ enum TrainCommand {
                     throw UsageError(message: "invalid value '\(text)' for \(flag): expected a number", command: args.command)
                 }
                 return v
+            }
+            if let r = args.string("--dsds-rescale") {
+                guard let rule = DSDSSettings.Rescale(rawValue: r) else {
+                    throw UsageError(message: "invalid value '\(r)' for --dsds-rescale: expected unit_rms, shared_rms or none", command: args.command)
+                }
+                settings.dsds.rescale = rule
             }
             settings.dsds.tMin = try double("--t-min") ?? settings.dsds.tMin
             settings.dsds.tMax = try double("--t-max") ?? settings.dsds.tMax
@@ -177,7 +184,7 @@ enum TrainCommand {
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze,
                                   "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "d_text", "d_mismatch"]
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "d_text", "d_mismatch", "dsds_rescale"]
             // Recorded only when not the default, so that runs started before these keys existed resume.
             if settings.dsds.guidance != 100 { settingsRecord["guidance"] = Double(settings.dsds.guidance) }
             if settings.dsds.weight != 1 { settingsRecord["dsds_weight"] = Double(settings.dsds.weight) }
@@ -185,6 +192,7 @@ enum TrainCommand {
             if settings.dsds.tMax != 0.98 { settingsRecord["t_max"] = settings.dsds.tMax }
             if let e = settings.dsds.tMaxEnd { settingsRecord["t_max_end"] = e; settingsRecord["t_anneal_kimg"] = settings.dsds.annealKimg }
             if let l = settings.mappingLrMultiplier { settingsRecord["mapping_lr_multiplier"] = Double(l) }
+            if settings.dsds.rescale != .unitRMS { settingsRecord["dsds_rescale"] = settings.dsds.rescale.rawValue }
             if settings.discriminatorText { settingsRecord["d_text"] = true; settingsRecord["d_mismatch"] = Double(settings.mismatchWeight) }
         }
         try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)

@@ -14,7 +14,7 @@ final class DSDSTests: XCTestCase {
     func testSurrogateGradientMatchesDiffusers() throws {
         let f = try fixture("distill/dsds_tiny.safetensors")
         let t = Self.teacher
-        for (sfx, rescale) in [("", DSDSSettings.Rescale.unitRMS), ("_none", .none)] {
+        for (sfx, rescale) in [("", DSDSSettings.Rescale.unitRMS), ("_none", .none), ("_shared", .sharedRMS)] {
             var s = DSDSSettings()
             s.rescale = rescale
             s.teacherResolution = 16

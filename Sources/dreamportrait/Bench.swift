@@ -23,7 +23,7 @@ enum BenchCommand {
             Option(name: "--cases", value: "LIST", help: "Comma-separated case names or prefixes", defaultValue: "all"),
             Option(name: "--min-time", value: "SECONDS", help: "Minimum timed seconds per case", defaultValue: "1"),
         ],
-        subcommands: [BenchPeak.command, BenchOverhead.command, BenchGenerator.command, BenchGenerate.command, BenchTrain.command, BenchDSDS.command, BenchTeacherTrain.command, BenchVAE.command, UNetBenchCommand.command, BenchInception.command],
+        subcommands: [BenchPeak.command, BenchOverhead.command, BenchConv.command, BenchGenerator.command, BenchGenerate.command, BenchTrain.command, BenchDSDS.command, BenchTeacherTrain.command, BenchVAE.command, UNetBenchCommand.command, BenchInception.command],
         run: run)
 
     static func run(_ args: Arguments) throws {

@@ -93,14 +93,18 @@ func checkConvArguments(_ op: String, stride: (Int, Int), padding: (Int, Int), d
 
 /// image -> columns.
 func convolve(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShape) -> Tensor {
-    let tap = WinogradShape(s, transposed: false) == nil ? TapConvShape(s, transposed: false) : nil
+    let row = RowConvShape(s, transposed: false)
+    let tap = row == nil && WinogradShape(s, transposed: false) == nil ? TapConvShape(s, transposed: false) : nil
     // The tap path reads any strides (its padded copy); the others need a dense input.
     let xc = tap == nil ? x.contiguous() : x, wc = w.contiguous(), bc = bias?.contiguous()
     let out = Tensor(uninitializedShape: [s.n, s.o, s.oh, s.ow])
     withExtendedLifetime((xc, wc, bc)) { serialBelow(s.multiplyAdds) {
         // 3×3, stride 1, padding 1 where it pays: Winograd F(2×2, 3×3) (2.25× fewer multiplies, the same function up
-        // to rounding); other stride-1 kernels on narrow outputs: tap GEMMs; else the implicit GEMM convolution.
-        if let ws = WinogradShape(s, transposed: false), out.count > 0 {
+        // to rounding); other stride-1 kernels on narrow outputs: tap GEMMs; else the implicit GEMM convolution. Before
+        // them, few channels on narrow maps: the row kernel (Kernels/RowConv.swift).
+        if let rs = row, out.count > 0 {
+            rowConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, rs, out.data)
+        } else if let ws = WinogradShape(s, transposed: false), out.count > 0 {
             winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data)
         } else if let ts = tap, out.count > 0 {
             // Stride 1 on narrow outputs: one GEMM per kernel tap over the padded image (Kernels/TapConv.swift).
@@ -123,7 +127,9 @@ func convolveTransposed(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShap
     withExtendedLifetime((xc, wc, bc)) { serialBelow(s.multiplyAdds) {
         // conv2d's input gradient for a 3×3, stride-1, padding-1 convolution is one too, with the filters rotated. (For
         // other stride-1 convolutions it is a tap-GEMM convolution with full padding, off while it does not pay.)
-        if let ws = WinogradShape(s, transposed: true), out.count > 0 {
+        if let rs = RowConvShape(s, transposed: true), out.count > 0 {
+            rowConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, rs, out.data)
+        } else if let ws = WinogradShape(s, transposed: true), out.count > 0 {
             winogradConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ws, out.data, flipped: true)
         } else if let ts = TapConvShape(s, transposed: true), out.count > 0 {
             tapConvForward(xc.data, wc.data, bc.map { UnsafePointer($0.data) }, ts, out.data)
@@ -141,7 +147,13 @@ func convolveTransposed(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ s: ConvShap
 func convolutionWeightGrad(_ x: Tensor, _ gy: Tensor, _ s: ConvShape) -> Tensor {
     let xc = x.contiguous(), gc = gy.contiguous()
     let out = Tensor(uninitializedShape: s.weightShape)
-    withExtendedLifetime((xc, gc)) { serialBelow(s.multiplyAdds) { convWeightGrad(xc.data, gc.data, s, out.data) } }
+    withExtendedLifetime((xc, gc)) { serialBelow(s.multiplyAdds) {
+        if let rs = RowConvShape(s, transposed: false, weightGradient: true), s.n > 0 {
+            rowConvWeightGrad(xc.data, gc.data, rs, out.data)
+        } else {
+            convWeightGrad(xc.data, gc.data, s, out.data)
+        }
+    } }
     return out.recorded("conv2d_weight_grad", [xc, gc]) { g, needs in
         [needs[0] ? convolveTransposed(gc, g, nil, s) : nil,
          needs[1] ? convolve(xc, g, nil, s) : nil]

@@ -48,10 +48,14 @@ extension Tensor {
     public func linear(_ weight: Tensor, _ bias: Tensor? = nil) -> Tensor {
         require(weight.rank == 2 && shape.last == weight.shape[1],
                      "linear: input \(shape) does not match weight \(weight.shape) (out, in)")
-        // Leading axes are flattened so forward and both gradients are single GEMMs.
+        // Leading axes are flattened so forward and both gradients are single GEMMs. The weight's gradient is taken
+        // as gᵀ · x, in the weight's own (out, in) layout: as matmul's Bᵀ-side gradient (xᵀ · g, transposed back) it
+        // was a strided view that the optimiser copied into place every step.
         let lead = Array(shape.dropLast())
         let x2 = rank == 2 ? self : reshape([-1, weight.shape[1]])
-        var y = x2.matmul(weight.transpose(0, 1))
+        var y = withNoGrad { x2.matmul(weight.transpose(0, 1)) }.recorded("linear", [x2, weight]) { g, needs in
+            [needs[0] ? g.matmul(weight) : nil, needs[1] ? g.transpose(0, 1).matmul(x2) : nil]
+        }
         if let bias { y = y + bias }
         return rank == 2 ? y : y.reshape(lead + [weight.shape[0]])
     }

@@ -28,6 +28,21 @@ extension Tensor {
             out = Tensor(uninitializedShape: keepDims ? keepShape : keepShape.enumerated().filter { !ax.contains($0.offset) }.map(\.element))
             let outer = shape[..<ax[0]].reduce(1, *), r = ax.map { shape[$0] }.reduce(1, *), inner = shape[(last + 1)...].reduce(1, *)
             sumMiddleAxis(data, outer: outer, r: r, inner: inner, out.storage.base)
+        } else if isContiguous, let k0 = ax.first == 0 ? (0..<rank).first(where: { !ax.contains($0) }) : nil,
+                  let k1 = (k0..<rank).last(where: { k in (k0...k).allSatisfy { !ax.contains($0) } }),
+                  ax == Array(0..<k0) + Array((k1 + 1)..<rank) {
+            // Reduced axes on both sides of one block of kept axes (a bias gradient over (N, C, H, W)): view as
+            // (a, k, b) and add, for each k, the row sums over b in a's order (in Float64), with no permuted copy.
+            let a = shape[..<k0].reduce(1, *), k = shape[k0...k1].reduce(1, *), b = shape[(k1 + 1)...].reduce(1, *)
+            out = Tensor(uninitializedShape: keepDims ? keepShape : Array(shape[k0...k1]))
+            let src = UnsafePointer(data), dst = out.storage.base
+            parallelRanges(k, grain: Swift.max(1, 16384 / Swift.max(1, a * b))) { range in
+                for j in range {
+                    var total = 0.0
+                    for i in 0..<a { total += Double(sumRow(src + (i * k + j) * b, b)) }
+                    dst[j] = Float(total)
+                }
+            }
         } else {
             let (rows, _, dropShape) = rowsForReduction(ax)
             out = Tensor(uninitializedShape: keepDims ? keepShape : dropShape)

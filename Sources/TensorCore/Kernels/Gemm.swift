@@ -136,9 +136,10 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
 /// with the 6x16 tile, n ≤ 128 with 12x32).
 let gemmUnpackedAPanels = 4
 
-/// Multiply-adds below which a GEMM runs on the calling thread alone (2^21: about 20 µs on one core, what waking a
-/// worker costs on a loaded 2-core machine; the overhead chain ran 1.5x slower on 2 threads than on 1 at 2^18).
-let gemmSerialWork = 1 << 21
+/// Multiply-adds below which a GEMM runs on the calling thread alone (2^22: about 30 µs on one core, what waking a
+/// worker costs; the overhead chain ran 1.5x slower on 2 threads than on 1 at 2^18, and at 2^21 `bench overhead`'s
+/// MLP step (three 2^21 GEMMs) took 0.24 ms on 2 threads against 0.21 ms on 1, quiet; 0.205 ms at 2^22).
+let gemmSerialWork = 1 << 22
 
 /// packed[kk * NR + j] = B[k0 + kk, j0 + j], zero beyond column n.
 @inline(__always) func packB(_ b: MatrixRef, k0: Int, kc: Int, j0: Int, n: Int, into dst: UnsafeMutablePointer<Float>) {

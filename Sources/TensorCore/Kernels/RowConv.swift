@@ -100,15 +100,6 @@ extension RowConvShape {
     }
 }
 
-/// The filters as (o, c, kh, kw) of this convolution: w itself, or, flipped, w (c, o, kh, kw) transposed and rotated.
-func rowConvFilters(_ w: UnsafePointer<Float>, _ s: RowConvShape, _ body: (UnsafePointer<Float>) -> Void) {
-    guard s.flipped else { body(w); return }
-    let t = s.taps, buf = UnsafeMutablePointer<Float>.allocate(capacity: s.o * s.c * t)
-    defer { buf.deallocate() }
-    for oc in 0..<s.o { for ci in 0..<s.c { for k in 0..<t { buf[(oc * s.c + ci) * t + k] = w[(ci * s.o + oc) * t + t - 1 - k] } } }
-    body(buf)
-}
-
 // x: (n, c, h, w) dense, w: (o, c, kh, kw) (flipped: (c, o, kh, kw)), bias: (o) -> out: (n, o, ho, wo)
 func rowConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                     _ s: RowConvShape, _ out: UnsafeMutablePointer<Float>) {
@@ -122,15 +113,13 @@ func rowConvForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias
         parallelRanges(s.n, grain: Swift.max(1, 65536 / Swift.max(1, s.c * s.plane))) { images in
             for b in images { rowConvPad(x + b * s.c * s.h * s.w, s, xp + b * s.c * s.plane) }
         }
-        rowConvFilters(w, s) { wt in
-            parallelRanges(s.n * channelBlocks * rowBlocks, grain: Swift.max(1, (1 << 18) / blockWork)) { tasks in
-                for task in tasks {
-                    let b = task / (channelBlocks * rowBlocks), oc0 = (task / rowBlocks) % channelBlocks * 4
-                    let y0 = task % rowBlocks * rowConvRows
-                    for chunk in 0..<s.chunks {
-                        rowConvBlock(UnsafePointer(xp + b * s.c * s.plane), wt, bias, s, oc0: oc0, y0: y0, x0: chunk * vWidth,
-                                     out + b * s.o * s.ho * s.wo)
-                    }
+        parallelRanges(s.n * channelBlocks * rowBlocks, grain: Swift.max(1, (1 << 18) / blockWork)) { tasks in
+            for task in tasks {
+                let b = task / (channelBlocks * rowBlocks), oc0 = (task / rowBlocks) % channelBlocks * 4
+                let y0 = task % rowBlocks * rowConvRows
+                for chunk in 0..<s.chunks {
+                    rowConvBlock(UnsafePointer(xp + b * s.c * s.plane), w, bias, s, oc0: oc0, y0: y0, x0: chunk * vWidth,
+                                 out + b * s.o * s.ho * s.wo)
                 }
             }
         }
@@ -156,12 +145,15 @@ func rowConvBlock(_ xp: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ bias
     #if TENSORCORE_AVX512
     let r2 = Swift.min(y0 + 2, s.ho - 1) * wp + x0, r3 = Swift.min(y0 + 3, s.ho - 1) * wp + x0
     #endif
-    let w0 = wt + q0 * c * taps, w1 = wt + q1 * c * taps, w2 = wt + q2 * c * taps, w3 = wt + q3 * c * taps
+    // Filter tap (ci, ky, kx) of output channel q: w[q, ci, ky, kx], or, flipped, w[ci, q, kh-1-ky, kw-1-kx].
+    let (qStride, cStride) = s.flipped ? (taps, s.o * taps) : (c * taps, taps)
+    let (tapBase, tapStep) = s.flipped ? (taps - 1, -1) : (0, 1)
+    let w0 = wt + q0 * qStride, w1 = wt + q1 * qStride, w2 = wt + q2 * qStride, w3 = wt + q3 * qStride
     for ci in 0..<c {
         let src = xp + ci * plane
         for ky in 0..<kh {
             for kx in 0..<kw {
-                let t = ci * taps + ky * kw + kx
+                let t = ci * cStride + tapBase + tapStep * (ky * kw + kx)
                 let b0 = V(repeating: w0[t]), b1 = V(repeating: w1[t]), b2 = V(repeating: w2[t]), b3 = V(repeating: w3[t])
                 let p = src + ky * wp + kx
                 let v0 = vload(p + r0), v1 = vload(p + r1)

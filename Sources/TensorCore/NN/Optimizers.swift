@@ -145,7 +145,8 @@ struct AdamScalars {
 func adamUpdate(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                 _ v: UnsafeMutablePointer<Float>, _ n: Int, _ c: AdamScalars) {
     let smallWeight = Swift.abs(c.w1) < 0.5, oneMinusW1 = 1 - c.w1
-    parallelRanges(n, grain: 16384) { r in
+    // Parameters under 128k floats update on the calling thread (a worker's wake-up costs more than half of it).
+    parallelRanges(n, grain: 65536) { r in
         var i = r.lowerBound
         while i + vWidth <= r.upperBound {
             var pv = vload(p + i), gv = vload(g + i), mv = vload(m + i), vv = vload(v + i)

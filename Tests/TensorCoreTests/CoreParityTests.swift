@@ -63,6 +63,31 @@ final class CoreParityTests: XCTestCase {
         }
     }
 
+    /// The unpacked small-GEMM kernel (Kernels/GemmSmall.swift) against the naive reference: row counts that leave
+    /// partial row blocks, column counts of 1 to 9 vectors (partial vector blocks), k from 1 to past the packed path's
+    /// block, A row-major and transposed, with and without accumulation; and `gemm`'s dispatch to it.
+    func testSmallGemmMatchesReference() {
+        for (m, n, k) in [(1, 16, 1), (3, 16, 7), (4, 64, 64), (5, 48, 33), (13, 80, 300), (64, 64, 64), (7, 144, 5)] {
+            for transA in [false, true] {
+                for accumulate in [false, true] {
+                    let tag = "\(m)x\(n)x\(k) transA \(transA) accumulate \(accumulate)"
+                    let a = testTensor(transA ? [k, m] : [m, k], seed: 1), b = testTensor([k, n + 3], seed: 2)
+                    let ar = transA ? MatrixRef(a.data, rs: 1, cs: m) : MatrixRef(a.data, rs: k, cs: 1)
+                    let br = MatrixRef(b.data, rs: n + 3, cs: 1)   // padded rows: only the row stride is used
+                    let fast = testTensor([m, n + 2], seed: 3), slow = Tensor(fast.toArray(), shape: fast.shape)
+                    gemmSmall(m: m, n: n, k: k, ar, br, fast.data, ldc: n + 2, accumulate: accumulate)
+                    gemmReference(m: m, n: n, k: k, ar, br, slow.data, ldc: n + 2, accumulate: accumulate)
+                    assertClose(fast, slow, tol: 1e-5, "small gemm \(tag)")   // the two padding columns untouched too
+                }
+            }
+        }
+        let dense = testTensor([64, 64], seed: 4)
+        XCTAssertTrue(gemmTakesSmallPath(m: 64, n: 64, k: 64, MatrixRef(dense.data, rs: 64, cs: 1)))
+        XCTAssertFalse(gemmTakesSmallPath(m: 64, n: 64, k: 64, MatrixRef(dense.data, rs: 1, cs: 64)))   // Bᵀ: packed
+        XCTAssertFalse(gemmTakesSmallPath(m: 64, n: 60, k: 64, MatrixRef(dense.data, rs: 64, cs: 1)))   // not whole vectors
+        XCTAssertFalse(gemmTakesSmallPath(m: 128, n: 64, k: 64, MatrixRef(dense.data, rs: 64, cs: 1)))  // over 2^18
+    }
+
     /// The k-contiguous product (a convolution's weight gradient) against the naive reference: odd sizes that leave
     /// partial row blocks of A and B and a k tail past the last vector, with and without accumulation, 1 and 2 threads.
     func testGemmNTMatchesReference() {

@@ -28,6 +28,10 @@ let gemmMC = gemmMR * 8
 /// C = A · B (or C += A · B). C is dense rows with row stride ldc. Runs across the worker threads.
 public func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
                  _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+    if m > 0 && gemmTakesSmallPath(m: m, n: n, k: k, b) {
+        gemmSmall(m: m, n: n, k: k, a, b, c, ldc: ldc, accumulate: accumulate)
+        return
+    }
     gemm(m: m, n: n, k: k, a, c, ldc: ldc, accumulate: accumulate) { k0, kc, j0, dst in
         packB(b, k0: k0, kc: kc, j0: j0, n: n, into: dst)
     }

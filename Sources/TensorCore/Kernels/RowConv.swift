@@ -48,9 +48,17 @@ struct RowConvShape {
 /// on both sides on 16²-64² maps, and lose beyond (48: 0.90-0.93x, 64: 0.73-0.86x; 32 at 8²: 0.73x). The weight
 /// gradient wins by 1.4-6x with at most 16 channels on a side, and by 1.05-1.97x up to 64 on both on maps ≥ 16² (the
 /// GEMM path pays for im2col there), losing on 8² maps with 64 (0.71x) and beyond 64.
+/// With AVX2 (the 4 × 1 and 1 × 3 blocks, x86-64-v3 build on the same CPU) the row kernel runs at ~80% of the 8-lane
+/// FMA peak, which Winograd's fewer multiplies beat from 16 channels on both sides (forward 0.84x at 16 → 16, 16²;
+/// 0.60x at 8²); with one side at 3–8 channels it still wins (forward 1.7-2.7x, input gradient 1.7-9.6x, weight
+/// gradient 1.0-3.2x), so AVX2 builds take it only there.
 func rowConvPays(c: Int, o: Int, width: Int, weightGradient: Bool) -> Bool {
+    #if TENSORCORE_AVX512
     if Swift.min(c, o) <= 16 { return true }
     return width >= 16 && Swift.max(c, o) <= (weightGradient ? 64 : 32)
+    #else
+    return Swift.min(c, o) <= 8
+    #endif
 }
 
 /// Which stride-1 convolutions conv2d and its gradients run with the row kernel: those within the measured limits
@@ -61,12 +69,15 @@ public enum RowConvolution {
     nonisolated(unsafe) public static var mode = Mode.auto
 }
 
-/// Output rows per register block: 4 channels × 4 rows of 16 lanes fill half of AVX-512's 32 registers; with AVX2
-/// (16 registers, a 16-lane vector is two) 4 × 2.
+/// Register blocks. Forward: 4 channels × 4 rows of 16 lanes fill half of AVX-512's 32 registers; with AVX2 (16
+/// registers, a 16-lane vector is two) 4 × 1 (4 × 2 spilled: 0.62x the other paths at 16 channels, 16²). Weight
+/// gradient: 4 channels × 3 taps; with AVX2 1 × 3.
 #if TENSORCORE_AVX512
 let rowConvRows = 4
+let rowConvGradChannels = 4
 #else
-let rowConvRows = 2
+let rowConvRows = 1
+let rowConvGradChannels = 1
 #endif
 
 extension RowConvShape {
@@ -137,12 +148,14 @@ func rowConvBlock(_ xp: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ bias
     let i0 = V(repeating: bias?[q0] ?? 0), i1 = V(repeating: bias?[q1] ?? 0)
     let i2 = V(repeating: bias?[q2] ?? 0), i3 = V(repeating: bias?[q3] ?? 0)
     // a<channel><row>
-    var a00 = i0, a10 = i1, a20 = i2, a30 = i3, a01 = i0, a11 = i1, a21 = i2, a31 = i3
+    var a00 = i0, a10 = i1, a20 = i2, a30 = i3
     #if TENSORCORE_AVX512
+    var a01 = i0, a11 = i1, a21 = i2, a31 = i3
     var a02 = i0, a12 = i1, a22 = i2, a32 = i3, a03 = i0, a13 = i1, a23 = i2, a33 = i3
     #endif
-    let r0 = y0 * wp + x0, r1 = Swift.min(y0 + 1, s.ho - 1) * wp + x0
+    let r0 = y0 * wp + x0
     #if TENSORCORE_AVX512
+    let r1 = Swift.min(y0 + 1, s.ho - 1) * wp + x0
     let r2 = Swift.min(y0 + 2, s.ho - 1) * wp + x0, r3 = Swift.min(y0 + 3, s.ho - 1) * wp + x0
     #endif
     // Filter tap (ci, ky, kx) of output channel q: w[q, ci, ky, kx], or, flipped, w[ci, q, kh-1-ky, kw-1-kx].
@@ -156,13 +169,13 @@ func rowConvBlock(_ xp: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ bias
                 let t = ci * cStride + tapBase + tapStep * (ky * kw + kx)
                 let b0 = V(repeating: w0[t]), b1 = V(repeating: w1[t]), b2 = V(repeating: w2[t]), b3 = V(repeating: w3[t])
                 let p = src + ky * wp + kx
-                let v0 = vload(p + r0), v1 = vload(p + r1)
+                let v0 = vload(p + r0)
                 a00 = a00.addingProduct(v0, b0); a10 = a10.addingProduct(v0, b1)
                 a20 = a20.addingProduct(v0, b2); a30 = a30.addingProduct(v0, b3)
+                #if TENSORCORE_AVX512
+                let v1 = vload(p + r1), v2 = vload(p + r2), v3 = vload(p + r3)
                 a01 = a01.addingProduct(v1, b0); a11 = a11.addingProduct(v1, b1)
                 a21 = a21.addingProduct(v1, b2); a31 = a31.addingProduct(v1, b3)
-                #if TENSORCORE_AVX512
-                let v2 = vload(p + r2), v3 = vload(p + r3)
                 a02 = a02.addingProduct(v2, b0); a12 = a12.addingProduct(v2, b1)
                 a22 = a22.addingProduct(v2, b2); a32 = a32.addingProduct(v2, b3)
                 a03 = a03.addingProduct(v3, b0); a13 = a13.addingProduct(v3, b1)
@@ -178,8 +191,8 @@ func rowConvBlock(_ xp: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ bias
         if width == vWidth { vstore(acc, dst) } else { for i in 0..<width { dst[i] = acc[i] } }
     }
     store(a00, 0, 0); store(a10, 1, 0); store(a20, 2, 0); store(a30, 3, 0)
-    store(a01, 0, 1); store(a11, 1, 1); store(a21, 2, 1); store(a31, 3, 1)
     #if TENSORCORE_AVX512
+    store(a01, 0, 1); store(a11, 1, 1); store(a21, 2, 1); store(a31, 3, 1)
     store(a02, 0, 2); store(a12, 1, 2); store(a22, 2, 2); store(a32, 3, 2)
     store(a03, 0, 3); store(a13, 1, 3); store(a23, 2, 3); store(a33, 3, 3)
     #endif
@@ -209,37 +222,47 @@ func rowConvWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ 
         } else {
             gp = gy
         }
-        let blocks = (s.o + 3) / 4
+        let blocks = (s.o + rowConvGradChannels - 1) / rowConvGradChannels
         parallelRanges(blocks * s.c, grain: 1) { range in
             for task in range {
-                let oc0 = (task / s.c) * 4, ci = task % s.c
+                let oc0 = (task / s.c) * rowConvGradChannels, ci = task % s.c
                 for ky in 0..<s.kh { rowConvWeightGradBlock(UnsafePointer(xp), gp, s, oc0: oc0, ci: ci, ky: ky, gw) }
             }
         }
     }
 }
 
-/// gw[oc0 ..< oc0 + 4, ci, ky, 0 ..< kw]: 4 × 3 vector sums over every (b, y, chunk), one horizontal sum each.
+/// gw[oc0 ..< oc0 + rowConvGradChannels, ci, ky, 0 ..< kw]: 4 (AVX2: 1) × 3 vector sums over every (b, y, chunk), one horizontal sum each.
 @inline(__always)
 func rowConvWeightGradBlock(_ xp: UnsafePointer<Float>, _ gp: UnsafePointer<Float>, _ s: RowConvShape, oc0: Int, ci: Int,
                             ky: Int, _ gw: UnsafeMutablePointer<Float>) {
     let cw = s.chunks * vWidth, gyPlane = s.ho * cw
+    // a<channel><tap>; channels oc0 ..< oc0 + rowConvGradChannels
+    var a00 = V(), a01 = V(), a02 = V()
+    #if TENSORCORE_AVX512
     let q0 = oc0, q1 = Swift.min(oc0 + 1, s.o - 1), q2 = Swift.min(oc0 + 2, s.o - 1), q3 = Swift.min(oc0 + 3, s.o - 1)
-    var a00 = V(), a01 = V(), a02 = V(), a10 = V(), a11 = V(), a12 = V()
-    var a20 = V(), a21 = V(), a22 = V(), a30 = V(), a31 = V(), a32 = V()
+    var a10 = V(), a11 = V(), a12 = V(), a20 = V(), a21 = V(), a22 = V(), a30 = V(), a31 = V(), a32 = V()
+    #else
+    let q0 = oc0
+    #endif
     for b in 0..<s.n {
-        let g0 = gp + (b * s.o + q0) * gyPlane, g1 = gp + (b * s.o + q1) * gyPlane
-        let g2 = gp + (b * s.o + q2) * gyPlane, g3 = gp + (b * s.o + q3) * gyPlane
+        let g0 = gp + (b * s.o + q0) * gyPlane
+        #if TENSORCORE_AVX512
+        let g1 = gp + (b * s.o + q1) * gyPlane, g2 = gp + (b * s.o + q2) * gyPlane, g3 = gp + (b * s.o + q3) * gyPlane
+        #endif
         let img = xp + (b * s.c + ci) * s.plane + ky * s.wp
         for y in 0..<s.ho {
             for chunk in 0..<s.chunks {
                 let go = y * cw + chunk * vWidth, p = img + y * s.wp + chunk * vWidth
                 let v0 = vload(p), v1 = vload(p + 1), v2 = vload(p + 2)
-                let u0 = vload(g0 + go), u1 = vload(g1 + go), u2 = vload(g2 + go), u3 = vload(g3 + go)
+                let u0 = vload(g0 + go)
                 a00 = a00.addingProduct(u0, v0); a01 = a01.addingProduct(u0, v1); a02 = a02.addingProduct(u0, v2)
+                #if TENSORCORE_AVX512
+                let u1 = vload(g1 + go), u2 = vload(g2 + go), u3 = vload(g3 + go)
                 a10 = a10.addingProduct(u1, v0); a11 = a11.addingProduct(u1, v1); a12 = a12.addingProduct(u1, v2)
                 a20 = a20.addingProduct(u2, v0); a21 = a21.addingProduct(u2, v1); a22 = a22.addingProduct(u2, v2)
                 a30 = a30.addingProduct(u3, v0); a31 = a31.addingProduct(u3, v1); a32 = a32.addingProduct(u3, v2)
+                #endif
             }
         }
     }
@@ -250,5 +273,8 @@ func rowConvWeightGradBlock(_ xp: UnsafePointer<Float>, _ gp: UnsafePointer<Floa
         if s.kw > 1 { dst[1] = b.sum() }
         if s.kw > 2 { dst[2] = c.sum() }
     }
-    store(0, a00, a01, a02); store(1, a10, a11, a12); store(2, a20, a21, a22); store(3, a30, a31, a32)
+    store(0, a00, a01, a02)
+    #if TENSORCORE_AVX512
+    store(1, a10, a11, a12); store(2, a20, a21, a22); store(3, a30, a31, a32)
+    #endif
 }

@@ -26,6 +26,9 @@ public struct WorldSupervisionSettings: Codable, Sendable, Equatable {
     /// The adversarial phases (Gmain, Dmain, Dreg) run from this many kimg on; before that only Grec and Greg.
     public var ganStartKimg: Double = 0
     public var encoderLr: Double = 1e-3
+    /// How the encoder's 4² feature map becomes the code: "mean" (spatial mean, the first runs' encoder) or "flatten"
+    /// (every position to the linear head, so where a feature is reaches z too).
+    public var encoderPooling: ImageEncoder.Pooling = .mean
 
     public init() {}
 
@@ -33,6 +36,7 @@ public struct WorldSupervisionSettings: Codable, Sendable, Equatable {
         static var allKeys: [String] { allCases.map(\.rawValue) }
         case imageWeight = "image_weight", rawWeight = "raw_weight", depthWeight = "depth_weight"
         case opacityWeight = "opacity_weight", klWeight = "kl_weight", ganStartKimg = "gan_start_kimg", encoderLr = "encoder_lr"
+        case encoderPooling = "encoder_pooling"
     }
 
     public init(from decoder: Decoder) throws {
@@ -45,6 +49,7 @@ public struct WorldSupervisionSettings: Codable, Sendable, Equatable {
         klWeight = try c.decodeIfPresent(Float.self, forKey: .klWeight) ?? d.klWeight
         ganStartKimg = try c.decodeIfPresent(Double.self, forKey: .ganStartKimg) ?? d.ganStartKimg
         encoderLr = try c.decodeIfPresent(Double.self, forKey: .encoderLr) ?? d.encoderLr
+        encoderPooling = try c.decodeIfPresent(ImageEncoder.Pooling.self, forKey: .encoderPooling) ?? d.encoderPooling
     }
 
     public func problems() -> [String] {
@@ -84,7 +89,7 @@ public final class WorldSupervision {
     public init(settings: WorldSupervisionSettings, zDim: Int, geometry: WorldGeometryBank?, rng: RandomGenerator) {
         self.settings = settings
         self.geometry = geometry
-        encoder = ImageEncoder(zDim: zDim, rng: rng)
+        encoder = ImageEncoder(zDim: zDim, pooling: settings.encoderPooling, rng: rng)
         encoderOptimizer = Adam(encoder.namedParameters(), lr: settings.encoderLr, betas: (0.9, 0.99), eps: 1e-8)
     }
 

@@ -117,6 +117,30 @@ final class WorldSupervisionTests: XCTestCase {
         XCTAssertLessThan(after["Grec/depth_l1"]!, before["Grec/depth_l1"]! * 0.7)
     }
 
+    /// `"encoder_pooling": "flatten"` gives the encoder's head the whole 4² map (16 × 256 inputs), codes of the same
+    /// shape as the mean-pooled encoder's; a config without the key keeps "mean"; an unknown value names the key.
+    func testEncoderPoolingSetting() throws {
+        let dir = try temporaryFolder("encoder-pooling")
+        func load(_ w: String) throws -> RunConfig {
+            let path = dir + "/c.json"
+            try Data("{\"base\": \"tiny128\", \"world_supervision\": {\(w)}}".utf8).write(to: URL(fileURLWithPath: path))
+            return try RunConfig.load(path, batch: nil)
+        }
+        XCTAssertEqual(try load("\"gan_start_kimg\": 1").worldSupervision?.encoderPooling, .mean)
+        let flat = try load("\"encoder_pooling\": \"flatten\"")
+        XCTAssertEqual(flat.worldSupervision?.encoderPooling, .flatten)
+        XCTAssertThrowsError(try load("\"encoder_pooling\": \"max\"")) { e in
+            XCTAssertTrue("\(e)".contains("encoder_pooling") || "\(e)".contains("encoderPooling"), "\(e)")
+        }
+        let images = testTensor([2, 3, 128, 128], seed: 5)
+        let mean = ImageEncoder(zDim: 8, pooling: .mean, rng: RandomGenerator(seed: 1))
+        let flatten = ImageEncoder(zDim: 8, pooling: .flatten, rng: RandomGenerator(seed: 1))
+        XCTAssertEqual(mean.head.weight.shape, [16, 256])
+        XCTAssertEqual(flatten.head.weight.shape, [16, 256 * 16])
+        let (mu, logVar) = flatten(images)
+        XCTAssertEqual(mu.shape, [2, 8]); XCTAssertEqual(logVar.shape, [2, 8])
+    }
+
     func testSupervisedRunResumesBitForBit() throws {
         let a = try temporaryFolder("ws-straight"), b = try temporaryFolder("ws-resumed")
         defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }

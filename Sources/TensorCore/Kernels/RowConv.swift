@@ -40,8 +40,8 @@ struct RowConvShape {
 
 /// The convolutions the row kernel runs faster than Winograd and the GEMM paths (`RowConvShape(_:transposed:)`):
 /// stride 1, dilation 1, one group, 3×3 kernels (it runs any up to 3×3; the others were not measured), and few
-/// channels. Its cost per multiply-add hardly depends on
-/// the shape, while the others' falls as both channel counts grow (their GEMMs fill their register tiles). Measured
+/// channels. Its cost per multiply-add hardly depends on the shape, while the others' falls as both channel counts grow
+/// (their GEMMs fill their register tiles). Measured
 /// with `dreamportrait bench conv` (1 thread, release build, AVX-512 Zen 5, 3×3, row kernel forced against the other
 /// paths): forward and input gradient win by 1.2-3.5x (13-22x for an input gradient towards 3-4 channels, which took
 /// the GEMM and col2im) whenever one side has at most 16 channels (3->128 at 32²: 1.01x), 1.04-1.17x at 24-32 channels
@@ -85,8 +85,8 @@ extension RowConvShape {
     /// gradient, on the forward shape) as the row kernel, when it is one (stride 1, dilation 1, one group, the full
     /// output, kernel ≤ 3×3) that pays.
     init?(_ s: ConvShape, transposed: Bool, weightGradient: Bool = false) {
-        guard RowConvolution.mode != .never && s.groups == 1 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 && s.kh <= 3 && s.kw <= 3
-                && s.oh == s.ih + 2 * s.ph - s.kh + 1 && s.ow == s.iw + 2 * s.pw - s.kw + 1 else { return nil }
+        guard RowConvolution.mode != .never && s.groups == 1 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1
+                && s.kh <= 3 && s.kw <= 3 && s.oh == s.ih + 2 * s.ph - s.kh + 1 && s.ow == s.iw + 2 * s.pw - s.kw + 1 else { return nil }
         if transposed {
             guard s.ph <= s.kh - 1 && s.pw <= s.kw - 1 else { return nil }
             self.init(n: s.n, c: s.o, o: s.c, h: s.oh, w: s.ow, kh: s.kh, kw: s.kw, ph: s.kh - 1 - s.ph,

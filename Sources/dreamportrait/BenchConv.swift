@@ -43,9 +43,9 @@ enum BenchConv {
             for enabled in [true, false] {
                 RowConvolution.mode = enabled ? .always : .never
                 let times = [
-                    best(minTime) { _ = conv2d(x, w, padding: (1, 1)) },
-                    best(minTime) { _ = convTranspose2d(gy, w, padding: (1, 1)) },
-                    best(minTime) { _ = conv2dWeightGrad(x, gy, kernel: (3, 3), padding: (1, 1)) },
+                    BenchCommand.time({ _ = conv2d(x, w, padding: (1, 1)) }, minTime: minTime),
+                    BenchCommand.time({ _ = convTranspose2d(gy, w, padding: (1, 1)) }, minTime: minTime),
+                    BenchCommand.time({ _ = conv2dWeightGrad(x, gy, kernel: (3, 3), padding: (1, 1)) }, minTime: minTime),
                 ]
                 if enabled { row = times } else { other = times }
             }
@@ -53,17 +53,5 @@ enum BenchConv {
             let cells = (0..<3).map { String(format: "%7.3f / %7.3f ms %5.2fx", row[$0] * 1e3, other[$0] * 1e3, other[$0] / row[$0]) }
             print("\(n)x\(c)x\(hw)²->\(o)".padding(toLength: 26, withPad: " ", startingAt: 0) + cells.joined(separator: "  "))
         }
-    }
-
-    static func best(_ minTime: Double, _ body: () -> Void) -> Double {
-        body()
-        var best = Double.infinity, total = 0.0, runs = 0
-        while total < minTime || runs < 5 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            body()
-            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            best = Swift.min(best, dt); total += dt; runs += 1
-        }
-        return best
     }
 }

@@ -100,4 +100,30 @@ final class VectorMathTests: XCTestCase {
             for (a, b) in zip(viaPermute, one) { XCTAssertEqual(a, b, accuracy: 1e-5 * Float(max(r, 1)).squareRoot() * 4) }
         }
     }
+
+    /// The sum over axes on both sides of a kept block (a bias gradient over N, H, W) equals the plain definition in
+    /// Double, with and without kept dims, on 1 and 2 threads alike, and agrees with the permute-and-reduce path.
+    func testSumAroundKeptAxesMatchesReference() {
+        let rng = RandomGenerator(seed: 13)
+        for (shape, axes) in [([4, 16, 16, 16], [0, 2, 3]), ([3, 5, 7], [0, 2]), ([2, 3, 4, 33, 5], [0, 3, 4]), ([1, 9, 1], [0, 2])] {
+            let x = rng.normal(shape), v = x.toArray()
+            let kept = (0..<shape.count).filter { !axes.contains($0) }
+            let a = shape[..<kept[0]].reduce(1, *), k = kept.map { shape[$0] }.reduce(1, *)
+            let b = shape[(kept.last! + 1)...].reduce(1, *)
+            var ref = [Double](repeating: 0, count: k)
+            for i in 0..<a { for j in 0..<k { for l in 0..<b { ref[j] += Double(v[(i * k + j) * b + l]) } } }
+            let saved = Parallel.threadCount
+            Parallel.threadCount = 1
+            let one = x.sum(axes: axes)
+            Parallel.threadCount = 2
+            let two = x.sum(axes: axes, keepDims: true)
+            Parallel.threadCount = saved
+            XCTAssertEqual(one.shape, kept.map { shape[$0] })
+            XCTAssertEqual(two.shape, shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element })
+            XCTAssertEqual(one.toArray(), two.toArray(), "\(shape) over \(axes): thread count changed the sum")
+            for (got, want) in zip(one.toArray(), ref) { XCTAssertEqual(Double(got), want, accuracy: 1e-5 * max(1, abs(want)), "\(shape) over \(axes)") }
+            let viaPermute = x.permute(Array((0..<shape.count).reversed())).contiguous().permute(Array((0..<shape.count).reversed())).sum(axes: axes)
+            for (p, q) in zip(viaPermute.toArray(), one.toArray()) { XCTAssertEqual(p, q, accuracy: 1e-4) }
+        }
+    }
 }

@@ -59,6 +59,9 @@ public final class GANTrainer<G: TrainableGenerator> {
     public var generatorTextLoss: ((GeneratorOutput, PhaseDraws) -> (loss: Tensor, report: [String: Double]))?
     /// Stage 0 on the world: the reconstruction phase Grec before EG3D's phases (WorldSupervision.swift).
     public var worldSupervision: WorldSupervision?
+    /// Stages 1-2 with world supervision: the text conditioning of one of each real image's own captions, given
+    /// the step's stream and the microbatch's dataset indices (Grec then reconstructs the image from z and its caption).
+    public var reconstructionCaptions: ((_ random: RandomGenerator, _ indices: [Int]) -> TextConditioning)?
     /// False while world supervision holds the adversarial phases back (only Grec and Greg run).
     var adversarialActive = true
     /// Images shown before the step in progress (schedules that the text loss follows, e.g. D-SDS's t range).

@@ -123,9 +123,11 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
         // mean code, each image's own camera), so the grid shows how far reconstruction has come.
         let idx = Array(0..<Swift.min(4, data.count))
         let real = data.images(idx), cams = data.labelTensor(idx)
+        // Stages 1-2: each image with one of its own captions (a fixed draw).
+        let captions = trainer.reconstructionCaptions?(RandomGenerator(seed: 0x5245_4350), idx)
         let recon: Tensor = withNoGrad {
-            let ws = g.trainingMapping(w.encoder(real).mean, cams, prompts: nil, updateEmas: false)
-            return g.render(planes: g.samplePlanes(ws, prompts: nil), ws: ws, cameras: cams, resolution: nil,
+            let ws = g.trainingMapping(w.encoder(real).mean, cams, prompts: captions, updateEmas: false)
+            return g.render(planes: g.samplePlanes(ws, prompts: captions), ws: ws, cameras: cams, resolution: nil,
                             random: GeneratorRandomSource(seed: 0x5A4D_504C)).image
         }
         return ImageGrid.make(Tensor.concat([out.image, real, recon], axis: 0), columns: 4)

@@ -24,6 +24,8 @@ public enum StreamPurpose: String, Sendable, CaseIterable {
     case scoreDistillation = "score-distillation"
     /// Captions chosen for the real images of a text-conditioned D.
     case realCaptions = "real-captions"
+    /// Captions of the real images that world supervision reconstructs in stages 1-2.
+    case reconstructionCaptions = "reconstruction-captions"
 }
 
 /// The streams of one step of a run.

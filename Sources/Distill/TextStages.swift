@@ -30,6 +30,10 @@ public struct TextStageSettings {
     /// paired with one of their own CelebAText-style captions; `mismatchWeight` weighs the matching-aware term.
     public var discriminatorText = false
     public var mismatchWeight: Float = 1
+    /// `--world-supervision on` (ours, not the paper's): Grec also runs in this stage, each training image rendered
+    /// from its encoder code *and one of its own captions*, so the adapters and the semantics mapping learn what the
+    /// world's captions mean from the world's pairs (a conditional VAE beside the GAN and D-SDS). Needs aux/.
+    public var worldSupervision: WorldSupervisionSettings?
     public init(stage: Int) { self.stage = stage }
 }
 
@@ -106,6 +110,11 @@ public enum TextStages {
         g.neuralRenderingResolution = training.neuralRenderingResolutionInitial
         let trainer = try GANTrainer(options: training, seed: seed, generator: g, generatorEMA: ema, discriminator: d,
                                      data: bank, copyToEMA: false)
+        if let ws = settings.worldSupervision {
+            trainer.worldSupervision = try worldSupervision(ws, data: path, bank: bank, zDim: cfg.zDim, seed: seed,
+                                                            resolution: training.neuralRenderingResolutionInitial,
+                                                            initFolder: initial.folder, progress: progress)
+        }
         if settings.freeze == "g" { trainer.generatorTrainable = { $0.hasPrefix("conditioning.") } }
         trainer.freezeDiscriminator = settings.freeze == "d"
         trainer.loss.mismatchWeight = settings.discriminatorText ? settings.mismatchWeight : 0
@@ -128,6 +137,11 @@ public enum TextStages {
             // One of each real image's own captions (the style the generator trains on).
             trainer.realCaptionFeatures = { r, indices in
                 encode(indices.map { i in captions[i][r.integer(below: captions[i].count)] }).0.eot.detach()
+            }
+        }
+        if trainer.worldSupervision != nil {
+            trainer.reconstructionCaptions = { r, indices in
+                encode(indices.map { i in captions[i][r.integer(below: captions[i].count)] }).0
             }
         }
         let fixed = (0..<8).map { captions[$0 % captions.count][0] }
@@ -167,7 +181,7 @@ public enum TextStages {
 
     /// G, G_ema and D's state from a checkpoint folder (stage 0: EG3D generators; stage 1-2: text-conditioned ones),
     /// a run folder (its newest checkpoint), or G = G_ema from one generator file (D fresh).
-    static func loadInit(_ path: String) throws -> (g: any TrainableGenerator, ema: any TrainableGenerator, d: [String: Tensor]?) {
+    static func loadInit(_ path: String) throws -> (g: any TrainableGenerator, ema: any TrainableGenerator, d: [String: Tensor]?, folder: String?) {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw FileError(path: path, message: "no such checkpoint (--init takes a run folder, a checkpoint folder or a generator .safetensors)")
@@ -176,7 +190,7 @@ public enum TextStages {
             let f = try SafeTensorsFile(path: file)
             return f.metadata["conditioning"] != nil ? try TextConditionedGenerator.load(path: file) : try TriPlaneGenerator.load(path: file)
         }
-        guard isDir.boolValue else { return (try generator(path), try generator(path), nil) }
+        guard isDir.boolValue else { return (try generator(path), try generator(path), nil, nil) }
         var folder = path
         if FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("checkpoints")) {
             guard let latest = try RunFolder(path: path).latestCheckpointPath() else {
@@ -188,6 +202,31 @@ public enum TextStages {
         let d = try SafeTensorsFile(path: file("D"))
         var t: [String: Tensor] = [:]
         for k in d.keys { t[k] = try d.tensor(k) }
-        return (try generator(file("G")), try generator(file("G_ema")), t)
+        return (try generator(file("G")), try generator(file("G_ema")), t, folder)
+    }
+
+    /// World supervision for a text stage: the dataset's depth and masks at the neural rendering resolution, and the
+    /// encoder of the `--init` checkpoint when it has one (E.safetensors: a supervised stage-0 or text-stage run),
+    /// else a fresh one. An encoder that does not fit the settings (e.g. another pooling) is refused by name.
+    static func worldSupervision(_ settings: WorldSupervisionSettings, data path: String, bank: WorldImageBank, zDim: Int,
+                                 seed: UInt64, resolution: Int, initFolder: String?, progress: Bool) throws -> WorldSupervision {
+        guard StageZero.hasWorldGeometry(path) else {
+            throw FileError(path: (path as NSString).appendingPathComponent("aux"), message: "missing: world supervision needs the depth and mask maps `data synth --aux` writes")
+        }
+        let geometry = try WorldGeometryBank(dataset: path, names: bank.names, resolution: resolution, progress: progress)
+        let w = WorldSupervision(settings: settings, zDim: zDim, geometry: geometry,
+                                 rng: RandomGenerator(seed: StepRandom.mix(seed ^ 0x454E_434F)))
+        if let folder = initFolder {
+            let file = (folder as NSString).appendingPathComponent("E.safetensors")
+            if FileManager.default.fileExists(atPath: file) {
+                let f = try SafeTensorsFile(path: file)
+                var t: [String: Tensor] = [:]
+                for k in f.keys { t[k] = try f.tensor(k) }
+                do { try w.encoder.load(t, strict: true) } catch {
+                    throw FileError(path: file, message: "this encoder does not fit world_supervision (encoder_pooling \(settings.encoderPooling.rawValue)): \(error)")
+                }
+            }
+        }
+        return w
     }
 }

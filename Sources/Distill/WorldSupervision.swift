@@ -102,14 +102,16 @@ public final class WorldSupervision {
     /// The Grec loss of one microbatch (not yet back-propagated) and its parts. `draws.z` is the reparameterisation
     /// noise ε; the synthesis noise and the renderer's draws come from `draws` too.
     /// `updateEmas` lets the mapping track w_avg (while the adversarial phases, which normally do, are off).
+    /// `captions` (stages 1-2): the conditioning of one of each image's own captions, so the text path learns to
+    /// carry what the caption states and the code z, held near the prior by the KL term, the rest (a conditional VAE).
     public func loss<G: TrainableGenerator>(generator: G, batch: WorldBatch, draws: PhaseDraws, resolution r: Int,
-                                            updateEmas: Bool = false) -> (Tensor, [String: Double]) {
+                                            updateEmas: Bool = false, captions: TextConditioning? = nil) -> (Tensor, [String: Double]) {
         let s = settings
         let (mu, logVar) = encoder(batch.image)
         let z = mu + (logVar * 0.5).exp() * draws.z
-        let ws = generator.trainingMapping(z, batch.c, prompts: nil, updateEmas: updateEmas)
+        let ws = generator.trainingMapping(z, batch.c, prompts: captions, updateEmas: updateEmas)
         generator.neuralRenderingResolution = r
-        let planes = generator.trainingPlanes(ws, prompts: nil, noise: draws.noise)
+        let planes = generator.trainingPlanes(ws, prompts: captions, noise: draws.noise)
         let out = generator.render(planes: planes, ws: ws, cameras: batch.c, resolution: r, random: draws.renderer)
         let rawTarget = withNoGrad { (interpolate(batch.image, size: (r, r), mode: .bilinear, alignCorners: false, antialias: true) + 1) * 0.5 }
         let image = (out.image - batch.image).abs().mean()
@@ -148,7 +150,10 @@ extension GANTrainer {
             let d = PhaseDraws.draw(streams: streams, phase: WorldSupervision.phaseIndex, chunk: k, n: micro,
                                     zDim: generator.config.zDim, labels: labels, densityPoints: nil)
             let batch = WorldBatch(image: part(images), c: part(cameras), depth: part(depth), valid: part(valid), coverage: part(coverage))
-            let (loss, report) = w.loss(generator: generator, batch: batch, draws: d, resolution: r, updateEmas: trackWAvg)
+            let captions = reconstructionCaptions?(streams.generator(.reconstructionCaptions, phase: k),
+                                                   Array(indices[(k * micro)..<((k + 1) * micro)]))
+            let (loss, report) = w.loss(generator: generator, batch: batch, draws: d, resolution: r, updateEmas: trackWAvg,
+                                        captions: captions)
             for (name, v) in report.sorted(by: { $0.key < $1.key }) where !v.isFinite {
                 gOptimizer.zeroGrad(); w.encoderOptimizer.zeroGrad()
                 try checkFinite("loss/\(name)", v, step: step)

@@ -37,7 +37,7 @@ enum TrainCommand {
             Option(name: "--limit", value: "N", help: "Train on the first N images of the split only (smoke runs)"),
             Option(name: "--checkpoint-minutes", value: "M", help: "Checkpoint every M minutes (and at the end, on Ctrl-C)", defaultValue: "10"),
             Option(name: "--sample-kimg", value: "K", help: "Sample grid from G_ema every K kimg", defaultValue: "4"),
-            Option(name: "--world-supervision", value: "auto|on|off", help: "Stage 0: also reconstruct world images (depth, masks, camera; needs aux/)", defaultValue: "auto"),
+            Option(name: "--world-supervision", value: "auto|on|off", help: "Also reconstruct world images (depth, masks, camera; needs aux/). Stage 0: auto = on when the config has world_supervision settings and the data has aux/. Stages 1-2: only with on, from each image's code and one of its own captions", defaultValue: "auto"),
             Option(name: "--text-loss", value: "dsds|clip|none", help: "Stage 2's text loss (ablation)", defaultValue: "dsds"),
             Option(name: "--adapters", value: "0|2|4|6", help: "Adapters (stages 1-2)", defaultValue: "6"),
             Option(name: "--no-3d-pool", value: nil, help: "Adapters without the 3D-aware pooling (ablation)"),
@@ -169,11 +169,13 @@ enum TrainCommand {
         guard ["auto", "on", "off"].contains(supervisionFlag) else {
             throw UsageError(message: "invalid value '\(supervisionFlag)' for --world-supervision: expected auto, on or off", command: args.command)
         }
-        if supervisionFlag == "on" && (stage != 0 || config.worldSupervision == nil) {
-            throw UsageError(message: stage != 0 ? "--world-supervision on is a stage-0 option" : "--world-supervision on: --config \(configName) has no \"world_supervision\" settings", command: args.command)
+        if supervisionFlag == "on" && config.worldSupervision == nil {
+            throw UsageError(message: "--world-supervision on: --config \(configName) has no \"world_supervision\" settings", command: args.command)
         }
-        let supervised = stage == 0 && config.worldSupervision != nil
-            && (supervisionFlag == "on" || (supervisionFlag == "auto" && StageZero.hasWorldGeometry(data)))
+        // Stages 1-2 reconstruct only when asked (their runs from before this option stay as they were).
+        let supervised = config.worldSupervision != nil
+            && (supervisionFlag == "on" || (stage == 0 && supervisionFlag == "auto" && StageZero.hasWorldGeometry(data)))
+        if stage > 0 && supervised { settings.worldSupervision = config.worldSupervision }
         var settingsRecord: [String: Any] = ["stage": stage, "data": data, "config": configName, "seed": "\(seed)",
                                              "batch": config.training.batch, "limit": limit.map { "\($0)" } ?? "all",
                                              "init": args.string("--init") ?? "none"]
@@ -211,6 +213,7 @@ enum TrainCommand {
         } else {
             let t = try TextStages.makeTask(data: data, training: config.training, seed: seed, initPath: args.string("--init")!,
                                             teacher: args.string("--teacher")!, settings: settings, limit: limit, progress: true)
+            if supervised { printError("world supervision on: reconstructing each training image from its code and one of its own captions (Grec)") }
             (task, images) = (t, t.trainer.labels.shape[0])
             gParams = t.trainer.generator.parameters().reduce(0) { $0 + $1.count }
             dParams = t.trainer.discriminator.parameters().reduce(0) { $0 + $1.count }

@@ -173,4 +173,90 @@ final class WorldSupervisionTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("aux"), "\(e)")
         }
     }
+
+    /// Stages 1-2 with world supervision (`--world-supervision on`): Grec renders each training image from its code
+    /// and one of its own captions. At the start (adapters identity) that is exactly the wrapped stage-0 generator's
+    /// Grec with the same encoder and draws; its gradient reaches the text path (adapters, semantics mapping) and the
+    /// encoder; afterwards the same code renders differently under another image's captions; a resume restores E.
+    func testTextStageReconstructsFromImageAndCaption() throws {
+        var settings = TextStageSettings(stage: 1)
+        settings.adapters = 2
+        var ws = WorldSupervisionSettings()
+        ws.ganStartKimg = 1000  // Grec and Greg only
+        ws.encoderPooling = .flatten
+        settings.worldSupervision = ws
+        let teacher = fixturePath("teacher/tiny-sd-pipeline")
+        func task() throws -> GANTrainingTask<TextConditionedGenerator> {
+            try TextStages.makeTask(data: tinyWorldWithGeometry, training: microConfig.training, seed: 1,
+                                    initPath: TextStageTests.stageZero, teacher: teacher, settings: settings)
+        }
+        let k = try task()
+        let t = k.trainer, w = try XCTUnwrap(t.worldSupervision)
+        let captions = try XCTUnwrap(t.reconstructionCaptions)
+        let idx = [0, 1], others = [2, 3]
+        let (depth, valid, coverage) = w.geometry!.batch(idx)
+        let batch = WorldBatch(image: t.data!.images(idx), c: t.data!.labelTensor(idx), depth: depth, valid: valid, coverage: coverage)
+        func draws() -> PhaseDraws {
+            PhaseDraws.draw(streams: StepStreams(seed: 7, step: 0), phase: 4, chunk: 0, n: 2, zDim: microConfig.generator.zDim,
+                            labels: t.labels, densityPoints: nil)
+        }
+        let own = captions(RandomGenerator(seed: 3), idx)
+        let plain = try TriPlaneGenerator.load(path: (TextStageTests.stageZero as NSString).appendingPathComponent("G.safetensors"))
+        let a = withNoGrad { w.loss(generator: plain, batch: batch, draws: draws(), resolution: 16).1 }
+        let b = withNoGrad { w.loss(generator: t.generator, batch: batch, draws: draws(), resolution: 16, captions: own).1 }
+        XCTAssertEqual(a, b, "text-conditioned Grec must start at the stage-0 generator's")
+
+        // Copies: a state dict holds the live parameters, which Adam updates in place.
+        func snapshot(_ m: Module) -> [String: [Float]] { m.stateDict().mapValues { $0.toArray() } }
+        let condBefore = snapshot(t.generator.conditioning), encBefore = snapshot(w.encoder)
+        var report: StepReport?
+        for s in 0..<3 { report = try t.step(s) }
+        XCTAssertNotNil(report?.seconds["Grec"])
+        XCTAssertNil(report?.seconds["Gmain"])
+        func moved(_ before: [String: [Float]], _ after: [String: [Float]]) -> [String] {
+            before.keys.filter { k in before[k]! != after[k]! }.sorted()
+        }
+        let condMoved = moved(condBefore, snapshot(t.generator.conditioning))
+        XCTAssertTrue(condMoved.contains { $0.hasPrefix("adapters.") }, "no adapter parameter moved: \(condMoved)")
+        XCTAssertTrue(condMoved.contains { !$0.hasPrefix("adapters.") }, "the semantics mapping did not move: \(condMoved)")
+        XCTAssertFalse(moved(encBefore, snapshot(w.encoder)).isEmpty)
+        let mine = withNoGrad { w.loss(generator: t.generator, batch: batch, draws: draws(), resolution: 16, captions: own).1 }
+        let theirs = withNoGrad { w.loss(generator: t.generator, batch: batch, draws: draws(), resolution: 16,
+                                          captions: captions(RandomGenerator(seed: 3), others)).1 }
+        XCTAssertNotEqual(mine["Grec/image_l1"]!, theirs["Grec/image_l1"]!, "the captions do not reach the render")
+
+        // A run checkpoints the encoder and a resume continues it bit for bit.
+        let a1 = try temporaryFolder("ts-ws-straight"), b1 = try temporaryFolder("ts-ws-resumed")
+        defer { try? FileManager.default.removeItem(atPath: a1); try? FileManager.default.removeItem(atPath: b1) }
+        func train(_ run: String, steps: Int, resume: Bool) throws {
+            var s = LoopSettings(steps: steps)
+            s.quiet = true
+            s.checkpointSeconds = 1e9
+            try TrainingLoop.run(try task(), in: try RunFolder(path: run), settings: s, resume: resume)
+        }
+        try train(a1, steps: 2, resume: false)
+        try train(b1, steps: 1, resume: false)
+        try train(b1, steps: 2, resume: true)
+        for f in ["G", "E", "E_opt"] {
+            let x = FileManager.default.contents(atPath: "\(a1)/checkpoints/000000002/\(f).safetensors")
+            XCTAssertNotNil(x, f)
+            XCTAssertEqual(x, FileManager.default.contents(atPath: "\(b1)/checkpoints/000000002/\(f).safetensors"), "\(f) differs after resume")
+        }
+        // Stage 2 from that run takes its encoder (E.safetensors of the --init checkpoint).
+        var s2 = settings
+        s2.stage = 2
+        s2.textLoss = .none
+        let next = try TextStages.makeTask(data: tinyWorldWithGeometry, training: microConfig.training, seed: 2, initPath: a1,
+                                           teacher: teacher, settings: s2)
+        let e = try XCTUnwrap(next.trainer.worldSupervision).encoder.stateDict()
+        let saved = try SafeTensorsFile(path: "\(a1)/checkpoints/000000002/E.safetensors")
+        for key in e.keys { XCTAssertEqual(e[key]!.toArray(), try saved.tensor(key).toArray(), key) }
+        // An encoder of another pooling is refused by file.
+        var mean = s2
+        mean.worldSupervision!.encoderPooling = .mean
+        XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorldWithGeometry, training: microConfig.training, seed: 2, initPath: a1,
+                                                     teacher: teacher, settings: mean)) { e in
+            XCTAssertTrue("\(e)".contains("E.safetensors"), "\(e)")
+        }
+    }
 }

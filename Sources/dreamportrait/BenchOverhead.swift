@@ -15,6 +15,8 @@ enum BenchOverhead {
         discussion: "Median and best time per iteration over at least --min-time seconds, after warm-up. Scripts/bench_torch.py --overhead times the same cases in PyTorch eager.",
         options: [
             Option(name: "--json", value: nil, help: "Print one JSON object per case (name, ms, best_ms)"),
+            Option(name: "--profile", value: nil, help: "After timing, profile 20 more iterations of each case by op (forward and backward)"),
+            Option(name: "--profile-shapes", value: nil, help: "As --profile, one row per op and input shapes"),
             Option(name: "--cases", value: "LIST", help: "chain, mlp_step, conv_step", defaultValue: "all"),
             Option(name: "--min-time", value: "SECONDS", help: "Minimum timed seconds per case", defaultValue: "1"),
         ],
@@ -115,6 +117,14 @@ enum BenchOverhead {
             } else {
                 print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + shape.padding(toLength: 36, withPad: " ", startingAt: 0)
                       + String(format: "median %8.3f ms  best %8.3f ms  CPU %8.3f ms", median * 1000, best * 1000, cpu * 1000))
+            }
+            if args.flag("--profile") || args.flag("--profile-shapes") {
+                OpProfile.byShape = args.flag("--profile-shapes")
+                OpProfile.isEnabled = true
+                OpProfile.reset()
+                for _ in 0..<20 { body() }
+                OpProfile.isEnabled = false
+                print("\(name), per iteration (profiled)\n" + OpProfile.report(steps: 20))
             }
         }
     }

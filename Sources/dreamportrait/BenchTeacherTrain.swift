@@ -15,6 +15,8 @@ enum BenchTeacherTrain {
             Option(name: "--runs", value: "N", help: "Timed steps after one warm-up", defaultValue: "3"),
             Option(name: "--configs", value: "DIR", help: "Write unet.json and vae.json (the configs timed) into DIR"),
             Option(name: "--json", value: nil, help: "Print one JSON object per model"),
+            Option(name: "--profile", value: nil, help: "Also print where each model's timed steps spend their time, by op (forward and backward)"),
+            Option(name: "--profile-shapes", value: nil, help: "As --profile, one row per op and input shapes"),
         ],
         run: run)
 
@@ -50,6 +52,11 @@ enum BenchTeacherTrain {
         for (name, step, batch) in [("unet", unetStep, 32), ("vae", vaeStep, 8)] {
             step()
             var best = Double.infinity, bestCPU = Double.infinity, total = 0.0
+            let profile = args.flag("--profile") || args.flag("--profile-shapes")
+            OpProfile.byShape = args.flag("--profile-shapes")
+            OpProfile.isEnabled = profile
+            OpProfile.reset()
+            defer { OpProfile.isEnabled = false }
             for _ in 0..<runs {
                 let t0 = DispatchTime.now().uptimeNanoseconds, c0 = MemoryUsage.cpuSeconds()
                 step()
@@ -61,6 +68,7 @@ enum BenchTeacherTrain {
             } else {
                 print(String(format: "%@ training step, batch %d: best %.3f s, mean %.3f s, CPU %.2f s (%d threads)", name, batch, best, total / Double(runs), bestCPU, Parallel.threadCount))
             }
+            if profile { print("\(name), per step (profiled: timings include the profiler's clock reads)\n" + OpProfile.report(steps: runs)) }
         }
     }
 }

@@ -38,6 +38,34 @@ final class ElementwiseParityTests: XCTestCase {
         try checkParity(f, "reciprocal") { 2 / $0[0] }
     }
 
+    /// The fused GEGLU (Ops/GEGLU.swift) against PyTorch (hidden * F.gelu(gate)), its kernels against the naive loops
+    /// in float64 (odd widths: vector and scalar tails; many rows: several threads' ranges), the composed ops, and the
+    /// finite-difference first- and second-order checks.
+    func testGEGLU() throws {
+        let f = try fixture("ops_elementwise.safetensors")
+        try checkParity(f, "geglu") { $0[0].geglu() }
+        try checkParity(f, "geglu_wide") { $0[0].geglu() }
+        for (rows, d) in [(1, 1), (3, 15), (2, 16), (5, 33), (4096, 24)] {
+            let x = testTensor([rows, 2 * d], seed: UInt64(rows * 100 + d), low: -4, high: 4)
+            let dy = testTensor([rows, d], seed: 7)
+            let (refOut, refDx) = gegluReference(x.toArray(), dy.toArray(), rows: rows, d: d)
+            let leaf = x.detach(); leaf.requiresGrad = true
+            let out = leaf.geglu()
+            out.backward(seed: dy)
+            XCTAssertLessThan(maxAbsDiff(out.toArray(), refOut), 2e-6, "geglu forward \(rows)x\(d)")
+            XCTAssertLessThan(maxAbsDiff(leaf.grad!.toArray(), refDx), 4e-6, "geglu backward \(rows)x\(d)")
+            let parts = x.chunk(2, axis: 1)
+            XCTAssertLessThan(maxAbsDiff(x.geglu().toArray(), (parts[0] * parts[1].gelu()).toArray()), 1e-6)
+        }
+        // A view (the transposed input is copied first) and the tanh form (composed).
+        let t = testTensor([6, 4], seed: 2).transpose(0, 1)
+        let tp = t.contiguous().chunk(2, axis: 1)
+        XCTAssertLessThan(maxAbsDiff(t.geglu().toArray(), (tp[0] * tp[1].gelu()).toArray()), 1e-6)
+        XCTAssertLessThan(maxAbsDiff(t.geglu(approximate: .tanh).toArray(), (tp[0] * tp[1].gelu(approximate: .tanh)).toArray()), 1e-6)
+        gradcheck([testTensor([3, 10], seed: 4)], "geglu") { $0[0].geglu() }
+        gradgradcheck([testTensor([2, 6], seed: 5)], "geglu second order") { $0[0].geglu() }
+    }
+
     func testUnaryGradcheck() {
         for (name, op) in Self.unary {
             let positive = ["log", "sqrt", "rsqrt", "pow_frac"].contains(name)
@@ -56,4 +84,10 @@ final class ElementwiseParityTests: XCTestCase {
         gradgradcheck([a], "elementwise chain") { $0[0].exp().tanh().sigmoid() * $0[0].leakyRelu(0.2) + $0[0].softplus() }
         gradgradcheck([b], "log sqrt rsqrt pow") { $0[0].log() + $0[0].sqrt() + $0[0].rsqrt() + $0[0].pow(2.5) }
     }
+}
+
+/// The largest |a − b| over two equal-length arrays.
+private func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Double {
+    precondition(a.count == b.count, "maxAbsDiff: \(a.count) against \(b.count) values")
+    return zip(a, b).reduce(0.0) { Swift.max($0, Double(Swift.abs($1.0 - $1.1))) }
 }

@@ -21,8 +21,7 @@ public final class GatedGELU: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let h = proj(x)
         guard gated else { return h.gelu(approximate: approximate) }
-        let parts = h.chunk(2, axis: -1)
-        return parts[0] * parts[1].gelu(approximate: approximate)
+        return h.geglu(approximate: approximate)  // hidden, gate = h.chunk(2, -1); hidden · gelu(gate)
     }
 }
 

@@ -99,6 +99,7 @@ extension Tensor {
     }
 
     private func record(_ op: String, _ inputs: [Tensor], saveOutput: Bool, _ backward: @escaping (Tensor, [Bool], Tensor?) -> [Tensor?]) -> Tensor {
+        if OpProfile.isEnabled { OpProfile.forward(op, shapes: inputs.map(\.shape)) }
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
             requiresGrad = true
             let n = Node(op: op, edges: inputs.map(Edge.init), backward: backward)
@@ -181,6 +182,9 @@ enum Autograd {
 
         var cotangents: [ObjectIdentifier: Tensor] = [rootVertex.id: seed]
         var results: [(Tensor, Tensor)] = []
+        let profiling = OpProfile.isEnabled && !OpProfile.inBackward
+        if profiling { OpProfile.inBackward = true }
+        defer { if profiling { OpProfile.inBackward = false; OpProfile.mark = OpProfile.now() } }
         GradMode.with(enabled: createGraph) {
             for k in order.indices.reversed() {
                 guard let v = order[k] else { continue }
@@ -194,6 +198,7 @@ enum Autograd {
                 if let g, let backward = node.backward {
                     let needs = node.edges.map { e in e.requiresGrad && (e.vertex.map { leads.contains($0.id) } ?? false) }
                     if needs.contains(true) {
+                        let started = OpProfile.isEnabled ? OpProfile.now() : 0
                         let out = node.savedOutput.map { saved -> Tensor in
                             let live = saved.detach()
                             live.requiresGrad = true
@@ -207,6 +212,7 @@ enum Autograd {
                             let reduced = gi.sumToShape(e.shape, op: node.op)
                             cotangents[u.id] = cotangents[u.id].map { $0 + reduced } ?? reduced
                         }
+                        if OpProfile.isEnabled { OpProfile.backward(node.op, shapes: node.edges.map(\.shape), since: started) }
                     }
                 }
                 if !retainGraph {

@@ -102,7 +102,11 @@ let elementwiseGrain = 32768
     let st = x.rank == 0 ? 0 : x.strides[x.rank - 1]
     forEachRow(x.shape, [x.strides], grain: elementwiseGrain) { offs, row in
         let s = base + offs[0], d = o + row * inner
-        for i in 0..<inner { d[i] = sf(s[i * st]) }
+        var i = 0
+        if st == 1 {  // rows of a view (a slice of the last axis, e.g. GEGLU's gate): whole vectors
+            while i + vWidth <= inner { vstore(vf(vload(s + i)), d + i); i += vWidth }
+        }
+        while i < inner { d[i] = sf(s[i * st]); i += 1 }
     }
     return out
 }

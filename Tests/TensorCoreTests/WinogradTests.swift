@@ -44,6 +44,37 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The weight gradient by F(2×2, 3×3) (Kernels/WinogradWeightGrad.swift) against the naive direct sum on the same
+    /// odd shapes, 1 and 2 threads, and with the tile budget lowered so that the tiles go in several chunks.
+    func testWeightGradMatchesReference() {
+        let savedThreads = Parallel.threadCount, savedBudget = winogradGradBudget
+        defer { Parallel.threadCount = savedThreads; winogradGradBudget = savedBudget }
+        for (threads, budget) in [(1, 1 << 22), (2, 1 << 22), (2, 16 * 40 * 3)] {
+            Parallel.threadCount = threads
+            winogradGradBudget = budget
+            for (i, (n, c, o, h, w)) in (Self.shapes + [(2, 40, 24, 11, 21)]).enumerated() {
+                let tag = "\(n)x\(c)x\(h)x\(w) -> \(o), \(threads) threads, budget \(budget)"
+                let x = testTensor([n, c, h, w], seed: UInt64(i)), gy = testTensor([n, o, h, w], seed: 90 + UInt64(i))
+                let cs = ConvShape(n: n, c: c, o: o, groups: 1, ih: h, iw: w, oh: h, ow: w, kh: 3, kw: 3, sh: 1, sw: 1,
+                                   ph: 1, pw: 1, dh: 1, dw: 1)
+                let fast = Tensor(uninitializedShape: [o, c, 3, 3]), direct = Tensor(uninitializedShape: fast.shape)
+                winogradWeightGrad(x.data, gy.data, WinogradShape(n: n, c: c, o: o, h: h, w: w), fast.data)
+                convWeightGradReference(x.data, gy.data, cs, direct.data)
+                assertClose(fast, direct, tol: 2e-6, "winograd weight gradient vs direct \(tag)")
+            }
+        }
+        // conv2d's weight gradient takes it where the forward would (C, O ≥ 16 and enough tiles, no row kernel), and not when off.
+        // 40 channels on 12² maps: neither the row kernel's nor the dot-product path's.
+        let x = testTensor([2, 40, 12, 12], seed: 1, requiresGrad: true), w = testTensor([40, 40, 3, 3], seed: 2, requiresGrad: true)
+        let gy = testTensor([2, 40, 12, 12], seed: 3)
+        let on = gradients(of: conv2d(x, w, padding: (1, 1)), wrt: [w], seed: gy)[0]
+        winogradWeightGradEnabled = false
+        let off = gradients(of: conv2d(x, w, padding: (1, 1)), wrt: [w], seed: gy)[0]
+        winogradWeightGradEnabled = true
+        assertClose(on, off, tol: 2e-6, "conv2d weight gradient, Winograd against GEMM")
+        XCTAssertFalse(on.toArray() == off.toArray(), "the Winograd weight gradient did not run (bit-equal to the GEMM's)")
+    }
+
     /// Several bands of tile rows (the band budget lowered) and input channels over two blocks of winogradKC.
     func testBandsAndBlocks() {
         let saved = winogradBandBudget

@@ -150,6 +150,8 @@ func convolutionWeightGrad(_ x: Tensor, _ gy: Tensor, _ s: ConvShape) -> Tensor 
     withExtendedLifetime((xc, gc)) { serialBelow(s.multiplyAdds) {
         if let rs = RowConvShape(s, transposed: false, weightGradient: true), s.n > 0 {
             rowConvWeightGrad(xc.data, gc.data, rs, out.data)
+        } else if winogradWeightGradEnabled, let ws = WinogradShape(s, transposed: false), ws.o >= winogradMinimumChannels {
+            winogradWeightGrad(xc.data, gc.data, ws, out.data)
         } else {
             convWeightGrad(xc.data, gc.data, s, out.data)
         }

@@ -88,6 +88,37 @@ final class CoreParityTests: XCTestCase {
         XCTAssertFalse(gemmTakesSmallPath(m: 128, n: 64, k: 64, MatrixRef(dense.data, rs: 64, cs: 1)))  // over 2^18
     }
 
+    /// Split-K GEMM (long reduction, small result: weight gradients) against the naive reference: a partial last
+    /// chunk, transposed A (gᵀ · x as linear's weight gradient reads it), accumulate, a padded C; bit-equal on 1 and
+    /// 2 threads (the chunks do not depend on the thread count); and which products take it.
+    func testSplitKGemmMatchesReferenceOnAnyThreadCount() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        let (m, n, k) = (24, 40, 2 * gemmSplitKChunk + 517)
+        XCTAssertTrue(gemmSplitsK(m: m, n: n, k: k))
+        XCTAssertFalse(gemmSplitsK(m: m, n: n, k: 2 * gemmSplitKChunk - 1))          // too short a reduction
+        XCTAssertFalse(gemmSplitsK(m: 1024, n: 1024, k: 8192))                       // too large a result
+        for transA in [false, true] {
+            for accumulate in [false, true] {
+                let a = testTensor(transA ? [k, m] : [m, k], seed: 5), b = testTensor([k, n], seed: 6)
+                let ar = transA ? MatrixRef(a.data, rs: 1, cs: m) : MatrixRef(a.data, rs: k, cs: 1)
+                let br = MatrixRef(b.data, rs: n, cs: 1)
+                let c0 = testTensor([m, n + 2], seed: 7)
+                let slow = Tensor(c0.toArray(), shape: c0.shape)
+                gemmReference(m: m, n: n, k: k, ar, br, slow.data, ldc: n + 2, accumulate: accumulate)
+                var results: [[Float]] = []
+                for threads in [1, 2] {
+                    Parallel.threadCount = threads
+                    let fast = Tensor(c0.toArray(), shape: c0.shape)
+                    gemm(m: m, n: n, k: k, ar, br, fast.data, ldc: n + 2, accumulate: accumulate)
+                    assertClose(fast, slow, tol: 1e-5, "split-K gemm transA \(transA) accumulate \(accumulate), \(threads) threads")
+                    results.append(fast.toArray())
+                }
+                XCTAssertEqual(results[0], results[1], "split-K gemm differs between 1 and 2 threads")
+            }
+        }
+    }
+
     /// The k-contiguous product (a convolution's weight gradient) against the naive reference: odd sizes that leave
     /// partial row blocks of A and B and a k tail past the last vector, with and without accumulation, 1 and 2 threads.
     func testGemmNTMatchesReference() {

@@ -28,12 +28,50 @@ let gemmMC = gemmMR * 8
 /// C = A · B (or C += A · B). C is dense rows with row stride ldc. Runs across the worker threads.
 public func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
                  _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+    if !Parallel.active && gemmSplitsK(m: m, n: n, k: k) {
+        gemmSplitK(m: m, n: n, k: k, a, b, c, ldc: ldc, accumulate: accumulate)
+        return
+    }
     if m > 0 && gemmTakesSmallPath(m: m, n: n, k: k, b) {
         gemmSmall(m: m, n: n, k: k, a, b, c, ldc: ldc, accumulate: accumulate)
         return
     }
     gemm(m: m, n: n, k: k, a, c, ldc: ldc, accumulate: accumulate) { k0, kc, j0, dst in
         packB(b, k0: k0, kc: kc, j0: j0, n: n, into: dst)
+    }
+}
+
+/// Reduction length of one chunk of a split-K product, and the largest result (m · n) split that way.
+let gemmSplitKChunk = 2048
+let gemmSplitKMaxOutput = 1 << 17
+
+/// Whether a product has a long reduction and a small result (a weight gradient: out × in summed over every position,
+/// e.g. 64 × 64 over 8192 rows), which `gemm` would run as k / 256 rounds of two thread wake-ups each. Independent of
+/// the thread count, so that the sums are too.
+func gemmSplitsK(m: Int, n: Int, k: Int) -> Bool {
+    m > 0 && n > 0 && k >= 2 * gemmSplitKChunk && m * n <= gemmSplitKMaxOutput && m * n * k >= gemmSerialWork
+}
+
+/// C (+)= A · B with K in fixed chunks of gemmSplitKChunk: one serial GEMM per chunk, the chunks spread over the
+/// threads (one parallel region), their partial products summed in chunk order, whatever the thread count.
+func gemmSplitK(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+    let chunks = (k + gemmSplitKChunk - 1) / gemmSplitKChunk, mn = m * n
+    let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * mn)
+    defer { partial.deallocate() }
+    parallelFor(chunks) { q in
+        let k0 = q * gemmSplitKChunk, kc = Swift.min(gemmSplitKChunk, k - k0)
+        let aq = MatrixRef(a.base + k0 * a.cs, rs: a.rs, cs: a.cs), bq = MatrixRef(b.base + k0 * b.rs, rs: b.rs, cs: b.cs)
+        gemm(m: m, n: n, k: kc, aq, bq, partial + q * mn, ldc: n)   // on this worker (or alone on one thread)
+    }
+    parallelRanges(m, grain: Swift.max(1, 16384 / Swift.max(n, 1))) { rows in
+        for i in rows {
+            let dst = c + i * ldc
+            for j in 0..<n {
+                var sum = accumulate ? dst[j] : 0
+                for q in 0..<chunks { sum += partial[q * mn + i * n + j] }
+                dst[j] = sum
+            }
+        }
     }
 }
 

@@ -33,7 +33,8 @@ func winogradWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _
             if q < s.c { winogradGradInputTiles(x, s, channel: q, rows: rows, v + q * tc, xiStride: s.c * tc) }
             else { winogradGradOutputTiles(gy, s, channel: q - s.c, rows: rows, m + (q - s.c) * tc, xiStride: s.o * tc) }
         }
-        for xi in 0..<16 {
+        // One GEMM per ξ on each thread: a chunk's GEMMs are small (O · C · tc under gemm's own threading threshold).
+        parallelFor(16) { xi in
             gemm(m: s.o, n: s.c, k: tc, MatrixRef(m + xi * s.o * tc, rs: tc, cs: 1), MatrixRef(v + xi * s.c * tc, rs: 1, cs: tc),
                  du + xi * s.o * s.c, ldc: s.c, accumulate: r0 > 0)
         }

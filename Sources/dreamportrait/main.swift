@@ -33,6 +33,8 @@ func main() -> Int32 {
         }
         Parallel.threadCount = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
         try cmd.run!(args)
+        // TENSORCORE_PROFILE=1|shapes: where the command's time went, by op (bench commands print their own).
+        if OpProfile.isEnabled && !OpProfile.entries.isEmpty { printError("op profile (whole run)\n" + OpProfile.report(top: 40)) }
         return 0
     } catch let e as UsageError {
         printError(e.description)

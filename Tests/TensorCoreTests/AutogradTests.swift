@@ -1,6 +1,7 @@
 // The autograd engine itself: accumulation on shared inputs, deep graphs without recursion, no-grad scopes,
 import Foundation
 // detach, gradients(of:wrt:) with and without createGraph, graph release, and random-number determinism.
+import TestSupport
 import XCTest
 @testable import TensorCore
 
@@ -106,5 +107,32 @@ final class AutogradTests: XCTestCase {
         XCTAssertTrue(x.reshape([6, 4]).storage === x.storage)
         XCTAssertTrue(x.unsqueeze(0).expand([5, 2, 3, 4]).storage === x.storage)
         XCTAssertEqual(x.permute([2, 0, 1]).contiguous().toArray()[0..<3], [0, 4, 8])
+    }
+
+    /// The op profiler counts each op's forward and backward once per call, keys by shape on request, skips the ops
+    /// that backward closures run, and stays off by default.
+    func testOpProfileCountsForwardAndBackward() {
+        let savedEnabled = OpProfile.isEnabled, savedShape = OpProfile.byShape
+        defer { OpProfile.isEnabled = savedEnabled; OpProfile.byShape = savedShape }
+        for byShape in [false, true] {
+            OpProfile.isEnabled = true
+            OpProfile.byShape = byShape
+            OpProfile.reset()
+            let x = testTensor([3, 5], seed: 1, requiresGrad: true)
+            (x.exp() * 2).sum().backward()
+            OpProfile.isEnabled = false
+            let expKey = byShape ? "exp 3x5" : "exp"
+            let e = OpProfile.entries[expKey]
+            XCTAssertEqual(e?.forwardCount, 1, "\(OpProfile.entries.keys.sorted())")
+            XCTAssertEqual(e?.backwardCount, 1)
+            XCTAssertGreaterThanOrEqual(e?.total ?? -1, 0)
+            // The backward closures' own ops (mul_scalar's g · 2, exp's g · out) are not counted as forward ops.
+            XCTAssertEqual(OpProfile.entries[byShape ? "mul_scalar 3x5" : "mul_scalar"]?.forwardCount, 1)
+            XCTAssertNil(OpProfile.entries.keys.first { $0.hasPrefix("mul ") || $0 == "mul" })
+            XCTAssertTrue(OpProfile.report().contains(expKey))
+        }
+        OpProfile.reset()
+        _ = testTensor([2], seed: 2).exp()
+        XCTAssertTrue(OpProfile.entries.isEmpty, "profiling while switched off")
     }
 }

@@ -29,6 +29,7 @@ public enum OpProfile {
     static func forward(_ op: String, shapes: @autoclosure () -> [[Int]]) {
         guard isEnabled, !inBackward else { return }
         let t = now()
+        if mark == 0 { mark = t }   // switched on by the environment: the clock starts at the first op
         let key = byShape ? name(op, shapes()) : op
         entries[key, default: Entry()].forwardSeconds += Double(t &- mark) / 1e9
         entries[key]!.forwardCount += 1

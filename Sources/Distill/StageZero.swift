@@ -40,13 +40,9 @@ public enum StageZero {
             guard let settings = config.worldSupervision else {
                 throw TrainingError.data("world supervision was asked for, but the run config has no \"world_supervision\" settings")
             }
-            guard hasWorldGeometry(path) else {
-                throw FileError(path: (path as NSString).appendingPathComponent("aux"), message: "missing: world supervision needs the depth and mask maps `data synth --aux` writes")
-            }
-            let geometry = try WorldGeometryBank(dataset: path, names: ds.names, resolution: config.training.neuralRenderingResolutionInitial,
-                                                 progress: progress)
-            trainer.worldSupervision = WorldSupervision(settings: settings, zDim: config.generator.zDim, geometry: geometry,
-                                                        rng: RandomGenerator(seed: StepRandom.mix(seed ^ 0x454E_434F)))
+            trainer.worldSupervision = try WorldSupervision.forDataset(path, names: ds.names, settings: settings, zDim: config.generator.zDim,
+                                                                       seed: seed, resolution: config.training.neuralRenderingResolutionInitial,
+                                                                       progress: progress)
         }
         let task = GANTrainingTask(trainer: trainer, title: "stage 0")
         task.runInfo = ["stage": 0, "dataset": path, "images": ds.count]

@@ -210,12 +210,8 @@ public enum TextStages {
     /// else a fresh one. An encoder that does not fit the settings (e.g. another pooling) is refused by name.
     static func worldSupervision(_ settings: WorldSupervisionSettings, data path: String, bank: WorldImageBank, zDim: Int,
                                  seed: UInt64, resolution: Int, initFolder: String?, progress: Bool) throws -> WorldSupervision {
-        guard StageZero.hasWorldGeometry(path) else {
-            throw FileError(path: (path as NSString).appendingPathComponent("aux"), message: "missing: world supervision needs the depth and mask maps `data synth --aux` writes")
-        }
-        let geometry = try WorldGeometryBank(dataset: path, names: bank.names, resolution: resolution, progress: progress)
-        let w = WorldSupervision(settings: settings, zDim: zDim, geometry: geometry,
-                                 rng: RandomGenerator(seed: StepRandom.mix(seed ^ 0x454E_434F)))
+        let w = try WorldSupervision.forDataset(path, names: bank.names, settings: settings, zDim: zDim, seed: seed,
+                                                resolution: resolution, progress: progress)
         if let folder = initFolder {
             let file = (folder as NSString).appendingPathComponent("E.safetensors")
             if FileManager.default.fileExists(atPath: file) {

@@ -93,6 +93,17 @@ public final class WorldSupervision {
         encoderOptimizer = Adam(encoder.namedParameters(), lr: settings.encoderLr, betas: (0.9, 0.99), eps: 1e-8)
     }
 
+    /// World supervision on a dataset: its depth and masks (`aux/`, named when missing) reduced to `resolution`, and a
+    /// fresh encoder seeded from the run seed (stage 0 and the text stages alike).
+    public static func forDataset(_ path: String, names: [String], settings: WorldSupervisionSettings, zDim: Int, seed: UInt64,
+                                  resolution: Int, progress: Bool) throws -> WorldSupervision {
+        guard StageZero.hasWorldGeometry(path) else {
+            throw FileError(path: (path as NSString).appendingPathComponent("aux"), message: "missing: world supervision needs the depth and mask maps `data synth --aux` writes")
+        }
+        let geometry = try WorldGeometryBank(dataset: path, names: names, resolution: resolution, progress: progress)
+        return WorldSupervision(settings: settings, zDim: zDim, geometry: geometry, rng: RandomGenerator(seed: StepRandom.mix(seed ^ 0x454E_434F)))
+    }
+
     /// The draws index of Grec (after EG3D's four phases).
     public static let phaseIndex = 4
 

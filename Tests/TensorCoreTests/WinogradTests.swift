@@ -63,7 +63,7 @@ final class WinogradTests: XCTestCase {
                 assertClose(fast, direct, tol: 2e-6, "winograd weight gradient vs direct \(tag)")
             }
         }
-        // conv2d's weight gradient takes it where the forward would (C, O ≥ 16 and enough tiles, no row kernel), and not when off.
+        // conv2d's weight gradient takes it from 32 channels on both sides (enough tiles, no row kernel), and not when off.
         // 40 channels on 12² maps: neither the row kernel's nor the dot-product path's.
         let x = testTensor([2, 40, 12, 12], seed: 1, requiresGrad: true), w = testTensor([40, 40, 3, 3], seed: 2, requiresGrad: true)
         let gy = testTensor([2, 40, 12, 12], seed: 3)

@@ -12,6 +12,10 @@
 /// Floats of V and of M per chunk of tiles (512 KB each, so that a chunk is still in L2 when its 16 GEMMs read it:
 /// measured against 4 MB, whose chunks went to memory and back, 1.5–3.8× slower on 32–256 channels); tests lower it.
 nonisolated(unsafe) var winogradGradBudget = 1 << 17
+/// Input and output channels from which conv2d's weight gradient takes this path: at 16 (the overhead chain's 16-channel
+/// 16² convolutions on the AVX2 build, where the row kernel does not take them) the dot-product GEMM was faster: the
+/// chain's backward 1.6 → 5.8 ms per iteration.
+nonisolated(unsafe) var winogradWeightGradMinimumChannels = 32
 /// Off: conv2d's weight gradient never takes this path (bench conv compares, tests force both ways).
 nonisolated(unsafe) public var winogradWeightGradEnabled = true
 

@@ -150,7 +150,7 @@ func convolutionWeightGrad(_ x: Tensor, _ gy: Tensor, _ s: ConvShape) -> Tensor 
     withExtendedLifetime((xc, gc)) { serialBelow(s.multiplyAdds) {
         if let rs = RowConvShape(s, transposed: false, weightGradient: true), s.n > 0 {
             rowConvWeightGrad(xc.data, gc.data, rs, out.data)
-        } else if winogradWeightGradEnabled, let ws = WinogradShape(s, transposed: false), ws.o >= winogradMinimumChannels {
+        } else if winogradWeightGradEnabled, let ws = WinogradShape(s, transposed: false), Swift.min(ws.c, ws.o) >= winogradWeightGradMinimumChannels {
             winogradWeightGrad(xc.data, gc.data, ws, out.data)
         } else {
             convWeightGrad(xc.data, gc.data, s, out.data)

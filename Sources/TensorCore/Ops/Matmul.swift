@@ -53,10 +53,16 @@ extension Tensor {
         // was a strided view that the optimiser copied into place every step.
         let lead = Array(shape.dropLast())
         let x2 = rank == 2 ? self : reshape([-1, weight.shape[1]])
-        var y = withNoGrad { x2.matmul(weight.transpose(0, 1)) }.recorded("linear", [x2, weight]) { g, needs in
+        // The bias is added in place on the product's fresh output (one pass over it, no second buffer) and its
+        // gradient is the cotangent's column sums.
+        if let bias { require(bias.rank == 1 && bias.shape[0] == weight.shape[0], "linear: bias \(bias.shape) must be (\(weight.shape[0]))") }
+        let y = withNoGrad { () -> Tensor in
+            let product = x2.matmul(weight.transpose(0, 1))
+            return bias.map { biasActInPlace(product, $0, dim: 1) } ?? product
+        }.recorded("linear", [x2, weight] + (bias.map { [$0] } ?? [])) { g, needs in
             [needs[0] ? g.matmul(weight) : nil, needs[1] ? g.transpose(0, 1).matmul(x2) : nil]
+                + (bias == nil ? [] : [needs[2] ? g.sum(axes: [0]) : nil])
         }
-        if let bias { y = y + bias }
         return rank == 2 ? y : y.reshape(lead + [weight.shape[0]])
     }
 }

@@ -68,8 +68,10 @@ public final class GANTrainer<G: TrainableGenerator> {
     public private(set) var currentNimg = 0
 
     /// `generatorEMA` receives G's parameters and buffers now (G_ema = deepcopy(G)); restore a checkpoint after.
+    /// `generatorLrMultiplier` scales G's learning rate per parameter name (nil: EG3D's one rate for all).
     public init(options: TrainingOptions, seed: UInt64, generator: G, generatorEMA: G, discriminator: DualDiscriminator,
-                data: WorldImageBank?, labels: Tensor? = nil, copyToEMA: Bool = true) throws {
+                data: WorldImageBank?, labels: Tensor? = nil, copyToEMA: Bool = true,
+                generatorLrMultiplier: ((String) -> Double)? = nil) throws {
         let problems = options.problems()
         guard problems.isEmpty else { throw TrainingError.options(problems) }
         self.options = options
@@ -93,7 +95,7 @@ public final class GANTrainer<G: TrainableGenerator> {
         phases = TrainingPhase.phases(gRegInterval: densityOn ? options.gRegInterval : nil,
                                       dRegInterval: options.r1Gamma > 0 ? options.dRegInterval : nil)
         gOptimizer = LazyRegularization.adam(generator, lr: options.gLr, betas: options.betas, eps: options.eps,
-                                             regInterval: options.gRegInterval)
+                                             regInterval: options.gRegInterval, lrMultiplier: generatorLrMultiplier)
         dOptimizer = LazyRegularization.adam(discriminator, lr: options.dLr, betas: options.betas, eps: options.eps,
                                              regInterval: options.dRegInterval)
         if copyToEMA { try withNoGrad { try generatorEMA.load(generator.stateDict(), strict: true) } }

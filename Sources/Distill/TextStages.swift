@@ -20,6 +20,13 @@ public struct TextStageSettings {
     /// λ of a new semantics mapping network (nil: EG3D's mapping value, 0.01). A continued text-conditioned
     /// checkpoint keeps its own unless this is set (then it must agree).
     public var mappingLrMultiplier: Float?
+    /// `--gate-init V` (ours): new adapters start with tanh(γ) = V instead of the paper's closed gate (still the
+    /// identity: `proj_out` is zero). nil or 0: the paper's γ = 0.
+    public var gateInit: Float?
+    /// `--adapter-lr-multiplier M` (ours): the adapters' parameters step at M × G's learning rate. EG3D's rate
+    /// (0.0025) is set for its equalised-lr layers, whose relative step is lr; the adapters' plain layers
+    /// (torch's initialisation, weights ~1/√fan_in) move lr·√fan_in of their scale per Adam step at it.
+    public var adapterLrMultiplier: Double?
     /// "g": only the text conditioning trains; "d": D is not updated.
     public var freeze = "none"
     public var dsds = DSDSSettings()
@@ -85,9 +92,13 @@ public enum TextStages {
             guard tg.conditioningConfig == cc else {
                 throw FileError(path: initPath, message: "its text conditioning \((try? tg.conditioningConfig.jsonString()) ?? "?") differs from this run's \((try? cc.jsonString()) ?? "?") (--adapters, --no-3d-pool, --no-gate, --mapping-lr-multiplier, text encoder width)")
             }
+            if let v = settings.gateInit, v != 0 {
+                throw FileError(path: initPath, message: "--gate-init opens the gates of new adapters; this checkpoint's adapters are trained (their gates are what they learnt)")
+            }
             (g, ema) = (tg, te)
         } else {
             g = TextConditionedGenerator(generator: initial.g.eg3d, conditioning: cc, rng: rng)
+            if let v = settings.gateInit, v != 0 { for a in g.conditioning.adapters.items { a.openGate(to: v) } }
             ema = TextConditionedGenerator(generator: initial.ema.eg3d, conditioning: cc, rng: RandomGenerator(seed: 0))
             try withNoGrad { try ema.conditioning.load(g.conditioning.stateDict(), strict: true) }
         }
@@ -108,8 +119,10 @@ public enum TextStages {
             do { try d.load(dState, strict: hasText || !settings.discriminatorText) } catch { throw FileError(path: initPath, message: "D: \(error)") }
         }
         g.neuralRenderingResolution = training.neuralRenderingResolutionInitial
+        let adapterRate = settings.adapterLrMultiplier
         let trainer = try GANTrainer(options: training, seed: seed, generator: g, generatorEMA: ema, discriminator: d,
-                                     data: bank, copyToEMA: false)
+                                     data: bank, copyToEMA: false,
+                                     generatorLrMultiplier: adapterRate.map { m in { $0.hasPrefix("conditioning.adapters.") ? m : 1 } })
         if let ws = settings.worldSupervision {
             trainer.worldSupervision = try worldSupervision(ws, data: path, bank: bank, zDim: cfg.zDim, seed: seed,
                                                             resolution: training.neuralRenderingResolutionInitial,

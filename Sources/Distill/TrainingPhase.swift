@@ -33,10 +33,12 @@ public struct TrainingPhase: Sendable {
 public enum LazyRegularization {
     /// Adam over `module`'s parameters with lr and betas adjusted for a regularisation interval (nil: unadjusted).
     /// Parameter names key the optimiser state in checkpoints.
-    public static func adam(_ module: Module, lr: Double, betas: [Double], eps: Double, regInterval: Int?) -> Adam {
+    /// `lrMultiplier` scales the rate per parameter name (`train --adapter-lr-multiplier`).
+    public static func adam(_ module: Module, lr: Double, betas: [Double], eps: Double, regInterval: Int?,
+                            lrMultiplier: ((String) -> Double)? = nil) -> Adam {
         let ratio = regInterval.map { Double($0) / Double($0 + 1) } ?? 1
         return Adam(module.namedParameters(), lr: lr * ratio,
-                    betas: (Foundation.pow(betas[0], ratio), Foundation.pow(betas[1], ratio)), eps: eps)
+                    betas: (Foundation.pow(betas[0], ratio), Foundation.pow(betas[1], ratio)), eps: eps, lrMultiplier: lrMultiplier)
     }
 }
 

@@ -51,6 +51,8 @@ enum TrainCommand {
             Option(name: "--t-max-end", value: "T", help: "D-SDS: anneal the largest timestep linearly from --t-max to T over --t-anneal-kimg (stage 2)"),
             Option(name: "--t-anneal-kimg", value: "K", help: "Length of that annealing in thousands of images", defaultValue: "--kimg"),
             Option(name: "--mapping-lr-multiplier", value: "L", help: "λ of a new semantics mapping network's equalised-lr layers (stages 1-2; a continued text-conditioned checkpoint keeps its own)", defaultValue: "0.01, EG3D's mapping"),
+            Option(name: "--gate-init", value: "V", help: "Ours: new adapters start with the gate tanh(γ) = V, in [0, 1) (still the identity: proj_out starts at zero); the paper's 0 keeps the gate shut until γ drifts"),
+            Option(name: "--adapter-lr-multiplier", value: "M", help: "Ours: the adapters' parameters train at M × G's learning rate (EG3D's rate is set for equalised-lr layers)", defaultValue: "1"),
             Option(name: "--clip", value: "DIR", help: "CLIP model folder of --text-loss clip (weights, tokenizer, preprocessor)"),
             Option(name: "--d-text", value: nil, help: "Stages 1-2: D also judges the prompt (a projection on the caption's t_EOT; ours, not the paper's), real images with their own captions"),
             Option(name: "--d-mismatch", value: "W", help: "With --d-text: weight of real images paired with another image's caption as fakes in D's loss", defaultValue: "1"),
@@ -150,6 +152,21 @@ enum TrainCommand {
                 }
                 settings.mappingLrMultiplier = l
             }
+            if args.string("--gate-init") != nil {
+                let v = try args.float("--gate-init", default: 0)
+                guard v.isFinite && v >= 0 && v < 1 else {
+                    throw UsageError(message: "invalid value \(v) for --gate-init: expected tanh(γ) in [0, 1)", command: args.command)
+                }
+                guard settings.gated else { throw UsageError(message: "--gate-init opens a gate that --no-gate removes: use one of them", command: args.command) }
+                settings.gateInit = v
+            }
+            if args.string("--adapter-lr-multiplier") != nil {
+                let m = try args.float("--adapter-lr-multiplier", default: 1)
+                guard m.isFinite && m > 0 && m <= 100 else {
+                    throw UsageError(message: "invalid value \(m) for --adapter-lr-multiplier: expected a positive number up to 100", command: args.command)
+                }
+                settings.adapterLrMultiplier = Double(m)
+            }
             guard args.string("--init") != nil else {
                 throw UsageError(message: "--stage \(stage) needs --init (a stage-0 checkpoint folder or generator file)", command: args.command)
             }
@@ -186,7 +203,7 @@ enum TrainCommand {
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze,
                                   "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "d_text", "d_mismatch", "dsds_rescale"]
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "gate_init", "adapter_lr_multiplier", "d_text", "d_mismatch", "dsds_rescale"]
             // Recorded only when not the default, so that runs started before these keys existed resume.
             if settings.dsds.guidance != 100 { settingsRecord["guidance"] = Double(settings.dsds.guidance) }
             if settings.dsds.weight != 1 { settingsRecord["dsds_weight"] = Double(settings.dsds.weight) }
@@ -194,6 +211,8 @@ enum TrainCommand {
             if settings.dsds.tMax != 0.98 { settingsRecord["t_max"] = settings.dsds.tMax }
             if let e = settings.dsds.tMaxEnd { settingsRecord["t_max_end"] = e; settingsRecord["t_anneal_kimg"] = settings.dsds.annealKimg }
             if let l = settings.mappingLrMultiplier { settingsRecord["mapping_lr_multiplier"] = Double(l) }
+            if let v = settings.gateInit { settingsRecord["gate_init"] = Double(v) }
+            if let m = settings.adapterLrMultiplier { settingsRecord["adapter_lr_multiplier"] = m }
             if settings.dsds.rescale != .unitRMS { settingsRecord["dsds_rescale"] = settings.dsds.rescale.rawValue }
             if settings.discriminatorText { settingsRecord["d_text"] = true; settingsRecord["d_mismatch"] = Double(settings.mismatchWeight) }
         }

@@ -186,6 +186,48 @@ final class TextStageTests: XCTestCase {
         }
     }
 
+    /// `--gate-init` and `--adapter-lr-multiplier`: new adapters start with tanh(γ) = V in G and G_ema and still
+    /// reproduce the checkpoint's images bit for bit; the adapters' parameters (only they) step at M × G's rate; a
+    /// continued text-conditioned checkpoint refuses --gate-init.
+    func testGateInitAndAdapterLearningRate() throws {
+        var settings = TextStageSettings(stage: 1)
+        settings.adapters = 2
+        settings.gateInit = 0.5
+        settings.adapterLrMultiplier = 0.04
+        let task = try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 1, initPath: Self.stageZero,
+                                           teacher: teacher, settings: settings)
+        for g in [task.trainer.generator, task.trainer.generatorEMA] {
+            for a in g.conditioning.adapters.items { XCTAssertEqual(Double(a.gate.item()), 0.5, accuracy: 1e-6) }
+        }
+        let plain = try TriPlaneGenerator.load(path: (Self.stageZero as NSString).appendingPathComponent("G_ema.safetensors"))
+        let z = RandomGenerator(seed: 4).normal([2, 16]), c = Tensor.concat([frontalLabel(), frontalLabel()], axis: 0)
+        let prompts = task.trainer.samplePrompts!(2)
+        let a = withNoGrad { plain(z: z, cCond: c, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        let b = withNoGrad { task.trainer.generatorEMA(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        XCTAssertEqual(a.image.toArray(), b.image.toArray())
+        let opt = task.trainer.gOptimizer
+        let names = task.trainer.generator.namedParameters().map(\.0)
+        let base = try XCTUnwrap(opt.learningRate(of: try XCTUnwrap(names.first { !$0.hasPrefix("conditioning.") })))
+        for n in names {
+            let lr = try XCTUnwrap(opt.learningRate(of: n), n)
+            XCTAssertEqual(lr / base, n.hasPrefix("conditioning.adapters.") ? 0.04 : 1, accuracy: 1e-12, n)
+        }
+        XCTAssertTrue(names.contains { $0.hasPrefix("conditioning.adapters.") })
+        // A stage-1 run continued by stage 2 keeps its learnt gates: --gate-init is refused by name.
+        let run = try temporaryFolder("s1-gate")
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        var s = LoopSettings(steps: 1)
+        s.quiet = true
+        try TrainingLoop.run(task, in: try RunFolder(path: run), settings: s, resume: false)
+        var next = settings
+        next.stage = 2
+        next.textLoss = .none
+        XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 2, initPath: run,
+                                                     teacher: teacher, settings: next)) { e in
+            XCTAssertTrue("\(e)".contains("--gate-init") && "\(e)".contains(run), "\(e)")
+        }
+    }
+
     func testBadInitAndTeacherAreNamed() {
         let s = TextStageSettings(stage: 1)
         XCTAssertThrowsError(try TextStages.makeTask(data: tinyWorld, training: microConfig.training, seed: 0, initPath: "/no/ckpt",

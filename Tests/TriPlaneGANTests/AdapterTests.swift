@@ -46,6 +46,38 @@ final class AdapterTests: XCTestCase {
         XCTAssertNotEqual(y1, x.toArray())
     }
 
+    /// `openGate` (train --gate-init): the fresh adapter stays the identity bit for bit (proj_out is still zero), and
+    /// once proj_out is non-zero the attention's weights get a gradient proportional to tanh(γ): none with the paper's
+    /// closed gate, which is why its gates stayed shut over short runs.
+    func testOpenGateKeepsIdentityAndGivesTheAttentionAGradient() throws {
+        let x = testTensor([2, 6, 4, 4], seed: 80, low: -3, high: 3)
+        let text = randomText(counts: [3, 2], length: 4, dim: 10, seed: 81)
+        let fresh = adapter()
+        fresh.openGate(to: 0.5)
+        XCTAssertEqual(Double(fresh.gate.item()), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(fresh(x, text: text).toArray(), x.toArray())
+        let r = testTensor([2, 6, 4, 4], seed: 82)
+        func gradients(gate: Float) throws -> [String: [Float]] {
+            let a = adapter()
+            try open(a, gamma: 0)
+            try a.load(["beta": Tensor([1], shape: [1])], strict: false)
+            if gate > 0 { a.openGate(to: gate) }
+            (a(x, text: text) * r).sum().backward()
+            return Dictionary(uniqueKeysWithValues: ["to_q.weight", "to_k.weight", "to_v.weight", "to_out.weight"].map { k in
+                (k, a.namedParameters().first { $0.0 == k }!.1.grad?.toArray() ?? [])
+            })
+        }
+        let shut = try gradients(gate: 0), quarter = try gradients(gate: 0.25), half = try gradients(gate: 0.5)
+        for (k, g) in half {
+            XCTAssertTrue((shut[k] ?? []).allSatisfy { $0 == 0 }, "\(k): the closed gate passes no gradient")
+            let q = quarter[k]!
+            XCTAssertGreaterThan(g.map { abs($0) }.max() ?? 0, 1e-4, k)
+            // Linear in tanh(γ): twice the gate, twice the gradient.
+            let err = zip(g, q).map { abs($0 - 2 * $1) }.max()!, scale = g.map { abs($0) }.max()!
+            XCTAssertLessThan(err / scale, 1e-5, k)
+        }
+    }
+
     /// With γ ≠ 0: changing one real word changes that sample's output (and only that sample's); changing a
     /// padded word changes nothing, bit for bit.
     func testOutputDependsOnUnmaskedWordsOnly() throws {

@@ -93,6 +93,11 @@ public final class Adam {
     /// Sets every parameter's gradient to nil.
     public func zeroGrad() { for s in slots { s.param.grad = nil } }
 
+    /// The learning rate of the group that holds the parameter named `name` (nil: no such parameter).
+    public func learningRate(of name: String) -> Double? {
+        slots.first { $0.name == name }.map { groups[$0.group].lr }
+    }
+
     /// Moments and step counts for checkpoint resume: "<name>.exp_avg", "<name>.exp_avg_sq", "<name>.step"
     /// (a scalar, exact below 2^24 steps) for each parameter that has taken a step. Copies.
     public func stateDict() -> [String: Tensor] {

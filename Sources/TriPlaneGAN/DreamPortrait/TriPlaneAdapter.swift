@@ -3,6 +3,7 @@
 // the 3-D tokens, keys and values from the word tokens), §3.2 ("local adapters use zero initialization [62, 1]":
 // ControlNet's zero convolution and Flamingo's tanh gate) and Appendix A (adapters inserted residually between
 // synthesis blocks), as our method doc (docs/dreamportrait-method.md) §4 steps 1-5 fixes them.
+import Foundation
 import TensorCore
 
 /// Sizes of one adapter.
@@ -159,6 +160,17 @@ public final class GatedCrossAttentionAdapter: Module {
 
     /// The gate value β·tanh(γ), shape (1).
     public var gate: Tensor { beta * gamma.tanh() }
+
+    /// Opens the gate to `value` = tanh(γ) (β stays 1), for a fresh adapter (ours, `train --gate-init`; the paper
+    /// starts at γ = 0). The adapter stays the identity, because `proj_out` is still zero; what changes is that the
+    /// attention's own weights get a gradient from the first step on (∝ tanh(γ)·proj_out, where with γ = 0 they get
+    /// none until γ drifts, and γ's gradient is the correlation of a random attention output with the loss's: no
+    /// steady sign, so the gate stays shut over short schedules).
+    public func openGate(to value: Float) {
+        require(config.gated, "GatedCrossAttentionAdapter.openGate: this adapter has no gate (--no-gate)")
+        require(value >= 0 && value < 1, "GatedCrossAttentionAdapter.openGate: tanh(γ) must be in [0, 1), got \(value)")
+        gamma.data[0] = Float(atanh(Double(value)))
+    }
 
     /// The cross-attention of step 4 alone: 3-D tokens (N, T, 3d) attending to the words -> (N, T, d).
     public func crossAttention(tokens: Tensor, text: TextConditioning) -> Tensor {

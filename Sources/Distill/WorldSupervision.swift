@@ -154,6 +154,8 @@ extension GANTrainer {
         let modules: [Module] = [generator, w.encoder]
         gOptimizer.zeroGrad(); w.encoderOptimizer.zeroGrad()
         for m in modules { setRequiresGrad(m, true) }
+        // `--freeze g`: only the text conditioning (and the encoder) learn from the reconstruction too.
+        if let keep = generatorTrainable { for (name, p) in generator.namedParameters() { p.requiresGrad = keep(name) } }
         defer { for m in modules { setRequiresGrad(m, false) } }
         var sums: [String: Double] = [:]
         for k in 0..<chunks {

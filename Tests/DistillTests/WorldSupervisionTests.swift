@@ -259,4 +259,33 @@ final class WorldSupervisionTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("E.safetensors"), "\(e)")
         }
     }
+
+    /// `--freeze g` holds G in the reconstruction phase as in EG3D's: after Grec steps only the text conditioning
+    /// (and the encoder) have moved, and the captions now reach the render.
+    func testTextStageReconstructionWithFrozenGenerator() throws {
+        var settings = TextStageSettings(stage: 1)
+        settings.adapters = 2
+        settings.freeze = "g"
+        settings.gateInit = 0.5
+        settings.mappingLrMultiplier = 1
+        var ws = WorldSupervisionSettings()
+        ws.ganStartKimg = 1000
+        ws.encoderPooling = .flatten
+        settings.worldSupervision = ws
+        let t = try TextStages.makeTask(data: tinyWorldWithGeometry, training: microConfig.training, seed: 1,
+                                        initPath: TextStageTests.stageZero, teacher: fixturePath("teacher/tiny-sd-pipeline"),
+                                        settings: settings).trainer
+        // Parameters only: the mapping's w_avg buffer is tracked in Grec as EG3D's mapping tracks it in every phase.
+        func snapshot() -> [String: [Float]] {
+            Dictionary(uniqueKeysWithValues: t.generator.namedParameters().map { ($0.0, $0.1.toArray()) })
+        }
+        let before = snapshot()
+        for s in 0..<3 { _ = try t.step(s) }
+        let after = snapshot()
+        let moved = before.keys.filter { before[$0]! != after[$0]! }.sorted()
+        XCTAssertFalse(moved.isEmpty)
+        XCTAssertEqual(moved.filter { !$0.hasPrefix("conditioning.") }, [], "frozen G moved")
+        XCTAssertTrue(moved.contains { $0.hasPrefix("conditioning.adapters.") && $0.hasSuffix("proj_out.weight") }, "\(moved)")
+        XCTAssertTrue(moved.contains { $0.hasPrefix("conditioning.semantics_mapping.") }, "\(moved)")
+    }
 }

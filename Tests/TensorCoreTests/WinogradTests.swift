@@ -47,11 +47,12 @@ final class WinogradTests: XCTestCase {
     /// The weight gradient by F(2×2, 3×3) (Kernels/WinogradWeightGrad.swift) against the naive direct sum on the same
     /// odd shapes, 1 and 2 threads, and with the tile budget lowered so that the tiles go in several chunks.
     func testWeightGradMatchesReference() {
-        let savedThreads = Parallel.threadCount, savedBudget = winogradGradBudget
-        defer { Parallel.threadCount = savedThreads; winogradGradBudget = savedBudget }
+        let savedThreads = Parallel.threadCount, savedBudget = winogradGradBudget, savedTiles = winogradGradMinimumTiles
+        defer { Parallel.threadCount = savedThreads; winogradGradBudget = savedBudget; winogradGradMinimumTiles = savedTiles }
         for (threads, budget) in [(1, 1 << 22), (2, 1 << 22), (2, 16 * 40 * 3)] {
             Parallel.threadCount = threads
             winogradGradBudget = budget
+            winogradGradMinimumTiles = budget < 1 << 22 ? 1 : savedTiles
             for (i, (n, c, o, h, w)) in (Self.shapes + [(2, 40, 24, 11, 21)]).enumerated() {
                 let tag = "\(n)x\(c)x\(h)x\(w) -> \(o), \(threads) threads, budget \(budget)"
                 let x = testTensor([n, c, h, w], seed: UInt64(i)), gy = testTensor([n, o, h, w], seed: 90 + UInt64(i))

@@ -12,6 +12,10 @@
 /// Floats of V and of M per chunk of tiles (512 KB each, so that a chunk is still in L2 when its 16 GEMMs read it:
 /// measured against 4 MB, whose chunks went to memory and back, 1.5–3.8× slower on 32–256 channels); tests lower it.
 nonisolated(unsafe) var winogradGradBudget = 1 << 17
+/// Tiles per chunk at least (the K of its 16 GEMMs), whatever the budget: each chunk's GEMMs read and write all of dU
+/// (16 · O · C floats), so with many channels on small maps (256-512 channels at 4²-8², where the budget allowed 8-16
+/// tiles) the GEMMs were bound by dU's traffic; tests lower it.
+nonisolated(unsafe) var winogradGradMinimumTiles = 256
 /// Input and output channels from which conv2d's weight gradient takes this path: at 16 (the overhead chain's 16-channel
 /// 16² convolutions on the AVX2 build, where the row kernel does not take them) the dot-product GEMM was faster: the
 /// chain's backward 1.6 → 5.8 ms per iteration.
@@ -23,7 +27,8 @@ nonisolated(unsafe) public var winogradWeightGradEnabled = true
 // x: (n, c, h, w), gy: (n, o, h, w), dense -> gw: (o, c, 3, 3)
 func winogradWeightGrad(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ s: WinogradShape, _ gw: UnsafeMutablePointer<Float>) {
     let tw = s.tilesW
-    let rowsPerChunk = Swift.max(1, Swift.min(s.tileRows, winogradGradBudget / (16 * Swift.max(s.c, s.o) * tw)))
+    let budgetRows = winogradGradBudget / (16 * Swift.max(s.c, s.o) * tw)
+    let rowsPerChunk = Swift.max(1, Swift.min(s.tileRows, Swift.max(budgetRows, (winogradGradMinimumTiles + tw - 1) / tw)))
     let tcMax = rowsPerChunk * tw
     let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * s.c * tcMax)
     let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * s.o * tcMax)

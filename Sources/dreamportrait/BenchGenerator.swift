@@ -17,7 +17,7 @@ enum BenchGenerator {
             Option(name: "--resolution", value: "R", help: "Neural rendering resolution", defaultValue: "128"),
             Option(name: "--config", value: "NAME", help: "ffhq512 or tiny128", defaultValue: "ffhq512"),
             Option(name: "--pool-mib", value: "MIB", help: "Capacity of TensorCore's pool of freed buffers (TensorCore's own default: 512)",
-                   defaultValue: "0, as generate"),
+                   defaultValue: "512, as generate"),
             Option(name: "--json", value: nil, help: "Print one JSON object"),
         ],
         run: run)

@@ -20,6 +20,19 @@ final class TextStageTests: XCTestCase {
     }()
     let teacher = fixturePath("teacher/tiny-sd-pipeline")
 
+    /// A fresh stage-1 task's G_ema against the wrapped stage-0 G_ema on fixed latents and the sample prompts: the
+    /// images must be bit-identical. Returns the inputs and the stage-0 image for later comparisons.
+    func assertStartsAtCheckpoint(_ task: GANTrainingTask<TextConditionedGenerator>,
+                                  file: StaticString = #filePath, line: UInt = #line) throws -> (z: Tensor, c: Tensor, prompts: TextConditioning, image: Tensor) {
+        let plain = try TriPlaneGenerator.load(path: (Self.stageZero as NSString).appendingPathComponent("G_ema.safetensors"))
+        let z = RandomGenerator(seed: 4).normal([2, 16]), c = Tensor.concat([frontalLabel(), frontalLabel()], axis: 0)
+        let prompts = task.trainer.samplePrompts!(2)
+        let a = withNoGrad { plain(z: z, cCond: c, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        let b = withNoGrad { task.trainer.generatorEMA(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
+        XCTAssertEqual(a.image.toArray(), b.image.toArray(), file: file, line: line)
+        return (z, c, prompts, a.image)
+    }
+
     func testWrappedCheckpointReproducesItsImagesBitForBit() throws {
         var settings = TextStageSettings(stage: 1)
         settings.adapters = 3
@@ -54,12 +67,7 @@ final class TextStageTests: XCTestCase {
                                            teacher: teacher, settings: settings)
         let names = task.trainer.generator.conditioning.namedParameters().map(\.0)
         XCTAssertFalse(names.contains { $0.hasSuffix(".gamma") || $0.hasSuffix(".beta") }, "no gate parameters: \(names)")
-        let plain = try TriPlaneGenerator.load(path: (Self.stageZero as NSString).appendingPathComponent("G_ema.safetensors"))
-        let z = RandomGenerator(seed: 4).normal([2, 16]), c = Tensor.concat([frontalLabel(), frontalLabel()], axis: 0)
-        let prompts = task.trainer.samplePrompts!(2)
-        let a = withNoGrad { plain(z: z, cCond: c, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
-        let b = withNoGrad { task.trainer.generatorEMA(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
-        XCTAssertEqual(a.image.toArray(), b.image.toArray())
+        let (z, c, prompts, start) = try assertStartsAtCheckpoint(task)
         var s = LoopSettings(steps: 1)
         s.quiet = true
         try TrainingLoop.run(task, in: try RunFolder(path: run), settings: s, resume: false)
@@ -68,7 +76,7 @@ final class TextStageTests: XCTestCase {
         XCTAssertFalse(g.conditioningConfig.gated)
         // The ungated adapter's update moves the planes after a step (proj_out is no longer zero).
         let after = withNoGrad { g(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
-        XCTAssertNotEqual(after.image.toArray(), a.image.toArray())
+        XCTAssertNotEqual(after.image.toArray(), start.toArray())
     }
 
     func testStageTwoStepsWithDSDSStayFiniteAndSaveAReadableGenerator() throws {
@@ -199,12 +207,7 @@ final class TextStageTests: XCTestCase {
         for g in [task.trainer.generator, task.trainer.generatorEMA] {
             for a in g.conditioning.adapters.items { XCTAssertEqual(Double(a.gate.item()), 0.5, accuracy: 1e-6) }
         }
-        let plain = try TriPlaneGenerator.load(path: (Self.stageZero as NSString).appendingPathComponent("G_ema.safetensors"))
-        let z = RandomGenerator(seed: 4).normal([2, 16]), c = Tensor.concat([frontalLabel(), frontalLabel()], axis: 0)
-        let prompts = task.trainer.samplePrompts!(2)
-        let a = withNoGrad { plain(z: z, cCond: c, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
-        let b = withNoGrad { task.trainer.generatorEMA(z: z, cCond: c, text: prompts, noiseMode: .const, resolution: 16, random: GeneratorRandomSource(seed: 9)) }
-        XCTAssertEqual(a.image.toArray(), b.image.toArray())
+        _ = try assertStartsAtCheckpoint(task)
         let opt = task.trainer.gOptimizer
         let names = task.trainer.generator.namedParameters().map(\.0)
         let base = try XCTUnwrap(opt.learningRate(of: try XCTUnwrap(names.first { !$0.hasPrefix("conditioning.") })))

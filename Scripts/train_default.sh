@@ -64,20 +64,45 @@ dp train --stage 0 --data "$WORLD" --out "$STAGE0" --config Scripts/stage0_world
 [ "$UNTIL" = stage0 ] && exit 0
 
 TEACHER="$RUNS/teacher"
-log "stage 1 (adapters and semantics mapping, GAN loss)"
-# λ = 0.1 for the semantics mapping (EG3D's 0.01 leaves its zero-initialised fusion layer shut for the few kimg we
-# can afford; README, "Stage 2, fourth session").
-dp train --stage 1 --data "$WORLD" --out "$RUNS/stage1" --init "$STAGE0" --teacher "$TEACHER" --config world128 --batch 8 \
-    --mapping-lr-multiplier 0.1 --kimg "${STAGE1_KIMG:-0.5}" --checkpoint-minutes 5 --sample-kimg 0.5 $( [ -d "$RUNS/stage1/checkpoints" ] && echo --resume "$RUNS/stage1" )
+# Every artifact goes into Weights/ as it is produced, F16 (`dreamportrait pack`): commit them there.
+publish() {  # publish SRC_DIR DST: a packed copy, replacing DST only once complete
+    rm -rf "$2.tmp" && dp pack --in "$1" --out "$2.tmp" >/dev/null && rm -rf "$2" && mv "$2.tmp" "$2"
+}
+S0_CKPT="$STAGE0/checkpoints/$(cat "$STAGE0/checkpoints/latest")"
+if [ ! -f Weights/eg3d_stage0.safetensors ] || [ "${PUBLISH:-0}" = 1 ]; then
+    log "publish: teacher, judge, attribute classifier, stage-0 G_ema into Weights/"
+    publish "$TEACHER" Weights/teacher
+    publish "$RUNS/judge/export" Weights/judge
+    cp "$RUNS/attributes/export/attributes.safetensors" Weights/attributes.safetensors
+    rm -rf "$RUNS/stage0-ema" && mkdir -p "$RUNS/stage0-ema" && cp "$S0_CKPT/G_ema.safetensors" "$RUNS/stage0-ema/"
+    publish "$RUNS/stage0-ema" "$RUNS/stage0-ema-f16" && cp "$RUNS/stage0-ema-f16/G_ema.safetensors" Weights/eg3d_stage0.safetensors
+fi
+
+# Stages 1-2 (README, Training, "Why the text path did not learn"; session 13's run s13-G): EG3D's G stays frozen
+# (--freeze g) and only the text conditioning trains, the semantics mapping at λ = 1 (EG3D's 0.01 leaves its
+# zero-initialised fusion layer shut for the few kimg we can afford) and the adapters at a quarter of G's learning
+# rate, their gates opened to tanh(γ) = 0.5 at the start (still the identity, since proj_out starts at zero; with the
+# paper's closed gate the attention gets no gradient and γ random-walks). Training G itself at any learning rate we
+# tried let D-SDS blur the faces within a few hundred steps. Stage 1 (GAN loss alone) is skipped by default
+# (STAGE1_KIMG=0): with G frozen, D text-blind and the adapters starting as the identity it has nothing to teach the
+# text path; STAGE1_KIMG=K runs it first (same settings), and stage 2 continues it.
+TEXT=(--teacher "$TEACHER" --freeze g --mapping-lr-multiplier 1 --adapter-lr-multiplier 0.25 --batch 8 --checkpoint-minutes 4)
+S2_INIT="$S0_CKPT/G_ema.safetensors"; GATE=(--gate-init 0.5)
+if [ "${STAGE1_KIMG:-0}" != 0 ]; then
+    log "stage 1 (text conditioning, GAN loss)"
+    dp train --stage 1 --data "$WORLD" --out "$RUNS/stage1" --init "$S2_INIT" "${TEXT[@]}" "${GATE[@]}" --config world128 \
+        --kimg "$STAGE1_KIMG" --sample-kimg 0.5 $( [ -d "$RUNS/stage1/checkpoints" ] && echo --resume "$RUNS/stage1" )
+    S2_INIT="$RUNS/stage1"; GATE=()
+fi
 log "stage 2 (D-SDS + GAN loss)"
-# G at a tenth of EG3D's learning rate, D-SDS weight 0.25: at EG3D's rate D-SDS wrecks G within a few hundred steps,
-# and even at this one the faces blur past ~400 steps (3 kimg), so stage 2 is short and its raw G ships (G_ema's
-# half-life, 2.5 kimg, is most of the run).
-dp train --stage 2 --data "$WORLD" --out "$RUNS/stage2" --init "$RUNS/stage1" --teacher "$TEACHER" --config Scripts/stage2_world128.json --batch 8 \
-    --dsds-weight 0.25 --kimg "${STAGE2_KIMG:-3}" --checkpoint-minutes 3 --sample-kimg 0.5 $( [ -d "$RUNS/stage2/checkpoints" ] && echo --resume "$RUNS/stage2" )
+# D-SDS weight 0.25, guidance 100, G's rate a tenth of EG3D's (Scripts/stage2_world128.json, for the adapters' base
+# rate); 12 kimg = 1,500 steps of 8, ~80 min on one thread. Its G_ema ships.
+dp train --stage 2 --data "$WORLD" --out "$RUNS/stage2" --init "$S2_INIT" "${TEXT[@]}" "${GATE[@]}" --config Scripts/stage2_world128.json \
+    --dsds-weight 0.25 --kimg "${STAGE2_KIMG:-12}" --sample-kimg 1 $( [ -d "$RUNS/stage2/checkpoints" ] && echo --resume "$RUNS/stage2" )
 [ "$UNTIL" = stage2 ] && exit 0
 
-log "ship: Weights/dreamportrait, judge, attribute classifier"
-dp ship --checkpoint "$RUNS/stage2/checkpoints/$(cat "$RUNS/stage2/checkpoints/latest")/G.safetensors" --teacher "$TEACHER" --out Weights/dreamportrait
+log "ship: Weights/dreamportrait (stage 2's G_ema with the teacher's text encoder and tokenizer)"
+dp ship --checkpoint "$RUNS/stage2/checkpoints/$(cat "$RUNS/stage2/checkpoints/latest")/G_ema.safetensors" --teacher "$TEACHER" \
+    --out Weights/dreamportrait --note recipe=Scripts/train_default.sh,stage2_kimg="${STAGE2_KIMG:-12}"
 log "eval (held-out prompts, in-distribution and OOD)"
 DREAMPORTRAIT_WORLD="$WORLD" dp eval --out "$RUNS/eval.json"

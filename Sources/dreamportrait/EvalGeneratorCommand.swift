@@ -41,6 +41,7 @@ enum EvalGeneratorCommand {
         s.distractors = try args.int("--distractors", default: 99, range: 1...1_000_000)
         s.batchSize = try args.int("--batch", default: 16, range: 1...4096)
         s.truncationPsi = try args.float("--truncation", default: 0.7)
+        s.spreadPrompts = try args.int("--spread-prompts", default: 4, range: 0...10_000)
         if let seed = args.string("--seed") {
             guard let v = UInt64(seed) else { throw UsageError(message: "invalid value '\(seed)' for --seed: expected a non-negative integer", command: cmd) }
             s.seed = v

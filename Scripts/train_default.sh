@@ -64,19 +64,18 @@ dp train --stage 0 --data "$WORLD" --out "$STAGE0" --config Scripts/stage0_world
 [ "$UNTIL" = stage0 ] && exit 0
 
 TEACHER="$RUNS/teacher"
-# Every artifact goes into Weights/ as it is produced, F16 (`dreamportrait pack`): commit them there.
+# Every artifact goes into Weights/ as it is produced (replacing what the checkout shipped), F16 (`dreamportrait
+# pack`): commit them there. Re-running the recipe copies them again (a few seconds).
 publish() {  # publish SRC_DIR DST: a packed copy, replacing DST only once complete
     rm -rf "$2.tmp" && dp pack --in "$1" --out "$2.tmp" >/dev/null && rm -rf "$2" && mv "$2.tmp" "$2"
 }
 S0_CKPT="$STAGE0/checkpoints/$(cat "$STAGE0/checkpoints/latest")"
-if [ ! -f Weights/eg3d_stage0.safetensors ] || [ "${PUBLISH:-0}" = 1 ]; then
-    log "publish: teacher, judge, attribute classifier, stage-0 G_ema into Weights/"
-    publish "$TEACHER" Weights/teacher
-    publish "$RUNS/judge/export" Weights/judge
-    cp "$RUNS/attributes/export/attributes.safetensors" Weights/attributes.safetensors
-    rm -rf "$RUNS/stage0-ema" && mkdir -p "$RUNS/stage0-ema" && cp "$S0_CKPT/G_ema.safetensors" "$RUNS/stage0-ema/"
-    publish "$RUNS/stage0-ema" "$RUNS/stage0-ema-f16" && cp "$RUNS/stage0-ema-f16/G_ema.safetensors" Weights/eg3d_stage0.safetensors
-fi
+log "publish: teacher, judge, attribute classifier, stage-0 G_ema into Weights/"
+publish "$TEACHER" Weights/teacher
+publish "$RUNS/judge/export" Weights/judge
+cp "$RUNS/attributes/export/attributes.safetensors" Weights/attributes.safetensors
+rm -rf "$RUNS/stage0-ema" && mkdir -p "$RUNS/stage0-ema" && cp "$S0_CKPT/G_ema.safetensors" "$RUNS/stage0-ema/"
+publish "$RUNS/stage0-ema" "$RUNS/stage0-ema-f16" && cp "$RUNS/stage0-ema-f16/G_ema.safetensors" Weights/eg3d_stage0.safetensors
 
 # Stages 1-2 (README, Training, "Why the text path did not learn"; session 13's run s13-G): EG3D's G stays frozen
 # (--freeze g) and only the text conditioning trains, the semantics mapping at λ = 1 (EG3D's 0.01 leaves its
@@ -90,14 +89,14 @@ TEXT=(--teacher "$TEACHER" --freeze g --mapping-lr-multiplier 1 --adapter-lr-mul
 S2_INIT="$S0_CKPT/G_ema.safetensors"; GATE=(--gate-init 0.5)
 if [ "${STAGE1_KIMG:-0}" != 0 ]; then
     log "stage 1 (text conditioning, GAN loss)"
-    dp train --stage 1 --data "$WORLD" --out "$RUNS/stage1" --init "$S2_INIT" "${TEXT[@]}" "${GATE[@]}" --config world128 \
+    dp train --stage 1 --data "$WORLD" --out "$RUNS/stage1" --init "$S2_INIT" "${TEXT[@]}" ${GATE[@]+"${GATE[@]}"} --config world128 \
         --kimg "$STAGE1_KIMG" --sample-kimg 0.5 $( [ -d "$RUNS/stage1/checkpoints" ] && echo --resume "$RUNS/stage1" )
     S2_INIT="$RUNS/stage1"; GATE=()
 fi
 log "stage 2 (D-SDS + GAN loss)"
 # D-SDS weight 0.25, guidance 100, G's rate a tenth of EG3D's (Scripts/stage2_world128.json, for the adapters' base
-# rate); 12 kimg = 1,500 steps of 8, ~80 min on one thread. Its G_ema ships.
-dp train --stage 2 --data "$WORLD" --out "$RUNS/stage2" --init "$S2_INIT" "${TEXT[@]}" "${GATE[@]}" --config Scripts/stage2_world128.json \
+# rate); 12 kimg = 1,500 steps of 8, 72 min on one thread beside another run. Its G_ema ships.
+dp train --stage 2 --data "$WORLD" --out "$RUNS/stage2" --init "$S2_INIT" "${TEXT[@]}" ${GATE[@]+"${GATE[@]}"} --config Scripts/stage2_world128.json \
     --dsds-weight 0.25 --kimg "${STAGE2_KIMG:-12}" --sample-kimg 1 $( [ -d "$RUNS/stage2/checkpoints" ] && echo --resume "$RUNS/stage2" )
 [ "$UNTIL" = stage2 ] && exit 0
 

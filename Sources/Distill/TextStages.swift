@@ -41,6 +41,9 @@ public struct TextStageSettings {
     /// from its encoder code *and one of its own captions*, so the adapters and the semantics mapping learn what the
     /// world's captions mean from the world's pairs (a conditional VAE beside the GAN and D-SDS). Needs aux/.
     public var worldSupervision: WorldSupervisionSettings?
+    /// `--mode-seeking W` (ours, MSGAN; ModeSeeking.swift): the weight of the mode-seeking term in Gmain; when > 0
+    /// the prompts are drawn in pairs (samples 2k and 2k+1 share theirs). 0: off, the draws as before.
+    public var modeSeekingWeight: Float = 0
     public init(stage: Int) { self.stage = stage }
 }
 
@@ -140,11 +143,13 @@ public enum TextStages {
         }
         trainer.prompts = { streams, tag, n in
             let r = streams.generator(.captions, phase: tag)
-            let chosen = (0..<n).map { _ -> String in
-                let c = captions[r.integer(below: captions.count)]
-                return c[r.integer(below: c.count)]
+            let draw = { (count: Int) in
+                (0..<count).map { _ -> String in
+                    let c = captions[r.integer(below: captions.count)]
+                    return c[r.integer(below: c.count)]
+                }
             }
-            return encode(chosen)
+            return encode(settings.modeSeekingWeight > 0 ? ModeSeekingLoss.paired(n, draw) : draw(n))
         }
         if settings.discriminatorText {
             // One of each real image's own captions (the style the generator trains on).
@@ -185,10 +190,21 @@ public enum TextStages {
                 return (l * w, ["G/clip": Double(l.item()), "clip/similarity": sim])
             }
         }
+        if settings.modeSeekingWeight > 0 {
+            // The mode-seeking term beside the text loss (or alone, in stage 1).
+            let modeSeeking = ModeSeekingLoss(weight: settings.modeSeekingWeight)
+            let textLoss = trainer.generatorTextLoss
+            trainer.generatorTextLoss = { out, draws in
+                let m = modeSeeking(planes: out.planes, z: draws.z)
+                guard let (l, r) = textLoss?(out, draws) else { return m }
+                return (l + m.loss, r.merging(m.report) { $1 })
+            }
+        }
         let task = GANTrainingTask(trainer: trainer, title: "stage \(settings.stage)")
         task.runInfo = ["stage": settings.stage, "dataset": path, "images": bank.count, "init": initPath, "teacher": teacherPath,
                         "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze,
-                        "pool_3d": settings.pool3D, "gated": settings.gated, "d_text": settings.discriminatorText]
+                        "pool_3d": settings.pool3D, "gated": settings.gated, "d_text": settings.discriminatorText,
+                        "mode_seeking": Double(settings.modeSeekingWeight)]
         return task
     }
 

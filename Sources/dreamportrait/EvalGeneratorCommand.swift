@@ -6,6 +6,7 @@ import Metrics
 import PortraitExport
 import TeacherTraining
 import TensorCore
+import TriPlaneGAN
 
 enum EvalGeneratorCommand {
     static func run(_ args: Arguments) throws {
@@ -49,6 +50,16 @@ enum EvalGeneratorCommand {
         // Everything missing is named before anything is loaded.
         let paths = try GeneratorEvaluation.resolve(s)
         let model = try GenerateModel(weights: paths.model)
+        if let keep = args.string("--text-path"), keep != "both" {
+            guard let kept = DreamPortraitConditioning.Path(rawValue: keep) else {
+                throw UsageError(message: "invalid value '\(keep)' for --text-path: expected both, global or adapters", command: cmd)
+            }
+            guard let conditioned = model.conditioned else {
+                throw UsageError(message: "--text-path: \(paths.model) is an unconditional generator (no text paths to switch off)", command: cmd)
+            }
+            for path in DreamPortraitConditioning.Path.allCases where path != kept { conditioned.conditioning.switchOff(path) }
+            printError("note: --text-path \(keep): the other path of the text conditioning is switched off (diagnostic)")
+        }
         s.method = args.string("--method")
         if model.encoder == nil {
             printError("note: \(paths.model) is an unconditional generator: it ignores the prompts (the text-blind row of Table 1; sample i is seed + i's portrait)")

@@ -145,6 +145,25 @@ final class TextConditionedGeneratorTests: XCTestCase {
         print("TextConditionedGeneratorTests: open conditioning vs EG3D \(relativeError(out.image, base.image)), one word \(e)")
     }
 
+    /// `switchOff` (eval --text-path): with one path off the output differs from the full model and from the wrapped
+    /// EG3D; with both off it is the wrapped EG3D bit for bit.
+    func testSwitchingPathsOff() throws {
+        let text = randomText(counts: [3, 2], length: 4, dim: 6, seed: 63)
+        let full = try withNoGrad { try runSmall(try smallConditioned(), text) }
+        let (z, c) = try smallInputs()
+        let base = try smallConditioned()
+        let plain = withNoGrad { base.generator(z: z, cCond: c, truncationPsi: 0.8, noiseMode: .const, random: GeneratorRandomSource(seed: 71)) }
+        for path in DreamPortraitConditioning.Path.allCases {
+            let g = try smallConditioned()
+            g.conditioning.switchOff(path)
+            let out = try withNoGrad { try runSmall(g, text) }
+            XCTAssertGreaterThan(relativeError(out.image, full.image), 1e-4, "\(path) off changes the image")
+            XCTAssertGreaterThan(relativeError(out.image, plain.image), 1e-4, "the other path still conditions it")
+            g.conditioning.switchOff(path == .global ? .adapters : .global)
+            assertSameOutputs(try withNoGrad { try runSmall(g, text) }, plain, "both paths off")
+        }
+    }
+
     /// Gradients of a loss on image and image_raw reach every conditioning parameter (non-zero and finite), and
     /// match central differences on scalar parameters: every adapter's gate γ (the last one sits at the plane
     /// resolution, where only the block's ToRGB reads x), one β, one Fuse weight and bias, one Proj_in weight

@@ -61,4 +61,19 @@ public final class DreamPortraitConditioning: Module {
                 "DreamPortraitConditioning: the block at \(resolution)² gave x \(x.shape), expected (N, C, \(resolution), \(resolution))")
         return a(x, text: text)
     }
+
+    /// The two injection paths of §3.2, for diagnostics that switch one off.
+    public enum Path: String, CaseIterable, Sendable { case global, adapters }
+
+    /// Switches a path off in place, so that the other conditions the generator alone: `.global` zeroes Fuse (w_t = w),
+    /// `.adapters` zeroes every adapter's proj_out (each adapter returns its input, gated or not). Both are the
+    /// identity states the paths start from, so a model with both off is its wrapped EG3D.
+    public func switchOff(_ path: Path) {
+        let tensors: [Tensor]
+        switch path {
+        case .global: tensors = [semanticsMapping.fuse.weight] + (semanticsMapping.fuse.bias.map { [$0] } ?? [])
+        case .adapters: tensors = adapters.items.flatMap { [$0.projOut.weight, $0.projOut.bias] }
+        }
+        for t in tensors { t.data.update(repeating: 0, count: t.count) }
+    }
 }

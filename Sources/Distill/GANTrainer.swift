@@ -54,6 +54,8 @@ public final class GANTrainer<G: TrainableGenerator> {
     public var generatorTrainable: ((String) -> Bool)?
     /// `--freeze d`: D's phases are skipped.
     public var freezeDiscriminator = false
+    /// Gmain's samples 2k and 2k+1 share their camera and pose-conditioning draw (image-space mode seeking).
+    public var pairedCameras = false
     /// An extra generator loss in Gmain (stage 2's D-SDS or the CLIP ablation): given the fake output and the
     /// draws, returns a scalar to add to the adversarial loss, and values to report.
     public var generatorTextLoss: ((GeneratorOutput, PhaseDraws) -> (loss: Tensor, report: [String: Double]))?
@@ -141,6 +143,10 @@ public final class GANTrainer<G: TrainableGenerator> {
                                         zDim: self.generator.config.zDim, labels: self.labels,
                                         densityPoints: phase == .gReg ? self.options.densityRegPoints : nil)
             if let prompts = self.prompts { (draws.prompts, draws.promptStates, draws.promptTexts) = prompts(streams, phase.index * 16 + k, micro) }
+            if self.pairedCameras && phase == .gMain {
+                draws.c = ModeSeekingLoss.pairRows(draws.c)
+                if draws.swapUniforms.shape[0] == micro { draws.swapUniforms = ModeSeekingLoss.pairRows(draws.swapUniforms) }
+            }
             return draws
         }
         report.seconds["data"] = dataSeconds

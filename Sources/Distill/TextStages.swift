@@ -44,6 +44,8 @@ public struct TextStageSettings {
     /// `--mode-seeking W` (ours, MSGAN; ModeSeeking.swift): the weight of the mode-seeking term in Gmain; when > 0
     /// the prompts are drawn in pairs (samples 2k and 2k+1 share theirs). 0: off, the draws as before.
     public var modeSeekingWeight: Float = 0
+    /// `--mode-seeking-on planes|images`: what its distance is taken on (images: the pair also shares its camera).
+    public var modeSeekingSpace = ModeSeekingLoss.Space.planes
     public init(stage: Int) { self.stage = stage }
 }
 
@@ -192,10 +194,11 @@ public enum TextStages {
         }
         if settings.modeSeekingWeight > 0 {
             // The mode-seeking term beside the text loss (or alone, in stage 1).
-            let modeSeeking = ModeSeekingLoss(weight: settings.modeSeekingWeight)
+            let modeSeeking = ModeSeekingLoss(weight: settings.modeSeekingWeight, space: settings.modeSeekingSpace)
+            trainer.pairedCameras = settings.modeSeekingSpace == .images
             let textLoss = trainer.generatorTextLoss
             trainer.generatorTextLoss = { out, draws in
-                let m = modeSeeking(planes: out.planes, z: draws.z)
+                let m = modeSeeking(out, z: draws.z)
                 guard let (l, r) = textLoss?(out, draws) else { return m }
                 return (l + m.loss, r.merging(m.report) { $1 })
             }
@@ -204,7 +207,8 @@ public enum TextStages {
         task.runInfo = ["stage": settings.stage, "dataset": path, "images": bank.count, "init": initPath, "teacher": teacherPath,
                         "text_loss": settings.textLoss.rawValue, "adapters": settings.adapters, "freeze": settings.freeze,
                         "pool_3d": settings.pool3D, "gated": settings.gated, "d_text": settings.discriminatorText,
-                        "mode_seeking": Double(settings.modeSeekingWeight)]
+                        "mode_seeking": Double(settings.modeSeekingWeight),
+                        "mode_seeking_on": settings.modeSeekingSpace.rawValue]
         return task
     }
 

@@ -57,6 +57,7 @@ enum TrainCommand {
             Option(name: "--d-text", value: nil, help: "Stages 1-2: D also judges the prompt (a projection on the caption's t_EOT; ours, not the paper's), real images with their own captions"),
             Option(name: "--d-mismatch", value: "W", help: "With --d-text: weight of real images paired with another image's caption as fakes in D's loss", defaultValue: "1"),
             Option(name: "--mode-seeking", value: "W", help: "Ours (MSGAN): stages 1-2 draw prompts in pairs and penalise pairs whose tri-planes draw together (against one portrait per prompt; Distill/ModeSeeking.swift)", defaultValue: "0, off"),
+            Option(name: "--mode-seeking-on", value: "X", help: "What --mode-seeking compares: planes (the tri-planes) or images (the rendered images; each pair then shares its camera)", defaultValue: "planes"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
             Option(name: "--pool-mib", value: "M", help: "Capacity of TensorCore's buffer pool (freed large buffers kept for reuse; it never holds more than the step's peak)", defaultValue: "4096"),
         ],
@@ -148,6 +149,13 @@ enum TrainCommand {
             guard settings.modeSeekingWeight.isFinite && settings.modeSeekingWeight >= 0 else {
                 throw UsageError(message: "invalid value \(settings.modeSeekingWeight) for --mode-seeking: expected a non-negative number", command: args.command)
             }
+            if let on = args.string("--mode-seeking-on") {
+                guard let space = ModeSeekingLoss.Space(rawValue: on) else {
+                    throw UsageError(message: "invalid value '\(on)' for --mode-seeking-on: expected planes or images", command: args.command)
+                }
+                guard settings.modeSeekingWeight > 0 else { throw UsageError(message: "--mode-seeking-on needs --mode-seeking W > 0", command: args.command) }
+                settings.modeSeekingSpace = space
+            }
             settings.pool3D = !args.flag("--no-3d-pool")
             settings.gated = !args.flag("--no-gate")
             if args.string("--mapping-lr-multiplier") != nil {
@@ -208,7 +216,7 @@ enum TrainCommand {
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze,
                                   "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "gate_init", "adapter_lr_multiplier", "d_text", "d_mismatch", "dsds_rescale", "mode_seeking"]
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "gate_init", "adapter_lr_multiplier", "d_text", "d_mismatch", "dsds_rescale", "mode_seeking", "mode_seeking_on"]
             // Recorded only when not the default, so that runs started before these keys existed resume.
             if settings.dsds.guidance != 100 { settingsRecord["guidance"] = Double(settings.dsds.guidance) }
             if settings.dsds.weight != 1 { settingsRecord["dsds_weight"] = Double(settings.dsds.weight) }
@@ -221,6 +229,7 @@ enum TrainCommand {
             if settings.dsds.rescale != .unitRMS { settingsRecord["dsds_rescale"] = settings.dsds.rescale.rawValue }
             if settings.discriminatorText { settingsRecord["d_text"] = true; settingsRecord["d_mismatch"] = Double(settings.mismatchWeight) }
             if settings.modeSeekingWeight != 0 { settingsRecord["mode_seeking"] = Double(settings.modeSeekingWeight) }
+            if settings.modeSeekingSpace != .planes { settingsRecord["mode_seeking_on"] = settings.modeSeekingSpace.rawValue }
         }
         try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)
 

@@ -56,7 +56,7 @@ enum TrainCommand {
             Option(name: "--clip", value: "DIR", help: "CLIP model folder of --text-loss clip (weights, tokenizer, preprocessor)"),
             Option(name: "--d-text", value: nil, help: "Stages 1-2: D also judges the prompt (a projection on the caption's t_EOT; ours, not the paper's), real images with their own captions"),
             Option(name: "--d-mismatch", value: "W", help: "With --d-text: weight of real images paired with another image's caption as fakes in D's loss", defaultValue: "1"),
-            Option(name: "--mode-seeking", value: "W", help: "Ours (MSGAN): stages 1-2 draw prompts in pairs and penalise pairs whose tri-planes draw together (against one portrait per prompt; Distill/ModeSeeking.swift)", defaultValue: "0, off"),
+            Option(name: "--mode-seeking", value: "W", help: "Ours (MSGAN): stages 1-2 draw prompts in pairs and penalise pairs whose tri-planes or images (--mode-seeking-on) draw together (against one portrait per prompt; Distill/ModeSeeking.swift)", defaultValue: "0, off"),
             Option(name: "--mode-seeking-on", value: "X", help: "What --mode-seeking compares: planes (the tri-planes) or images (the rendered images; each pair then shares its camera)", defaultValue: "planes"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
             Option(name: "--pool-mib", value: "M", help: "Capacity of TensorCore's buffer pool (freed large buffers kept for reuse; it never holds more than the step's peak)", defaultValue: "4096"),

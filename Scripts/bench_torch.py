@@ -7,6 +7,7 @@
 Needs PyPI torch. Scripts/bench_compare.sh runs this and the Swift benchmark and prints ratios.
 """
 import argparse
+import re
 import json
 import time
 
@@ -207,8 +208,18 @@ def main():
         return
     if not a.json:
         print(f"PyTorch {torch.__version__} benchmark, {a.threads} threads, fp32")
+    # Any product on demand: a case named gemm_MxKxN (as `dreamportrait bench --cases gemm_MxKxN`).
+    # linear_MxKxN: the same product with B stored as N x K (x · Wᵀ, as nn.Linear runs it).
+    extra = [w for w in wanted if re.fullmatch(r"(gemm|linear)_\d+x\d+x\d+", w)]
+    def custom(w):
+        m, k, n = map(int, w.split("_")[1].split("x"))
+        def setup():
+            a, c = torch.randn(m, k), torch.empty(m, n)
+            b = torch.randn(n, k).t() if w.startswith("linear") else torch.randn(k, n)
+            return lambda: torch.mm(a, b, out=c)
+        return (w, f"{m}x{k} · {k}x{n}", 2 * m * k * n, False, setup)
     with torch.no_grad():
-        for name, shape, work, mem, setup in cases():
+        for name, shape, work, mem, setup in cases() + [custom(w) for w in extra]:
             if wanted and not any(name.startswith(w) for w in wanted):
                 continue
             best, cpu = best_time(setup(), a.min_time)

@@ -20,7 +20,7 @@ enum BenchCommand {
         discussion: "Each case is validated against its naive reference first, then timed (best of several runs).",
         options: [
             Option(name: "--json", value: nil, help: "Print one JSON object per case (name, shape, gflops or gbps, ms)"),
-            Option(name: "--cases", value: "LIST", help: "Comma-separated case names or prefixes", defaultValue: "all"),
+            Option(name: "--cases", value: "LIST", help: "Comma-separated case names or prefixes; gemm_MxKxN times any product, linear_MxKxN the same with B stored transposed", defaultValue: "all"),
             Option(name: "--min-time", value: "SECONDS", help: "Minimum timed seconds per case", defaultValue: "1"),
         ],
         subcommands: [BenchPeak.command, BenchOverhead.command, BenchConv.command, BenchGenerator.command, BenchGenerate.command, BenchTrain.command, BenchDSDS.command, BenchTeacherTrain.command, BenchVAE.command, UNetBenchCommand.command, BenchInception.command],
@@ -31,6 +31,7 @@ enum BenchCommand {
         let minTime = Double(try args.float("--min-time", default: 1))
         let json = args.flag("--json")
         let cases = allCases.filter { c in wanted.map { w in w.contains { c.name.hasPrefix($0) } } ?? true }
+            + (wanted ?? []).compactMap(customGemm)
         if cases.isEmpty {
             throw UsageError(message: "no benchmark case matches --cases \(args.string("--cases") ?? ""); cases: \(allCases.map(\.name).joined(separator: ", "))", command: "dreamportrait bench")
         }
@@ -43,6 +44,8 @@ enum BenchCommand {
         for c in cases {
             let body = withNoGrad { c.setup() }
             let (best, cpu) = withNoGrad { timeWithCPU(body, minTime: minTime) }
+            // TENSORCORE_PROFILE=1 (or =shapes): one more run, timed op by op.
+            if OpProfile.isEnabled { OpProfile.reset(); withNoGrad { body() }; print(OpProfile.report(steps: 1)) }
             let ms = best * 1000
             let rate = c.work / (ms / 1000) / 1e9
             if json {
@@ -105,6 +108,22 @@ enum BenchCommand {
             let a = RandomGenerator(seed: 1).normal([m, k]), b = RandomGenerator(seed: 2).normal([k, n])
             let c = Tensor.zeros([m, n])
             return { gemm(m: m, n: n, k: k, MatrixRef(a.data, rs: k, cs: 1), MatrixRef(b.data, rs: n, cs: 1), c.data, ldc: n) }
+        }
+    }
+
+    /// A product named on the command line: `gemm_MxKxN` (M x K · K x N), e.g. `--cases gemm_400x768x3072`.
+    /// `linear_MxKxN`: the same product with B stored as N x K (x · Wᵀ, as `linear` runs it).
+    static func customGemm(_ name: String) -> BenchCase? {
+        let transposed = name.hasPrefix("linear_")
+        guard transposed || name.hasPrefix("gemm_") else { return nil }
+        let dims = name.drop(while: { $0 != "_" }).dropFirst().split(separator: "x", omittingEmptySubsequences: false).compactMap { Int($0) }
+        guard dims.count == 3, dims.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else { return nil }
+        let (m, k, n) = (dims[0], dims[1], dims[2])
+        if !transposed { return matmulCase(name, m, k, n) }
+        return BenchCase(name: name, shape: "\(m)x\(k) · (\(n)x\(k))ᵀ", work: 2 * Double(m * n * k), memoryBound: false) {
+            let a = RandomGenerator(seed: 1).normal([m, k]), w = RandomGenerator(seed: 2).normal([n, k])
+            let c = Tensor.zeros([m, n])
+            return { gemm(m: m, n: n, k: k, MatrixRef(a.data, rs: k, cs: 1), MatrixRef(w.data, rs: 1, cs: k), c.data, ldc: n) }
         }
     }
 

@@ -119,6 +119,43 @@ final class CoreParityTests: XCTestCase {
         }
     }
 
+    /// GEMM with one band of rows or columns per thread (Gemm.swift `gemmBands`) against the naive reference: a
+    /// tall product (rows split; row-major A packed row by row, a partial last strip) and a wide one (columns split, a
+    /// partial last panel), either operand transposed, accumulate, padded C; bit-equal on 1 and 2 threads.
+    func testBandSplitGemmMatchesReferenceOnAnyThreadCount() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        for (m, n, k) in [(301, 150, 520), (97, 411, 300)] {
+            Parallel.threadCount = 2
+            #if !TENSORCORE_WIDE
+            XCTAssertTrue(gemmSplitsBands(m: m, n: n, k: k), "\(m)x\(n)x\(k) is split into bands")
+            XCTAssertEqual(gemmBandSplitsColumns(m: m, n: n), n > m)
+            #endif
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    for accumulate in [false, true] {
+                        let tag = "\(m)x\(n)x\(k) transA \(transA) transB \(transB) accumulate \(accumulate)"
+                        let a = testTensor(transA ? [k, m] : [m, k], seed: 8), b = testTensor(transB ? [n, k] : [k, n], seed: 9)
+                        let ar = transA ? MatrixRef(a.data, rs: 1, cs: m) : MatrixRef(a.data, rs: k, cs: 1)
+                        let br = transB ? MatrixRef(b.data, rs: 1, cs: k) : MatrixRef(b.data, rs: n, cs: 1)
+                        let c0 = testTensor([m, n + 3], seed: 10)
+                        let slow = Tensor(c0.toArray(), shape: c0.shape)
+                        gemmReference(m: m, n: n, k: k, ar, br, slow.data, ldc: n + 3, accumulate: accumulate)
+                        var results: [[Float]] = []
+                        for threads in [1, 2] {
+                            Parallel.threadCount = threads
+                            let fast = Tensor(c0.toArray(), shape: c0.shape)
+                            gemm(m: m, n: n, k: k, ar, br, fast.data, ldc: n + 3, accumulate: accumulate)
+                            assertClose(fast, slow, tol: 1e-5, "band gemm \(tag), \(threads) threads")
+                            results.append(fast.toArray())
+                        }
+                        XCTAssertEqual(results[0], results[1], "band gemm \(tag) differs between 1 and 2 threads")
+                    }
+                }
+            }
+        }
+    }
+
     /// The k-contiguous product (a convolution's weight gradient) against the naive reference: odd sizes that leave
     /// partial row blocks of A and B and a k tail past the last vector, with and without accumulation, 1 and 2 threads.
     func testGemmNTMatchesReference() {

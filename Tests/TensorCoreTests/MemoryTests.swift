@@ -97,6 +97,7 @@ final class MemoryTests: XCTestCase {
         let pool = BufferPool()
         let a = 32768, b = 65536                     // 128 KiB and 256 KiB buffers
         pool.capacityBytes = 4 * a * 4               // room for four a-buffers
+        pool.slackBytes = 0
         let first = (0..<4).map { _ in pool.take(a) }
         for p in first { pool.give(p, a) }
         XCTAssertEqual(pool.pooledBytes, 4 * a * 4)
@@ -125,6 +126,7 @@ final class MemoryTests: XCTestCase {
     /// keeps what a later phase of a step will ask for), and frees the oldest pooled buffers once they would not.
     func testBufferPoolKeepsBuffersUnderThePeak() {
         let pool = BufferPool()
+        pool.slackBytes = 0
         let a = 32768
         let four = (0..<4).map { _ in pool.take(a) }          // peak: 4a handed out
         for p in four { pool.give(p, a) }
@@ -138,6 +140,23 @@ final class MemoryTests: XCTestCase {
         XCTAssertEqual(pool.take(2 * a), b1, "the 2a buffer stayed pooled")
         XCTAssertEqual(pool.pooledBytes, a * 4)
         for (p, n) in [(c1, a / 2), (c2, a / 2), (b1, 2 * a)] { pool.give(p, n) }
+        pool.drain()
+        XCTAssertEqual(pool.pooledBytes, 0)
+    }
+
+    /// With slack, a miss frees nothing until handed-out + pooled bytes pass the peak by more than the slack.
+    func testBufferPoolSlackAbovePeak() {
+        let pool = BufferPool()
+        let a = 32768
+        pool.slackBytes = 2 * a * 4
+        let four = (0..<4).map { _ in pool.take(a) }          // peak: 4a handed out
+        for p in four { pool.give(p, a) }
+        let b = pool.take(2 * a)                             // 2a out + 4a pooled = peak + slack: nothing freed
+        XCTAssertEqual(pool.evictions, 0)
+        let c = pool.take(a / 2)                             // 2.5a out + 4a pooled > 4a + 2a: one a-buffer freed
+        XCTAssertEqual(pool.evictions, 1)
+        XCTAssertEqual(pool.pooledBytes, 3 * a * 4)
+        pool.give(b, 2 * a); pool.give(c, a / 2)
         pool.drain()
         XCTAssertEqual(pool.pooledBytes, 0)
     }

@@ -82,6 +82,9 @@ final class RowConvTests: XCTestCase {
         XCTAssertNotNil(RowConvShape(s(4, 64, 64, 16, 16, kh: 3, kw: 3, ph: 1, pw: 1), transposed: false, weightGradient: true))
         #else
         XCTAssertNil(RowConvShape(s(4, 16, 16, 16, 16, kh: 3, kw: 3, ph: 1, pw: 1), transposed: false))      // Winograd wins
+        XCTAssertNotNil(RowConvShape(s(4, 16, 16, 16, 16, kh: 3, kw: 3, ph: 1, pw: 1), transposed: false, weightGradient: true))
+        XCTAssertNil(RowConvShape(s(8, 16, 16, 8, 8, kh: 3, kw: 3, ph: 1, pw: 1), transposed: false, weightGradient: true))  // 8 wide
+        XCTAssertNil(RowConvShape(s(4, 32, 32, 16, 16, kh: 3, kw: 3, ph: 1, pw: 1), transposed: false, weightGradient: true))
         XCTAssertNotNil(RowConvShape(s(8, 8, 8, 64, 64, kh: 3, kw: 3, ph: 1, pw: 1), transposed: false))
         #endif
     }

@@ -36,8 +36,53 @@ public func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
         gemmSmall(m: m, n: n, k: k, a, b, c, ldc: ldc, accumulate: accumulate)
         return
     }
+    if gemmSplitsBands(m: m, n: n, k: k) {
+        gemmBands(m: m, n: n, k: k, a, b, c, ldc: ldc, accumulate: accumulate)
+        return
+    }
     gemm(m: m, n: n, k: k, a, c, ldc: ldc, accumulate: accumulate) { k0, kc, j0, dst in
         packB(b, k0: k0, kc: kc, j0: j0, n: n, into: dst)
+    }
+}
+
+/// Whether a product is large enough to give each thread its own band of rows or columns (at least
+/// gemmBandStrips register-tile strips per thread along the split side).
+func gemmSplitsBands(m: Int, n: Int, k: Int) -> Bool {
+    guard gemmBandSplit && !Parallel.active && Parallel.threadCount > 1 && m * n * k >= gemmSerialWork else { return false }
+    let side = gemmBandSplitsColumns(m: m, n: n) ? (n, gemmNR) : (m, gemmMR)
+    return side.0 >= Parallel.threadCount * gemmBandStrips * side.1
+}
+let gemmBandStrips = 8
+/// The band split copies one operand into every thread's packing buffers: B when the rows are split, A when the
+/// columns are. Split the side whose copied operand is smaller (A is m x k, B is k x n).
+func gemmBandSplitsColumns(m: Int, n: Int) -> Bool { n > m }
+
+/// C (+)= A · B with C cut into one contiguous band per thread, of rows (a whole number of MR strips each) or of
+/// columns (whole NR panels), as even as that allows; each band is a serial GEMM that packs its own operands. One
+/// parallel region and no barrier per K block (the shared-B scheme waits for every thread twice per K block), for
+/// packing the smaller operand once per thread. Every element of C is summed in the same order as in the serial GEMM,
+/// so results do not depend on the thread count.
+func gemmBands(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+    let threads = Parallel.threadCount
+    if gemmBandSplitsColumns(m: m, n: n) {
+        let panels = (n + gemmNR - 1) / gemmNR
+        parallelFor(threads) { t in
+            let j0 = Swift.min(n, panels * t / threads * gemmNR), j1 = Swift.min(n, panels * (t + 1) / threads * gemmNR)
+            if j0 >= j1 { return }
+            gemm(m: m, n: j1 - j0, k: k, a, c + j0, ldc: ldc, accumulate: accumulate) { k0, kc, jj, dst in
+                packB(b, k0: k0, kc: kc, j0: j0 + jj, n: n, into: dst)
+            }
+        }
+        return
+    }
+    let strips = (m + gemmMR - 1) / gemmMR
+    parallelFor(threads) { t in
+        let r0 = Swift.min(m, strips * t / threads * gemmMR), r1 = Swift.min(m, strips * (t + 1) / threads * gemmMR)
+        if r0 >= r1 { return }
+        let at = MatrixRef(a.base + r0 * a.rs, rs: a.rs, cs: a.cs)
+        gemm(m: r1 - r0, n: n, k: k, at, c + r0 * ldc, ldc: ldc, accumulate: accumulate) { k0, kc, j0, dst in
+            packB(b, k0: k0, kc: kc, j0: j0, n: n, into: dst)
+        }
     }
 }
 
@@ -114,8 +159,10 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
     let threads = serial ? 1 : Parallel.threadCount
     // Split N too when there are too few row blocks to keep every thread busy (small-M GEMMs).
     let nChunks = Swift.min(nPanels, Swift.max(1, (2 * threads + mBlocks - 1) / mBlocks))
-    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: nPanels * gemmNR * Swift.min(k, gemmKC))
-    defer { packedB.deallocate() }
+    // Cache-line aligned: the tile loads a 64-byte row of a panel per k (malloc's 16-byte alignment splits it).
+    let packedBRaw = UnsafeMutableRawPointer.allocate(byteCount: nPanels * gemmNR * Swift.min(k, gemmKC) * 4, alignment: 64)
+    defer { packedBRaw.deallocate() }
+    let packedB = packedBRaw.bindMemory(to: Float.self, capacity: nPanels * gemmNR * Swift.min(k, gemmKC))
 
     var k0 = 0
     while k0 < k {
@@ -140,9 +187,13 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
             withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMC * kc + gemmMR * gemmNR) { buf in
                 let packedA = buf.baseAddress!, tile = packedA + gemmMC * kc
                 let strips = (mc + gemmMR - 1) / gemmMR
+                // Row-major A is packed row by row (a copy per row) and read by the unpacked-A tile with row stride kc.
+                let rowsPacked = gemmPacksRows && a.cs == 1 && !unpackedA
                 if unpackedA {
                     let last = strips - 1   // only a partial last strip is packed
                     if mc - last * gemmMR < gemmMR { packA(a, i0: i0 + last * gemmMR, m: m, k0: k0, kc: kc, into: packedA + last * gemmMR * kc) }
+                } else if rowsPacked {
+                    for s in 0..<strips { packARows(a, i0: i0 + s * gemmMR, m: m, k0: k0, kc: kc, into: packedA + s * gemmMR * kc) }
                 } else {
                     for s in 0..<strips { packA(a, i0: i0 + s * gemmMR, m: m, k0: k0, kc: kc, into: packedA + s * gemmMR * kc) }
                 }
@@ -153,7 +204,16 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
                         let r0 = i0 + s * gemmMR, mr = Swift.min(gemmMR, m - r0)
                         let ap = UnsafePointer(packedA + s * gemmMR * kc)
                         let aRows = a.base + r0 * a.rs + k0   // row-major A in place (unpackedA, full strips)
-                        if mr == gemmMR && nr == gemmNR {
+                        if rowsPacked {
+                            if mr == gemmMR && nr == gemmNR { microKernelUnpackedA(kc, ap, kc, bp, c + r0 * ldc + j0, ldc, acc) }
+                            else {
+                                microKernelUnpackedA(kc, ap, kc, bp, tile, gemmNR, false)
+                                for r in 0..<mr {
+                                    let dst = c + (r0 + r) * ldc + j0, src = tile + r * gemmNR
+                                    if acc { for j in 0..<nr { dst[j] += src[j] } } else { dst.update(from: src, count: nr) }
+                                }
+                            }
+                        } else if mr == gemmMR && nr == gemmNR {
                             if unpackedA { microKernelUnpackedA(kc, aRows, a.rs, bp, c + r0 * ldc + j0, ldc, acc) }
                             else { microKernel(kc, ap, bp, c + r0 * ldc + j0, ldc, acc) }
                         } else {
@@ -187,7 +247,13 @@ let gemmSerialWork = 1 << 22
 @inline(__always) func packB(_ b: MatrixRef, k0: Int, kc: Int, j0: Int, n: Int, into dst: UnsafeMutablePointer<Float>) {
     let nr = Swift.min(gemmNR, n - j0)
     if b.cs == 1 && nr == gemmNR {
-        for kk in 0..<kc { (dst + kk * gemmNR).update(from: b.base + (k0 + kk) * b.rs + j0, count: gemmNR) }
+        // Rows of NR floats as whole vectors (a per-row memcpy call cost 1.5 cycles per float).
+        var src = b.base + k0 * b.rs + j0, d = dst
+        for _ in 0..<kc {
+            var v = 0
+            while v < gemmNR { vstore(vload(src + v), d + v); v += vWidth }
+            src += b.rs; d += gemmNR
+        }
         return
     }
     if b.rs == 1 {
@@ -230,6 +296,13 @@ let gemmSerialWork = 1 << 22
         for j in 0..<nr { d[j] = row[j * b.cs] }
         for j in nr..<gemmNR { d[j] = 0 }
     }
+}
+
+/// packed[r * kc + kk] = A[i0 + r, k0 + kk], zero beyond row m: a strip of row-major A copied row by row.
+@inline(__always) func packARows(_ a: MatrixRef, i0: Int, m: Int, k0: Int, kc: Int, into dst: UnsafeMutablePointer<Float>) {
+    let mr = Swift.min(gemmMR, m - i0)
+    for r in 0..<mr { (dst + r * kc).update(from: a.base + (i0 + r) * a.rs + k0, count: kc) }
+    if mr < gemmMR { (dst + mr * kc).initialize(repeating: 0, count: (gemmMR - mr) * kc) }
 }
 
 /// packed[kk * MR + r] = A[i0 + r, k0 + kk], zero beyond row m.

@@ -51,13 +51,16 @@ struct RowConvShape {
 /// With AVX2 (the 4 × 1 and 1 × 3 blocks, x86-64-v3 build on the same CPU) the row kernel runs at ~80% of the 8-lane
 /// FMA peak, which Winograd's fewer multiplies beat from 16 channels on both sides (forward 0.84x at 16 → 16, 16²;
 /// 0.60x at 8²); with one side at 3–8 channels it still wins (forward 1.7-2.7x, input gradient 1.7-9.6x, weight
-/// gradient 1.0-3.2x), so AVX2 builds take it only there.
+/// gradient 1.0-3.2x), so AVX2 builds take it there. On a real AVX2 CPU (Zen 3 EPYC, 2026-12-06, 1 thread) the weight
+/// gradient also wins with 16 channels on both sides on maps ≥ 16 wide (4x16x16² 1.28x, 4x16x32² 1.12x, 4x16x64²
+/// 1.11x; 8x16x8² 0.87x), where the other path is im2col + GEMM; beyond 16 it loses once Winograd takes over.
 func rowConvPays(c: Int, o: Int, width: Int, weightGradient: Bool) -> Bool {
     #if TENSORCORE_AVX512
     if Swift.min(c, o) <= 16 { return true }
     return width >= 16 && Swift.max(c, o) <= (weightGradient ? 64 : 32)
     #else
-    return Swift.min(c, o) <= 8
+    if Swift.min(c, o) <= 8 { return true }
+    return weightGradient && width >= 16 && Swift.max(c, o) <= 16
     #endif
 }
 

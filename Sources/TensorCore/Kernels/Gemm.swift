@@ -45,14 +45,22 @@ public func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
     }
 }
 
-/// Whether a product is large enough to give each thread its own band of rows or columns (at least
-/// gemmBandStrips register-tile strips per thread along the split side).
+/// Whether a product runs as one band of C per thread (`gemmBands`) rather than as row blocks handed out dynamically
+/// over a shared packed B: when it is wide (n > m: the columns are split) or has too few row blocks for the dynamic
+/// scheme to balance (fewer than gemmBandMaxRowBlocks per thread), and each band gets at least gemmBandStrips strips.
+/// The static split is faster on quiet cores; the dynamic one holds up better when one core is slowed by other load.
+/// 2 threads, AVX2 Zen 3 (a VM with noisy neighbours), 10 interleaved rounds, best / median GFLOP/s, bands vs shared
+/// (PyTorch): 400x768 · 768x3072 176.7 / 157.2 vs 161.4 / 135.8 (172.6 / 146.3); x · Wᵀ 400x768x768 178.9 / 166.1 vs
+/// 167.2 / 134.8 (184.6 / 172.0); 512² 175.7 / 135.5 vs 168.6 / 140.5 (183.1 / 161.8); 1024² 170.6 / 129.8 vs
+/// 168.5 / 144.4; 2048² 171.1 / 142.7 vs 171.7 / 148.3.
 func gemmSplitsBands(m: Int, n: Int, k: Int) -> Bool {
     guard gemmBandSplit && !Parallel.active && Parallel.threadCount > 1 && m * n * k >= gemmSerialWork else { return false }
-    let side = gemmBandSplitsColumns(m: m, n: n) ? (n, gemmNR) : (m, gemmMR)
-    return side.0 >= Parallel.threadCount * gemmBandStrips * side.1
+    let threads = Parallel.threadCount
+    if gemmBandSplitsColumns(m: m, n: n) { return n >= threads * gemmBandStrips * gemmNR }
+    return m >= threads * gemmBandStrips * gemmMR && (m + gemmMC - 1) / gemmMC < threads * gemmBandMaxRowBlocks
 }
 let gemmBandStrips = 8
+let gemmBandMaxRowBlocks = 8
 /// The band split copies one operand into every thread's packing buffers: B when the rows are split, A when the
 /// columns are. Split the side whose copied operand is smaller (A is m x k, B is k x n).
 func gemmBandSplitsColumns(m: Int, n: Int) -> Bool { n > m }

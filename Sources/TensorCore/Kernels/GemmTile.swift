@@ -204,10 +204,10 @@ let gemmHasUnpackedA = true
 #else
 let gemmMR = 6
 let gemmNR = 16
-/// AVX2 (2-core AMD EPYC, 2 threads, PyTorch in the same run): one band of C per thread (Gemm.swift `gemmBands`)
-/// instead of a shared packed B with two barriers per K block: 1024² 167 -> 175 GFLOP/s, 400x3072 · 3072x768
-/// 149 -> 175 (columns split); row-major A packed row by row for the unpacked-A tile instead of k-major by scalar
-/// stores: +1-4% on one thread (sgemm 512 90.6 -> 94.1, 1024 89.5 -> 92.7).
+/// AVX2 (2-core AMD EPYC Zen 3, measured 2026-12-06): one band of C per thread for wide products and those with few
+/// row blocks (Gemm.swift `gemmSplitsBands`, with the figures); row-major A packed row by row for the unpacked-A tile
+/// instead of k-major by scalar stores: +1-4% on one thread (best of 4 rounds, sgemm 512 90.6 -> 94.1 GFLOP/s, 1024
+/// 89.5 -> 92.7).
 let gemmBandSplit = true
 let gemmPacksRows = true
 /// C[0..<6, 0..<16] (+)= Apanel · Bpanel over kc. a: 6 floats per k; b: 16 floats per k; c row stride ldc.

@@ -103,20 +103,28 @@ final class CoreParityTests: XCTestCase {
                 let a = testTensor(transA ? [k, m] : [m, k], seed: 5), b = testTensor([k, n], seed: 6)
                 let ar = transA ? MatrixRef(a.data, rs: 1, cs: m) : MatrixRef(a.data, rs: k, cs: 1)
                 let br = MatrixRef(b.data, rs: n, cs: 1)
-                let c0 = testTensor([m, n + 2], seed: 7)
-                let slow = Tensor(c0.toArray(), shape: c0.shape)
-                gemmReference(m: m, n: n, k: k, ar, br, slow.data, ldc: n + 2, accumulate: accumulate)
-                var results: [[Float]] = []
-                for threads in [1, 2] {
-                    Parallel.threadCount = threads
-                    let fast = Tensor(c0.toArray(), shape: c0.shape)
-                    gemm(m: m, n: n, k: k, ar, br, fast.data, ldc: n + 2, accumulate: accumulate)
-                    assertClose(fast, slow, tol: 1e-5, "split-K gemm transA \(transA) accumulate \(accumulate), \(threads) threads")
-                    results.append(fast.toArray())
-                }
-                XCTAssertEqual(results[0], results[1], "split-K gemm differs between 1 and 2 threads")
+                checkOnOneAndTwoThreads(m: m, n: n, k: k, ar, br, padding: 2, accumulate: accumulate, seed: 7,
+                                        "split-K gemm transA \(transA) accumulate \(accumulate)")
             }
         }
+    }
+
+    /// `gemm` into a C padded by `padding` columns (left untouched) against the naive reference on 1 and 2 threads,
+    /// and bit-equal between them. Restores nothing: callers save and restore the thread count.
+    func checkOnOneAndTwoThreads(m: Int, n: Int, k: Int, _ ar: MatrixRef, _ br: MatrixRef, padding: Int, accumulate: Bool,
+                                 seed: UInt64, _ tag: String) {
+        let c0 = testTensor([m, n + padding], seed: seed)
+        let slow = Tensor(c0.toArray(), shape: c0.shape)
+        gemmReference(m: m, n: n, k: k, ar, br, slow.data, ldc: n + padding, accumulate: accumulate)
+        var results: [[Float]] = []
+        for threads in [1, 2] {
+            Parallel.threadCount = threads
+            let fast = Tensor(c0.toArray(), shape: c0.shape)
+            gemm(m: m, n: n, k: k, ar, br, fast.data, ldc: n + padding, accumulate: accumulate)
+            assertClose(fast, slow, tol: 1e-5, "\(tag), \(threads) threads")
+            results.append(fast.toArray())
+        }
+        XCTAssertEqual(results[0], results[1], "\(tag) differs between 1 and 2 threads")
     }
 
     /// GEMM with one band of rows or columns per thread (Gemm.swift `gemmBands`) against the naive reference: a
@@ -138,18 +146,7 @@ final class CoreParityTests: XCTestCase {
                         let a = testTensor(transA ? [k, m] : [m, k], seed: 8), b = testTensor(transB ? [n, k] : [k, n], seed: 9)
                         let ar = transA ? MatrixRef(a.data, rs: 1, cs: m) : MatrixRef(a.data, rs: k, cs: 1)
                         let br = transB ? MatrixRef(b.data, rs: 1, cs: k) : MatrixRef(b.data, rs: n, cs: 1)
-                        let c0 = testTensor([m, n + 3], seed: 10)
-                        let slow = Tensor(c0.toArray(), shape: c0.shape)
-                        gemmReference(m: m, n: n, k: k, ar, br, slow.data, ldc: n + 3, accumulate: accumulate)
-                        var results: [[Float]] = []
-                        for threads in [1, 2] {
-                            Parallel.threadCount = threads
-                            let fast = Tensor(c0.toArray(), shape: c0.shape)
-                            gemm(m: m, n: n, k: k, ar, br, fast.data, ldc: n + 3, accumulate: accumulate)
-                            assertClose(fast, slow, tol: 1e-5, "band gemm \(tag), \(threads) threads")
-                            results.append(fast.toArray())
-                        }
-                        XCTAssertEqual(results[0], results[1], "band gemm \(tag) differs between 1 and 2 threads")
+                        checkOnOneAndTwoThreads(m: m, n: n, k: k, ar, br, padding: 3, accumulate: accumulate, seed: 10, "band gemm \(tag)")
                     }
                 }
             }

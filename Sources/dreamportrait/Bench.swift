@@ -44,8 +44,6 @@ enum BenchCommand {
         for c in cases {
             let body = withNoGrad { c.setup() }
             let (best, cpu) = withNoGrad { timeWithCPU(body, minTime: minTime) }
-            // TENSORCORE_PROFILE=1 (or =shapes): one more run, timed op by op.
-            if OpProfile.isEnabled { OpProfile.reset(); withNoGrad { body() }; print(OpProfile.report(steps: 1)) }
             let ms = best * 1000
             let rate = c.work / (ms / 1000) / 1e9
             if json {

@@ -117,6 +117,7 @@ enum BenchCommand {
         let dims = name.drop(while: { $0 != "_" }).dropFirst().split(separator: "x", omittingEmptySubsequences: false).compactMap { Int($0) }
         guard dims.count == 3, dims.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else { return nil }
         let (m, k, n) = (dims[0], dims[1], dims[2])
+        guard m * k <= 1 << 27 && k * n <= 1 << 27 && m * n <= 1 << 27 else { return nil }   // 512 MiB per operand
         if !transposed { return matmulCase(name, m, k, n) }
         return BenchCase(name: name, shape: "\(m)x\(k) · (\(n)x\(k))ᵀ", work: 2 * Double(m * n * k), memoryBound: false) {
             let a = RandomGenerator(seed: 1).normal([m, k]), w = RandomGenerator(seed: 2).normal([n, k])

@@ -211,22 +211,16 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
                     for s in 0..<strips {
                         let r0 = i0 + s * gemmMR, mr = Swift.min(gemmMR, m - r0)
                         let ap = UnsafePointer(packedA + s * gemmMR * kc)
-                        let aRows = a.base + r0 * a.rs + k0   // row-major A in place (unpackedA, full strips)
-                        if rowsPacked {
-                            if mr == gemmMR && nr == gemmNR { microKernelUnpackedA(kc, ap, kc, bp, c + r0 * ldc + j0, ldc, acc) }
-                            else {
-                                microKernelUnpackedA(kc, ap, kc, bp, tile, gemmNR, false)
-                                for r in 0..<mr {
-                                    let dst = c + (r0 + r) * ldc + j0, src = tile + r * gemmNR
-                                    if acc { for j in 0..<nr { dst[j] += src[j] } } else { dst.update(from: src, count: nr) }
-                                }
-                            }
-                        } else if mr == gemmMR && nr == gemmNR {
-                            if unpackedA { microKernelUnpackedA(kc, aRows, a.rs, bp, c + r0 * ldc + j0, ldc, acc) }
+                        // The rows the unpacked-A tile reads: A in place (unpackedA, full strips) or the row-packed strip
+                        // (zero-padded, so partial strips too).
+                        let rowsA = rowsPacked ? ap : UnsafePointer(a.base + r0 * a.rs + k0), lda = rowsPacked ? kc : a.rs
+                        let readsRows = rowsPacked || (unpackedA && mr == gemmMR)
+                        if mr == gemmMR && nr == gemmNR {
+                            if readsRows { microKernelUnpackedA(kc, rowsA, lda, bp, c + r0 * ldc + j0, ldc, acc) }
                             else { microKernel(kc, ap, bp, c + r0 * ldc + j0, ldc, acc) }
                         } else {
                             // Edge tile: compute the full tile into scratch, copy the valid part.
-                            if unpackedA && mr == gemmMR { microKernelUnpackedA(kc, aRows, a.rs, bp, tile, gemmNR, false) }
+                            if readsRows { microKernelUnpackedA(kc, rowsA, lda, bp, tile, gemmNR, false) }
                             else { microKernel(kc, ap, bp, tile, gemmNR, false) }
                             for r in 0..<mr {
                                 let dst = c + (r0 + r) * ldc + j0, src = tile + r * gemmNR

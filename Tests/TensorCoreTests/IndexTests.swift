@@ -104,4 +104,38 @@ final class IndexTests: XCTestCase {
                        "indexAdd: index inf is out of range for axis 0 of size 3 (shape [3, 4])")
         XCTAssertNil(indexProblem(Tensor([0, 2, 1], shape: [3]), bound: 3, "gather", axis: 0, of: shape))
     }
+
+    /// The eight-at-a-time check agrees with the element-by-element one wherever the bad value sits (in a full
+    /// vector or in the tail), for every kind of bad value, and at bounds floats cannot hold exactly.
+    func testVectorIndexCheckMatchesScalar() {
+        func scalar(_ v: [Float], _ bound: Int) -> Bool {
+            v.allSatisfy { $0.rounded() == $0 && Int(exactly: $0).map { $0 >= 0 && $0 < bound } ?? false }
+        }
+        func vector(_ v: [Float], _ bound: Int) -> Bool {
+            let t = Tensor(v, shape: [v.count])
+            return withExtendedLifetime(t) { indicesAllValid(t.data, count: v.count, bound: bound) }
+        }
+        for n in [1, 7, 8, 9, 19, 64] {
+            let good = (0..<n).map { Float($0 % 5) }
+            for at in 0..<n {
+                for bad: Float in [5, -1, 0.5, .nan, .infinity, -.infinity, 1e9] {
+                    var v = good; v[at] = bad
+                    let t = Tensor(v, shape: [n])
+                    XCTAssertEqual(vector(v, 5), scalar(v, 5), "n \(n) at \(at) value \(bad)")
+                    XCTAssertNotNil(indexProblem(t, bound: 5, "gather", axis: 0, of: [n]))
+                }
+                XCTAssertTrue(vector(good, 5))
+            }
+        }
+        // Bounds past 2^24 (not every integer is a float there): the fast check may turn down a valid index next to
+        // the bound (then indexProblem checks one by one), never accept an invalid one.
+        for bound in [1 << 24, (1 << 24) + 1, (1 << 24) + 3, 1 << 30] {
+            let near = [Float(bound).nextDown, Float(bound), Float(bound).nextUp]
+            for v: [Float] in near.map({ [$0] }) + near.map({ [0, 1, 2, 3, 4, 5, 6, 7, $0] }) {
+                XCTAssertTrue(!vector(v, bound) || scalar(v, bound), "bound \(bound) \(v)")
+                let t = Tensor(v, shape: [v.count])
+                XCTAssertEqual(indexProblem(t, bound: bound, "gather", axis: 0, of: [v.count]) == nil, scalar(v, bound), "bound \(bound) \(v)")
+            }
+        }
+    }
 }

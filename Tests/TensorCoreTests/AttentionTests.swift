@@ -46,6 +46,51 @@ final class AttentionTests: XCTestCase {
         }
     }
 
+    /// Trailing keys that every row masks (text padding) are skipped: the result equals attention over the kept
+    /// prefix, bit for bit, whatever the padded keys and values hold (inf and NaN included), and their gradients are 0.
+    func testTrailingMaskedKeysAreSkipped() {
+        let (b, h, lq, lk, d, dv) = (2, 3, 37, 77, 16, 8)
+        let kept = [5, 11]                                       // row 0 keeps 0..<5, row 1 keeps 0..<11 minus key 3
+        var m = [Float](repeating: 0, count: b * lk)
+        for r in 0..<b { for j in 0..<kept[r] { m[r * lk + j] = 1 } }
+        m[lk + 3] = 0
+        let n = kept.max()!
+        let q = testTensor([b, h, lq, d], seed: 1, requiresGrad: true)
+        var kv = testTensor([b, h, lk, d], seed: 2).toArray(), vv = testTensor([b, h, lk, dv], seed: 3).toArray()
+        for bh in 0..<(b * h) {
+            for j in n..<lk {
+                kv[(bh * lk + j) * d] = j % 2 == 0 ? .nan : .infinity
+                vv[(bh * lk + j) * dv + 1] = j % 2 == 0 ? .infinity : .nan
+            }
+        }
+        let k = Tensor(kv, shape: [b, h, lk, d]), v = Tensor(vv, shape: [b, h, lk, dv])
+        k.requiresGrad = true; v.requiresGrad = true
+        let mask = Tensor(m, shape: [b, lk])
+        let seed = testTensor([b, h, lq, dv], seed: 5)
+        for (qb, kb) in [(128, 256), (7, 4)] {
+            let out = attention(q, k, v, mask, nil, queryBlock: qb, keyBlock: kb)
+            let g = gradients(of: out, wrt: [q, k, v], seed: seed)
+            // The same attention on the kept prefix (copies, so no view of the padded rows reaches the kernels).
+            let kp = k.detach().slice(axis: 2, start: 0, end: n).contiguous(), vp = v.detach().slice(axis: 2, start: 0, end: n).contiguous()
+            kp.requiresGrad = true; vp.requiresGrad = true
+            let mp = mask.slice(axis: 1, start: 0, end: n).contiguous()
+            let ref = attention(q, kp, vp, mp, nil, queryBlock: qb, keyBlock: kb)
+            let gr = gradients(of: ref, wrt: [q, kp, vp], seed: seed)
+            XCTAssertEqual(out.toArray(), ref.toArray(), "forward, blocks \(qb)x\(kb)")
+            XCTAssertEqual(g[0].toArray(), gr[0].toArray(), "dq, blocks \(qb)x\(kb)")
+            XCTAssertEqual(g[1].slice(axis: 2, start: 0, end: n).contiguous().toArray(), gr[1].toArray(), "dk, blocks \(qb)x\(kb)")
+            XCTAssertEqual(g[2].slice(axis: 2, start: 0, end: n).contiguous().toArray(), gr[2].toArray(), "dv, blocks \(qb)x\(kb)")
+            for t in [g[1], g[2]] {
+                XCTAssertTrue(t.slice(axis: 2, start: n, end: lk).contiguous().toArray().allSatisfy { $0 == 0 }, "padded keys' gradients")
+            }
+        }
+        // Every key masked: zeros out and in.
+        let none = Tensor.zeros([b, lk])
+        let z = attention(q, k, v, none, nil, queryBlock: 8, keyBlock: 8)
+        XCTAssertTrue(z.toArray().allSatisfy { $0 == 0 })
+        XCTAssertTrue(gradients(of: z, wrt: [q, k, v], seed: seed).allSatisfy { $0.toArray().allSatisfy { $0 == 0 } })
+    }
+
     func testGradchecks() {
         let q = testTensor([2, 2, 5, 3], seed: 16), k = testTensor([2, 2, 4, 3], seed: 17), v = testTensor([2, 2, 4, 2], seed: 18)
         let mask = Tensor([1, 1, 1, 1, 1, 0, 1, 0], shape: [2, 4])

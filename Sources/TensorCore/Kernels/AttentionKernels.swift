@@ -5,9 +5,10 @@
 // Fully masked query rows give 0 output and 0 gradients (PyTorch's CPU kernels do the same).
 import Foundation
 
-/// Sizes and element strides of q (B, H, Lq, D), k (B, H, Lk, D), v (B, H, Lk, Dv), any views.
+/// Sizes and element strides of q (B, H, Lq, D), k (B, H, Lk, D), v (B, H, Lk, Dv), any views. `lk` keys are
+/// visited, of `keyRows` (the mask's row length and the rows per (b, h) of dk and dv; keys past lk get 0 gradients).
 struct AttentionGeometry {
-    let b: Int, h: Int, lq: Int, lk: Int, d: Int, dv: Int
+    let b: Int, h: Int, lq: Int, lk: Int, keyRows: Int, d: Int, dv: Int
     let qs: [Int], ks: [Int], vs: [Int]
     let scale: Float
     let queryBlock: Int, keyBlock: Int
@@ -62,7 +63,7 @@ func attentionForward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v:
         let qp = q + bi * g.qs[0] + hi * g.qs[1] + q0 * g.qs[2]
         let kp = k + bi * g.ks[0] + hi * g.ks[1], vp = v + bi * g.vs[0] + hi * g.vs[1]
         let op = out + (bh * g.lq + q0) * g.dv, lp = lse + bh * g.lq + q0
-        let mp = mask.map { $0 + bi * g.lk }
+        let mp = mask.map { $0 + bi * g.keyRows }
         // Scratch on the heap: tiles of up to 128 KB are too large for worker-thread stacks.
         let s = UnsafeMutablePointer<Float>.allocate(capacity: bq * bk + 2 * bq)
         defer { s.deallocate() }
@@ -118,15 +119,15 @@ func attentionBackward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v
     let extra = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, nbh * (parts - 1) * kvSize))
     defer { extra.deallocate() }
     extra.initialize(repeating: 0, count: nbh * (parts - 1) * kvSize)
-    dk.initialize(repeating: 0, count: nbh * g.lk * g.d)
-    dv.initialize(repeating: 0, count: nbh * g.lk * g.dv)
+    dk.initialize(repeating: 0, count: nbh * g.keyRows * g.d)
+    dv.initialize(repeating: 0, count: nbh * g.keyRows * g.dv)
     parallelFor(nbh * parts) { task in
         let bh = task / parts, part = task % parts
         let bi = bh / g.h, hi = bh % g.h
         let kp = k + bi * g.ks[0] + hi * g.ks[1], vp = v + bi * g.vs[0] + hi * g.vs[1]
-        let mp = mask.map { $0 + bi * g.lk }
+        let mp = mask.map { $0 + bi * g.keyRows }
         let priv = extra + (bh * (parts - 1) + part - 1) * kvSize
-        let dkp = part == 0 ? dk + bh * g.lk * g.d : priv, dvp = part == 0 ? dv + bh * g.lk * g.dv : priv + g.lk * g.d
+        let dkp = part == 0 ? dk + bh * g.keyRows * g.d : priv, dvp = part == 0 ? dv + bh * g.keyRows * g.dv : priv + g.lk * g.d
         let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * bq * bk + bq)
         defer { p.deallocate() }
         do {
@@ -170,7 +171,7 @@ func attentionBackward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v
     }
     if parts > 1 {
         parallelFor(nbh) { bh in
-            let dkp = dk + bh * g.lk * g.d, dvp = dv + bh * g.lk * g.dv
+            let dkp = dk + bh * g.keyRows * g.d, dvp = dv + bh * g.keyRows * g.dv
             for part in 1..<parts {
                 let priv = extra + (bh * (parts - 1) + part - 1) * kvSize
                 for i in 0..<(g.lk * g.d) { dkp[i] += priv[i] }

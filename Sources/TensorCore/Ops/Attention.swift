@@ -26,12 +26,15 @@ func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ keyMask: Tensor?, _ scal
     }
     require(queryBlock >= 1 && keyBlock >= 1, "scaledDotProductAttention: block sizes must be positive")
     let sc = scale ?? 1 / Float(d).squareRoot()
-    let geo = AttentionGeometry(b: b, h: h, lq: lq, lk: lk, d: d, dv: dv, qs: q.strides, ks: k.strides, vs: v.strides,
-                                scale: sc, queryBlock: queryBlock, keyBlock: keyBlock)
     let mask = keyMask.map { m in withNoGrad { m.detach().contiguous() } }
+    // Keys after the last one that any row keeps are masked for every query (text padding: a prompt of 10 tokens in
+    // CLIP's 77), so the kernels stop there. Exact: a masked key adds exp(-inf) = 0 to every sum and gets no gradient.
+    let active = mask.map { keptKeyCount($0, rows: b, keys: lk) } ?? lk
+    let geo = AttentionGeometry(b: b, h: h, lq: lq, lk: active, keyRows: lk, d: d, dv: dv, qs: q.strides, ks: k.strides,
+                                vs: v.strides, scale: sc, queryBlock: queryBlock, keyBlock: keyBlock)
     let out = Tensor(uninitializedShape: [b, h, lq, dv]), lse = Tensor(uninitializedShape: [b, h, lq])
     let (pq, pk, pv) = (q.storage.base + q.offset, k.storage.base + k.offset, v.storage.base + v.offset)
-    if lk == 0 { out.storage.base.initialize(repeating: 0, count: out.count) } else {
+    if active == 0 { out.storage.base.initialize(repeating: 0, count: out.count) } else {
         withExtendedLifetime((q, k, v, mask)) {
             attentionForward(pq, pk, pv, mask.map { UnsafePointer($0.data) }, geo, out: out.data, lse: lse.data)
         }
@@ -49,7 +52,7 @@ func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ keyMask: Tensor?, _ scal
         let gc = g.contiguous()
         let dq = Tensor(uninitializedShape: [b, h, lq, d]), dk = Tensor(uninitializedShape: [b, h, lk, d])
         let dvt = Tensor(uninitializedShape: [b, h, lk, dv])
-        if lk == 0 || lq == 0 {
+        if active == 0 || lq == 0 {
             for t in [dq, dk, dvt] { t.storage.base.initialize(repeating: 0, count: t.count) }
         } else {
             withExtendedLifetime((q, k, v, mask, saved, lse, gc)) {
@@ -59,6 +62,18 @@ func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ keyMask: Tensor?, _ scal
         }
         return [needs[0] ? dq : nil, needs[1] ? dk : nil, needs[2] ? dvt : nil]
     }
+}
+
+/// 1 + the last key position that any row of the dense (rows, keys) mask keeps; 0 when every key is masked.
+func keptKeyCount(_ mask: Tensor, rows: Int, keys: Int) -> Int {
+    let m = mask.data
+    var last = 0
+    for r in 0..<rows {
+        var j = keys
+        while j > last, m[r * keys + j - 1] == 0 { j -= 1 }
+        last = Swift.max(last, j)
+    }
+    return last
 }
 
 /// softmax(q kᵀ · scale) with masked keys excluded, in recorded ops; rows with every key masked are 0.

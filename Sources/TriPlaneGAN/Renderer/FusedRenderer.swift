@@ -200,7 +200,7 @@ enum FusedRenderer {
                 let img = task / perImage, q0 = (task % perImage) * chunk, nq = Swift.min(chunk, p - q0)
                 let scratch = Tensor(uninitializedShape: [ev.scratchCount(points: nq) + nq * o])
                 let raw = scratch.data + ev.scratchCount(points: nq)
-                ev.evaluate(image: img, points: pp + (img * p + q0) * 3, count: nq, scratch: scratch.data, out: raw)
+                ev.evaluate(image: img, points: pp + (img * p + q0) * 3, count: nq, colors: pr != nil, scratch: scratch.data, out: raw)
                 for i in 0..<nq {
                     ps[img * p + q0 + i] = raw[i * o]
                     if let pr { (pr + (img * p + q0 + i) * (o - 1)).update(from: raw + i * o + 1, count: o - 1) }

@@ -42,7 +42,9 @@ struct TriPlaneEvaluator {
     /// `samplesPerRay` samples each (ray-major), the planes are read sample-major instead: neighbouring rays at the
     /// same sample index touch neighbouring texels (about one texel apart at R = 128, against about six between
     /// consecutive samples of one ray), so the memory-bound gathers hit the cache far more often.
-    func evaluate(image: Int, points: UnsafePointer<Float>, count: Int, samplesPerRay: Int = 1,
+    /// `colors: false` computes σ alone (column 0; the others are left as they were): the mesh's density grid, where the
+    /// colour layer and its sigmoids were half the decoder's work.
+    func evaluate(image: Int, points: UnsafePointer<Float>, count: Int, samplesPerRay: Int = 1, colors: Bool = true,
                   scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let feat = scratch, hid = scratch + count * channels
         defer { withExtendedLifetime(self) {} }
@@ -71,6 +73,10 @@ struct TriPlaneEvaluator {
             // Colour columns: b2[1...] + hidden · W2[1...]ᵀ as one GEMM (n = 32 fills whole register tiles); σ = b2[0] +
             // hidden · W2[0] as a dot product per row. Then rgb = sigmoid · 1.002 − 0.001.
             let pw2 = UnsafePointer(w2.data)
+            guard colors else {
+                for i in 0..<count { out[i * outputs] = pb2[0] + dot(UnsafePointer(hid + i * hidden), pw2, hidden) }
+                return
+            }
             for i in 0..<count { (out + i * outputs + 1).update(from: pb2 + 1, count: outputs - 1) }
             gemm(m: count, n: outputs - 1, k: hidden, MatrixRef(hid, rs: hidden, cs: 1), MatrixRef(pw2 + hidden, rs: 1, cs: hidden),
                  out + 1, ldc: outputs, accumulate: true)

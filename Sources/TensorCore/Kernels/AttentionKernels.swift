@@ -14,40 +14,38 @@ struct AttentionGeometry {
     let queryBlock: Int, keyBlock: Int
 }
 
-/// One row of scores: scale, mask (0 in mask = masked -> -inf), then the row max.
-@inline(__always) func scaleMaskRow(_ s: UnsafeMutablePointer<Float>, _ n: Int, _ scale: Float,
-                                    _ mask: UnsafePointer<Float>?) -> Float {
+/// The key block's keep flags over its padded width np = roundUp(kn, vWidth): 1 for a kept key (mask nonzero, or no
+/// mask), 0 for a masked one and for the padding columns kn..<np, so every score row is processed in whole vectors.
+@inline(__always) func fillKeep(_ keep: UnsafeMutablePointer<Float>, _ kn: Int, _ np: Int, _ mask: UnsafePointer<Float>?) {
+    for j in 0..<kn { keep[j] = mask.map { $0[j] == 0 ? 0 : 1 } ?? 1 }
+    for j in kn..<np { keep[j] = 0 }
+}
+
+/// Columns a score row is processed over: kn rounded up to whole vectors (the tiles' row stride holds them).
+@inline(__always) func paddedWidth(_ kn: Int) -> Int { (kn + vWidth - 1) / vWidth * vWidth }
+
+/// One row of scores over np (a multiple of vWidth) columns: scale, -inf where keep is 0 (masked keys and the
+/// padding), then the row max. Whole vectors only: a row of a dozen keys (a prompt's words) used to spend most of
+/// its time in the scalar tail.
+@inline(__always) func scaleMaskRow(_ s: UnsafeMutablePointer<Float>, _ np: Int, _ scale: Float,
+                                    _ keep: UnsafePointer<Float>) -> Float {
     let vs = V(repeating: scale), ninf = V(repeating: -.infinity)
     var vm = ninf
     var j = 0
-    while j + vWidth <= n {
-        var x = vload(s + j) * vs
-        if let mask { x = x.replacing(with: ninf, where: vload(mask + j) .== 0) }
+    while j < np {
+        let x = (vload(s + j) * vs).replacing(with: ninf, where: vload(keep + j) .== 0)
         vstore(x, s + j); vm = vmax(vm, x); j += vWidth
     }
-    var m = vmaxAcross(vm)
-    while j < n {
-        var x = s[j] * scale
-        if let mask, mask[j] == 0 { x = -.infinity }
-        s[j] = x; m = Swift.max(m, x); j += 1
-    }
-    return m
+    return vmaxAcross(vm)
 }
 
-/// s[j] = exp(s[j] - m) in place; returns the sum. exp(-inf) = 0, so masked keys drop out.
-@inline(__always) func expRow(_ s: UnsafeMutablePointer<Float>, _ n: Int, _ m: Float) -> Float {
+/// s[j] = exp(s[j] - m) in place over np (a multiple of vWidth) columns; returns the sum. exp(-inf) = 0, so masked
+/// keys and the padding drop out (the lane sums are those of the unpadded row: the padding adds exact zeros).
+@inline(__always) func expRow(_ s: UnsafeMutablePointer<Float>, _ np: Int, _ m: Float) -> Float {
     let vm = V(repeating: m)
     var acc = V()
     var j = 0
-    while j + vWidth <= n { let e = vexp(vload(s + j) - vm); vstore(e, s + j); acc += e; j += vWidth }
-    if j < n {
-        // Tail: one padded vector (padding -inf -> e = 0), not one vexp per element.
-        var t = V(repeating: -.infinity)
-        for u in 0..<(n - j) { t[u] = s[j + u] }
-        let e = vexp(t - vm)
-        for u in 0..<(n - j) { s[j + u] = e[u] }
-        acc += e
-    }
+    while j < np { let e = vexp(vload(s + j) - vm); vstore(e, s + j); acc += e; j += vWidth }
     return acc.sum()
 }
 
@@ -55,7 +53,7 @@ struct AttentionGeometry {
 func attentionForward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                       _ mask: UnsafePointer<Float>?, _ g: AttentionGeometry,
                       out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>) {
-    let bq = g.queryBlock, bk = Swift.min(g.keyBlock, Swift.max(g.lk, 1))
+    let bq = g.queryBlock, bk = Swift.min(g.keyBlock, Swift.max(g.lk, 1)), ld = paddedWidth(bk)
     let qBlocks = (g.lq + bq - 1) / bq
     parallelFor(g.b * g.h * qBlocks) { task in
         let bh = task / qBlocks, q0 = (task % qBlocks) * bq, rows = Swift.min(bq, g.lq - q0)
@@ -65,23 +63,25 @@ func attentionForward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v:
         let op = out + (bh * g.lq + q0) * g.dv, lp = lse + bh * g.lq + q0
         let mp = mask.map { $0 + bi * g.keyRows }
         // Scratch on the heap: tiles of up to 128 KB are too large for worker-thread stacks.
-        let s = UnsafeMutablePointer<Float>.allocate(capacity: bq * bk + 2 * bq)
+        // S tile (bq, ld), running max and sum, the key block's keep flags (ld).
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: bq * ld + 2 * bq + ld)
         defer { s.deallocate() }
         do {
-            let m = s + bq * bk, l = m + bq
+            let m = s + bq * ld, l = m + bq, keep = l + bq
             m.initialize(repeating: -.infinity, count: rows); l.initialize(repeating: 0, count: rows)
             var k0 = 0
             while k0 < g.lk {
-                let kn = Swift.min(bk, g.lk - k0)
+                let kn = Swift.min(bk, g.lk - k0), np = paddedWidth(kn)
+                fillKeep(keep, kn, np, mp.map { $0 + k0 })
                 // S = Q · K[k0..<k0+kn]ᵀ
                 gemm(m: rows, n: kn, k: g.d, MatrixRef(qp, rs: g.qs[2], cs: g.qs[3]),
-                     MatrixRef(kp + k0 * g.ks[2], rs: g.ks[3], cs: g.ks[2]), s, ldc: bk)
+                     MatrixRef(kp + k0 * g.ks[2], rs: g.ks[3], cs: g.ks[2]), s, ldc: ld)
                 for i in 0..<rows {
-                    let si = s + i * bk
-                    let mNew = Swift.max(m[i], scaleMaskRow(si, kn, g.scale, mp.map { $0 + k0 }))
+                    let si = s + i * ld
+                    let mNew = Swift.max(m[i], scaleMaskRow(si, np, g.scale, keep))
                     if mNew == -.infinity { si.initialize(repeating: 0, count: kn); continue } // nothing kept yet
                     let alpha = m[i] == -.infinity ? 0 : vexp(V(repeating: m[i] - mNew))[0]
-                    l[i] = l[i] * alpha + expRow(si, kn, mNew)
+                    l[i] = l[i] * alpha + expRow(si, np, mNew)
                     if k0 > 0 && alpha != 1 {
                         let o = op + i * g.dv
                         for c in 0..<g.dv { o[c] *= alpha }
@@ -89,7 +89,7 @@ func attentionForward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v:
                     m[i] = mNew
                 }
                 // O (+)= P · V[k0..<k0+kn]
-                gemm(m: rows, n: g.dv, k: kn, MatrixRef(s, rs: bk, cs: 1),
+                gemm(m: rows, n: g.dv, k: kn, MatrixRef(s, rs: ld, cs: 1),
                      MatrixRef(vp + k0 * g.vs[2], rs: g.vs[2], cs: g.vs[3]), op, ldc: g.dv, accumulate: k0 > 0)
                 k0 += kn
             }
@@ -111,7 +111,7 @@ func attentionBackward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v
                        _ mask: UnsafePointer<Float>?, _ g: AttentionGeometry, out: UnsafePointer<Float>,
                        lse: UnsafePointer<Float>, dout: UnsafePointer<Float>,
                        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>) {
-    let bq = g.queryBlock, bk = Swift.min(g.keyBlock, Swift.max(g.lk, 1)), nbh = g.b * g.h
+    let bq = g.queryBlock, bk = Swift.min(g.keyBlock, Swift.max(g.lk, 1)), ld = paddedWidth(bk), nbh = g.b * g.h
     let qBlocks = (g.lq + bq - 1) / bq
     let threads = Parallel.active ? 1 : Parallel.threadCount
     let parts = nbh >= 2 * threads ? 1 : Swift.max(1, Swift.min(qBlocks, (2 * threads + nbh - 1) / nbh))
@@ -128,10 +128,11 @@ func attentionBackward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v
         let mp = mask.map { $0 + bi * g.keyRows }
         let priv = extra + (bh * (parts - 1) + part - 1) * kvSize
         let dkp = part == 0 ? dk + bh * g.keyRows * g.d : priv, dvp = part == 0 ? dv + bh * g.keyRows * g.dv : priv + g.lk * g.d
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * bq * bk + bq)
+        // P and dS tiles (bq, ld), Δ (bq), the key block's keep flags (ld).
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * bq * ld + bq + ld)
         defer { p.deallocate() }
         do {
-            let ds = p + bq * bk, delta = ds + bq * bk
+            let ds = p + bq * ld, delta = ds + bq * ld, keep = delta + bq
             for blk in (qBlocks * part / parts)..<(qBlocks * (part + 1) / parts) {
                 let q0 = blk * bq, rows = Swift.min(bq, g.lq - q0)
                 let qp = q + bi * g.qs[0] + hi * g.qs[1] + q0 * g.qs[2]
@@ -140,29 +141,30 @@ func attentionBackward(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v
                 for i in 0..<rows { delta[i] = dotRow(dop + i * g.dv, out + (row0 + i) * g.dv, g.dv) }
                 var k0 = 0
                 while k0 < g.lk {
-                    let kn = Swift.min(bk, g.lk - k0)
+                    let kn = Swift.min(bk, g.lk - k0), np = paddedWidth(kn)
+                    fillKeep(keep, kn, np, mp.map { $0 + k0 })
                     // P = exp(scale · Q Kᵀ - lse), masked -> 0
                     gemm(m: rows, n: kn, k: g.d, MatrixRef(qp, rs: g.qs[2], cs: g.qs[3]),
-                         MatrixRef(kp + k0 * g.ks[2], rs: g.ks[3], cs: g.ks[2]), p, ldc: bk)
+                         MatrixRef(kp + k0 * g.ks[2], rs: g.ks[3], cs: g.ks[2]), p, ldc: ld)
                     for i in 0..<rows {
-                        let pi = p + i * bk
-                        _ = scaleMaskRow(pi, kn, g.scale, mp.map { $0 + k0 })
-                        _ = expRow(pi, kn, lse[row0 + i])
+                        let pi = p + i * ld
+                        _ = scaleMaskRow(pi, np, g.scale, keep)
+                        _ = expRow(pi, np, lse[row0 + i])
                     }
                     // dV += Pᵀ · dO ;  dP = dO · Vᵀ
-                    gemm(m: kn, n: g.dv, k: rows, MatrixRef(p, rs: 1, cs: bk), MatrixRef(dop, rs: g.dv, cs: 1),
+                    gemm(m: kn, n: g.dv, k: rows, MatrixRef(p, rs: 1, cs: ld), MatrixRef(dop, rs: g.dv, cs: 1),
                          dvp + k0 * g.dv, ldc: g.dv, accumulate: true)
                     gemm(m: rows, n: kn, k: g.dv, MatrixRef(dop, rs: g.dv, cs: 1),
-                         MatrixRef(vp + k0 * g.vs[2], rs: g.vs[3], cs: g.vs[2]), ds, ldc: bk)
+                         MatrixRef(vp + k0 * g.vs[2], rs: g.vs[3], cs: g.vs[2]), ds, ldc: ld)
                     // dS = P ⊙ (dP - Δ) · scale
                     for i in 0..<rows {
-                        let pi = p + i * bk, di = ds + i * bk, dl = delta[i], sc = g.scale
+                        let pi = p + i * ld, di = ds + i * ld, dl = delta[i], sc = g.scale
                         for j in 0..<kn { di[j] = pi[j] * (di[j] - dl) * sc }
                     }
                     // dQ (+)= dS · K ;  dK += dSᵀ · Q
-                    gemm(m: rows, n: g.d, k: kn, MatrixRef(ds, rs: bk, cs: 1),
+                    gemm(m: rows, n: g.d, k: kn, MatrixRef(ds, rs: ld, cs: 1),
                          MatrixRef(kp + k0 * g.ks[2], rs: g.ks[2], cs: g.ks[3]), dqp, ldc: g.d, accumulate: k0 > 0)
-                    gemm(m: kn, n: g.d, k: rows, MatrixRef(ds, rs: 1, cs: bk), MatrixRef(qp, rs: g.qs[2], cs: g.qs[3]),
+                    gemm(m: kn, n: g.d, k: rows, MatrixRef(ds, rs: 1, cs: ld), MatrixRef(qp, rs: g.qs[2], cs: g.qs[3]),
                          dkp + k0 * g.d, ldc: g.d, accumulate: true)
                     k0 += kn
                 }

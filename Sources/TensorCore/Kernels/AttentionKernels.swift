@@ -163,14 +163,7 @@ func attentionForwardFewKeys(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float
             // s_r = q_r · Kᵀ
             var j = 0
             while j < np {
-                var a0 = V(), a1 = V(), a2 = V(), a3 = V()
-                for c in 0..<d {
-                    let kv = vload(kt + c * np + j)
-                    a0 = a0.addingProduct(V(repeating: qrows[c]), kv)
-                    a1 = a1.addingProduct(V(repeating: qrows[d + c]), kv)
-                    a2 = a2.addingProduct(V(repeating: qrows[2 * d + c]), kv)
-                    a3 = a3.addingProduct(V(repeating: qrows[3 * d + c]), kv)
-                }
+                let (a0, a1, a2, a3) = fourRowProduct(UnsafePointer(qrows), lda: d, kt + j, ldb: np, count: d)
                 vstore(a0, srows + j); vstore(a1, srows + np + j); vstore(a2, srows + 2 * np + j); vstore(a3, srows + 3 * np + j)
                 j += vWidth
             }
@@ -187,14 +180,7 @@ func attentionForwardFewKeys(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float
             // o_r = (Σ_j p_r[j] · V[j]) / l_r
             var c = 0
             while c < dp {
-                var a0 = V(), a1 = V(), a2 = V(), a3 = V()
-                for jj in 0..<lk {
-                    let vv = vload(vpad + jj * dp + c)
-                    a0 = a0.addingProduct(V(repeating: srows[jj]), vv)
-                    a1 = a1.addingProduct(V(repeating: srows[np + jj]), vv)
-                    a2 = a2.addingProduct(V(repeating: srows[2 * np + jj]), vv)
-                    a3 = a3.addingProduct(V(repeating: srows[3 * np + jj]), vv)
-                }
+                let (a0, a1, a2, a3) = fourRowProduct(UnsafePointer(srows), lda: np, vpad + c, ldb: dp, count: lk)
                 for r in 0..<nr {
                     let a = r == 0 ? a0 : r == 1 ? a1 : r == 2 ? a2 : a3
                     // A row with every key masked writes zeros (not 0 · V, which is NaN where V is infinite).
@@ -206,6 +192,21 @@ func attentionForwardFewKeys(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float
             i0 += nr
         }
     }
+}
+
+/// One vector of columns of a four-row product: row r = Σ_t a[r·lda + t] · b[t·ldb ..< t·ldb + vWidth] over t < count,
+/// as four independent FMA chains (one chain would wait on the FMA latency at every step).
+@inline(__always) func fourRowProduct(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                                      count: Int) -> (V, V, V, V) {
+    var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+    for t in 0..<count {
+        let bv = vload(b + t * ldb)
+        a0 = a0.addingProduct(V(repeating: a[t]), bv)
+        a1 = a1.addingProduct(V(repeating: a[lda + t]), bv)
+        a2 = a2.addingProduct(V(repeating: a[2 * lda + t]), bv)
+        a3 = a3.addingProduct(V(repeating: a[3 * lda + t]), bv)
+    }
+    return (a0, a1, a2, a3)
 }
 
 /// Backward (flash-attention Algorithm 2): dO (B, H, Lq, Dv) and out dense; dq (B, H, Lq, D), dk (B, H, Lk, D),

@@ -194,8 +194,9 @@ public final class GatedCrossAttentionAdapter: Module {
         let f = projIn(x)                                                           // (N, 3d, H, W)
         let planes = f.chunk(3, axis: 1)                                            // 3 × (N, d, H, W)
         let features = config.pool3D ? pooling(planes) : planes                     // 3 × (N, 3d or d, H, W)
-        let tokens = Tensor.stack(features, axis: 1)                                // (N, 3, 3d or d, H, W)
-            .permute([0, 1, 3, 4, 2]).reshape([n, 3 * h * w, config.tokenDim])     // (N, 3HW, 3d or d)
+        let tokens = Tensor.concat(features.map {                                  // plane-major: one copy
+            $0.reshape([n, config.tokenDim, h * w]).permute([0, 2, 1])              // 3 × (N, HW, 3d or d) views
+        }, axis: 1)                                                                 // (N, 3HW, 3d or d)
         let attn = crossAttention(tokens: tokens, text: text)                       // (N, 3HW, d)
         let update = attn.reshape([n, 3, h, w, d]).permute([0, 1, 4, 2, 3])
             .reshape([n, 3 * d, h, w])                                              // (N, 3d, H, W)

@@ -86,9 +86,9 @@ public final class GeneratePipeline {
         if o.mesh {
             try timer.measure("mesh") {
                 progress("mesh", 0, o.meshResolution)
-                let grid = try MeshExtraction.sampleGrid(generator: g, planes: planes, resolution: o.meshResolution,
-                                                         progress: { self.progress("mesh", $0, $1) }, shouldStop: shouldStop)
                 let pad = o.resolvedMeshPad
+                let grid = try MeshExtraction.sampleGrid(generator: g, planes: planes, resolution: o.meshResolution, pad: pad,
+                                                         progress: { self.progress("mesh", $0, $1) }, shouldStop: shouldStop)
                 let (lo, hi) = grid.range(pad: pad)
                 do {
                     let mesh = try MeshExtraction.extract(generator: g, planes: planes, grid: grid, threshold: o.meshThreshold, pad: pad)

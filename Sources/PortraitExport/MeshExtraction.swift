@@ -32,8 +32,8 @@ public struct DensityGrid {
     public mutating func trimBorder(pad: Int, value: Float = -1000) {
         let m = resolution
         guard pad > 0 else { return }
+        let inner = pad..<Swift.max(pad, m - pad)      // empty when the pad covers the grid
         for i in 0..<m { for j in 0..<m { for k in 0..<m {
-            let inner = (pad..<(m - pad))
             if !(inner.contains(i) && inner.contains(j) && inner.contains(k)) { values[(i * m + j) * m + k] = value }
         } } }
     }
@@ -63,42 +63,56 @@ public enum MeshExtraction {
 
     /// Samples raw σ on the M³ grid over the generator's box.
     /// - Parameters: planes (1, 3·C, H, W); pointsPerCall bounds the points per decoder call (memory stays flat);
+    ///   `pad`: voxels within pad of a face are not sampled but set to −1000, what `trimBorder(pad:)` (the mesh's
+    ///   border trim) would set them to anyway (at 128³ with gen_samples.py's pad of 15, 55% of the grid);
     ///   progress(slices done, M) after each slab; shouldStop is checked between slabs.
     /// - Throws: `GenerationInterrupted` when `shouldStop` returns true.
-    public static func sampleGrid(generator g: TriPlaneGenerator, planes: Tensor, resolution m: Int, pointsPerCall: Int = 1 << 18,
-                                  progress: ((Int, Int) -> Void)? = nil, shouldStop: () -> Bool = { false }) throws -> DensityGrid {
-        try sampleGrid(decoder: g.decoder, boxWarp: g.settings.boxWarp, planes: planes, resolution: m, pointsPerCall: pointsPerCall,
-                       progress: progress, shouldStop: shouldStop)
+    public static func sampleGrid(generator g: TriPlaneGenerator, planes: Tensor, resolution m: Int, pad: Int = 0,
+                                  pointsPerCall: Int = 1 << 18, progress: ((Int, Int) -> Void)? = nil,
+                                  shouldStop: () -> Bool = { false }) throws -> DensityGrid {
+        try sampleGrid(decoder: g.decoder, boxWarp: g.settings.boxWarp, planes: planes, resolution: m, pad: pad,
+                       pointsPerCall: pointsPerCall, progress: progress, shouldStop: shouldStop)
     }
 
     /// `sampleGrid` for any tri-plane and OSG decoder (a generator's, or an optimised field's) over the cube of side `boxWarp`.
-    public static func sampleGrid(decoder: OSGDecoder, boxWarp: Double, planes: Tensor, resolution m: Int, pointsPerCall: Int = 1 << 18,
-                                  progress: ((Int, Int) -> Void)? = nil, shouldStop: () -> Bool = { false }) throws -> DensityGrid {
+    public static func sampleGrid(decoder: OSGDecoder, boxWarp: Double, planes: Tensor, resolution m: Int, pad: Int = 0,
+                                  pointsPerCall: Int = 1 << 18, progress: ((Int, Int) -> Void)? = nil,
+                                  shouldStop: () -> Bool = { false }) throws -> DensityGrid {
         require(m >= 2, "MeshExtraction: the grid needs at least 2 samples per axis, got \(m)")
+        require(pad >= 0, "MeshExtraction: the border pad must be non-negative, got \(pad)")
         require(planes.rank == 4 && planes.shape[0] == 1, "MeshExtraction: planes must be (1, 3·C, H, W), got \(planes.shape)")
         let box = Float(boxWarp), spacing = box / Float(m - 1), origin = SIMD3<Float>(repeating: -box / 2)
         let planes5 = planes.reshape([1, 3, decoder.inputFeatures, planes.shape[2], planes.shape[3]])
-        var values = [Float](repeating: 0, count: m * m * m)
-        let slab = Swift.max(1, pointsPerCall / (m * m))
+        let inner = pad..<Swift.max(pad, m - pad), n = inner.count
+        var values = [Float](repeating: pad > 0 ? -1000 : 0, count: m * m * m)
+        let slab = Swift.max(1, pointsPerCall / Swift.max(n * n, 1))
         var i0 = 0
         while i0 < m {
             if shouldStop() { throw GenerationInterrupted() }
-            let i1 = Swift.min(m, i0 + slab), count = (i1 - i0) * m * m
-            let points = Tensor(uninitializedShape: [1, count, 3])
-            let p = points.data
-            var q = 0
-            for i in i0..<i1 { for j in 0..<m { for k in 0..<m {
-                p[3 * q] = origin.x + Float(i) * spacing
-                p[3 * q + 1] = origin.y + Float(j) * spacing
-                p[3 * q + 2] = origin.z + Float(k) * spacing
-                q += 1
-            } } }
-            let sigma = withNoGrad {
-                ImportanceRenderer.sampleSigma(planes: planes5, decoder: decoder, points: points, boxWarp: boxWarp)
-            }
-            let s = sigma.data
-            values.withUnsafeMutableBufferPointer { v in
-                (v.baseAddress! + i0 * m * m).update(from: s, count: count)
+            let i1 = Swift.min(m, i0 + slab)
+            let first = Swift.max(i0, inner.lowerBound), last = Swift.min(i1, inner.upperBound)   // slices to sample
+            if first < last && n > 0 {
+                let rows = first..<last, count = rows.count * n * n
+                let points = Tensor(uninitializedShape: [1, count, 3])
+                let p = points.data
+                var q = 0
+                for i in rows { for j in inner { for k in inner {
+                    p[3 * q] = origin.x + Float(i) * spacing
+                    p[3 * q + 1] = origin.y + Float(j) * spacing
+                    p[3 * q + 2] = origin.z + Float(k) * spacing
+                    q += 1
+                } } }
+                let sigma = withNoGrad {
+                    ImportanceRenderer.sampleSigma(planes: planes5, decoder: decoder, points: points, boxWarp: boxWarp)
+                }
+                let s = sigma.data
+                values.withUnsafeMutableBufferPointer { v in
+                    var q = 0
+                    for i in rows { for j in inner {
+                        (v.baseAddress! + (i * m + j) * m + pad).update(from: s + q, count: n)
+                        q += n
+                    } }
+                }
             }
             i0 = i1
             progress?(i0, m)

@@ -92,7 +92,7 @@ public final class FieldExport {
         let m = options.meshResolution, pad = options.meshPad ?? MeshExtraction.defaultPad(resolution: m)
         progress("mesh", 0, m)
         let grid = try MeshExtraction.sampleGrid(decoder: field.decoder, boxWarp: field.settings.boxWarp, planes: planes, resolution: m,
-                                                 progress: { self.progress("mesh", $0, $1) }, shouldStop: shouldStop)
+                                                 pad: pad, progress: { self.progress("mesh", $0, $1) }, shouldStop: shouldStop)
         let (lo, hi) = grid.range(pad: pad)
         do {
             let t = try MeshExtraction.extract(decoder: field.decoder, boxWarp: field.settings.boxWarp, planes: planes, grid: grid,

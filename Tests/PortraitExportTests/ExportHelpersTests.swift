@@ -141,6 +141,14 @@ final class ExportHelpersTests: XCTestCase {
             let pts = Tensor(coords, shape: [1, probes.count, 3])
             let direct = g.sampleDensity(planes: planes, points: pts).sigma.toArray()
             for (n, p) in probes.enumerated() { XCTAssertEqual(grid.values[(p.0 * m + p.1) * m + p.2], direct[n], accuracy: 1e-5) }
+            // With a border pad only the interior is sampled: the grid equals the whole grid trimmed as the mesh trims it.
+            for (pad, perCall) in [(2, 1 << 18), (3, 2 * m * m), (5, 1 << 18)] {
+                var trimmed = whole
+                trimmed.trimBorder(pad: pad)
+                let padded = try MeshExtraction.sampleGrid(generator: g, planes: planes, resolution: m, pad: pad, pointsPerCall: perCall)
+                XCTAssertEqual(padded.values, trimmed.values, "pad \(pad)")
+                XCTAssertEqual(padded.range(pad: pad).min, whole.range(pad: pad).min)
+            }
             XCTAssertThrowsError(try MeshExtraction.sampleGrid(generator: g, planes: planes, resolution: m, shouldStop: { true })) {
                 XCTAssertTrue($0 is GenerationInterrupted)
             }

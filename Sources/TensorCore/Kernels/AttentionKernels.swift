@@ -1,7 +1,9 @@
 // Fused scaled-dot-product attention with a key-padding mask, flash-attention style (Dao et al. 2022,
 // Algorithms 1 and 2, on the CPU): queries in blocks, keys in blocks, scores by GEMM into a small tile,
 // streamed ("online") softmax with running max m and sum l, so no Lq × Lk matrix exists. The forward keeps
-// lse = m + log l per query; the backward recomputes each score tile from it.
+// lse = m + log l per query; the backward recomputes each score tile from it. Score tiles are padded to whole
+// vectors (padding and masked keys -inf via keep flags). When every key fits one block of <= 64 (a prompt's words),
+// the forward skips the GEMMs: `attentionForwardFewKeys` works row by row in registers.
 // Fully masked query rows give 0 output and 0 gradients (PyTorch's CPU kernels do the same).
 import Foundation
 

@@ -26,6 +26,20 @@ generator alone, the float64 Gmain run records, per SynthesisLayer (official mod
 `kink.Gmain.L.cotangent` (k) = d (loss·gain) / d(act/slope), and `kink.Gmain.L.official` (k) the official fp32
 run's own v there. Where an implementation takes slope s' instead of s, its gradients are the float64 ones plus the
 gradient of sum((s' - s)·cotangent·v); the Swift test takes that shift out of ours and of the official gradients.
+Greg records its kinks the same way (`kink.Greg.L.*`): its gradient reaches the planes only at the 2 x 1000
+density points, so one pixel's slope decision there moves a synthesis gradient by up to a few percent of its
+largest element (our Winograd convolution resolves one of Greg's 0.5 M pre-activations at 128² the other way).
+
+MODULATION. By default G is built with fused_modconv_default = 'inference_only', as EG3D's train.py sets it
+("speed up training by using regular convolutions instead of grouped convolutions"): while training, every modulated
+convolution scales the input by the styles, convolves the batch with the shared weight and scales by the
+demodulation, as TensorCore's training does (ModulationExecution.automatic at batch > 1). `--fused-modconv true`
+gives the networks' own default (grouped convolutions always). The committed eg3d_phases_float64.safetensors is the
+default's; the committed eg3d_step.safetensors (the whole iteration) was recorded with `--fused-modconv true` (ours
+matches either: the two official runs differ only in rounding, which Adam's first sign step then amplifies):
+
+    EG3D_PHASES_OUT=/tmp/unused.safetensors python3 Scripts/eg3d_training_step.py --eg3d DIR --fused-modconv true
+    EG3D_STEP_OUT=/tmp/unused.safetensors python3 Scripts/eg3d_training_step.py --eg3d DIR --float64
 
 Writes Tests/Fixtures/distill/eg3d_step.safetensors. To stay small it stores, for every parameter of the
 phase's network, the gradient and the parameter after the Adam step at a fixed strided subset of elements
@@ -98,6 +112,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--eg3d", default=os.environ.get("EG3D_ROOT", "/tmp/eg3d/eg3d"))
     ap.add_argument("--float64", action="store_true", help=f"also write every phase from the initial parameters in fp32 and float64 to {OUT64}")
+    ap.add_argument("--fused-modconv", default="inference_only", choices=["true", "inference_only"],
+                    help="G's fused_modconv_default: inference_only (the committed fixtures: what EG3D's train.py sets, "
+                         "grouped convolutions at inference and regular ones while training) or true (the networks' default)")
     a = ap.parse_args()
     sys.path.insert(0, a.eg3d)
     import training.loss as loss_mod
@@ -112,9 +129,12 @@ def main():
     from safetensors import safe_open
     meta = safe_open(FIXTURE, "np").metadata()
     cfg, rk = json.loads(meta["config"]), json.loads(meta["rendering_kwargs"])
+    fused = True if a.fused_modconv == "true" else a.fused_modconv
+    fused_kwargs = {} if fused is True else {"fused_modconv_default": fused, "sr_kwargs": {"fused_modconv_default": fused}}
     G = TriPlaneGenerator(z_dim=cfg["z_dim"], c_dim=25, w_dim=512, img_resolution=cfg["img_res"], img_channels=3,
                           mapping_kwargs={"num_layers": cfg["map_depth"]}, rendering_kwargs=rk, sr_num_fp16_res=4,
-                          channel_base=cfg["cbase"], channel_max=cfg["cmax"]).train().requires_grad_(False)
+                          channel_base=cfg["cbase"], channel_max=cfg["cmax"],
+                          **fused_kwargs).train().requires_grad_(False)
     G.load_state_dict({k[2:]: torch.from_numpy(v) for k, v in fx.items() if k.startswith("G.")}, strict=False)
     G.neural_rendering_resolution = cfg["nrr"]
     D = DualDiscriminator(c_dim=25, img_resolution=128, img_channels=3, channel_base=2048, channel_max=64,
@@ -176,14 +196,14 @@ def main():
 
     def isolated(p, i, module_name, gen_z, gen_c, gain):
         """The phase alone from the initial parameters, in fp32 and in float64, replaying its recorded draws.
-        In float64, Gmain also records every SynthesisLayer's leaky-ReLU kinks (KINKS above)."""
+        In float64, Gmain and Greg also record every SynthesisLayer's leaky-ReLU kinks (KINKS above)."""
         for tag, dtype in (("fp32", torch.float32), ("fp64", torch.float64)):
             Gx, Dx = copy.deepcopy(G0), copy.deepcopy(D0)
             if dtype == torch.float64:
                 Gx, Dx = Gx.double(), Dx.double()
                 Gx.renderer.plane_axes = Gx.renderer.plane_axes.double()
             pre = {}
-            if p == "Gmain":
+            if p in ("Gmain", "Greg"):
                 for name, m in Gx.named_modules():
                     if isinstance(m, n2.SynthesisLayer):
                         m._kink_name = name
@@ -340,7 +360,7 @@ def main():
         out64 = {k: np.ascontiguousarray(v) for k, v in out64.items()}
         save_file(out64, OUT64, metadata={"source": "NVlabs/eg3d at 7cf1fd1: each phase of eg3d_step.safetensors alone from "
                                                     "the initial parameters with its draws, in fp32 and in float64",
-                                          "sampling": "as eg3d_step.safetensors"})
+                                          "sampling": "as eg3d_step.safetensors", "fused_modconv_default": a.fused_modconv})
         print("wrote", OUT64, os.path.getsize(OUT64), "bytes;", len(out64), "tensors")
 
 

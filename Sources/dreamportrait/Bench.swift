@@ -20,7 +20,7 @@ enum BenchCommand {
         discussion: "Each case is validated against its naive reference first, then timed (best of several runs).",
         options: [
             Option(name: "--json", value: nil, help: "Print one JSON object per case (name, shape, gflops or gbps, ms)"),
-            Option(name: "--cases", value: "LIST", help: "Comma-separated case names or prefixes; gemm_MxKxN times any product, linear_MxKxN the same with B stored transposed", defaultValue: "all"),
+            Option(name: "--cases", value: "LIST", help: "Comma-separated case names or prefixes; gemm_MxKxN times any product, linear_MxKxN the same with B stored transposed, wgrad_MxKxN with A stored transposed", defaultValue: "all"),
             Option(name: "--min-time", value: "SECONDS", help: "Minimum timed seconds per case", defaultValue: "1"),
         ],
         subcommands: [BenchPeak.command, BenchOverhead.command, BenchConv.command, BenchGenerator.command, BenchGenerate.command, BenchTrain.command, BenchDSDS.command, BenchTeacherTrain.command, BenchVAE.command, UNetBenchCommand.command, BenchInception.command],
@@ -110,14 +110,22 @@ enum BenchCommand {
     }
 
     /// A product named on the command line: `gemm_MxKxN` (M x K · K x N), e.g. `--cases gemm_400x768x3072`.
-    /// `linear_MxKxN`: the same product with B stored as N x K (x · Wᵀ, as `linear` runs it).
+    /// `linear_MxKxN`: the same product with B stored as N x K (x · Wᵀ, as `linear` runs it). `wgrad_MxKxN`: A stored
+    /// as K x M (gᵀ · x, as `linear` takes its weight's gradient: M out features, K positions, N in features).
     static func customGemm(_ name: String) -> BenchCase? {
-        let transposed = name.hasPrefix("linear_")
-        guard transposed || name.hasPrefix("gemm_") else { return nil }
+        let transposed = name.hasPrefix("linear_"), weightGradient = name.hasPrefix("wgrad_")
+        guard transposed || weightGradient || name.hasPrefix("gemm_") else { return nil }
         let dims = name.drop(while: { $0 != "_" }).dropFirst().split(separator: "x", omittingEmptySubsequences: false).compactMap { Int($0) }
         guard dims.count == 3, dims.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else { return nil }
         let (m, k, n) = (dims[0], dims[1], dims[2])
         guard m * k <= 1 << 27 && k * n <= 1 << 27 && m * n <= 1 << 27 else { return nil }   // 512 MiB per operand
+        if weightGradient {
+            return BenchCase(name: name, shape: "(\(k)x\(m))ᵀ · \(k)x\(n)", work: 2 * Double(m * n * k), memoryBound: false) {
+                let g = RandomGenerator(seed: 1).normal([k, m]), x = RandomGenerator(seed: 2).normal([k, n])
+                let c = Tensor.zeros([m, n])
+                return { gemm(m: m, n: n, k: k, MatrixRef(g.data, rs: 1, cs: m), MatrixRef(x.data, rs: n, cs: 1), c.data, ldc: n) }
+            }
+        }
         if !transposed { return matmulCase(name, m, k, n) }
         return BenchCase(name: name, shape: "\(m)x\(k) · (\(n)x\(k))ᵀ", work: 2 * Double(m * n * k), memoryBound: false) {
             let a = RandomGenerator(seed: 1).normal([m, k]), w = RandomGenerator(seed: 2).normal([n, k])

@@ -3,7 +3,9 @@
 // the four phases' losses, every parameter's gradient and every parameter after each Adam step, and G_ema.
 // The fixture stores a strided subset of each tensor (stride max(1, numel / 128)) and the full tensor's max |x|;
 // errors are max |a − b| over the subset / max |b| over the whole tensor. A second test runs each phase alone from the
-// initial parameters against the official fp32 and float64 gradients of the same (eg3d_phases_float64.safetensors).
+// initial parameters against the official fp32 and float64 gradients of the same (eg3d_phases_float64.safetensors,
+// recorded with EG3D's training setting fused_modconv_default = 'inference_only': the unfused modulation that our
+// ModulationExecution.automatic runs at batch > 1).
 import Distill
 import Foundation
 import TensorCore
@@ -174,9 +176,9 @@ final class EG3DStepParityTests: XCTestCase {
     /// and Dreg from slightly different points. Here every phase starts from the same point. Every gradient must be
     /// within 1e-4 of the official one (relative to the tensor's largest, floored at 1% of the network's), or, where
     /// fp32 cannot get that close (the official gradient is itself more than 1e-4 from float64), no further from the
-    /// float64 gradient than the official one is, plus 1e-4. In Gmain both fp32 gradients are compared with float64's
-    /// leaky-ReLU kink decisions (gMainKinkShift: a pre-activation closer to 0 than fp32 resolves decides a sum over
-    /// every pixel by rounding, in the official run as in ours, each its own way).
+    /// float64 gradient than the official one is, plus 1e-4. In Gmain and Greg both fp32 gradients are compared with
+    /// float64's leaky-ReLU kink decisions (kinkShift: a pre-activation closer to 0 than fp32 resolves decides a sum
+    /// over every pixel by rounding, in the official run as in ours, each its own way).
     func testEachPhaseAloneMatchesTheOfficialCodeToFP32sLimit() throws {
         let s = try Self.start(try fixture("distill/eg3d_step.safetensors"))
         let f = try fixture("distill/eg3d_phases_float64.safetensors")
@@ -184,9 +186,13 @@ final class EG3DStepParityTests: XCTestCase {
         for p in PhaseName.allCases {
             networkMax[p] = f.keys.filter { $0.hasPrefix("fp32.\(p.rawValue).gradmax.") }.map { Double((try? f.tensor($0).toArray()[0]) ?? 0) }.max() ?? 0
         }
-        // Gmain's leaky-ReLU kinks: what our slope decisions, and the official run's, add to the float64 gradients.
-        let ourKinks = try Self.gMainKinkShift(f, official: false), officialKinks = try Self.gMainKinkShift(f, official: true)
-        XCTAssertGreaterThan(ourKinks.near, 100, "the fixture lists Gmain's near-kink pre-activations")
+        // Gmain's and Greg's leaky-ReLU kinks: what our slope decisions, and the official run's, add to the float64 gradients.
+        var ourKinks: [PhaseName: KinkShift] = [:], officialKinks: [PhaseName: KinkShift] = [:]
+        for p in [PhaseName.gMain, .gReg] {
+            ourKinks[p] = try Self.kinkShift(p, f, official: false)
+            officialKinks[p] = try Self.kinkShift(p, f, official: true)
+            XCTAssertGreaterThan(ourKinks[p]!.near, 100, "the fixture lists \(p.rawValue)'s near-kink pre-activations")
+        }
         var worst: [PhaseName: Double] = [:], worstExact: [PhaseName: Double] = [:], beyond: [String] = [], compared = 0
         _ = try s.trainer.runIteration(step: 0, curNimg: s.curNimg, schedule: s.schedule, reals: [s.real], observe: { phase, after in
             if after {                                  // the next phase starts from the initial parameters again
@@ -203,12 +209,10 @@ final class EG3DStepParityTests: XCTestCase {
                       let mx = try? f.tensor("fp32.\(phase.rawValue).gradmax.\(name)").toArray()[0] else {
                     XCTFail("\(phase.rawValue): \(name) has a gradient, the official code none"); continue
                 }
-                // In Gmain, both fp32 gradients with float64's kink decisions (each run's own taken out).
+                // In Gmain and Greg, both fp32 gradients with float64's kink decisions (each run's own taken out).
                 var (x, y) = (Self.sampled(grad), r)
-                if phase == .gMain {
-                    if let shift = ourKinks.gradients[name] { for (i, d) in Self.sampled(shift).enumerated() { x[i] -= d } }
-                    if let shift = officialKinks.gradients[name] { for (i, d) in Self.sampled(shift).enumerated() { y[i] -= d } }
-                }
+                if let shift = ourKinks[phase]?.gradients[name] { for (i, d) in Self.sampled(shift).enumerated() { x[i] -= d } }
+                if let shift = officialKinks[phase]?.gradients[name] { for (i, d) in Self.sampled(shift).enumerated() { y[i] -= d } }
                 var e = 0.0, oursExact = 0.0, theirsExact = 0.0
                 for ((a, b), w) in zip(zip(x, y), z) {
                     e = Swift.max(e, Double(Swift.abs(a - b)))
@@ -236,29 +240,46 @@ final class EG3DStepParityTests: XCTestCase {
             print(String(format: "%@ alone: worst gradient %.2e from the official code's, %.2e from float64", p.rawValue, worst[p] ?? .nan, worstExact[p] ?? .nan))
         }
         print("more than 1e-4 from the official gradient (\(beyond.count)):\n  " + beyond.joined(separator: "\n  "))
-        print("Gmain: \(ourKinks.near) pre-activations within 1e-5 max|v| of a leaky-ReLU kink. Our slope differs from float64's at \(ourKinks.flipped.count):\n  "
-              + ourKinks.flipped.joined(separator: "\n  ") + "\nthe official run's at \(officialKinks.flipped.count):\n  " + officialKinks.flipped.joined(separator: "\n  "))
+        for p in [PhaseName.gMain, .gReg] {
+            let ours = ourKinks[p]!, theirs = officialKinks[p]!
+            print("\(p.rawValue): \(ours.near) pre-activations within 1e-5 max|v| of a leaky-ReLU kink. Our slope differs from float64's at \(ours.flipped.count):\n  "
+                  + ours.flipped.joined(separator: "\n  ") + "\nthe official run's at \(theirs.flipped.count):\n  " + theirs.flipped.joined(separator: "\n  "))
+        }
     }
 
-    /// Gmain's leaky-ReLU kink decisions against float64's (KINKS in Scripts/eg3d_training_step.py). A few
+    typealias KinkShift = (near: Int, flipped: [String], gradients: [String: Tensor])
+
+    /// Gmain's or Greg's leaky-ReLU kink decisions against float64's (KINKS in Scripts/eg3d_training_step.py). A few
     /// pre-activations v lie closer to 0 than fp32 resolves, and the slope taken there moves the sums over every pixel
-    /// (noise strengths, biases) by up to ~1e-4. Reruns Gmain's generator forward from the initial parameters with the
-    /// phase's draws, reads our v at every element the fixture lists, and where our slope s' (or, with `official`, the
-    /// official fp32 run's) differs from float64's s, returns per parameter the gradient of Σ (s' − s)·cotangent·v:
+    /// (noise strengths, biases) by up to ~1e-4 in Gmain, and in Greg, whose gradient reaches the planes only at the
+    /// density points, a synthesis gradient by up to a few percent of its largest element. Reruns the phase's generator
+    /// forward from the initial parameters with its draws (Gmain: image and super-resolution; Greg: the tri-planes,
+    /// as EG3DLoss.gReg), reads our v at every element the fixture lists, and where our slope s' (or, with `official`,
+    /// the official fp32 run's) differs from float64's s, returns per parameter the gradient of Σ (s' − s)·cotangent·v:
     /// what that decision adds to the float64 gradient (exact for a piecewise-linear leaky ReLU, up to products of two
     /// such shifts).
-    static func gMainKinkShift(_ truth: SafeTensorsFile, official: Bool) throws -> (near: Int, flipped: [String], gradients: [String: Tensor]) {
+    static func kinkShift(_ phase: PhaseName, _ truth: SafeTensorsFile, official: Bool) throws -> KinkShift {
         let s = try start(try fixture("distill/eg3d_step.safetensors"))
-        for p in s.g.parameters() { p.requiresGrad = true }     // as the trainer sets them for Gmain
+        for p in s.g.parameters() { p.requiresGrad = true }     // as the trainer sets them for G's phases
         var pre: [ObjectIdentifier: Tensor] = [:]
         SynthesisLayer.preActivationObserver = { layer, v in pre[ObjectIdentifier(layer)] = v }
-        _ = s.trainer.loss.runG(s.draws[.gMain]!, s.schedule)
+        let d = s.draws[phase]!
+        if phase == .gMain {
+            _ = s.trainer.loss.runG(d, s.schedule)
+        } else {
+            let cCond = PoseConditioning.wholeBatch(d.c, uniform: d.swapUniforms.toArray()[0], swapProbability: s.schedule.swapProbability)
+            _ = s.g.trainingPlanes(s.g.trainingMapping(d.z, cCond, prompts: nil, updateEmas: false), prompts: nil, noise: d.noise)
+        }
         SynthesisLayer.preActivationObserver = nil
         var near = 0, flipped: [String] = [], total: Tensor? = nil
         for (name, m) in s.g.namedModules() {
             guard let layer = m as? SynthesisLayer else { continue }
-            let v = try XCTUnwrap(pre[ObjectIdentifier(layer)], "\(name) ran in Gmain")
-            let key = "kink.Gmain.\(name)"
+            let key = "kink.\(phase.rawValue).\(name)"
+            // Greg runs the backbone alone: the super-resolution's layers neither run nor appear in the fixture.
+            if phase == .gReg && !truth.keys.contains("\(key).index") {
+                XCTAssertNil(pre[ObjectIdentifier(layer)], "\(name) ran in Greg, the fixture lists no kinks for it"); continue
+            }
+            let v = try XCTUnwrap(pre[ObjectIdentifier(layer)], "\(name) ran in \(phase.rawValue)")
             let index = try truth.tensor("\(key).index").toArray(), v64 = try truth.tensor("\(key).pre").toArray()
             let cot = try truth.tensor("\(key).cotangent").toArray(), theirs = try truth.tensor("\(key).official").toArray()
             let ours = v.contiguous().toArray(), sh = v.shape, top = v.abs().max().item()
@@ -281,7 +302,7 @@ final class EG3DStepParityTests: XCTestCase {
         var gradients: [String: Tensor] = [:]
         if let total {
             total.backward()
-            XCTAssertNotNil(s.g.superresolution.block1.conv1.bias.grad, "the shift reaches the parameters")
+            XCTAssertTrue(s.g.parameters().contains { $0.grad != nil }, "the shift reaches the parameters")
             for (name, p) in s.g.namedParameters() { if let g = p.grad { gradients[name] = g } }
         }
         return (near, flipped, gradients)

@@ -88,6 +88,21 @@ final class CoreParityTests: XCTestCase {
         XCTAssertFalse(gemmTakesSmallPath(m: 128, n: 64, k: 64, MatrixRef(dense.data, rs: 64, cs: 1)))  // over 2^18
     }
 
+    /// Packing the row blocks of a transposed A in one pass over k (packAColumns, Gemm.swift) gives packA's strips
+    /// exactly: whole strips, a partial last strip (zero rows past the block), any column stride and offset.
+    func testColumnPackingOfTransposedAEqualsStripPacking() {
+        for (mc, kc, m, i0) in [(gemmMR * 3, 7, 40, 2), (gemmMR * 2 + 1, 5, 50, 9), (gemmMR - 1, 9, gemmMR - 1, 0), (1, 4, 3, 2)] {
+            let k = kc + 3, a = testTensor([k, m], seed: 11)                  // A (m x k) stored transposed: rs 1, cs m
+            let ar = MatrixRef(a.data, rs: 1, cs: m), strips = (mc + gemmMR - 1) / gemmMR
+            let fast = Tensor.zeros([strips * gemmMR * kc]), slow = Tensor.ones([strips * gemmMR * kc])
+            packAColumns(ar, i0: i0, mc: mc, k0: 2, kc: kc, into: fast.data)
+            for s in 0..<strips {
+                packA(ar, i0: i0 + s * gemmMR, m: i0 + mc, k0: 2, kc: kc, into: slow.data + s * gemmMR * kc)
+            }
+            XCTAssertEqual(fast.toArray(), slow.toArray(), "mc \(mc), kc \(kc), m \(m), i0 \(i0)")
+        }
+    }
+
     /// Split-K GEMM (long reduction, small result: weight gradients) against the naive reference: a partial last
     /// chunk, transposed A (gᵀ · x as linear's weight gradient reads it), accumulate, a padded C; bit-equal on 1 and
     /// 2 threads (the chunks do not depend on the thread count); and which products take it.

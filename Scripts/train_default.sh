@@ -61,6 +61,18 @@ STAGE0="$RUNS/stage0-ws"
 log "stage 0"
 dp train --stage 0 --data "$WORLD" --out "$STAGE0" --config Scripts/stage0_world128.json --batch 8 \
     --kimg "${STAGE0_KIMG:-30}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$STAGE0/checkpoints" ] && echo --resume "$STAGE0" )
+# Stage 0, second part (session 17-18's run s17-A, shipped since session 18): from that G_ema with a fresh D and
+# encoder, reconstruction through the flattened encoder at KL weight 2e-3 (prior samples stay heads) to 8 kimg, then
+# EG3D's phases on top (Scripts/stage0_world128_recon.json), 18 kimg in all: judge-FID 0.423 -> 0.340, 3D error
+# 0.0244 -> 0.0216 on Table 1's protocol. STAGE0B_KIMG=0 skips it.
+STAGE0B="$RUNS/stage0-recon"
+if [ "${STAGE0B_KIMG:-18}" != 0 ]; then
+    log "stage 0, reconstruction-led continuation"
+    dp train --stage 0 --data "$WORLD" --out "$STAGE0B" --config Scripts/stage0_world128_recon.json --batch 8 \
+        --init "$STAGE0/checkpoints/$(cat "$STAGE0/checkpoints/latest")/G_ema.safetensors" \
+        --kimg "${STAGE0B_KIMG:-18}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$STAGE0B/checkpoints" ] && echo --resume "$STAGE0B" )
+    STAGE0="$STAGE0B"
+fi
 [ "$UNTIL" = stage0 ] && exit 0
 
 TEACHER="$RUNS/teacher"

@@ -100,6 +100,13 @@ public final class EG3DLoss<G: TrainableGenerator> {
     /// times gain, back-propagated.
     @discardableResult
     public func gReg(_ d: PhaseDraws, _ s: LossSchedule, gain: Float) -> [String: Double] {
+        let tv = densityRegularization(d, s)
+        (tv * gain).backward()
+        return ["G/density_reg": Double(tv.item())]
+    }
+
+    /// Greg's forward: the density regulariser density_reg · mean|σ(x0) − σ(x1)| (a scalar, with its graph).
+    public func densityRegularization(_ d: PhaseDraws, _ s: LossSchedule) -> Tensor {
         let r = generator.config.rendering
         guard let u = d.densityUniforms, let e = d.densityNormals else { fatalError("EG3DLoss.gReg: the draws have no density points") }
         require(r.regType == "l1", "EG3DLoss: reg_type \"\(r.regType)\" is not supported (only \"l1\", EG3D's FFHQ setting)")
@@ -110,9 +117,7 @@ public final class EG3DLoss<G: TrainableGenerator> {
         let planes = generator.trainingPlanes(ws, prompts: d.prompts, noise: d.noise)
         let sigma = generator.sampleDensity(planes: planes, points: Tensor.concat([x0, x1], axis: 1)).sigma
         let p = u.shape[1]
-        let tv = (sigma.slice(axis: 1, start: 0, end: p) - sigma.slice(axis: 1, start: p, end: 2 * p)).abs().mean() * r.densityReg
-        (tv * gain).backward()
-        return ["G/density_reg": Double(tv.item())]
+        return (sigma.slice(axis: 1, start: 0, end: p) - sigma.slice(axis: 1, start: p, end: 2 * p)).abs().mean() * r.densityReg
     }
 
     /// Dmain: mean(softplus(D(G(z, c)))) on a fake batch (the generator run updates w_avg and records no graph),

@@ -253,8 +253,8 @@ final class EG3DStepParityTests: XCTestCase {
     /// pre-activations v lie closer to 0 than fp32 resolves, and the slope taken there moves the sums over every pixel
     /// (noise strengths, biases) by up to ~1e-4 in Gmain, and in Greg, whose gradient reaches the planes only at the
     /// density points, a synthesis gradient by up to a few percent of its largest element. Reruns the phase's generator
-    /// forward from the initial parameters with its draws (Gmain: image and super-resolution; Greg: the tri-planes,
-    /// as EG3DLoss.gReg), reads our v at every element the fixture lists, and where our slope s' (or, with `official`,
+    /// forward from the initial parameters with its draws (EG3DLoss.runG for Gmain, EG3DLoss.densityRegularization for
+    /// Greg), reads our v at every element the fixture lists, and where our slope s' (or, with `official`,
     /// the official fp32 run's) differs from float64's s, returns per parameter the gradient of Σ (s' − s)·cotangent·v:
     /// what that decision adds to the float64 gradient (exact for a piecewise-linear leaky ReLU, up to products of two
     /// such shifts).
@@ -264,12 +264,7 @@ final class EG3DStepParityTests: XCTestCase {
         var pre: [ObjectIdentifier: Tensor] = [:]
         SynthesisLayer.preActivationObserver = { layer, v in pre[ObjectIdentifier(layer)] = v }
         let d = s.draws[phase]!
-        if phase == .gMain {
-            _ = s.trainer.loss.runG(d, s.schedule)
-        } else {
-            let cCond = PoseConditioning.wholeBatch(d.c, uniform: d.swapUniforms.toArray()[0], swapProbability: s.schedule.swapProbability)
-            _ = s.g.trainingPlanes(s.g.trainingMapping(d.z, cCond, prompts: nil, updateEmas: false), prompts: nil, noise: d.noise)
-        }
+        if phase == .gMain { _ = s.trainer.loss.runG(d, s.schedule) } else { _ = s.trainer.loss.densityRegularization(d, s.schedule) }
         SynthesisLayer.preActivationObserver = nil
         var near = 0, flipped: [String] = [], total: Tensor? = nil
         for (name, m) in s.g.namedModules() {

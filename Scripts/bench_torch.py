@@ -37,6 +37,10 @@ def cases():
         x, w, b = torch.randn(4, 128, 64, 64), torch.randn(128), torch.randn(128)
         return lambda: F.group_norm(x, 32, w, b)
 
+    def transpose():
+        x = torch.randn(8, 96, 4096)
+        return lambda: x.permute(0, 2, 1).contiguous()
+
     def attention():
         q = torch.randn(1, 8, 65536, 64)
         k, v = torch.randn(1, 8, 77, 64), torch.randn(1, 8, 77, 64)
@@ -76,6 +80,7 @@ def cases():
         ("grid_sample", "3x32x256x256, 3x1x65536 points", gs_bytes, True, grid_sample),
         ("softmax", "16384x1024, last axis", 2 * 4 * 16384 * 1024, True, softmax),
         ("group_norm", "4x128x64x64, 32 groups", 2 * 4 * 4 * 128 * 64 * 64, True, group_norm),
+        ("transpose", "8x96x4096 -> 8x4096x96", 2 * 4 * 8 * 96 * 4096, True, transpose),
         ("attention", "q 1x8x65536x64, kv 77", 4 * 8 * 65536 * 77 * 64, False, attention),
         ("clip_vit_b32", "8x3x224x224, ViT-B/32 vision tower", vit_flops, False, clip_vit_b32),
         ("inception_v3", "8x3x299x299 -> 8x2048, FID Inception", 8 * 2 * 5711168096, False, inception_v3),

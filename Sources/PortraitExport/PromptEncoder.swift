@@ -38,13 +38,17 @@ public final class PromptEncoder {
         guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw PromptError("\(flag): the prompt is empty; describe the portrait, e.g. \(flag) \"a smiling woman with red hair\"")
         }
-        let n = tokenCount(prompt)
-        guard n > 0 else { throw PromptError("\(flag): the prompt \"\(prompt)\" gives no token (only characters the tokenizer drops)") }
-        if n > maxWordTokens {
-            warn("warning: \(flag) is \(n) tokens long; only the first \(maxWordTokens) are used (CLIP's context is \(text.tokenizer.contextLength) with the start and end tokens)")
+        let tokens = text.tokenizer.tokenize(prompt)
+        guard !tokens.isEmpty else { throw PromptError("\(flag): the prompt \"\(prompt)\" gives no token (only characters the tokenizer drops)") }
+        if tokens.count > maxWordTokens {
+            warn("warning: \(flag) is \(tokens.count) tokens long; only the first \(maxWordTokens) are used (CLIP's context is \(text.tokenizer.contextLength) with the start and end tokens)")
         }
-        let states = try text.encode([prompt])                                          // (1, 77, Dt)
-        return TriPlaneGAN.TextConditioning.fromCLIP(hiddenStates: states, tokenIDs: text.tokenIDs([prompt]))
+        // The tokenizer's padded row up to its end token (start, the first maxWordTokens tokens, end): only the states
+        // up to the end token are used (t_EOT and the word tokens; the slots after it are masked and zero), and the
+        // encoder is causal, so this prefix is encoded alone (a dozen tokens instead of 77).
+        let ids = [text.tokenizer.startTokenID] + tokens.prefix(maxWordTokens) + [text.tokenizer.endTokenID]
+        let states = text.encode(ids: Tensor(ids.map(Float.init), shape: [1, ids.count]))   // (1, ids, Dt)
+        return TriPlaneGAN.TextConditioning.fromCLIP(hiddenStates: states, tokenIDs: [ids], maxWords: maxWordTokens)
     }
 
     /// Prompt mixing (`--mix B --alpha α`): the text conditioning interpolated between two encoded prompts.

@@ -35,6 +35,11 @@ enum BenchCases {
             let x = normal([4, 128, 64, 64], 1), w = normal([128], 2), b = normal([128], 3)
             return { _ = groupNorm(x, groups: 32, weight: w, bias: b) }
         },
+        // A transposing copy: the adapters' tokens, (N, C, HW) planes read as (N, HW, C). Bytes: read and write.
+        BenchCase(name: "transpose", shape: "8x96x4096 -> 8x4096x96", work: 2 * 4 * 8 * 96 * 4096, memoryBound: true) {
+            let x = normal([8, 96, 4096], 1)
+            return { _ = x.permute([0, 2, 1]).contiguous() }
+        },
         BenchCase(name: "attention", shape: "q 1x8x65536x64, kv 77", work: 4 * 8 * 65536 * 77 * 64, memoryBound: false) {
             let q = normal([1, 8, 65536, 64], 1), k = normal([1, 8, 77, 64], 2), v = normal([1, 8, 77, 64], 3)
             return { _ = scaledDotProductAttention(q: q, k: k, v: v) }

@@ -253,6 +253,23 @@ final class TextGenerateTests: XCTestCase {
         XCTAssertEqual(r.manifest.interpolation?.to, "10")
     }
 
+    /// `PromptEncoder` encodes only the tokens up to the end token (the encoder is causal): its conditioning equals
+    /// `fromCLIP` of the whole padded 77-token row's states, for a short prompt, one cut at 75 tokens, and a prompt
+    /// of unknown characters.
+    func testPromptPrefixEncodingEqualsTheWholeRow() throws {
+        let text = try CLIPTextEncoding(tokenizerFolder: Self.model + "/tokenizer", textEncoderFolder: Self.model + "/text_encoder")
+        let encoder = PromptEncoder(text: text)
+        let long = Array(repeating: "a smiling woman with red hair", count: 14).joined(separator: " and ")
+        for prompt in ["a man", "an old man with grey hair and a hat", long, "笑顔の女性 🙂 qqqq"] {
+            let fast = try encoder.encode(prompt)
+            let whole = TextConditioning.fromCLIP(hiddenStates: try text.encode([prompt]), tokenIDs: text.tokenIDs([prompt]))
+            XCTAssertEqual(fast.words.shape, [1, 75, 8], prompt)
+            XCTAssertEqual(fast.mask.toArray(), whole.mask.toArray(), prompt)
+            assertClose(fast.eot, whole.eot, tol: 1e-5, "t_EOT of \(prompt)")
+            assertClose(fast.words, whole.words, tol: 1e-5, "word states of \(prompt)")
+        }
+    }
+
     func testHardPromptsGiveAPortraitAndEmptyOnesAnError() throws {
         let out = temporaryPath("hard")
         defer { try? FileManager.default.removeItem(atPath: out) }

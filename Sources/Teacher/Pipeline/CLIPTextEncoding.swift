@@ -41,8 +41,14 @@ public final class CLIPTextEncoding: TextEncoding {
     public func tokenIDs(_ prompts: [String]) -> Tensor { tokenizer.encode(batch: prompts).ids }
 
     /// prompts -> (N, model_max_length, hidden) text states.
-    public func encode(_ prompts: [String]) throws -> Tensor {
-        let ids = tokenIDs(prompts)
+    public func encode(_ prompts: [String]) throws -> Tensor { encode(ids: tokenIDs(prompts)) }
+
+    /// ids (N, L) -> (N, L, hidden) text states, for L ≤ model_max_length. The encoder is causal, so the states of a
+    /// prefix of a padded row (e.g. up to its end token) are those of the whole row at the same positions (to the
+    /// kernels' rounding: products of other shapes may sum in another order).
+    public func encode(ids: Tensor) -> Tensor {
+        require(ids.rank == 2 && ids.shape[1] <= tokenizer.contextLength,
+                "CLIPTextEncoding.encode: ids must be (N, L ≤ \(tokenizer.contextLength)), got \(ids.shape)")
         return withNoGrad {
             guard let k = clipSkip else { return textEncoder(ids: ids).lastHiddenState }
             let t = textEncoder.text_model

@@ -6,12 +6,7 @@ extension Tensor {
     public func contiguous() -> Tensor {
         if isContiguous { return self }
         let out = Tensor(uninitializedShape: shape)
-        let src = storage.base + offset, dst = out.storage.base
-        let inner = rank == 0 ? 1 : shape[rank - 1], st = rank == 0 ? 0 : strides[rank - 1]
-        forEachRow(shape, [strides], grain: elementwiseGrain) { offs, row in
-            let s = src + offs[0], d = dst + row * inner
-            if st == 1 { d.update(from: s, count: inner) } else { for i in 0..<inner { d[i] = s[i * st] } }
-        }
+        stridedCopy(shape: shape, storage.base + offset, strides, out.storage.base, out.strides)
         return out.recorded("contiguous", [self]) { g, _ in [g] }
     }
 
@@ -107,13 +102,7 @@ extension Tensor {
     /// setting parameter values (loading, EMA) without replacing the tensor. Keeps `src` alive while copying.
     public func copyIn(_ src: Tensor) {
         require(src.shape == shape, "copy: source \(src.shape) does not match destination \(shape)")
-        let s = src.storage.base + src.offset, d = storage.base + offset
-        let inner = rank == 0 ? 1 : shape[rank - 1]
-        let ss = rank == 0 ? 0 : src.strides[rank - 1], ds = rank == 0 ? 0 : strides[rank - 1]
-        forEachRow(shape, [src.strides, strides], grain: elementwiseGrain) { offs, _ in
-            let a = s + offs[0], b = d + offs[1]
-            if ss == 1 && ds == 1 { b.update(from: a, count: inner) } else { for i in 0..<inner { b[i * ds] = a[i * ss] } }
-        }
+        withExtendedLifetime(src) { stridedCopy(shape: shape, src.storage.base + src.offset, src.strides, storage.base + offset, strides) }
     }
 
     public func split(_ sizes: [Int], axis ax: Int) -> [Tensor] {

@@ -165,22 +165,24 @@ enum BenchPeak {
         defer { Parallel.threadCount = saved }
         let m = 1024
         let a = RandomGenerator(seed: 1).normal([m, m]), b = RandomGenerator(seed: 2).normal([m, m]), c = Tensor.zeros([m, m])
-        var peak = 0.0, kernel = 0.0, whole = Double.infinity
+        var peak = 0.0, kernel = 0.0, rows = 0.0, whole = Double.infinity
         for _ in 0..<5 {
             peak = max(peak, KernelInfo.fmaPeak(rounds: 10))
             kernel = max(kernel, KernelInfo.microKernelRate(rounds: 10))
+            rows = max(rows, KernelInfo.microKernelRowsRate(rounds: 10))
             let t0 = DispatchTime.now().uptimeNanoseconds
             gemm(m: m, n: m, k: m, MatrixRef(a.data, rs: m, cs: 1), MatrixRef(b.data, rs: m, cs: 1), c.data, ldc: m)
             whole = min(whole, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         let gemmRate = 2 * Double(m * m * m) / whole / 1e9
         if args.flag("--json") {
-            print("{\"tile\": \"\(KernelInfo.tile.rows)x\(KernelInfo.tile.columns)\", \"isa\": \"\(KernelInfo.instructionSet)\", \"cpu\": \"\(KernelInfo.cpuModel)\", \"fma_peak_gflops\": \(String(format: "%.1f", peak)), \"microkernel_gflops\": \(String(format: "%.1f", kernel)), \"sgemm1024_1thread_gflops\": \(String(format: "%.1f", gemmRate))}")
+            print("{\"tile\": \"\(KernelInfo.tile.rows)x\(KernelInfo.tile.columns)\", \"isa\": \"\(KernelInfo.instructionSet)\", \"cpu\": \"\(KernelInfo.cpuModel)\", \"fma_peak_gflops\": \(String(format: "%.1f", peak)), \"microkernel_gflops\": \(String(format: "%.1f", kernel)), \"microkernel_rows_gflops\": \(String(format: "%.1f", rows)), \"sgemm1024_1thread_gflops\": \(String(format: "%.1f", gemmRate))}")
             return
         }
         print(BuildInfo.description)
         print(String(format: "FMA peak, 1 thread (10 chains of %d-lane FMAs):  %7.1f GFLOP/s", KernelInfo.instructionSet == "AVX-512" ? 16 : 8, peak))
         print(String(format: "GEMM micro-kernel %dx%d, kc 256, in L1:           %7.1f GFLOP/s = %.0f%% of peak", KernelInfo.tile.rows, KernelInfo.tile.columns, kernel, 100 * kernel / peak))
+        print(String(format: "the same reading a row-packed strip (rows kc apart): %7.1f GFLOP/s = %.0f%% of peak", rows, 100 * rows / peak))
         print(String(format: "sgemm 1024³, 1 thread (packing included):       %7.1f GFLOP/s = %.0f%% of peak", gemmRate, 100 * gemmRate / peak))
     }
 }

@@ -49,6 +49,7 @@ enum EvalCommand {
             Option(name: "--data", value: "DIR", help: "Generator-driven: the world dataset whose test split gives the prompts", defaultValue: "$DREAMPORTRAIT_WORLD"),
             Option(name: "--count", value: "N", help: "Generator-driven: held-out prompts", defaultValue: "500"),
             Option(name: "--truncation", value: "PSI", help: "Generator-driven: truncation ψ", defaultValue: "0.7"),
+            Option(name: "--text-scale", value: "S", help: "Generator-driven diagnostic: multiply what both text paths add by S (Fuse and every adapter's proj_out; 1 is the model as trained)", defaultValue: "1"),
             Option(name: "--text-path", value: "P", help: "Generator-driven diagnostic: keep only one path of the text conditioning: global (the semantics mapping; adapters off) or adapters (Fuse off)", defaultValue: "both"),
             Option(name: "--spread-prompts", value: "N", help: "Generator-driven: prompts of the mode-collapse check (8 seeds each; 0 skips it)", defaultValue: "4"),
             Option(name: "--json", value: nil, help: "Print the JSON report instead of the table"),

@@ -60,6 +60,17 @@ enum EvalGeneratorCommand {
             for path in DreamPortraitConditioning.Path.allCases where path != kept { conditioned.conditioning.switchOff(path) }
             printError("note: --text-path \(keep): the other path of the text conditioning is switched off (diagnostic)")
         }
+        if args.string("--text-scale") != nil {
+            let scale = try args.float("--text-scale", default: 1)
+            guard scale.isFinite && scale >= 0 && scale <= 100 else {
+                throw UsageError(message: "invalid value \(scale) for --text-scale: expected a number in [0, 100]", command: cmd)
+            }
+            guard let conditioned = model.conditioned else {
+                throw UsageError(message: "--text-scale: \(paths.model) is an unconditional generator (no text paths to scale)", command: cmd)
+            }
+            for path in DreamPortraitConditioning.Path.allCases { conditioned.conditioning.scale(path, by: scale) }
+            printError("note: --text-scale \(scale): what the text conditioning adds is multiplied by \(scale) (diagnostic)")
+        }
         s.method = args.string("--method")
         if model.encoder == nil {
             printError("note: \(paths.model) is an unconditional generator: it ignores the prompts (the text-blind row of Table 1; sample i is seed + i's portrait)")

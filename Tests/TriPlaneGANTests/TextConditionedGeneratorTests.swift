@@ -164,6 +164,25 @@ final class TextConditionedGeneratorTests: XCTestCase {
         }
     }
 
+    /// `scale` (eval --text-scale): multiplies exactly the parameters that carry a path's contribution (Fuse for
+    /// .global, every proj_out for .adapters) and nothing else; scale 1 leaves the outputs bit for bit.
+    func testScalingPaths() throws {
+        let text = randomText(counts: [3, 2], length: 4, dim: 6, seed: 64)
+        let g = try smallConditioned(), reference = try smallConditioned()
+        let full = try withNoGrad { try runSmall(reference, text) }
+        for path in DreamPortraitConditioning.Path.allCases { g.conditioning.scale(path, by: 1) }
+        assertSameOutputs(try withNoGrad { try runSmall(g, text) }, full, "scale 1")
+        g.conditioning.scale(.adapters, by: 2.5)
+        let before = reference.stateDict(), after = g.stateDict()
+        for (key, t) in after {
+            let scaled = key.contains("proj_out")
+            let expected = before[key]!.toArray().map { scaled ? $0 * 2.5 : $0 }
+            XCTAssertEqual(t.toArray(), expected, "\(key) \(scaled ? "scaled by 2.5" : "unchanged")")
+        }
+        XCTAssertTrue(after.keys.contains { $0.contains("proj_out") } && after.keys.contains { $0.contains("fuse") })
+        XCTAssertGreaterThan(relativeError(try withNoGrad { try runSmall(g, text) }.image, full.image), 1e-4, "scale 2.5 changes the image")
+    }
+
     /// Gradients of a loss on image and image_raw reach every conditioning parameter (non-zero and finite), and
     /// match central differences on scalar parameters: every adapter's gate γ (the last one sits at the plane
     /// resolution, where only the block's ToRGB reads x), one β, one Fuse weight and bias, one Proj_in weight

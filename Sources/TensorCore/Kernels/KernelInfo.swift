@@ -90,6 +90,27 @@ public enum KernelInfo {
         return Double(reps * kc * gemmMR * gemmNR * 2) / best / 1e9
     }
 
+    /// The same for the row-reading tile (`microKernelUnpackedA`) on a row-packed strip (rows kc apart), the form that
+    /// row-major A takes in the packed GEMM on AVX2 (`gemmPacksRows`).
+    public static func microKernelRowsRate(rounds: Int = 40) -> Double {
+        let kc = 256, reps = 400
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: kc * gemmMR), b = UnsafeMutablePointer<Float>.allocate(capacity: kc * gemmNR)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: gemmMR * gemmNR)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        a.initialize(repeating: 0.5, count: kc * gemmMR); b.initialize(repeating: 0.25, count: kc * gemmNR)
+        var best = Double.infinity
+        for _ in 0..<rounds {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<reps { microKernelRowsOutlined(kc, a, b, c) }
+            best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return Double(reps * kc * gemmMR * gemmNR * 2) / best / 1e9
+    }
+
+    @inline(never) static func microKernelRowsOutlined(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+        microKernelUnpackedA(kc, a, kc, b, c, gemmNR, false)
+    }
+
     @inline(never) static func microKernelOutlined(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
         microKernel(kc, a, b, c, gemmNR, false)
     }

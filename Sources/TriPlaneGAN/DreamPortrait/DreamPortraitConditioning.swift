@@ -68,12 +68,20 @@ public final class DreamPortraitConditioning: Module {
     /// Switches a path off in place, so that the other conditions the generator alone: `.global` zeroes Fuse (w_t = w),
     /// `.adapters` zeroes every adapter's proj_out (each adapter returns its input, gated or not). Both are the
     /// identity states the paths start from, so a model with both off is its wrapped EG3D.
-    public func switchOff(_ path: Path) {
+    public func switchOff(_ path: Path) { scale(path, by: 0) }
+
+    /// Scales what a path adds, in place: `.global` multiplies Fuse's weight and bias by s (w_t = w + s · Fuse(…)),
+    /// `.adapters` every adapter's proj_out (x + s · proj_out(…)); both are linear in those parameters, so this is the
+    /// path's contribution times s exactly. s = 0 is `switchOff`, s = 1 the model as trained; s > 1 exaggerates what the
+    /// text changes (`eval --text-scale`, a diagnostic of whether the text path points the right way but too weakly).
+    public func scale(_ path: Path, by s: Float) {
         let tensors: [Tensor]
         switch path {
         case .global: tensors = [semanticsMapping.fuse.weight] + (semanticsMapping.fuse.bias.map { [$0] } ?? [])
         case .adapters: tensors = adapters.items.flatMap { [$0.projOut.weight, $0.projOut.bias] }
         }
-        for t in tensors { t.data.update(repeating: 0, count: t.count) }
+        for t in tensors {
+            if s == 0 { t.data.update(repeating: 0, count: t.count) } else { for i in 0..<t.count { t.data[i] *= s } }
+        }
     }
 }

@@ -182,7 +182,7 @@ enum BenchPeak {
         print(BuildInfo.description)
         print(String(format: "FMA peak, 1 thread (10 chains of %d-lane FMAs):  %7.1f GFLOP/s", KernelInfo.instructionSet == "AVX-512" ? 16 : 8, peak))
         print(String(format: "GEMM micro-kernel %dx%d, kc 256, in L1:           %7.1f GFLOP/s = %.0f%% of peak", KernelInfo.tile.rows, KernelInfo.tile.columns, kernel, 100 * kernel / peak))
-        print(String(format: "the same reading a row-packed strip (rows kc apart): %7.1f GFLOP/s = %.0f%% of peak", rows, 100 * rows / peak))
+        print(String(format: "its row-reading form (rows kc apart), in L1:     %7.1f GFLOP/s = %.0f%% of peak", rows, 100 * rows / peak))
         print(String(format: "sgemm 1024³, 1 thread (packing included):       %7.1f GFLOP/s = %.0f%% of peak", gemmRate, 100 * gemmRate / peak))
     }
 }

@@ -75,24 +75,14 @@ public enum KernelInfo {
     }
 
     /// Single-thread GFLOP/s of the GEMM micro-kernel on packed panels that stay in L1 (kc = 256), best of `rounds`.
-    public static func microKernelRate(rounds: Int = 40) -> Double {
-        let kc = 256, reps = 400
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: kc * gemmMR), b = UnsafeMutablePointer<Float>.allocate(capacity: kc * gemmNR)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: gemmMR * gemmNR)
-        defer { a.deallocate(); b.deallocate(); c.deallocate() }
-        a.initialize(repeating: 0.5, count: kc * gemmMR); b.initialize(repeating: 0.25, count: kc * gemmNR)
-        var best = Double.infinity
-        for _ in 0..<rounds {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<reps { microKernelOutlined(kc, a, b, c) }
-            best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
-        return Double(reps * kc * gemmMR * gemmNR * 2) / best / 1e9
-    }
+    public static func microKernelRate(rounds: Int = 40) -> Double { tileRate(rounds: rounds, microKernelOutlined) }
 
     /// The same for the row-reading tile (`microKernelUnpackedA`) on a row-packed strip (rows kc apart), the form that
     /// row-major A takes in the packed GEMM on AVX2 (`gemmPacksRows`).
-    public static func microKernelRowsRate(rounds: Int = 40) -> Double {
+    public static func microKernelRowsRate(rounds: Int = 40) -> Double { tileRate(rounds: rounds, microKernelRowsOutlined) }
+
+    /// GFLOP/s of `tile(kc, a, b, c)` on one thread, on A and B panels that stay in L1 (kc = 256), best of `rounds`.
+    static func tileRate(rounds: Int, _ tile: (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Double {
         let kc = 256, reps = 400
         let a = UnsafeMutablePointer<Float>.allocate(capacity: kc * gemmMR), b = UnsafeMutablePointer<Float>.allocate(capacity: kc * gemmNR)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: gemmMR * gemmNR)
@@ -101,7 +91,7 @@ public enum KernelInfo {
         var best = Double.infinity
         for _ in 0..<rounds {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<reps { microKernelRowsOutlined(kc, a, b, c) }
+            for _ in 0..<reps { tile(kc, a, b, c) }
             best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         return Double(reps * kc * gemmMR * gemmNR * 2) / best / 1e9

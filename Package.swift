@@ -93,7 +93,7 @@ let package = Package(
         // Ctrl-C, the non-finite guard, loss plots, per-step random streams, in-memory world datasets.
         .target(name: "Training", dependencies: ["TensorCore", "Codecs", "PortraitWorld"], swiftSettings: kernelFlags),
         // Training the teacher stack (CLIP, judge, VAE, U-Net) on the synthetic world.
-        .target(name: "TeacherTraining", dependencies: ["TensorCore", "Codecs", "Teacher", "Training", "PortraitWorld"], swiftSettings: kernelFlags),
+        .target(name: "TeacherTraining", dependencies: ["TensorCore", "Codecs", "Teacher", "Training", "PortraitWorld", "Metrics"], swiftSettings: kernelFlags),
         // DreamPortrait's training: EG3D's GAN training (stage 0) and stages 1-2 with D-SDS.
         .target(name: "Distill", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld", "Training"], swiftSettings: kernelFlags),
         // Per-prompt optimisation: the SDS baseline (`sds`) and Portrait3D's refinement (`refine`): pyramid tri-grid,
@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "TriPlaneGANTests", dependencies: ["TriPlaneGAN", "TensorCore", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "PortraitExportTests", dependencies: ["PortraitExport", "TriPlaneGAN", "TensorCore", "Codecs", "Teacher", "Metrics", "PortraitWorld", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TeacherTraining", "Teacher", "PortraitWorld", "TensorCore", "Codecs", "TestSupport"], swiftSettings: testFlags),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TeacherTraining", "Teacher", "PortraitWorld", "TensorCore", "Codecs", "Metrics", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "TriPlaneGAN", "TensorCore", "PortraitWorld", "Teacher", "Training", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "RefineTests", dependencies: ["Refine", "Distill", "TriPlaneGAN", "TensorCore", "Teacher", "Training", "Metrics", "PortraitExport", "Codecs", "TestSupport"], swiftSettings: testFlags),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TensorCore", "Codecs", "Teacher", "PortraitWorld", "TestSupport"], swiftSettings: testFlags),

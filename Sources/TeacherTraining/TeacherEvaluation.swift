@@ -9,6 +9,7 @@
 //    captions and the judge allow (a caption states a handful of attributes, so several of 100 may fit an image).
 import Codecs
 import Foundation
+import Metrics
 import PortraitWorld
 import Teacher
 import TensorCore
@@ -28,8 +29,12 @@ public struct TeacherEvaluationSettings {
 
 public struct TeacherEvaluation {
     public let rPrecision: Double
-    public let attributeAgreement: Double
-    public let realAttributeAgreement: Double
+    /// The samples' and the real images' agreement with their captions, pooled and per attribute (the rule of
+    /// `eval`'s attribute accuracy: `AttributeAccuracy.count`).
+    public let sampleAttributes: AttributeAccuracy.Counts
+    public let realAttributes: AttributeAccuracy.Counts
+    public var attributeAgreement: Double { sampleAttributes.percent / 100 }
+    public var realAttributeAgreement: Double { realAttributes.percent / 100 }
     /// The judge's R-precision of the real held-out images for the same captions and distractors.
     public let realRPrecision: Double
     public let samples: Int
@@ -38,20 +43,6 @@ public struct TeacherEvaluation {
 
     /// Rank of `own` among `own` and `others` (1 = first; ties count against it).
     public static func rank(own: Float, others: [Float]) -> Int { 1 + others.filter { $0 >= own }.count }
-
-    /// Fraction of the (attribute, value) pairs stated by `captions` that `probabilities` (rows of 43) agree with.
-    public static func agreement(captions: [String], probabilities: [Float]) -> (agree: Int, stated: Int) {
-        let n = AttributeClassifier.names.count
-        var agree = 0, stated = 0
-        for (i, caption) in captions.enumerated() {
-            for (a, v) in PromptAttributes.parse(caption) {
-                guard let k = Attribute.allCases.firstIndex(of: a) else { continue }
-                stated += 1
-                if (probabilities[i * n + k] > 0.5) == v { agree += 1 }
-            }
-        }
-        return (agree, stated)
-    }
 
     public static func run(_ s: TeacherEvaluationSettings, progress: ((Int, Int) -> Void)? = nil) throws -> TeacherEvaluation {
         let pipe = try loadPipeline(folder: s.teacher)
@@ -97,12 +88,12 @@ public struct TeacherEvaluation {
         }
         let sampleProbs = classifier.probabilities(all * 2 - 1).toArray()
         let realProbs = classifier.probabilities(test.images(Array(0..<n))).toArray()
-        let a = agreement(captions: captions, probabilities: sampleProbs), r = agreement(captions: captions, probabilities: realProbs)
+        let a = AttributeAccuracy.count(prompts: captions, probabilities: sampleProbs)
+        let r = AttributeAccuracy.count(prompts: captions, probabilities: realProbs)
         let shown = Swift.min(8, n)
         let grid = ContactSheet.make(TeacherImages.images(all.slice(axis: 0, start: 0, end: shown) * 2 - 1)
                                         + TeacherImages.images(test.images(Array(0..<shown))), columns: shown)
-        return TeacherEvaluation(rPrecision: rPrecision(imageEmbeds), attributeAgreement: Double(a.agree) / Double(Swift.max(a.stated, 1)),
-                                 realAttributeAgreement: Double(r.agree) / Double(Swift.max(r.stated, 1)),
+        return TeacherEvaluation(rPrecision: rPrecision(imageEmbeds), sampleAttributes: a, realAttributes: r,
                                  realRPrecision: rPrecision(realEmbeds), samples: n,
                                  candidates: s.distractors + 1, grid: grid)
     }

@@ -44,7 +44,9 @@ enum TeacherEvalCommand {
         try writeJSONAtomically(["teacher": s.teacher, "judge": s.judge, "attributes": s.attributes, "samples": r.samples,
                                  "candidates": r.candidates, "steps": s.steps, "guidance": Double(s.guidance), "seed": s.seed,
                                  "r_precision": r.rPrecision, "attribute_agreement": r.attributeAgreement,
-                                 "attribute_agreement_real_images": r.realAttributeAgreement, "r_precision_real_images": r.realRPrecision],
+                                 "attribute_agreement_real_images": r.realAttributeAgreement, "r_precision_real_images": r.realRPrecision,
+                                 "per_attribute": r.sampleAttributes.perAttributeJSON,
+                                 "per_attribute_real_images": r.realAttributes.perAttributeJSON],
                                 to: (out as NSString).appendingPathComponent("report.json"))
         print(String(format: "R-precision (judge, 1 of %d): %.1f%% (real images: %.1f%%)   attribute agreement: %.1f%% (real images: %.1f%%)   %d samples",
                      r.candidates, 100 * r.rPrecision, 100 * r.realRPrecision, 100 * r.attributeAgreement, 100 * r.realAttributeAgreement, r.samples))

@@ -2,6 +2,7 @@
 // CLIP export (transformers layout) read back to the same embeddings, the VAE resumed bit for bit, and the
 // U-Net's pipeline export loadable by `loadPipeline` and sampling finite images.
 import Foundation
+import Metrics
 import PortraitWorld
 import Teacher
 import TeacherTraining
@@ -231,10 +232,12 @@ final class TeacherTrainingTests: XCTestCase {
     func testRankCountsTiesAgainstTheTrueCaption() {
         XCTAssertEqual(TeacherEvaluation.rank(own: 0.5, others: [0.1, 0.2]), 1)
         XCTAssertEqual(TeacherEvaluation.rank(own: 0.5, others: [0.5, 0.2]), 2)
-        let agree = TeacherEvaluation.agreement(captions: ["A smiling man."], probabilities: (0..<43).map { k in
+        let agree = AttributeAccuracy.count(prompts: ["A smiling man."], probabilities: (0..<43).map { k in
             k == Attribute.allCases.firstIndex(of: .smiling)! ? 0.9 : 0.1 })
         XCTAssertEqual(agree.stated, 2) // smiling, male
         XCTAssertEqual(agree.agree, 1)  // smiling shown; male read as absent
+        XCTAssertEqual(agree.perAttribute[.male]?.agree, 0)
+        XCTAssertEqual(agree.perAttribute[.smiling]?.agree, 1)
     }
 }
 

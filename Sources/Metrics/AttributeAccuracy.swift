@@ -3,31 +3,52 @@
 // asserted, false denied); an attribute classifier's probability > 0.5 on the image is its verdict. The accuracy is
 // the share of (image, stated attribute) pairs where the verdict matches the statement, pooled over images (micro
 // average; attributes a prompt does not mention are not scored). The same rule as `teacher eval`'s agreement.
+import Foundation
 import PortraitWorld
 
 public enum AttributeAccuracy {
+    /// Agreements with one attribute's statements, split by what was stated: a generator that draws one value
+    /// whatever the prompt says (every head a man) agrees with every statement of that value and none of the other,
+    /// where one that draws at random agrees with half of each.
+    public struct Tally: Sendable {
+        public var agree = 0, stated = 0
+        /// Of those, the statements that the attribute is present ("the man", "wears glasses").
+        public var agreeWhenTrue = 0, statedTrue = 0
+        public init() {}
+        public var agreeWhenFalse: Int { agree - agreeWhenTrue }
+        public var statedFalse: Int { stated - statedTrue }
+        static func + (a: Tally, b: Tally) -> Tally {
+            var c = a
+            c.agree += b.agree; c.stated += b.stated; c.agreeWhenTrue += b.agreeWhenTrue; c.statedTrue += b.statedTrue
+            return c
+        }
+    }
+
     /// Agreements over stated attributes, pooled and per attribute.
     public struct Counts: Sendable {
         public var agree = 0, stated = 0
-        public var perAttribute: [Attribute: (agree: Int, stated: Int)] = [:]
+        public var perAttribute: [Attribute: Tally] = [:]
         public init() {}
         public var percent: Double { stated == 0 ? 0 : 100 * Double(agree) / Double(stated) }
 
         public static func + (a: Counts, b: Counts) -> Counts {
             var c = a
             c.agree += b.agree; c.stated += b.stated
-            for (k, v) in b.perAttribute {
-                let o = c.perAttribute[k] ?? (0, 0)
-                c.perAttribute[k] = (o.agree + v.agree, o.stated + v.stated)
-            }
+            for (k, v) in b.perAttribute { c.perAttribute[k] = (c.perAttribute[k] ?? Tally()) + v }
             return c
         }
 
-        /// {attribute: {"percent", "stated"}} for the attributes prompts stated, for JSON reports.
+        /// {attribute: {"percent", "stated", "when_stated_true": {"percent", "stated"}, "when_stated_false": {…}}} for
+        /// the attributes prompts stated, for JSON reports (a split's percent is null when nothing was stated so).
         public var perAttributeJSON: [String: Any] {
+            func split(_ agree: Int, _ stated: Int) -> [String: Any] {
+                ["percent": stated == 0 ? NSNull() : 100 * Double(agree) / Double(stated) as Any, "stated": stated]
+            }
             var out: [String: Any] = [:]
             for (a, v) in perAttribute where v.stated > 0 {
-                out[a.rawValue] = ["percent": 100 * Double(v.agree) / Double(v.stated), "stated": v.stated]
+                out[a.rawValue] = ["percent": 100 * Double(v.agree) / Double(v.stated), "stated": v.stated,
+                                   "when_stated_true": split(v.agreeWhenTrue, v.statedTrue),
+                                   "when_stated_false": split(v.agreeWhenFalse, v.statedFalse)]
             }
             return out
         }
@@ -46,8 +67,10 @@ public enum AttributeAccuracy {
                 let hit = (probabilities[i * n + k] > 0.5) == v ? 1 : 0
                 c.stated += 1
                 c.agree += hit
-                let o = c.perAttribute[a] ?? (0, 0)
-                c.perAttribute[a] = (o.agree + hit, o.stated + 1)
+                var t = c.perAttribute[a] ?? Tally()
+                t.agree += hit; t.stated += 1
+                if v { t.agreeWhenTrue += hit; t.statedTrue += 1 }
+                c.perAttribute[a] = t
             }
         }
         return c

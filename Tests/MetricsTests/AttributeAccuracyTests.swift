@@ -30,5 +30,17 @@ final class AttributeAccuracyTests: XCTestCase {
         XCTAssertEqual(sum.agree, c.agree)
         XCTAssertEqual(sum.perAttribute[.smiling]?.agree, 1)
         XCTAssertEqual((c.perAttributeJSON["Smiling"] as? [String: Any])?["percent"] as? Double, 50)
+        // Split by what was stated: smiling stated true once (agreed), false once (disagreed); male stated true once.
+        XCTAssertEqual(c.perAttribute[.smiling]?.statedTrue, 1)
+        XCTAssertEqual(c.perAttribute[.smiling]?.agreeWhenTrue, 1)
+        XCTAssertEqual(c.perAttribute[.smiling]?.statedFalse, 1)
+        XCTAssertEqual(c.perAttribute[.smiling]?.agreeWhenFalse, 0)
+        XCTAssertEqual(sum.perAttribute[.smiling]?.agreeWhenTrue, 1)
+        let smiling = c.perAttributeJSON["Smiling"] as? [String: Any]
+        XCTAssertEqual((smiling?["when_stated_true"] as? [String: Any])?["percent"] as? Double, 100)
+        XCTAssertEqual((smiling?["when_stated_false"] as? [String: Any])?["percent"] as? Double, 0)
+        let male = c.perAttributeJSON["Male"] as? [String: Any]
+        XCTAssertEqual((male?["when_stated_true"] as? [String: Any])?["stated"] as? Int, 1)
+        XCTAssertEqual((male?["when_stated_false"] as? [String: Any])?["stated"] as? Int, prompts[0].contains("woman") ? 1 : 0)
     }
 }

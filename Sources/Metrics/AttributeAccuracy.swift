@@ -38,6 +38,22 @@ public enum AttributeAccuracy {
             return c
         }
 
+        /// Balanced accuracy, the steering figure: per attribute the mean of the agreement when the prompts state it
+        /// present and when they state it absent, averaged over the attributes stated both ways at least
+        /// `minimumEachWay` times (a text-blind generator reads 50% in expectation, whatever it draws; the same
+        /// prompts give the same attributes, so models are compared on one set). Nil when no attribute qualifies.
+        public func balanced(minimumEachWay: Int = 5) -> (percent: Double, attributes: [Attribute])? {
+            let both = Attribute.allCases.filter { a in
+                perAttribute[a].map { $0.statedTrue >= minimumEachWay && $0.statedFalse >= minimumEachWay } ?? false
+            }
+            guard !both.isEmpty else { return nil }
+            let sum = both.reduce(0.0) { acc, a in
+                let t = perAttribute[a]!
+                return acc + 50 * (Double(t.agreeWhenTrue) / Double(t.statedTrue) + Double(t.agreeWhenFalse) / Double(t.statedFalse))
+            }
+            return (sum / Double(both.count), both)
+        }
+
         /// {attribute: {"percent", "stated", "when_stated_true": {"percent", "stated"}, "when_stated_false": {…}}} for
         /// the attributes prompts stated, for JSON reports (a split's percent is null when nothing was stated so).
         public var perAttributeJSON: [String: Any] {

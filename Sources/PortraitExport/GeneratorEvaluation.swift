@@ -41,7 +41,7 @@ public struct GeneratorEvaluationSettings {
 
 /// Extra values of a generator-driven evaluation (also in the report's info, so in the JSON).
 public struct GeneratorEvaluationExtras {
-    public var attributeAccuracy: (agree: Int, stated: Int)?
+    public var attributeAccuracy: AttributeAccuracy.Counts?
     public var consistency: ReprojectionConsistency.Result
     /// Per checked prompt: (prompt, generated spread, real spread, real images).
     public var spread: [(prompt: String, generated: Double, real: Double, realImages: Int)] = []
@@ -50,7 +50,7 @@ public struct GeneratorEvaluationExtras {
     public var judgeFID: (value: Double, generated: Int, real: Int)?
     /// The same judge and classifier on the held-out real images of the prompts (HeldOutImagesSource): the ceiling.
     public var realRPrecision: Double?
-    public var realAttributeAccuracy: (agree: Int, stated: Int)?
+    public var realAttributeAccuracy: AttributeAccuracy.Counts?
     /// Mean over checked prompts of generated / real spread.
     public var spreadRatio: Double? {
         let r = spread.filter { $0.real > 0 }.map { $0.generated / $0.real }
@@ -132,8 +132,10 @@ public enum GeneratorEvaluation {
                 c = c + (try attributeCounts(count: source.count, batch: s.batchSize, prompts: held.captions.map { $0[0] },
                                              probabilities: attributeProbabilities) { try source.signedImage($0, view: v) })
             }
-            extras.attributeAccuracy = (c.agree, c.stated)
+            extras.attributeAccuracy = c
             report.info["attribute_accuracy"] = ["percent": c.percent, "agree": c.agree, "stated": c.stated, "per_attribute": c.perAttributeJSON,
+                                                 "balanced_percent": c.balanced().map { $0.percent as Any } ?? NSNull(),
+                                                 "balanced_attributes": c.balanced()?.attributes.map(\.rawValue) ?? [],
                                                  "views": "F, L15, R15", "rule": "classifier probability > 0.5 equals the statement of PromptAttributes.parse(prompt)"]
         }
         try referenceRow(held: held, data: data, settings: e, embedder: embedder, batch: s.batchSize,
@@ -174,8 +176,9 @@ public enum GeneratorEvaluation {
         if let attributeProbabilities {
             let c = try attributeCounts(count: real.count, batch: batch, prompts: held.captions.map { $0[0] },
                                         probabilities: attributeProbabilities) { try real.image($0, view: .frontal) * 2 - 1 }
-            extras.realAttributeAccuracy = (c.agree, c.stated)
+            extras.realAttributeAccuracy = c
             info["attribute_accuracy_percent"] = c.percent
+            info["attribute_accuracy_balanced_percent"] = c.balanced().map { $0.percent as Any } ?? NSNull()
             info["attribute_accuracy_per_attribute"] = c.perAttributeJSON
         }
         report.info["real_images"] = info

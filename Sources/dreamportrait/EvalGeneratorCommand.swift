@@ -115,7 +115,11 @@ enum EvalGeneratorCommand {
         }
         if let a = extras.attributeAccuracy {
             print(String(format: "Attribute accuracy: %.2f%% (%ld of %ld stated attributes agree with the classifier, views F, L15, R15)",
-                         a.stated == 0 ? 0 : 100 * Double(a.agree) / Double(a.stated), a.agree, a.stated))
+                         a.percent, a.agree, a.stated))
+            if let b = a.balanced() {
+                print(String(format: "Steering (balanced attribute accuracy, 50%% = text-blind): %.2f%% over the %ld attributes stated both ways (%@)",
+                             b.percent, b.attributes.count, b.attributes.map(\.rawValue).joined(separator: ", ")))
+            }
         }
         let c = extras.consistency
         print(String(format: "3D consistency: mean reprojection error %.4f world units over %ld pixels (coverage %.1f%%; pairs F-L15, F-R15)",
@@ -123,7 +127,8 @@ enum EvalGeneratorCommand {
         if extras.realRPrecision != nil || extras.realAttributeAccuracy != nil {
             var parts: [String] = []
             if let rp = extras.realRPrecision { parts.append(String(format: "R-P %.2f", rp)) }
-            if let a = extras.realAttributeAccuracy, a.stated > 0 { parts.append(String(format: "attribute accuracy %.2f%%", 100 * Double(a.agree) / Double(a.stated))) }
+            if let a = extras.realAttributeAccuracy, a.stated > 0 { parts.append(String(format: "attribute accuracy %.2f%%", a.percent)) }
+            if let b = extras.realAttributeAccuracy?.balanced() { parts.append(String(format: "steering %.2f%%", b.percent)) }
             print("Ceiling (the same judge and classifier on the prompts' held-out real images): " + parts.joined(separator: ", "))
         }
         if let r = extras.spreadRatio {

@@ -46,9 +46,15 @@ enum TeacherEvalCommand {
                                  "r_precision": r.rPrecision, "attribute_agreement": r.attributeAgreement,
                                  "attribute_agreement_real_images": r.realAttributeAgreement, "r_precision_real_images": r.realRPrecision,
                                  "per_attribute": r.sampleAttributes.perAttributeJSON,
+                                 "balanced_percent": r.sampleAttributes.balanced().map { $0.percent as Any } ?? NSNull(),
+                                 "balanced_percent_real_images": r.realAttributes.balanced().map { $0.percent as Any } ?? NSNull(),
                                  "per_attribute_real_images": r.realAttributes.perAttributeJSON],
                                 to: (out as NSString).appendingPathComponent("report.json"))
         print(String(format: "R-precision (judge, 1 of %d): %.1f%% (real images: %.1f%%)   attribute agreement: %.1f%% (real images: %.1f%%)   %d samples",
                      r.candidates, 100 * r.rPrecision, 100 * r.realRPrecision, 100 * r.attributeAgreement, 100 * r.realAttributeAgreement, r.samples))
+        if let b = r.sampleAttributes.balanced(), let real = r.realAttributes.balanced() {
+            print(String(format: "steering (balanced attribute agreement, 50%% = ignores the caption): %.1f%% (real images: %.1f%%) over %ld attributes stated both ways",
+                         b.percent, real.percent, b.attributes.count))
+        }
     }
 }

@@ -42,5 +42,25 @@ final class AttributeAccuracyTests: XCTestCase {
         let male = c.perAttributeJSON["Male"] as? [String: Any]
         XCTAssertEqual((male?["when_stated_true"] as? [String: Any])?["stated"] as? Int, 1)
         XCTAssertEqual((male?["when_stated_false"] as? [String: Any])?["stated"] as? Int, prompts[0].contains("woman") ? 1 : 0)
+        // Balanced: male (both agree: 100) and smiling ((100 + 0) / 2 = 50) are stated both ways, once each.
+        XCTAssertEqual(c.balanced(minimumEachWay: 1)?.attributes, [.male, .smiling])
+        XCTAssertEqual(try XCTUnwrap(c.balanced(minimumEachWay: 1)?.percent), 75, accuracy: 1e-12)
+        XCTAssertNil(c.balanced(minimumEachWay: 2), "no attribute stated twice each way")
+    }
+
+    /// A generator that draws one value whatever the prompt says scores 50% balanced, however lopsided the prompts;
+    /// one that follows the prompts scores 100%.
+    func testBalancedAccuracyOfBlindAndFaithfulGenerators() {
+        let n = Attribute.allCases.count
+        let k = Attribute.allCases.firstIndex(of: .eyeglasses)!
+        let prompts = (0..<10).map { $0 < 2 ? "A man with glasses." : "A man without glasses." }
+        let blind = (0..<10).flatMap { _ in (0..<n).map { $0 == k ? Float(0.1) : 0.9 } }     // never glasses
+        let faithful = (0..<10).flatMap { i in (0..<n).map { $0 == k ? (i < 2 ? Float(0.9) : 0.1) : 0.9 } }
+        let b = AttributeAccuracy.count(prompts: prompts, probabilities: blind)
+        XCTAssertEqual(b.perAttribute[.eyeglasses]?.agree, 8, "pooled: 80% agreement from the base rate alone")
+        XCTAssertEqual(try XCTUnwrap(b.balanced(minimumEachWay: 2)?.percent), 50, accuracy: 1e-12)
+        XCTAssertEqual(b.balanced(minimumEachWay: 2)?.attributes, [.eyeglasses])
+        let f = AttributeAccuracy.count(prompts: prompts, probabilities: faithful)
+        XCTAssertEqual(try XCTUnwrap(f.balanced(minimumEachWay: 2)?.percent), 100, accuracy: 1e-12)
     }
 }

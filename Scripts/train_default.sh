@@ -73,6 +73,18 @@ if [ "${STAGE0B_KIMG:-18}" != 0 ]; then
         --kimg "${STAGE0B_KIMG:-18}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$STAGE0B/checkpoints" ] && echo --resume "$STAGE0B" )
     STAGE0="$STAGE0B"
 fi
+# Stage 0, third part (session 19-20's run s19-A, shipped since session 20): from that G_ema with a fresh D and encoder,
+# the same reconstruction-led training with the adversarial phases from 1 kimg and R1 gamma 5 instead of 1
+# (Scripts/stage0_world128_r1.json), so that D does not overpower G at batch 8 as it did in every earlier run; 23.648 kimg
+# (step 2,956): judge-FID 0.340 -> (Table 1) on 500 prompts, 3D error 0.0216 -> (Table 1). STAGE0C_KIMG=0 skips it.
+STAGE0C="$RUNS/stage0-r1"
+if [ "${STAGE0C_KIMG:-23.648}" != 0 ]; then
+    log "stage 0, continuation with R1 gamma 5"
+    dp train --stage 0 --data "$WORLD" --out "$STAGE0C" --config Scripts/stage0_world128_r1.json --batch 8 \
+        --init "$STAGE0/checkpoints/$(cat "$STAGE0/checkpoints/latest")/G_ema.safetensors" \
+        --kimg "${STAGE0C_KIMG:-23.648}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$STAGE0C/checkpoints" ] && echo --resume "$STAGE0C" )
+    STAGE0="$STAGE0C"
+fi
 [ "$UNTIL" = stage0 ] && exit 0
 
 TEACHER="$RUNS/teacher"

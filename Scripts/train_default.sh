@@ -61,30 +61,26 @@ STAGE0="$RUNS/stage0-ws"
 log "stage 0"
 dp train --stage 0 --data "$WORLD" --out "$STAGE0" --config Scripts/stage0_world128.json --batch 8 \
     --kimg "${STAGE0_KIMG:-30}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$STAGE0/checkpoints" ] && echo --resume "$STAGE0" )
-# Stage 0, second part (session 17-18's run s17-A, shipped since session 18): from that G_ema with a fresh D and
-# encoder, reconstruction through the flattened encoder at KL weight 2e-3 (prior samples stay heads) to 8 kimg, then
-# EG3D's phases on top (Scripts/stage0_world128_recon.json), 18 kimg in all: judge-FID 0.423 -> 0.340, 3D error
-# 0.0244 -> 0.0216 on Table 1's protocol. STAGE0B_KIMG=0 skips it.
-STAGE0B="$RUNS/stage0-recon"
-if [ "${STAGE0B_KIMG:-18}" != 0 ]; then
-    log "stage 0, reconstruction-led continuation"
-    dp train --stage 0 --data "$WORLD" --out "$STAGE0B" --config Scripts/stage0_world128_recon.json --batch 8 \
+# continue_stage0 RUN CONFIG KIMG TITLE: a further stage-0 part, from the current stage 0's G_ema with a fresh D and
+# encoder, which then becomes the current stage 0 (KIMG 0 skips it).
+continue_stage0() {
+    [ "$3" = 0 ] && return 0
+    log "$4"
+    dp train --stage 0 --data "$WORLD" --out "$RUNS/$1" --config "$2" --batch 8 \
         --init "$STAGE0/checkpoints/$(cat "$STAGE0/checkpoints/latest")/G_ema.safetensors" \
-        --kimg "${STAGE0B_KIMG:-18}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$STAGE0B/checkpoints" ] && echo --resume "$STAGE0B" )
-    STAGE0="$STAGE0B"
-fi
-# Stage 0, third part (session 19-20's run s19-A, shipped since session 20): from that G_ema with a fresh D and encoder,
-# the same reconstruction-led training with the adversarial phases from 1 kimg and R1 gamma 5 instead of 1
-# (Scripts/stage0_world128_r1.json), so that D does not overpower G at batch 8 as it did in every earlier run; 23.648 kimg
-# (step 2,956): judge-FID 0.340 -> (Table 1) on 500 prompts, 3D error 0.0216 -> (Table 1). STAGE0C_KIMG=0 skips it.
-STAGE0C="$RUNS/stage0-r1"
-if [ "${STAGE0C_KIMG:-23.648}" != 0 ]; then
-    log "stage 0, continuation with R1 gamma 5"
-    dp train --stage 0 --data "$WORLD" --out "$STAGE0C" --config Scripts/stage0_world128_r1.json --batch 8 \
-        --init "$STAGE0/checkpoints/$(cat "$STAGE0/checkpoints/latest")/G_ema.safetensors" \
-        --kimg "${STAGE0C_KIMG:-23.648}" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$STAGE0C/checkpoints" ] && echo --resume "$STAGE0C" )
-    STAGE0="$STAGE0C"
-fi
+        --kimg "$3" --checkpoint-minutes 5 --sample-kimg 1 $( [ -d "$RUNS/$1/checkpoints" ] && echo --resume "$RUNS/$1" )
+    STAGE0="$RUNS/$1"
+}
+# Stage 0, second part (session 17-18's run s17-A, shipped in sessions 18-19): reconstruction through the flattened
+# encoder at KL weight 2e-3 (prior samples stay heads) to 8 kimg, then EG3D's phases on top
+# (Scripts/stage0_world128_recon.json), 18 kimg in all: judge-FID 0.423 -> 0.340, 3D error 0.0244 -> 0.0216 on Table 1's
+# protocol. STAGE0B_KIMG=0 skips it.
+continue_stage0 stage0-recon Scripts/stage0_world128_recon.json "${STAGE0B_KIMG:-18}" "stage 0, reconstruction-led continuation"
+# Stage 0, third part (session 19-20's run s19-A, shipped since session 20): the same with the adversarial phases from
+# 1 kimg and R1 gamma 5 instead of 1 (Scripts/stage0_world128_r1.json), so that D does not overpower G at batch 8 as it
+# did in every earlier run; 23.648 kimg (step 2,956): judge-FID 0.340 -> 0.249, 3D error 0.0216 -> 0.0178 on Table 1's
+# protocol. STAGE0C_KIMG=0 skips it.
+continue_stage0 stage0-r1 Scripts/stage0_world128_r1.json "${STAGE0C_KIMG:-23.648}" "stage 0, continuation with R1 gamma 5"
 [ "$UNTIL" = stage0 ] && exit 0
 
 TEACHER="$RUNS/teacher"

@@ -14,11 +14,12 @@ let root = Command(
         portrait world, `teacher sample` draws an image with the diffusion teacher and `teacher train` trains the teacher, \
         the judge and the attribute classifier on that world, `train --stage 0|1|2` trains the generator (EG3D, then \
         the text conditioning with the GAN loss, then D-SDS), `eval` computes FID, MSC, CLIP R-precision, attribute \
-        accuracy and 3D consistency, and `bench` times the tensor engine (`bench generator`, `bench vae`, `bench unet`, \
+        accuracy and 3D consistency, `directions` measures how far one direction of w moves each attribute of a stage-0 \
+        generator, and `bench` times the tensor engine (`bench generator`, `bench vae`, `bench unet`, \
         `bench inception`, `bench train` time whole models).
         """,
     options: [Option(name: "--version", value: nil, help: "Show the version")],
-    subcommands: [GenerateCommand.command, RefineCommand.command, SDSCommand.command, ShipCommand.command, PackCommand.command, TrainCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command, BenchCommand.command]
+    subcommands: [GenerateCommand.command, RefineCommand.command, SDSCommand.command, ShipCommand.command, PackCommand.command, TrainCommand.command, DataCommand.command, TeacherCommand.command, EvalCommand.command, DirectionsCommand.command, BenchCommand.command]
 )
 
 func main() -> Int32 {

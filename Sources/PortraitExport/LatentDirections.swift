@@ -20,6 +20,7 @@ import PortraitWorld
 public enum LatentDirections {
     public struct Settings: Sendable {
         public var fitCount = 300, testCount = 60
+        /// Multiples of each direction to count at, ascending (the swing reads the first and the last).
         public var alphas: [Float] = [-1.5, -1, 0, 1, 1.5]
         public var truncationPsi: Float = 0.7
         public var minimumEachSide = 5

@@ -7,6 +7,7 @@ import TeacherTraining
 import TensorCore
 
 enum DirectionsCommand {
+    static let defaultAttributes = ["Male", "Young", "Old", "Bald", "Eyeglasses", "Long_Hair", "Smiling", "No_Beard", "Pale_Skin", "Wearing_Hat"]
     static let command = Command(
         name: "directions",
         abstract: "Fit a direction of w per attribute in an unconditional generator and measure how far it moves the attribute classifier",
@@ -21,7 +22,7 @@ enum DirectionsCommand {
         options: [
             Option(name: "--weights", value: "FILE", help: "Unconditional generator (.safetensors), e.g. Weights/eg3d_stage0.safetensors"),
             Option(name: "--attributes", value: "FILE", help: "Attribute classifier", defaultValue: "attributes.safetensors beside --weights"),
-            Option(name: "--attribute-names", value: "A,B,...", help: "Attributes to probe", defaultValue: "Male,Young,Old,Bald,Eyeglasses,Long_Hair,Smiling,No_Beard,Pale_Skin,Wearing_Hat"),
+            Option(name: "--attribute-names", value: "A,B,...", help: "Attributes to probe", defaultValue: defaultAttributes.joined(separator: ",")),
             Option(name: "--fit", value: "N", help: "Samples the directions are fitted on", defaultValue: "300"),
             Option(name: "--test", value: "N", help: "Samples each shift is counted on", defaultValue: "60"),
             Option(name: "--alphas", value: "A,B,...", help: "Multiples of each direction to add to w (0: the base rate)", defaultValue: "-1.5,-1,0,1,1.5"),
@@ -43,8 +44,9 @@ enum DirectionsCommand {
                 return x
             }
             guard !s.alphas.isEmpty else { throw UsageError(message: "--alphas is empty", command: a.command) }
+            s.alphas.sort()   // the swing reads the smallest and the largest
         }
-        let names = a.list("--attribute-names") ?? ["Male", "Young", "Old", "Bald", "Eyeglasses", "Long_Hair", "Smiling", "No_Beard", "Pale_Skin", "Wearing_Hat"]
+        let names = a.list("--attribute-names") ?? defaultAttributes
         let attributes = try names.map { n in
             guard let x = Attribute(rawValue: n) else {
                 throw UsageError(message: "unknown attribute '\(n)' in --attribute-names (the world's: \(Attribute.allCases.map(\.rawValue).joined(separator: ", ")))", command: a.command)

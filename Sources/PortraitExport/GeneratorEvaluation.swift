@@ -19,8 +19,21 @@ public struct GeneratorEvaluationSettings {
     public var attributes: String? = nil
     public var data: String? = nil
     public var captions: EvalFolder.CaptionSet = .inDistribution
-    /// Held-out prompts (the first N test-split images, sorted by name).
+    /// Held-out prompts: `count` test-split images (sorted by name) from the first image of `split`.
     public var count = 500
+    /// Which held-out prompts. Both are captions of identities no model saw; they never share an image.
+    public enum PromptSplit: String, CaseIterable {
+        /// Table 1's prompts: the test split's first `count` images. Report figures with these only.
+        case evaluation = "eval"
+        /// The test split's images from `validationStart` on: choose checkpoints, runs and settings with these, so
+        /// that no choice is tuned on the prompts Table 1 reports.
+        case validation
+    }
+    public var split: PromptSplit = .evaluation
+    /// The first test-split image (sorted) of the validation prompts; evaluation counts up to it stay disjoint.
+    public var validationStart = 1000
+    /// The index of the split's first prompt among the sorted test-split images.
+    public var firstPrompt: Int { split == .evaluation ? 0 : validationStart }
     public var seed: UInt64 = 0
     public var truncationPsi: Float = 0.7
     public var distractors = 99
@@ -85,15 +98,22 @@ public enum GeneratorEvaluation {
         return (model, wantsJudge ? judge : nil, attributes, data)
     }
 
-    /// The held-out prompts: the test split's first `count` images (sorted), each one's captions in the style asked.
-    /// - Throws: `FileError` for a dataset without split.json or without the caption file.
-    public static func heldOutCaptions(data: String, set: EvalFolder.CaptionSet, count: Int) throws -> (names: [String], captions: [[String]]) {
+    /// The held-out prompts: `count` test-split images (sorted) from index `start` (0: Table 1's prompts,
+    /// `validationStart`: the validation prompts), each one's captions in the style asked.
+    /// - Throws: `FileError` for a dataset without split.json, without the caption file, or whose test split ends
+    ///   before `start`.
+    public static func heldOutCaptions(data: String, set: EvalFolder.CaptionSet, count: Int, start: Int = 0) throws -> (names: [String], captions: [[String]]) {
         let ds = try EG3DDataset(path: data)
         guard let split = ds.split else { throw FileError(path: (data as NSString).appendingPathComponent("split.json"), message: "is missing: the held-out (test) identities are needed") }
         guard let all = set == .inDistribution ? ds.captions : ds.captionsOOD else {
             throw FileError(path: (data as NSString).appendingPathComponent(set.file), message: "is missing: the held-out captions are needed")
         }
-        let names = Array(split.test.sorted().prefix(count)).filter { !(all[$0] ?? []).isEmpty }
+        let test = split.test.sorted()
+        guard start < test.count else {
+            throw FileError(path: (data as NSString).appendingPathComponent("split.json"),
+                            message: "the test split has \(test.count) images, so none is left for the validation prompts (they start at image \(start), after the evaluation prompts)")
+        }
+        let names = Array(test[start...].prefix(count)).filter { !(all[$0] ?? []).isEmpty }
         guard !names.isEmpty else { throw FileError(path: data, message: "the test split has no captioned image") }
         return (names, names.map { all[$0]! })
     }
@@ -103,7 +123,7 @@ public enum GeneratorEvaluation {
     public static func run(_ s: GeneratorEvaluationSettings, model: GenerateModel, judge: String?, data: String,
                            attributeProbabilities: ((Tensor) throws -> Tensor)?, embedder given: CLIPEmbedder? = nil,
                            progress: ((String, Int, Int) -> Void)? = nil) throws -> (report: EvalReport, extras: GeneratorEvaluationExtras) {
-        let held = try heldOutCaptions(data: data, set: s.captions, count: s.count)
+        let held = try heldOutCaptions(data: data, set: s.captions, count: s.count, start: s.firstPrompt)
         let source = try GeneratorEvalSource(model: model, prompts: held.captions, seed: s.seed, truncationPsi: s.truncationPsi,
                                              name: "generator \(model.path)")
         source.progress = { progress?("render", $0, $1) }
@@ -112,7 +132,8 @@ public enum GeneratorEvaluation {
         e.clip = judge; e.seed = s.seed; e.distractors = s.distractors; e.batchSize = s.batchSize
         e.method = s.method ?? (source.textBlind ? "EG3D stage 0 (text-blind)" : "DreamPortrait (ours)")
         e.reference = s.reference; e.inception = s.inception
-        e.dataset = URL(fileURLWithPath: data).standardizedFileURL.lastPathComponent + " test" + (s.captions == .outOfDistribution ? " (ood captions)" : "")
+        e.dataset = URL(fileURLWithPath: data).standardizedFileURL.lastPathComponent + (s.split == .evaluation ? " test" : " validation")
+            + (s.captions == .outOfDistribution ? " (ood captions)" : "")
         e.distribution = s.captions == .inDistribution ? .inDistribution : .outOfDistribution
         let embedder: CLIPEmbedder? = try given ?? judge.map { try CLIPScorer(folder: $0, batchSize: s.batchSize) }
         var report: EvalReport
@@ -126,6 +147,8 @@ public enum GeneratorEvaluation {
         }
 
         var extras = GeneratorEvaluationExtras(consistency: try source.consistency())
+        report.info["prompts"] = ["split": s.split.rawValue, "first_test_image": s.firstPrompt, "count": held.names.count,
+                                  "rule": "sorted test-split images from first_test_image; eval = Table 1's, validation = for choosing models"]
         if let attributeProbabilities {
             var c = AttributeAccuracy.Counts()
             for v in MSCView.allCases {

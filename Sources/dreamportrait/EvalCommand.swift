@@ -48,6 +48,7 @@ enum EvalCommand {
             Option(name: "--attributes", value: "FILE", help: "Generator-driven: the attribute classifier", defaultValue: "Weights/attributes.safetensors beside the model"),
             Option(name: "--data", value: "DIR", help: "Generator-driven: the world dataset whose test split gives the prompts", defaultValue: "$DREAMPORTRAIT_WORLD"),
             Option(name: "--count", value: "N", help: "Generator-driven: held-out prompts", defaultValue: "500"),
+            Option(name: "--split", value: "eval|validation", help: "Generator-driven: which held-out prompts: eval (the test split's first --count images, Table 1's; report with these) or validation (test-split images from 1,000 on; choose checkpoints and settings with these)", defaultValue: "eval"),
             Option(name: "--truncation", value: "PSI", help: "Generator-driven: truncation ψ", defaultValue: "0.7"),
             Option(name: "--text-scale", value: "S", help: "Generator-driven diagnostic: multiply what both text paths add by S (Fuse and every adapter's proj_out; 1 is the model as trained)", defaultValue: "1"),
             Option(name: "--text-path", value: "P", help: "Generator-driven diagnostic: keep only one path of the text conditioning: global (the semantics mapping; adapters off) or adapters (Fuse off)", defaultValue: "both"),

@@ -39,6 +39,15 @@ enum EvalGeneratorCommand {
             sets = [set]
         }
         s.count = try args.int("--count", default: 500, range: 1...1_000_000)
+        if let name = args.string("--split") {
+            guard let split = GeneratorEvaluationSettings.PromptSplit(rawValue: name) else {
+                throw UsageError(message: "invalid value '\(name)' for --split: expected eval (Table 1's prompts) or validation (the prompts for choosing checkpoints and settings)", command: cmd)
+            }
+            s.split = split
+        }
+        if s.split == .evaluation && s.count > s.validationStart {
+            printError("warning: --count \(s.count) reaches past test-split image \(s.validationStart), where the validation prompts start: these evaluation prompts overlap the ones used to choose models")
+        }
         s.distractors = try args.int("--distractors", default: 99, range: 1...1_000_000)
         s.batchSize = try args.int("--batch", default: 16, range: 1...4096)
         s.truncationPsi = try args.float("--truncation", default: 0.7)

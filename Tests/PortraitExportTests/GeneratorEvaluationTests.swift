@@ -139,6 +139,37 @@ final class GeneratorEvaluationTests: XCTestCase {
         XCTAssertGreaterThan(extras.consistency.pixels, 0)
     }
 
+    /// Model choices are made on the validation prompts, Table 1's figures on the evaluation prompts: both held out,
+    /// never one image in common, the validation ones starting at `validationStart` of the sorted test split.
+    func testValidationPromptsAreHeldOutAndDisjointFromTheEvaluationPrompts() throws {
+        let test = try XCTUnwrap(EG3DDataset(path: Self.world).split?.test).sorted()
+        XCTAssertGreaterThanOrEqual(test.count, 12)
+        var s = settings()
+        s.validationStart = 8
+        XCTAssertEqual(s.firstPrompt, 0)
+        let eval = try GeneratorEvaluation.heldOutCaptions(data: Self.world, set: .inDistribution, count: 8, start: s.firstPrompt)
+        s.split = .validation
+        XCTAssertEqual(s.firstPrompt, 8)
+        let validation = try GeneratorEvaluation.heldOutCaptions(data: Self.world, set: .inDistribution, count: 4, start: s.firstPrompt)
+        XCTAssertEqual(eval.names, Array(test[0..<8]))
+        XCTAssertEqual(validation.names, Array(test[8..<12]))
+        XCTAssertTrue(Set(eval.names).isDisjoint(with: validation.names))
+        // A count past the end takes what is there; a start past the end is an error naming split.json.
+        XCTAssertEqual(try GeneratorEvaluation.heldOutCaptions(data: Self.world, set: .inDistribution, count: 1000, start: 8).names,
+                       Array(test[8...]))
+        XCTAssertThrowsError(try GeneratorEvaluation.heldOutCaptions(data: Self.world, set: .inDistribution, count: 4, start: test.count)) {
+            XCTAssertEqual("\($0)", "\(Self.world)/split.json: the test split has \(test.count) images, so none is left for the validation prompts (they start at image \(test.count), after the evaluation prompts)")
+        }
+        // The run says which prompts it scored.
+        s.count = 3; s.spreadPrompts = 0; s.metrics = []
+        let model = try GenerateModel(weights: TextGenerateTests.model)
+        let (report, _) = try GeneratorEvaluation.run(s, model: model, judge: nil, data: Self.world, attributeProbabilities: nil)
+        let prompts = try XCTUnwrap(report.info["prompts"] as? [String: Any])
+        XCTAssertEqual(prompts["split"] as? String, "validation")
+        XCTAssertEqual(prompts["first_test_image"] as? Int, 8)
+        XCTAssertEqual(prompts["count"] as? Int, 3)
+    }
+
     func testMissingPartsAreNamed() throws {
         var s = settings()
         s.model = TextGenerateTests.model

@@ -112,6 +112,11 @@ enum Parser {
         return (cmd, args, path)
     }
 
+    /// The left column of a help line, 24 wide; a longer name gets a line of its own rather than being cut.
+    static func column(_ left: String) -> String {
+        left.count < 23 ? left.padding(toLength: 24, withPad: " ", startingAt: 0) : left + "\n" + String(repeating: " ", count: 26)
+    }
+
     static func help(_ cmd: Command, path: [String]) -> String {
         var s = "OVERVIEW: \(cmd.abstract)\n"
         if !cmd.discussion.isEmpty { s += "\n\(cmd.discussion)\n" }
@@ -119,18 +124,18 @@ enum Parser {
         s += "\nUSAGE: \(path.joined(separator: " "))\(usageTail)\n"
         if !cmd.positionals.isEmpty {
             s += "\nARGUMENTS:\n"
-            for p in cmd.positionals { s += "  \(p.name.padding(toLength: 24, withPad: " ", startingAt: 0))\(p.help)\n" }
+            for p in cmd.positionals { s += "  \(column(p.name))\(p.help)\n" }
         }
         if !cmd.subcommands.isEmpty {
             s += "\nSUBCOMMANDS:\n"
-            for c in cmd.subcommands { s += "  \(c.name.padding(toLength: 24, withPad: " ", startingAt: 0))\(c.abstract)\n" }
+            for c in cmd.subcommands { s += "  \(column(c.name))\(c.abstract)\n" }
             s += "\n  See '\(path.joined(separator: " ")) <subcommand> --help' for details.\n"
         }
         s += "\nOPTIONS:\n"
         for o in cmd.options + globalOptions {
             let left = o.value.map { "\(o.name) <\($0)>" } ?? o.name
             let def = o.defaultValue.map { " (default: \($0))" } ?? ""
-            s += "  \(left.padding(toLength: 24, withPad: " ", startingAt: 0))\(o.help)\(def)\n"
+            s += "  \(column(left))\(o.help)\(def)\n"
         }
         return s
     }

@@ -8,6 +8,7 @@ import TensorCore
 
 enum DirectionsCommand {
     static let defaultAttributes = ["Male", "Young", "Old", "Bald", "Eyeglasses", "Long_Hair", "Smiling", "No_Beard", "Pale_Skin", "Wearing_Hat"]
+    static let defaults = LatentDirections.Settings()
     static let command = Command(
         name: "directions",
         abstract: "Fit a direction of w per attribute in an unconditional generator and measure how far it moves the attribute classifier",
@@ -23,10 +24,10 @@ enum DirectionsCommand {
             Option(name: "--weights", value: "FILE", help: "Unconditional generator (.safetensors), e.g. Weights/eg3d_stage0.safetensors"),
             Option(name: "--attributes", value: "FILE", help: "Attribute classifier", defaultValue: "attributes.safetensors beside --weights"),
             Option(name: "--attribute-names", value: "A,B,...", help: "Attributes to probe", defaultValue: defaultAttributes.joined(separator: ",")),
-            Option(name: "--fit", value: "N", help: "Samples the directions are fitted on", defaultValue: "300"),
-            Option(name: "--test", value: "N", help: "Samples each shift is counted on", defaultValue: "60"),
-            Option(name: "--alphas", value: "A,B,...", help: "Multiples of each direction to add to w (0: the base rate)", defaultValue: "-1.5,-1,0,1,1.5"),
-            Option(name: "--truncation", value: "PSI", help: "Truncation ψ of w", defaultValue: "0.7"),
+            Option(name: "--fit", value: "N", help: "Samples the directions are fitted on", defaultValue: "\(defaults.fitCount)"),
+            Option(name: "--test", value: "N", help: "Samples each shift is counted on", defaultValue: "\(defaults.testCount)"),
+            Option(name: "--alphas", value: "A,B,...", help: "Multiples of each direction to add to w (0: the base rate)", defaultValue: defaults.alphas.map { "\($0)" }.joined(separator: ",")),
+            Option(name: "--truncation", value: "PSI", help: "Truncation ψ of w", defaultValue: "\(defaults.truncationPsi)"),
             Option(name: "--out", value: "FILE", help: "Write the rows as JSON"),
         ],
         run: run)

@@ -46,6 +46,17 @@ def cases():
         k, v = torch.randn(1, 8, 77, 64), torch.randn(1, 8, 77, 64)
         return lambda: F.scaled_dot_product_attention(q, k, v)
 
+    def adapter_attention():
+        # BenchCases.swift's adapter_attention: forward and backward, the first 32 of 75 keys kept.
+        q = torch.randn(8, 4, 12288, 24, requires_grad=True)
+        k, v = torch.randn(8, 4, 75, 24, requires_grad=True), torch.randn(8, 4, 75, 24, requires_grad=True)
+        g = torch.randn(8, 4, 12288, 24)
+        mask = (torch.arange(75) < 32).view(1, 1, 1, 75).expand(8, 1, 1, 75)
+        def step():
+            with torch.enable_grad():   # the cases are timed under no_grad
+                return torch.autograd.grad(F.scaled_dot_product_attention(q, k, v, attn_mask=mask), [q, k, v], g)
+        return step
+
     def clip_vit_b32():
         # transformers' CLIPVisionModel at OpenAI CLIP ViT-B/32's size (its config defaults), random weights.
         from transformers import CLIPVisionConfig, CLIPVisionModel
@@ -82,6 +93,7 @@ def cases():
         ("group_norm", "4x128x64x64, 32 groups", 2 * 4 * 4 * 128 * 64 * 64, True, group_norm),
         ("transpose", "8x96x4096 -> 8x4096x96", 2 * 4 * 8 * 96 * 4096, True, transpose),
         ("attention", "q 1x8x65536x64, kv 77", 4 * 8 * 65536 * 77 * 64, False, attention),
+        ("adapter_attention", "q 8x4x12288x24, kv 75 (32 kept), fwd+bwd", 3 * 4 * 8 * 4 * 12288 * 32 * 24, False, adapter_attention),
         ("clip_vit_b32", "8x3x224x224, ViT-B/32 vision tower", vit_flops, False, clip_vit_b32),
         ("inception_v3", "8x3x299x299 -> 8x2048, FID Inception", 8 * 2 * 5711168096, False, inception_v3),
     ]

@@ -44,6 +44,17 @@ enum BenchCases {
             let q = normal([1, 8, 65536, 64], 1), k = normal([1, 8, 77, 64], 2), v = normal([1, 8, 77, 64], 3)
             return { _ = scaledDotProductAttention(q: q, k: k, v: v) }
         },
+        // The adapters' cross-attention in training: 3 x 64² tri-plane tokens of 8 samples, 4 heads of 24, attending to
+        // 75 word slots of which the first 32 are kept (the longest caption of a typical batch of 8); forward and backward. Work: 3 x the forward's
+        // 4·B·H·Lq·Lk·D over the kept keys.
+        BenchCase(name: "adapter_attention", shape: "q 8x4x12288x24, kv 75 (32 kept), fwd+bwd",
+                  work: 3 * 4 * 8 * 4 * 12288 * 32 * 24, memoryBound: false) {
+            let q = normal([8, 4, 12288, 24], 1), k = normal([8, 4, 75, 24], 2), v = normal([8, 4, 75, 24], 3)
+            let g = normal([8, 4, 12288, 24], 4)
+            for t in [q, k, v] { t.requiresGrad = true }
+            let mask = Tensor((0..<(8 * 75)).map { $0 % 75 < 32 ? 1 : 0 }, shape: [8, 75])
+            return { _ = gradients(of: scaledDotProductAttention(q: q, k: k, v: v, keyMask: mask), wrt: [q, k, v], seed: g) }
+        },
         // FID's image encoder (pytorch-fid's InceptionV3([3])) on a batch of 8 299x299 images, random weights
         // that keep activations normal. Work: 2 x the convolutions' multiply-adds.
         BenchCase(name: "inception_v3", shape: "8x3x299x299 -> 8x2048, FID Inception",

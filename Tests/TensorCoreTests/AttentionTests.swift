@@ -91,6 +91,40 @@ final class AttentionTests: XCTestCase {
         XCTAssertTrue(gradients(of: z, wrt: [q, k, v], seed: seed).allSatisfy { $0.toArray().allSatisfy { $0 == 0 } })
     }
 
+    /// The few-keys forward (every key in one block of <= 64: a prompt's words) against the blocked kernels and the
+    /// composite, forward and gradients: strided q, k, v views, 4 + 1 query rows per (b, h), a sample whose keys are
+    /// all masked (zeros out and zero gradients), a masked key in the middle.
+    func testFewKeysKernelsMatchBlockedAndComposite() {
+        let (b, h, lq, lk, d, dv) = (3, 2, 21, 13, 24, 20)
+        let q = testTensor([b, lq, h, d], seed: 11, requiresGrad: true), k = testTensor([b, lk, h, d], seed: 12, requiresGrad: true)
+        let v = testTensor([b, lk, h, dv], seed: 13, requiresGrad: true)
+        var m = [Float](repeating: 1, count: b * lk)
+        for j in 0..<lk { m[lk + j] = 0 }                // sample 1: every key masked
+        m[2 * lk + 4] = 0; for j in 9..<lk { m[2 * lk + j] = 0 }
+        let mask = Tensor(m, shape: [b, lk])
+        let seed = testTensor([b, h, lq, dv], seed: 14)
+        // Fresh (B, H, L, ·) views for each run: a backward frees the graph of the views it went through.
+        func run(_ f: (Tensor, Tensor, Tensor) -> Tensor) -> (Tensor, [Tensor]) {
+            let out = f(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+            return (out, gradients(of: out, wrt: [q, k, v], seed: seed))
+        }
+        let (ref, refGrads) = run { attentionComposite(q: $0, k: $1, v: $2, keyMask: mask) }
+        let (few, fewGrads) = run { attention($0, $1, $2, mask, nil, queryBlock: 128, keyBlock: 256) }
+        let (blocked, blockedGrads) = run { attention($0, $1, $2, mask, nil, queryBlock: 8, keyBlock: 5) }
+        assertClose(few, ref, tol: 1e-5, "few-keys forward")
+        assertClose(blocked, ref, tol: 1e-5, "blocked forward")
+        for i in 0..<3 {
+            assertClose(fewGrads[i], refGrads[i], tol: 1e-5, "few-keys gradient \(i)")
+            assertClose(fewGrads[i], blockedGrads[i], tol: 1e-5, "few-keys against blocked gradient \(i)")
+        }
+        let out1 = few.slice(axis: 0, start: 1, end: 2).contiguous().toArray()
+        XCTAssertTrue(out1.allSatisfy { $0 == 0 }, "a sample with every key masked outputs zeros")
+        for i in 0..<3 {
+            XCTAssertTrue(fewGrads[i].slice(axis: 0, start: 1, end: 2).contiguous().toArray().allSatisfy { $0 == 0 }, "its gradients are 0 (\(i))")
+        }
+        XCTAssertGreaterThan(fewGrads[1].toArray().map(abs).max()!, 0.01, "the other samples' key gradients are not all 0")
+    }
+
     func testGradchecks() {
         let q = testTensor([2, 2, 5, 3], seed: 16), k = testTensor([2, 2, 4, 3], seed: 17), v = testTensor([2, 2, 4, 2], seed: 18)
         let mask = Tensor([1, 1, 1, 1, 1, 0, 1, 0], shape: [2, 4])

@@ -44,9 +44,9 @@ enum BenchCases {
             let q = normal([1, 8, 65536, 64], 1), k = normal([1, 8, 77, 64], 2), v = normal([1, 8, 77, 64], 3)
             return { _ = scaledDotProductAttention(q: q, k: k, v: v) }
         },
-        // The adapters' cross-attention in training: 3 x 64² tri-plane tokens of 8 samples, 4 heads of 24, attending to
-        // 75 word slots of which the first 32 are kept (the longest caption of a typical batch of 8); forward and backward. Work: 3 x the forward's
-        // 4·B·H·Lq·Lk·D over the kept keys.
+        // The adapters' cross-attention in training: 3 x 64² tri-plane tokens of 8 samples, 4 heads of 24, attending
+        // to 75 word slots of which the first 32 are kept (the longest caption of a typical batch of 8); forward and
+        // backward. Work: 3 x the forward's 4·B·H·Lq·Lk·D over the kept keys.
         BenchCase(name: "adapter_attention", shape: "q 8x4x12288x24, kv 75 (32 kept), fwd+bwd",
                   work: 3 * 4 * 8 * 4 * 12288 * 32 * 24, memoryBound: false) {
             let q = normal([8, 4, 12288, 24], 1), k = normal([8, 4, 75, 24], 2), v = normal([8, 4, 75, 24], 3)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times the official EG3D neural renderer (RaySampler + ImportanceRenderer + OSGDecoder) on the CPU, fp32, no
 gradients, for one image at the FFHQ-512 setting (R = 128, 48 + 48 samples, random 1 x 3 x 32 x 256 x 256 planes):
-the PyTorch peer of `RENDERER_BENCH=1 swift test -c release --filter RendererBenchmarkTests`.
+the PyTorch peer of the renderer line of `dreamportrait bench generator` (same setting, random weights).
 
     python3 Scripts/bench_renderer_torch.py --eg3d /path/to/eg3d/eg3d [--threads 2] [--runs 3] [--resolution 128]
 

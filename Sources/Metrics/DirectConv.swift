@@ -4,9 +4,9 @@
 // channels x 16 output pixels stay in registers while the input channels and taps run, each input vector
 // loaded once for 8 fused multiply-adds. Same sums as conv2d up to the order of the additions.
 // Still faster than conv2d (implicit GEMM; Winograd for 2b), measured at batch 8 on 2 Zen 5 cores (loaded), AVX-512
-// build, 1 / 2 threads (INCEPTION_STEM_BENCH=1 swift test --filter InceptionTests/testStemBenchmark): Conv2d_1a
-// 3.1x / 3.1x, Conv2d_2a 3.7x / 3.3x, Conv2d_2b 2.2x / 2.6x. (Conv2d_4a's cropped Winograd, WinogradValid3x3.swift:
-// 1.56x / 1.07x.)
+// build, 1 / 2 threads (the timing probe `InceptionTests.testStemBenchmark`, in the tree until commit af8952b):
+// Conv2d_1a 3.1x / 3.1x, Conv2d_2a 3.7x / 3.3x, Conv2d_2b 2.2x / 2.6x. (Conv2d_4a's cropped Winograd,
+// WinogradValid3x3.swift: 1.56x / 1.07x.) `dreamportrait bench inception` times the whole encoder per stage.
 import TensorCore
 
 extension FoldedConv {

@@ -1,6 +1,7 @@
 // Inception's Conv2d_4a_3x3 (80 -> 192, 3x3, stride 1, no padding, 73² -> 71²) by TensorCore's Winograd kernel, which
 // pads by 1: the border of the padded result is cropped. conv2d does not take Winograd for unpadded convolutions; this
-// measured 1.56x / 1.07x conv2d at batch 8, 1 / 2 threads (InceptionTests.testStemBenchmark, loaded machine).
+// measured 1.56x / 1.07x conv2d at batch 8, 1 / 2 threads (the timing probe InceptionTests.testStemBenchmark, in the
+// tree until commit af8952b; loaded machine).
 import TensorCore
 
 /// relu(conv2d(x, w, b)) for a 3x3 stride-1 convolution WITHOUT padding (Inception's Conv2d_4a_3x3, 80 -> 192 at

@@ -105,40 +105,6 @@ final class InceptionTests: XCTestCase {
         }
     }
 
-    /// Times the stem's direct 3x3 (DirectConv.swift) and Conv2d_4a's cropped Winograd against plain conv2d + ReLU at
-    /// batch 8, 1 and 2 threads: INCEPTION_STEM_BENCH=1 swift test --filter InceptionTests/testStemBenchmark
-    func testStemBenchmark() throws {
-        guard ProcessInfo.processInfo.environment["INCEPTION_STEM_BENCH"] == "1" else { throw XCTSkip("set INCEPTION_STEM_BENCH=1 to time") }
-        let saved = Parallel.threadCount
-        defer { Parallel.threadCount = saved }
-        func time(_ body: () -> Void) -> Double {
-            body()
-            var best = Double.infinity
-            for _ in 0..<3 {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                body()
-                best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            }
-            return best
-        }
-        // (name, in, out, stride, padding, input size)
-        let stem = [("Conv2d_1a_3x3", 3, 32, 2, 0, 299), ("Conv2d_2a_3x3", 32, 32, 1, 0, 149), ("Conv2d_2b_3x3", 32, 64, 1, 1, 147),
-                    ("Conv2d_4a_3x3", 80, 192, 1, 0, 73)]
-        for threads in [1, 2] {
-            Parallel.threadCount = threads
-            for (name, cin, cout, stride, pad, hw) in stem {
-                let m = BasicConv2d(cin, cout, kernel: 3, stride: stride, padding: pad)
-                try m.load(InceptionRecipe.stateDict(for: m))
-                let f = m.folded(), packed = f.directWeights(), x = RandomGenerator(seed: 1).normal([8, cin, hw, hw])
-                let plain = time { withNoGrad { _ = f(x) } }
-                let special = name == "Conv2d_4a_3x3" ? time { withNoGrad { _ = winogradValid3x3(x, f) } }
-                                                     : time { withNoGrad { _ = directConv3x3(x, f, packed: packed) } }
-                print(String(format: "stem %dT %@: conv2d %.1f ms, %@ %.1f ms (%.2fx)", threads, name, plain,
-                             name == "Conv2d_4a_3x3" ? "winogradValid3x3" : "directConv3x3", special, plain / special))
-            }
-        }
-    }
-
     func testInferencePoolsMatchTensorCorePools() {
         for (shape, stride, padding) in [([2, 3, 9, 11], 2, 0), ([1, 4, 8, 8], 1, 1), ([1, 2, 1, 5], 1, 1), ([3, 1, 7, 3], 2, 0),
                                          ([2, 2, 40, 41], 2, 0), ([1, 3, 19, 37], 1, 1)] {

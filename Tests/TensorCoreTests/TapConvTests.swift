@@ -1,7 +1,7 @@
 // The tap-GEMM convolution (Kernels/TapConv.swift) against the naive direct convolution on odd sizes (1, 7, 31, 33
 // channels, widths 1..40, 1x7, 7x1, 5x5, 3x3 with padding 0/1/2, batches, 1 and 2 threads), for conv2d and for its
 // transposed form (the input gradient); conv2d's dispatch; first- and second-order gradients equal to the implicit
-// GEMM's. TAPCONV_BENCH=1 times the two paths on Inception's shapes (a benchmark, skipped otherwise).
+// GEMM's.
 import Foundation
 import XCTest
 @testable import TensorCore
@@ -118,53 +118,6 @@ final class TapConvTests: XCTestCase {
             (tapConvMinimumWidth, tapConvMinimumChannels, tapConvTransposed, tapConvColumnsPerDropped) = saved
             for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient", "d²/dx", "d²/dw"].enumerated() {
                 assertClose(fast[i], gemm[i], tol: 1e-5, "\(what) \(tag)")
-            }
-        }
-    }
-
-    /// Times convForward (implicit GEMM) against tapConvForward, forward and transposed, on Inception's shapes and a
-    /// few others; prints the ratios. TAPCONV_BENCH=1 swift test --filter TapConvTests/testBenchmark
-    func testBenchmark() throws {
-        guard ProcessInfo.processInfo.environment["TAPCONV_BENCH"] == "1" else { throw XCTSkip("set TAPCONV_BENCH=1 to time") }
-        let saved = Parallel.threadCount
-        defer { Parallel.threadCount = saved }
-        // (n, c, o, h, w, kh, kw, ph, pw)
-        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
-            (8, 48, 64, 35, 35, 5, 5, 2, 2), (8, 64, 96, 35, 35, 3, 3, 1, 1), (8, 96, 96, 35, 35, 3, 3, 1, 1),
-            (8, 128, 128, 17, 17, 1, 7, 0, 3), (8, 128, 192, 17, 17, 7, 1, 3, 0), (8, 192, 192, 17, 17, 1, 7, 0, 3),
-            (8, 192, 192, 17, 17, 7, 1, 3, 0), (8, 448, 384, 8, 8, 3, 3, 1, 1), (8, 384, 384, 8, 8, 1, 3, 0, 1),
-            (8, 384, 384, 8, 8, 3, 1, 1, 0), (8, 64, 64, 12, 12, 3, 3, 1, 1), (1, 64, 64, 24, 24, 3, 3, 1, 1),
-            (1, 64, 64, 48, 48, 3, 3, 1, 1), (1, 64, 64, 64, 64, 3, 3, 1, 1), (1, 128, 128, 32, 32, 3, 3, 1, 1),
-            (1, 32, 32, 64, 64, 3, 3, 1, 1), (8, 32, 32, 35, 35, 3, 3, 1, 1), (1, 4, 128, 64, 64, 3, 3, 1, 1),
-            (1, 128, 4, 64, 64, 3, 3, 1, 1), (4, 64, 64, 16, 16, 3, 3, 1, 1), (4, 64, 64, 32, 32, 3, 3, 1, 1),
-        ]
-        func time(_ body: () -> Void) -> Double {
-            body()
-            var best = Double.infinity
-            for _ in 0..<5 {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                body()
-                best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            }
-            return best
-        }
-        for threads in [1, 2] {
-            Parallel.threadCount = threads
-            for (n, c, o, h, w, kh, kw, ph, pw) in cases {
-                let s = Self.shape(n, c, o, h, w, kh: kh, kw: kw, ph: ph, pw: pw)
-                let x = testTensor([n, c, h, w], seed: 1), k = testTensor([o, c, kh, kw], seed: 2)
-                let y = testTensor([n, o, s.oh, s.ow], seed: 3)
-                let out = Tensor(uninitializedShape: [n, o, s.oh, s.ow]), img = Tensor(uninitializedShape: [n, c, h, w])
-                let ts = TapConvShape(n: n, c: c, o: o, h: h, w: w, kh: kh, kw: kw, ph: ph, pw: pw, flipped: false)
-                let tt = TapConvShape(n: n, c: o, o: c, h: s.oh, w: s.ow, kh: kh, kw: kw, ph: kh - 1 - ph, pw: kw - 1 - pw, flipped: true)
-                let g = time { convForward(x.data, k.data, nil, s, out.data) }
-                let t = time { tapConvForward(x.data, k.data, nil, ts, out.data) }
-                let gt = time { convTransposeForward(y.data, k.data, nil, s, img.data) }
-                let tT = time { tapConvForward(y.data, k.data, nil, tt, img.data) }
-                let wino = WinogradShape(s, transposed: false).map { ws in time { winogradConvForward(x.data, k.data, nil, ws, out.data) } }
-                print(String(format: "tapconv %dT %dx%dx%dx%d->%d %dx%d p(%d,%d): fwd gemm %.2f tap %.2f ms (%.2fx)  grad-in gemm %.2f tap %.2f ms (%.2fx)%@",
-                             threads, n, c, h, w, o, kh, kw, ph, pw, g, t, g / t, gt, tT, gt / tT,
-                             wino.map { String(format: "  winograd %.2f ms", $0) } ?? ""))
             }
         }
     }

@@ -28,7 +28,8 @@ struct TapConvShape {
 
 /// The convolutions the tap GEMMs run faster than the implicit GEMM (`TapConvShape(_:transposed:)`): output widths in
 /// this range, at least this many input channels, and at most 1/3 of the computed columns dropped ((kw − 1) · 3 ≤ Wp).
-/// Measured on 2 Zen 5 cores (loaded), AVX-512 build, 1 / 2 threads, tap vs implicit GEMM per shape (TAPCONV_BENCH):
+/// Measured on 2 Zen 5 cores (loaded), AVX-512 build, 1 / 2 threads, tap vs implicit GEMM per shape (the timing probe
+/// `TapConvTests.testBenchmark`, in the tree until commit af8952b):
 ///   forward 5x5 8x48x35² -> 64 1.16x / 1.12x; 3x3 8x32x35² 1.43x / 1.42x; 7x1 8x128x17² -> 192 0.94x / 1.06x,
 ///   192 -> 192 0.97x / 1.02x; 1x7 at 17² 0.75-0.77x / 0.82-0.86x alone, but inside Inception (channel-slice inputs,
 ///   `dreamportrait bench inception`, interleaved A/B) Mixed_6b-e ran 4-12% faster at 2 threads with the 1x7s on tap

@@ -103,7 +103,10 @@ publish "$RUNS/stage0-ema" "$RUNS/stage0-ema-f16" && cp "$RUNS/stage0-ema-f16/G_
 # zero-initialised fusion layer shut for the few kimg we can afford) and the adapters at a quarter of G's learning
 # rate, their gates opened to tanh(γ) = 0.5 at the start (still the identity, since proj_out starts at zero; with the
 # paper's closed gate the attention gets no gradient and γ random-walks). Training G itself at any learning rate we
-# tried let D-SDS blur the faces within a few hundred steps. Stage 1 (GAN loss alone) is skipped by default
+# tried let D-SDS blur the faces within a few hundred steps. Adapters at 1x G's rate steer more at 12 kimg (62.9% against
+# 59.2% on 200 validation prompts) but draw a prompt's seeds together (spread 0.31 against 0.60 over 64 prompts); with
+# mode seeking at 2 or 4 to hold the spread they steer as 0.25x does (59.7%, 59.8% at spread 0.41, 0.50: README,
+# Training, "Session 23"), so 0.25x stays. Stage 1 (GAN loss alone) is skipped by default
 # (STAGE1_KIMG=0): with G frozen, D text-blind and the adapters starting as the identity it has nothing to teach the
 # text path; STAGE1_KIMG=K runs it first (same settings), and stage 2 continues it.
 # Stage 2 starts from the FIRST stage-0 part's G_ema (S2_FROM=last: the last part's, the one shipped in Weights/):

@@ -1,6 +1,6 @@
 // Test support for the Codecs tests: the codecs fixture folder, a natural-looking synthetic image, PNG chunk
-// helpers and an optional bridge to the system's python3 (tests that use it skip when it is missing). The seeded
-// generator and temporary folders are TestSupport's.
+// helpers and a runner for the system's gzip and unzip, independent readers of what we write (tests that use them
+// skip when they are missing). The seeded generator and temporary folders are TestSupport's.
 import Foundation
 import XCTest
 @testable import Codecs
@@ -58,21 +58,26 @@ func smoothImage(_ size: Int) -> Image {
     return img
 }
 
-/// Runs python3 with `script` (stdin empty), returning stdout, or nil when python3 is not available.
-func runPython(_ script: String, arguments: [String] = []) throws -> String? {
-    let candidates = ["/usr/bin/python3", "/usr/local/bin/python3", "/opt/homebrew/bin/python3"]
-    let env = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/python3" } ?? []
-    guard let python = (env + candidates).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+/// Runs a system tool (an independent implementation of a format: gzip, unzip) found on PATH or in /usr/bin, returning
+/// its standard output, or nil when the tool is not installed. A non-zero exit fails the test with the tool's stderr.
+func runTool(_ name: String, _ arguments: [String]) throws -> Data? {
+    let path = (ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/\(name)" } ?? []) + ["/usr/bin/\(name)"]
+    guard let tool = path.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
     let proc = Process()
-    proc.executableURL = URL(fileURLWithPath: python)
-    proc.arguments = ["-c", script] + arguments
-    let pipe = Pipe()
-    proc.standardOutput = pipe
+    proc.executableURL = URL(fileURLWithPath: tool)
+    proc.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    proc.standardOutput = out
+    proc.standardError = err
     try proc.run()
-    let out = pipe.fileHandleForReading.readDataToEndOfFile()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let message = err.fileHandleForReading.readDataToEndOfFile()
     proc.waitUntilExit()
-    guard proc.terminationStatus == 0 else { XCTFail("python3 failed: \(script)"); return nil }
-    return String(decoding: out, as: UTF8.self)
+    guard proc.terminationStatus == 0 else {
+        XCTFail("\(name) \(arguments.joined(separator: " ")) exited \(proc.terminationStatus): \(String(decoding: message, as: UTF8.self))")
+        return nil
+    }
+    return data
 }
 
 /// The chunks of a valid PNG.

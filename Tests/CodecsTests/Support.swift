@@ -66,13 +66,19 @@ func runTool(_ name: String, _ arguments: [String]) throws -> Data? {
     let proc = Process()
     proc.executableURL = URL(fileURLWithPath: tool)
     proc.arguments = arguments
-    let out = Pipe(), err = Pipe()
+    // stderr goes to a file, so that a tool that writes much to it cannot block while stdout is being read.
+    let errPath = try temporaryFolder("tool") + "/stderr"
+    defer { try? FileManager.default.removeItem(atPath: (errPath as NSString).deletingLastPathComponent) }
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    let out = Pipe()
     proc.standardOutput = out
     proc.standardError = err
     try proc.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
-    let message = err.fileHandleForReading.readDataToEndOfFile()
     proc.waitUntilExit()
+    try err.close()
+    let message = FileManager.default.contents(atPath: errPath) ?? Data()
     guard proc.terminationStatus == 0 else {
         XCTFail("\(name) \(arguments.joined(separator: " ")) exited \(proc.terminationStatus): \(String(decoding: message, as: UTF8.self))")
         return nil

@@ -11,6 +11,9 @@
 // `.unitRMS` breaks: there ε̂/rms(ε̂) holds ε_u with weight ~1/rms(ε̂) (0.23 at s = 100 on the world teacher) and ε
 // with weight 1, so ~0.8·ε of pure noise rides on every gradient. `.none` is DreamFusion's plain rule.
 //
+// With a fake score (FakeScore.swift; ours, `train --fake-score-lr`), ε̂ is compared with ε_φ(x_t, y), a copy of
+// the teacher trained online on the generator's renders, instead of ε (variational score distillation / DMD).
+//
 // Everything random comes in `DSDSDraws` (timesteps, ε, the posterior sample's noise), so the function is the same
 // for the amortised training here and a per-prompt SDS optimisation.
 import Foundation
@@ -95,9 +98,11 @@ public enum DSDS {
     }
 
     /// D-SDS on `image` (N, 3, H, W) in [−1, 1] for prompts given as text states (N, L, D) and the unconditional
-    /// (empty prompt) states (1 or N, L, D).
+    /// (empty prompt) states (1 or N, L, D). With `fake` (FakeScore.swift), the guided prediction is compared with the
+    /// fake score ε_φ(x_t, y) instead of the injected noise ε (rescaled by the same rule in its place).
     public static func evaluate(unet: UNet2DConditionModel, vae: AutoencoderKL, schedule: NoiseSchedule, image: Tensor,
-                                conditional: Tensor, unconditional: Tensor, draws: DSDSDraws, settings: DSDSSettings) -> Result {
+                                conditional: Tensor, unconditional: Tensor, draws: DSDSDraws, settings: DSDSSettings,
+                                fake: FakeScore? = nil) -> Result {
         let n = image.shape[0]
         require(draws.timesteps.count == n, "DSDS: \(draws.timesteps.count) timesteps for \(n) images")
         require(conditional.shape[0] == n, "DSDS: \(conditional.shape[0]) prompts for \(n) images")
@@ -117,7 +122,7 @@ public enum DSDS {
                                        timesteps: draws.timesteps + draws.timesteps)
             let eu = eps.slice(axis: 0, start: 0, end: n), ec = eps.slice(axis: 0, start: n, end: 2 * n)
             var pred = eu + (ec - eu) * settings.guidance
-            var noise = draws.noise
+            var noise = fake?.epsilon(xt, timesteps: draws.timesteps, states: conditional) ?? draws.noise
             let predRMS = (pred * pred).mean(axes: [1, 2, 3]).sqrt()
             switch settings.rescale {
             case .none: break

@@ -59,6 +59,9 @@ public final class GANTrainer<G: TrainableGenerator> {
     /// An extra generator loss in Gmain (stage 2's D-SDS or the CLIP ablation): given the fake output and the
     /// draws, returns a scalar to add to the adversarial loss, and values to report.
     public var generatorTextLoss: ((GeneratorOutput, PhaseDraws) -> (loss: Tensor, report: [String: Double]))?
+    /// Stage 2's fake score (FakeScore.swift, `--fake-score-lr`): trained inside `generatorTextLoss`, checkpointed
+    /// here with the run (F, F_opt).
+    public var fakeScore: FakeScore?
     /// Stage 0 on the world: the reconstruction phase Grec before EG3D's phases (WorldSupervision.swift).
     public var worldSupervision: WorldSupervision?
     /// Stages 1-2 with world supervision: the text conditioning of one of each real image's own captions, given

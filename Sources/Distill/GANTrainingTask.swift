@@ -57,6 +57,10 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
             files["E_opt"] = w.encoderOptimizer.stateDict()
             state["world_supervision"] = try jsonObject(w.settings)
         }
+        if let f = t.fakeScore {
+            files["F"] = f.unet.stateDict()
+            files["F_opt"] = f.optimizer.stateDict()
+        }
         return (files, state)
     }
 
@@ -86,6 +90,7 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
             throw TrainingError.data("\(where_): its world supervision (\(savedSupervision.map { "\($0)" } ?? "off")) differs from this run's (\(t.worldSupervision.map { "\($0.settings)" } ?? "off"))")
         }
         let names = ["G", "G_ema", "D", "G_opt", "D_opt"] + (t.worldSupervision == nil ? [] : ["E", "E_opt"])
+            + (t.fakeScore == nil ? [] : ["F", "F_opt"])
         for name in names where c.files[name] == nil {
             throw TrainingError.data("\(where_): no \(name).safetensors")
         }
@@ -98,6 +103,10 @@ public final class GANTrainingTask<G: TrainableGenerator>: TrainingTask {
             if let w = t.worldSupervision {
                 try w.encoder.load(c.files["E"]!, strict: true)
                 try w.encoderOptimizer.loadStateDict(c.files["E_opt"]!)
+            }
+            if let f = t.fakeScore {
+                try f.unet.load(c.files["F"]!, strict: true)
+                try f.optimizer.loadStateDict(c.files["F_opt"]!)
             }
         } catch { throw TrainingError.data("\(where_): \(error)") }
         if let r = c.state["neural_rendering_resolution"] as? Int {

@@ -30,6 +30,10 @@ public struct TextStageSettings {
     /// "g": only the text conditioning trains; "d": D is not updated.
     public var freeze = "none"
     public var dsds = DSDSSettings()
+    /// `--fake-score-lr LR` (ours; FakeScore.swift): D-SDS compares the teacher's guided prediction with a fake score,
+    /// a copy of the teacher trained online on the generator's renders at this rate, instead of the injected noise
+    /// (variational score distillation / DMD). nil: the paper's D-SDS.
+    public var fakeScoreLR: Double?
     /// The CLIP folder of `--text-loss clip` (a Hugging Face CLIPModel folder) and the loss weight.
     public var clipFolder: String?
     public var clipWeight: Float = 1
@@ -173,15 +177,20 @@ public enum TextStages {
             // world teacher), unless set.
             if ds.teacherResolution == nil, let side = teacher.unet.config.sampleSize { ds.teacherResolution = side * teacher.vae.downsamplingFactor }
             let latentChannels = teacher.vae.latentChannels, f = teacher.vae.downsamplingFactor
+            let fake = try settings.fakeScoreLR.map { try FakeScore(teacher: teacher.unet, schedule: teacher.scheduler.schedule, lr: $0) }
+            trainer.fakeScore = fake
             trainer.generatorTextLoss = { [unowned trainer] out, draws in
                 guard let states = draws.promptStates, let r = draws.textLossRandom else { fatalError("D-SDS needs the prompts' states") }
                 let side = (ds.teacherResolution ?? out.image.shape[2]) / f
                 let dd = DSDSDraws.draw(r, n: out.image.shape[0], latentShape: [latentChannels, side, side],
                                         trainTimesteps: teacher.scheduler.schedule.trainTimesteps, settings: ds.annealed(nimg: trainer.currentNimg))
                 let res = DSDS.evaluate(unet: teacher.unet, vae: teacher.vae, schedule: teacher.scheduler.schedule, image: out.image,
-                                        conditional: states, unconditional: empty, draws: dd, settings: ds)
-                return (res.loss * ds.weight, ["G/dsds": Double(res.loss.item()),
-                                               "dsds/pred_rms": Double(res.predictedRMS.reduce(0, +)) / Double(res.predictedRMS.count)])
+                                        conditional: states, unconditional: empty, draws: dd, settings: ds, fake: fake)
+                var report = ["G/dsds": Double(res.loss.item()),
+                              "dsds/pred_rms": Double(res.predictedRMS.reduce(0, +)) / Double(res.predictedRMS.count)]
+                // The fake score learns the renders it has just scored (their latents, detached), after g is taken.
+                if let fake { report["G/fake_score"] = fake.update(latents: res.latents, states: states, random: r) }
+                return (res.loss * ds.weight, report)
             }
         }
         if let clipLoss {
@@ -209,6 +218,7 @@ public enum TextStages {
                         "pool_3d": settings.pool3D, "gated": settings.gated, "d_text": settings.discriminatorText,
                         "mode_seeking": Double(settings.modeSeekingWeight),
                         "mode_seeking_on": settings.modeSeekingSpace.rawValue]
+        if let lr = settings.fakeScoreLR { task.runInfo["fake_score_lr"] = lr }
         return task
     }
 

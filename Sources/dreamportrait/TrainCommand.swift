@@ -57,6 +57,7 @@ enum TrainCommand {
             Option(name: "--d-text", value: nil, help: "Stages 1-2: D also judges the prompt (a projection on the caption's t_EOT; ours, not the paper's), real images with their own captions"),
             Option(name: "--d-mismatch", value: "W", help: "With --d-text: weight of real images paired with another image's caption as fakes in D's loss", defaultValue: "1"),
             Option(name: "--mode-seeking", value: "W", help: "Ours (MSGAN): stages 1-2 draw prompts in pairs and penalise pairs whose tri-planes or images (--mode-seeking-on) draw together (against one portrait per prompt; Distill/ModeSeeking.swift)", defaultValue: "0, off"),
+            Option(name: "--fake-score-lr", value: "LR", help: "Ours (VSD/DMD): stage 2's D-SDS compares the teacher's guided prediction with a fake score (a copy of the teacher trained online on the generator's renders at LR) instead of the injected noise (Distill/FakeScore.swift)", defaultValue: "off"),
             Option(name: "--mode-seeking-on", value: "X", help: "What --mode-seeking compares: planes (the tri-planes) or images (the rendered images; each pair then shares its camera)", defaultValue: "planes"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
             Option(name: "--pool-mib", value: "M", help: "Capacity of TensorCore's buffer pool (freed large buffers kept for reuse; it never holds more than the step's peak)", defaultValue: "4096"),
@@ -162,6 +163,15 @@ enum TrainCommand {
                 guard settings.modeSeekingWeight > 0 else { throw UsageError(message: "--mode-seeking-on needs --mode-seeking W > 0", command: args.command) }
                 settings.modeSeekingSpace = space
             }
+            if let lr = try double("--fake-score-lr") {
+                guard lr > 0 && lr <= 1 else {
+                    throw UsageError(message: "invalid value \(lr) for --fake-score-lr: expected a learning rate in (0, 1]", command: args.command)
+                }
+                guard stage == 2 && settings.textLoss == .dsds else {
+                    throw UsageError(message: "--fake-score-lr trains the fake score of stage 2's D-SDS: use it with --stage 2 and --text-loss dsds", command: args.command)
+                }
+                settings.fakeScoreLR = lr
+            }
             settings.pool3D = !args.flag("--no-3d-pool")
             settings.gated = !args.flag("--no-gate")
             if args.string("--mapping-lr-multiplier") != nil {
@@ -222,7 +232,7 @@ enum TrainCommand {
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze,
                                   "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "gate_init", "adapter_lr_multiplier", "d_text", "d_mismatch", "dsds_rescale", "mode_seeking", "mode_seeking_on"]
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "gate_init", "adapter_lr_multiplier", "d_text", "d_mismatch", "dsds_rescale", "mode_seeking", "mode_seeking_on", "fake_score_lr"]
             // Recorded only when not the default, so that runs started before these keys existed resume.
             if settings.dsds.guidance != 100 { settingsRecord["guidance"] = Double(settings.dsds.guidance) }
             if settings.dsds.weight != 1 { settingsRecord["dsds_weight"] = Double(settings.dsds.weight) }
@@ -236,6 +246,7 @@ enum TrainCommand {
             if settings.discriminatorText { settingsRecord["d_text"] = true; settingsRecord["d_mismatch"] = Double(settings.mismatchWeight) }
             if settings.modeSeekingWeight != 0 { settingsRecord["mode_seeking"] = Double(settings.modeSeekingWeight) }
             if settings.modeSeekingSpace != .planes { settingsRecord["mode_seeking_on"] = settings.modeSeekingSpace.rawValue }
+            if let lr = settings.fakeScoreLR { settingsRecord["fake_score_lr"] = lr }
         }
         try run.writeOrCheckConfig(settingsRecord, mustMatch: mustMatch)
 

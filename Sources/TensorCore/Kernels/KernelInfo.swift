@@ -78,7 +78,7 @@ public enum KernelInfo {
     public static func microKernelRate(rounds: Int = 40) -> Double { tileRate(rounds: rounds, microKernelOutlined) }
 
     /// The same for the row-reading tile (`microKernelUnpackedA`) on a row-packed strip (rows kc apart), the form that
-    /// row-major A takes in the packed GEMM on AVX2 (`gemmPacksRows`).
+    /// row-major A takes in the packed GEMM (`gemmPacksRows`).
     public static func microKernelRowsRate(rounds: Int = 40) -> Double { tileRate(rounds: rounds, microKernelRowsOutlined) }
 
     /// GFLOP/s of `tile(kc, a, b, c)` on one thread, on A and B panels that stay in L1 (kc = 256), best of `rounds`.

@@ -194,6 +194,9 @@ final class EG3DStepParityTests: XCTestCase {
             XCTAssertGreaterThan(ourKinks[p]!.near, 100, "the fixture lists \(p.rawValue)'s near-kink pre-activations")
         }
         var worst: [PhaseName: Double] = [:], worstExact: [PhaseName: Double] = [:], beyond: [String] = [], compared = 0
+        // The D phases' bias gradients (sums over every pixel) without kink data in the fixture: the official run's own
+        // largest distance from float64 among them, per phase, and ours where they pass 1e-4 (checked after the loop).
+        var officialBiasNoise: [PhaseName: Double] = [:], dBiasesBeyond: [(PhaseName, String, Double, Double)] = []
         _ = try s.trainer.runIteration(step: 0, curNimg: s.curNimg, schedule: s.schedule, reals: [s.real], observe: { phase, after in
             if after {                                  // the next phase starts from the initial parameters again
                 do { try s.g.load(s.gState, strict: true); try s.d.load(s.dState, strict: true) } catch { XCTFail("\(error)") }
@@ -224,18 +227,30 @@ final class EG3DStepParityTests: XCTestCase {
                 compared += 1
                 worst[phase] = Swift.max(worst[phase] ?? 0, e)
                 worstExact[phase] = Swift.max(worstExact[phase] ?? 0, oursExact)
+                let dBias = !phase.trainsGenerator && name.hasSuffix(".bias")
+                if dBias { officialBiasNoise[phase] = Swift.max(officialBiasNoise[phase] ?? 0, theirsExact) }
                 if e > 1e-4 {
                     beyond.append(String(format: "%@ %@: %.1e from the official gradient; from float64: ours %.1e, official %.1e",
                                          phase.rawValue, name, e, oursExact, theirsExact))
                     // Where fp32 cannot get within 1e-4 (the official gradient is itself further from float64), no
                     // further from float64 than the official one, plus 1e-4.
                     let fp32Limit = theirsExact > 1e-4 && oursExact <= theirsExact + 1e-4
+                    if dBias && !fp32Limit { dBiasesBeyond.append((phase, name, oursExact, theirsExact)); continue }
                     XCTAssertTrue(fp32Limit,
                                   "\(phase.rawValue) gradient of \(name): \(e) from the official one; from float64 ours \(oursExact), the official one \(theirsExact)")
                 }
             }
         }) { phase, _ in s.draws[phase]! }
         XCTAssertGreaterThan(compared, 300)
+        // A D bias whose own official gradient happens to be exact: fp32's limit there is how far the official run's
+        // other biases of the phase are from float64 (Dreg: up to 4.5e-4, each a sum over every pixel through
+        // leaky-ReLU slopes that rounding decides; the fixture lists kinks for G's phases only). On the 12x32 (AVX-512)
+        // build b8.conv1.bias reads 1.4e-4 from float64 where the official one reads 5.4e-6, among official biases
+        // 2.1e-4 to 4.5e-4 from float64.
+        for (phase, name, ours, theirs) in dBiasesBeyond {
+            let limit = officialBiasNoise[phase] ?? 0
+            XCTAssertLessThanOrEqual(ours, limit, "\(phase.rawValue) gradient of \(name): from float64 ours \(ours), the official one \(theirs); the official biases of the phase up to \(limit)")
+        }
         for p in PhaseName.allCases {
             print(String(format: "%@ alone: worst gradient %.2e from the official code's, %.2e from float64", p.rawValue, worst[p] ?? .nan, worstExact[p] ?? .nan))
         }

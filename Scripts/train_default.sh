@@ -7,7 +7,8 @@
 #   Scripts/train_default.sh            # everything, in order
 #   Scripts/train_default.sh teacher    # only up to the teacher; also: judge, stage0
 #
-# Stage 2 starts from the first stage-0 part (S2_FROM=first, default) or the last one shipped in Weights/ (S2_FROM=last).
+# Stage 2 starts from the second stage-0 part (S2_FROM=recon, default), the first (S2_FROM=first) or the last one shipped
+# in Weights/ (S2_FROM=last).
 # Threads: THREADS (default: all cores). The binary is built once (release, tuned to this CPU) and copied into
 # RUNS/bin so that rebuilding the checkout never replaces the program a long run is executing.
 set -euo pipefail
@@ -109,17 +110,23 @@ publish "$RUNS/stage0-ema" "$RUNS/stage0-ema-f16" && cp "$RUNS/stage0-ema-f16/G_
 # Training, "Session 23"), so 0.25x stays. Stage 1 (GAN loss alone) is skipped by default
 # (STAGE1_KIMG=0): with G frozen, D text-blind and the adapters starting as the identity it has nothing to teach the
 # text path; STAGE1_KIMG=K runs it first (same settings), and stage 2 continues it.
-# Stage 2 starts from the FIRST stage-0 part's G_ema (S2_FROM=last: the last part's, the one shipped in Weights/):
-# the shipped text model was trained from it, and the later parts, more realistic by judge-FID, draw fewer of the
-# attributes prompts ask for (`dreamportrait directions`: the R1-gamma-5 part never draws a bald head or pale skin),
-# so their stage 2 does not steer (session 21: 50.0% steering at step 724 against 55.7% from the first part, same
-# recipe and code; README, "What each stage 0 can be steered to along w").
-TEXT=(--teacher "$TEACHER" --freeze g --mapping-lr-multiplier 1 --adapter-lr-multiplier 0.25 --batch 8 --checkpoint-minutes 4)
+# Stage 2 starts from the SECOND stage-0 part's G_ema (stage0-recon, session 17's s17-A; S2_FROM=first: the first part's,
+# which the model shipped in sessions 15-24 was trained from; S2_FROM=last: the last part's, the one shipped in
+# Weights/). The semantics mapping learns at 10x G's rate (session 24: at 1x its zero-initialised fusion layer is
+# still shut after 785 steps; at 10x it alone steers 61.1% on 200 validation prompts and reaches baldness, which the
+# adapters never did) and the adapters at 0.25x. Session 25's run of exactly this (s25-WA) at step 1,143: steering
+# 61.2%, judge-FID 0.321, MSC 28.1, 64-prompt spread 0.52 on the validation prompts, against the first part with the
+# mapping at 1x (shipped in sessions 15-24): 59.2%, 0.435, 22.5, 0.60. The later parts are more realistic by judge-FID
+# but draw fewer of the attributes prompts ask for (`dreamportrait directions`: the R1-gamma-5 part never draws a bald
+# head or pale skin), so their stage 2 does not steer (session 21: 50.0% at step 724).
+TEXT=(--teacher "$TEACHER" --freeze g --mapping-lr-multiplier 10 --adapter-lr-multiplier 0.25 --batch 8 --checkpoint-minutes 4)
 FIRST_S0="$RUNS/stage0-ws/checkpoints/$(cat "$RUNS/stage0-ws/checkpoints/latest")"
-case "${S2_FROM:-first}" in
+RECON_S0="$RUNS/stage0-recon/checkpoints/$(cat "$RUNS/stage0-recon/checkpoints/latest" 2>/dev/null || echo none)"
+case "${S2_FROM:-recon}" in
+    recon) S2_INIT="$RECON_S0/G_ema.safetensors" ;;
     first) S2_INIT="$FIRST_S0/G_ema.safetensors" ;;
     last) S2_INIT="$S0_CKPT/G_ema.safetensors" ;;
-    *) echo "S2_FROM must be first or last, got '$S2_FROM'" >&2; exit 64 ;;
+    *) echo "S2_FROM must be recon, first or last, got '$S2_FROM'" >&2; exit 64 ;;
 esac
 GATE=(--gate-init 0.5)
 if [ "${STAGE1_KIMG:-0}" != 0 ]; then
@@ -132,14 +139,14 @@ log "stage 2 (D-SDS + GAN loss)"
 # D-SDS weight 0.25, guidance 100, G's rate a tenth of EG3D's (Scripts/stage2_world128.json, for the adapters' base
 # rate), and MSGAN's mode-seeking term on the rendered images at weight 1, each pair sharing prompt and camera
 # (session 15: without it the seeds of a prompt draw together, 32-prompt spread 0.33 / 0.40 against 0.48 / 0.59, and
-# judge-FID is 0.46 / 0.48 against 0.43 / 0.41); 12 kimg = 1,500 steps of 8, 72-100 min on one thread beside another
-# run. Its G_ema ships.
+# judge-FID is 0.46 / 0.48 against 0.43 / 0.41); 9.144 kimg = 1,143 steps of 8 (the step shipped in session 25; past ~1,100
+# steps a prompt's seeds draw together), about 60-75 min on one thread beside another run. Its G_ema ships.
 dp train --stage 2 --data "$WORLD" --out "$RUNS/stage2" --init "$S2_INIT" "${TEXT[@]}" ${GATE[@]+"${GATE[@]}"} --config Scripts/stage2_world128.json \
-    --dsds-weight 0.25 --mode-seeking 1 --mode-seeking-on images --kimg "${STAGE2_KIMG:-12}" --sample-kimg 1 $( [ -d "$RUNS/stage2/checkpoints" ] && echo --resume "$RUNS/stage2" )
+    --dsds-weight 0.25 --mode-seeking 1 --mode-seeking-on images --kimg "${STAGE2_KIMG:-9.144}" --sample-kimg 1 $( [ -d "$RUNS/stage2/checkpoints" ] && echo --resume "$RUNS/stage2" )
 [ "$UNTIL" = stage2 ] && exit 0
 
 log "ship: Weights/dreamportrait (stage 2's G_ema with the teacher's text encoder and tokenizer)"
 dp ship --checkpoint "$RUNS/stage2/checkpoints/$(cat "$RUNS/stage2/checkpoints/latest")/G_ema.safetensors" --teacher "$TEACHER" \
-    --out Weights/dreamportrait --note recipe=Scripts/train_default.sh,stage2_kimg="${STAGE2_KIMG:-12}",mode_seeking=1,mode_seeking_on=images
+    --out Weights/dreamportrait --note recipe=Scripts/train_default.sh,stage2_kimg="${STAGE2_KIMG:-9.144}",mode_seeking=1,mode_seeking_on=images
 log "eval (held-out prompts, in-distribution and OOD)"
 DREAMPORTRAIT_WORLD="$WORLD" dp eval --out "$RUNS/eval.json"

@@ -7,6 +7,8 @@
 //    held-out images for reference (what the classifier itself reaches).
 //  * The judge's R-precision on the real held-out images with the same captions and distractors: the ceiling the
 //    captions and the judge allow (a caption states a handful of attributes, so several of 100 may fit an image).
+//  * The same two readings of the real images after the teacher's VAE (encode, posterior mean, decode): what the
+//    latent space itself keeps, the ceiling of any U-Net on this VAE.
 import Codecs
 import Foundation
 import Metrics
@@ -37,6 +39,9 @@ public struct TeacherEvaluation {
     public var realAttributeAgreement: Double { realAttributes.percent / 100 }
     /// The judge's R-precision of the real held-out images for the same captions and distractors.
     public let realRPrecision: Double
+    /// The real images after a VAE round trip (posterior mean): the classifier's agreement and the judge's R-precision.
+    public let roundTripAttributes: AttributeAccuracy.Counts
+    public let roundTripRPrecision: Double
     public let samples: Int
     public let candidates: Int
     public let grid: Image
@@ -45,7 +50,8 @@ public struct TeacherEvaluation {
     public static func rank(own: Float, others: [Float]) -> Int { 1 + others.filter { $0 >= own }.count }
 
     public static func run(_ s: TeacherEvaluationSettings, progress: ((Int, Int) -> Void)? = nil) throws -> TeacherEvaluation {
-        let pipe = try loadPipeline(folder: s.teacher)
+        let models = try loadTeacherModels(folder: s.teacher)
+        let pipe = models.pipeline()
         let judge = try CLIPModel(folder: s.judge), tok = try CLIPTokenizer(folder: s.judge), proc = try CLIPImageProcessor(folder: s.judge)
         let classifier = try AttributeClassifier.load(s.attributes)
         let size = proc.cropHeight
@@ -66,15 +72,25 @@ public struct TeacherEvaluation {
         }
         let all = Tensor.concat(images, axis: 0) // [0, 1]
         let real = (test.images(Array(0..<n)) + 1) * 0.5
-        let (imageEmbeds, realEmbeds, textEmbeds) = withNoGrad { () -> (Tensor, Tensor, Tensor) in
-            var e: [Tensor] = [], r: [Tensor] = [], t: [Tensor] = []
+        // [-1, 1] -> the VAE's posterior mean -> decoded, clamped to [0, 1] as the pipeline's images are.
+        let roundTrip = withNoGrad { () -> Tensor in
+            var parts: [Tensor] = []
+            for start in stride(from: 0, to: n, by: s.batch) {
+                let x = test.images(Array(start..<Swift.min(start + s.batch, n)))
+                parts.append(((models.vae.decode(models.vae.encode(x).mean) + 1) * 0.5).clamp(min: 0, max: 1))
+            }
+            return Tensor.concat(parts, axis: 0)
+        }
+        let (imageEmbeds, realEmbeds, tripEmbeds, textEmbeds) = withNoGrad { () -> (Tensor, Tensor, Tensor, Tensor) in
+            var e: [Tensor] = [], r: [Tensor] = [], v: [Tensor] = [], t: [Tensor] = []
             for start in stride(from: 0, to: n, by: 50) {
                 let end = Swift.min(start + 50, n)
                 e.append(judge.imageEmbeddings(pixelValues: proc(all.slice(axis: 0, start: start, end: end))))
                 r.append(judge.imageEmbeddings(pixelValues: proc(real.slice(axis: 0, start: start, end: end))))
+                v.append(judge.imageEmbeddings(pixelValues: proc(roundTrip.slice(axis: 0, start: start, end: end))))
                 t.append(judge.textEmbeddings(ids: tok.encode(batch: Array(captions[start..<end])).ids))
             }
-            return (Tensor.concat(e, axis: 0), Tensor.concat(r, axis: 0), Tensor.concat(t, axis: 0))
+            return (Tensor.concat(e, axis: 0), Tensor.concat(r, axis: 0), Tensor.concat(v, axis: 0), Tensor.concat(t, axis: 0))
         }
         func rPrecision(_ embeds: Tensor) -> Double {
             let sim = withNoGrad { embeds.matmul(textEmbeds.transpose(0, 1)) }.toArray()
@@ -88,13 +104,16 @@ public struct TeacherEvaluation {
         }
         let sampleProbs = classifier.probabilities(all * 2 - 1).toArray()
         let realProbs = classifier.probabilities(test.images(Array(0..<n))).toArray()
+        let tripProbs = classifier.probabilities(roundTrip * 2 - 1).toArray()
         let a = AttributeAccuracy.count(prompts: captions, probabilities: sampleProbs)
         let r = AttributeAccuracy.count(prompts: captions, probabilities: realProbs)
+        let v = AttributeAccuracy.count(prompts: captions, probabilities: tripProbs)
         let shown = Swift.min(8, n)
         let grid = ContactSheet.make(TeacherImages.images(all.slice(axis: 0, start: 0, end: shown) * 2 - 1)
                                         + TeacherImages.images(test.images(Array(0..<shown))), columns: shown)
         return TeacherEvaluation(rPrecision: rPrecision(imageEmbeds), sampleAttributes: a, realAttributes: r,
-                                 realRPrecision: rPrecision(realEmbeds), samples: n,
+                                 realRPrecision: rPrecision(realEmbeds), roundTripAttributes: v,
+                                 roundTripRPrecision: rPrecision(tripEmbeds), samples: n,
                                  candidates: s.distractors + 1, grid: grid)
     }
 }

@@ -48,7 +48,11 @@ enum TeacherEvalCommand {
                                  "per_attribute": r.sampleAttributes.perAttributeJSON,
                                  "balanced_percent": r.sampleAttributes.balanced().map { $0.percent as Any } ?? NSNull(),
                                  "balanced_percent_real_images": r.realAttributes.balanced().map { $0.percent as Any } ?? NSNull(),
-                                 "per_attribute_real_images": r.realAttributes.perAttributeJSON],
+                                 "per_attribute_real_images": r.realAttributes.perAttributeJSON,
+                                 "r_precision_vae_round_trip": r.roundTripRPrecision,
+                                 "attribute_agreement_vae_round_trip": r.roundTripAttributes.percent / 100,
+                                 "balanced_percent_vae_round_trip": r.roundTripAttributes.balanced().map { $0.percent as Any } ?? NSNull(),
+                                 "per_attribute_vae_round_trip": r.roundTripAttributes.perAttributeJSON],
                                 to: (out as NSString).appendingPathComponent("report.json"))
         print(String(format: "R-precision (judge, 1 of %d): %.1f%% (real images: %.1f%%)   attribute agreement: %.1f%% (real images: %.1f%%)   %d samples",
                      r.candidates, 100 * r.rPrecision, 100 * r.realRPrecision, 100 * r.attributeAgreement, 100 * r.realAttributeAgreement, r.samples))
@@ -56,5 +60,8 @@ enum TeacherEvalCommand {
             print(String(format: "steering (balanced attribute agreement, 50%% = ignores the caption): %.1f%% (real images: %.1f%%) over %ld attributes stated both ways",
                          b.percent, real.percent, b.attributes.count))
         }
+        print(String(format: "real images after the VAE (posterior mean): R-precision %.1f%%, attribute agreement %.1f%%%@",
+                     100 * r.roundTripRPrecision, r.roundTripAttributes.percent,
+                     r.roundTripAttributes.balanced().map { String(format: ", steering %.1f%%", $0.percent) } ?? ""))
     }
 }

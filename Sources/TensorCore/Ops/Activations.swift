@@ -13,7 +13,7 @@ import Foundation
 
 extension Tensor {
     public func exp() -> Tensor {
-        let out = mapUnary(self, vexp, { Foundation.exp($0) })
+        let out = mapUnary(self, ExpMap())
         return out.recordedUsingOutput("exp", [self]) { g, _, out in [g * out] }
     }
     public func log() -> Tensor {
@@ -53,19 +53,19 @@ extension Tensor {
         let out = mapUnary(self, { lanes($0, Foundation.tanh) }, { Foundation.tanh($0) })
         return out.recordedUsingOutput("tanh", [self]) { g, _, out in
             GradMode.isEnabled ? [g * (1 - out * out)]
-                : [mapBinary(g, out, "tanh_backward", { $0 * (1 - $1 * $1) }, { $0 * (1 - $1 * $1) })]
+                : [mapBinary(g, out, "tanh_backward", TanhBackwardMap())]
         }
     }
     public func sigmoid() -> Tensor {
-        let out = mapUnary(self, vsigmoid, { 1 / (1 + Foundation.exp(-$0)) })
+        let out = mapUnary(self, SigmoidMap())
         return out.recordedUsingOutput("sigmoid", [self]) { g, _, out in
             GradMode.isEnabled ? [g * out * (1 - out)]
-                : [mapBinary(g, out, "sigmoid_backward", { $0 * $1 * (1 - $1) }, { $0 * $1 * (1 - $1) })]
+                : [mapBinary(g, out, "sigmoid_backward", SigmoidBackwardMap())]
         }
     }
     public func erf() -> Tensor {
         let x = self
-        return mapUnary(x, { verf($0) }, { verfScalar($0) })
+        return mapUnary(x, ErfMap())
             .recorded("erf", [x]) { g, _ in [g * (x * x * -1).exp() * Float(2 / Double.pi.squareRoot())] }
     }
 
@@ -95,34 +95,28 @@ extension Tensor {
     }
     public func relu() -> Tensor {
         let x = self
-        return mapUnary(x, { $0.replacing(with: 0, where: $0 .< 0) }, { Swift.max($0, 0) })
+        return mapUnary(x, ReLUMap())
             .recorded("relu", [x]) { g, _ in
                 GradMode.isEnabled ? [g * x.gt(0)]
-                    : [mapBinary(g, x, "relu_backward", { $0.replacing(with: 0, where: $1 .<= 0) }, { $1 > 0 ? $0 : 0 })]
+                    : [mapBinary(g, x, "relu_backward", ReLUBackwardMap())]
             }
     }
     /// x where x > 0, else slope · x.
     public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
         let x = self
-        return mapUnary(x, { $0.replacing(with: $0 * slope, where: $0 .< 0) }, { $0 < 0 ? $0 * slope : $0 })
+        return mapUnary(x, LeakyReLUMap(slope: slope))
             .recorded("leaky_relu", [x]) { g, _ in
                 GradMode.isEnabled ? [g * (x.gt(0) * (1 - slope) + slope)]
-                    : [mapBinary(g, x, "leaky_relu_backward", { $0.replacing(with: $0 * slope, where: $1 .<= 0) }, { $1 > 0 ? $0 : $0 * slope })]
+                    : [mapBinary(g, x, "leaky_relu_backward", LeakyReLUBackwardMap(slope: slope))]
             }
     }
     public func silu() -> Tensor {
         let x = self
-        return mapUnary(x, { $0 * vsigmoid($0) }, { $0 / (1 + Foundation.exp(-$0)) })
+        return mapUnary(x, SiLUMap())
             .recorded("silu", [x]) { g, _ in
                 if !GradMode.isEnabled {
                     // First order: one fused pass, g · σ(x) · (1 + x · (1 − σ(x))), instead of six.
-                    return [mapBinary(g, x, "silu_backward", { gv, xv in
-                        let s = vsigmoid(xv)
-                        return gv * s * (1 + xv * (1 - s))
-                    }, { gv, xv in
-                        let s = vsigmoid(V(repeating: xv))[0]
-                        return gv * s * (1 + xv * (1 - s))
-                    })]
+                    return [mapBinary(g, x, "silu_backward", SiLUBackwardMap())]
                 }
                 let s = x.sigmoid()
                 return [g * s * (1 + x * (1 - s))]
@@ -135,16 +129,10 @@ extension Tensor {
         let x = self
         switch approximate {
         case .none:
-            let r2 = Float(0.5.squareRoot())
-            let sf: (Float) -> Float = { 0.5 * $0 * (1 + verfScalar($0 * r2)) }
-            return mapUnary(x, { 0.5 * $0 * (1 + verf($0 * r2)) }, sf).recorded("gelu", [x]) { g, _ in
+            return mapUnary(x, GELUMap()).recorded("gelu", [x]) { g, _ in
                 if !GradMode.isEnabled {
                     // First order: one fused pass, g · (Φ(x) + x·φ(x)), instead of ten small ops.
-                    let c = Float(1 / (2 * Double.pi).squareRoot())
-                    return [mapBinary(g, x, "gelu_backward", { gv, xv in
-                        let cdf = (verf(xv * r2) + 1) * 0.5
-                        return gv * (cdf + xv * vexp(xv * xv * -0.5) * c)
-                    }, { gv, xv in gv * ((verfScalar(xv * r2) + 1) * 0.5 + xv * Foundation.exp(xv * xv * -0.5) * c) })]
+                    return [mapBinary(g, x, "gelu_backward", GELUBackwardMap())]
                 }
                 let cdf = ((x * Float(0.5.squareRoot())).erf() + 1) * 0.5
                 let pdf = (x * x * -0.5).exp() * Float(1 / (2 * Double.pi).squareRoot())
@@ -197,4 +185,76 @@ extension Tensor {
     public func le(_ b: Tensor) -> Tensor { mapBinary(self, b, "le", { V(repeating: 0).replacing(with: 1, where: $0 .<= $1) }, { $0 <= $1 ? 1 : 0 }) }
     public func eq(_ b: Tensor) -> Tensor { mapBinary(self, b, "eq", { V(repeating: 0).replacing(with: 1, where: $0 .== $1) }, { $0 == $1 ? 1 : 0 }) }
     public func ne(_ b: Tensor) -> Tensor { mapBinary(self, b, "ne", { V(repeating: 0).replacing(with: 1, where: $0 .!= $1) }, { $0 != $1 ? 1 : 0 }) }
+}
+
+// The maps of the hot ops above (Elementwise.swift: typed so that each op's loop inlines its function). Each scalar
+// form is the formula the op had before they were typed, so results are unchanged.
+struct ExpMap: UnaryMap {
+    @inline(__always) func vector(_ x: V) -> V { vexp(x) }
+    @inline(__always) func scalar(_ x: Float) -> Float { Foundation.exp(x) }
+}
+struct SigmoidMap: UnaryMap {
+    @inline(__always) func vector(_ x: V) -> V { vsigmoid(x) }
+    @inline(__always) func scalar(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+}
+/// g · y · (1 − y), y = σ(x)
+struct SigmoidBackwardMap: BinaryMap {
+    @inline(__always) func vector(_ g: V, _ y: V) -> V { g * y * (1 - y) }
+    @inline(__always) func scalar(_ g: Float, _ y: Float) -> Float { g * y * (1 - y) }
+}
+/// g · (1 − y²), y = tanh(x)
+struct TanhBackwardMap: BinaryMap {
+    @inline(__always) func vector(_ g: V, _ y: V) -> V { g * (1 - y * y) }
+    @inline(__always) func scalar(_ g: Float, _ y: Float) -> Float { g * (1 - y * y) }
+}
+struct ErfMap: UnaryMap {
+    @inline(__always) func vector(_ x: V) -> V { verf(x) }
+    @inline(__always) func scalar(_ x: Float) -> Float { verfScalar(x) }
+}
+struct ReLUMap: UnaryMap {
+    @inline(__always) func vector(_ x: V) -> V { x.replacing(with: 0, where: x .< 0) }
+    @inline(__always) func scalar(_ x: Float) -> Float { Swift.max(x, 0) }
+}
+struct ReLUBackwardMap: BinaryMap {
+    @inline(__always) func vector(_ g: V, _ x: V) -> V { g.replacing(with: 0, where: x .<= 0) }
+    @inline(__always) func scalar(_ g: Float, _ x: Float) -> Float { x > 0 ? g : 0 }
+}
+struct LeakyReLUMap: UnaryMap {
+    let slope: Float
+    @inline(__always) func vector(_ x: V) -> V { x.replacing(with: x * slope, where: x .< 0) }
+    @inline(__always) func scalar(_ x: Float) -> Float { x < 0 ? x * slope : x }
+}
+struct LeakyReLUBackwardMap: BinaryMap {
+    let slope: Float
+    @inline(__always) func vector(_ g: V, _ x: V) -> V { g.replacing(with: g * slope, where: x .<= 0) }
+    @inline(__always) func scalar(_ g: Float, _ x: Float) -> Float { x > 0 ? g : g * slope }
+}
+struct SiLUMap: UnaryMap {
+    @inline(__always) func vector(_ x: V) -> V { x * vsigmoid(x) }
+    @inline(__always) func scalar(_ x: Float) -> Float { x / (1 + Foundation.exp(-x)) }
+}
+/// g · σ(x) · (1 + x · (1 − σ(x)))
+struct SiLUBackwardMap: BinaryMap {
+    @inline(__always) func vector(_ g: V, _ x: V) -> V { let s = vsigmoid(x); return g * s * (1 + x * (1 - s)) }
+    @inline(__always) func scalar(_ g: Float, _ x: Float) -> Float {
+        let s = vsigmoid(V(repeating: x))[0]
+        return g * s * (1 + x * (1 - s))
+    }
+}
+/// x · Φ(x) = ½x(1 + erf(x/√2))
+struct GELUMap: UnaryMap {
+    static let r2 = Float(0.5.squareRoot())
+    @inline(__always) func vector(_ x: V) -> V { 0.5 * x * (1 + verf(x * Self.r2)) }
+    @inline(__always) func scalar(_ x: Float) -> Float { 0.5 * x * (1 + verfScalar(x * Self.r2)) }
+}
+/// g · (Φ(x) + x·φ(x))
+struct GELUBackwardMap: BinaryMap {
+    static let c = Float(1 / (2 * Double.pi).squareRoot())
+    @inline(__always) func vector(_ g: V, _ x: V) -> V {
+        let cdf = (verf(x * GELUMap.r2) + 1) * 0.5
+        return g * (cdf + x * vexp(x * x * -0.5) * Self.c)
+    }
+    @inline(__always) func scalar(_ g: Float, _ x: Float) -> Float {
+        g * ((verfScalar(x * GELUMap.r2) + 1) * 0.5 + x * Foundation.exp(x * x * -0.5) * Self.c)
+    }
 }

@@ -4,21 +4,21 @@ import Foundation
 
 extension Tensor {
     public func add(_ b: Tensor) -> Tensor {
-        mapBinary(self, b, "add", { $0 + $1 }, { $0 + $1 })
+        mapBinary(self, b, "add", AddMap())
             .recorded("add", [self, b]) { g, _ in [g, g] }
     }
     public func sub(_ b: Tensor) -> Tensor {
-        mapBinary(self, b, "sub", { $0 - $1 }, { $0 - $1 })
+        mapBinary(self, b, "sub", SubMap())
             .recorded("sub", [self, b]) { g, needs in [g, needs[1] ? -g : nil] }
     }
     public func mul(_ b: Tensor) -> Tensor {
         let a = self
-        return mapBinary(a, b, "mul", { $0 * $1 }, { $0 * $1 })
+        return mapBinary(a, b, "mul", MulMap())
             .recorded("mul", [a, b]) { g, needs in [needs[0] ? g * b : nil, needs[1] ? g * a : nil] }
     }
     public func div(_ b: Tensor) -> Tensor {
         let a = self
-        let out = mapBinary(a, b, "div", { $0 / $1 }, { $0 / $1 })
+        let out = mapBinary(a, b, "div", DivMap())
         return out.recorded("div", [a, b]) { g, needs in
             [needs[0] ? g / b : nil, needs[1] ? -(g * a) / (b * b) : nil]
         }
@@ -26,10 +26,10 @@ extension Tensor {
 
     // Scalar forms: no tensor is made for the constant.
     public func add(_ s: Float) -> Tensor {
-        mapUnary(self, { $0 + s }, { $0 + s }).recorded("add_scalar", [self]) { g, _ in [g] }
+        mapUnary(self, AddScalarMap(s: s)).recorded("add_scalar", [self]) { g, _ in [g] }
     }
     public func mul(_ s: Float) -> Tensor {
-        mapUnary(self, { $0 * s }, { $0 * s }).recorded("mul_scalar", [self]) { g, _ in [g * s] }
+        mapUnary(self, MulScalarMap(s: s)).recorded("mul_scalar", [self]) { g, _ in [g * s] }
     }
     /// s / self
     public func reciprocal(times s: Float = 1) -> Tensor {
@@ -81,4 +81,32 @@ extension Tensor {
     public static func / (a: Tensor, s: Float) -> Tensor { a.mul(1 / s) }
     public static func / (s: Float, a: Tensor) -> Tensor { a.reciprocal(times: s) }
     public static prefix func - (a: Tensor) -> Tensor { a.neg() }
+}
+
+// The maps of the ops above (Elementwise.swift: typed so that each op's loop inlines its function).
+struct AddMap: BinaryMap {
+    @inline(__always) func vector(_ a: V, _ b: V) -> V { a + b }
+    @inline(__always) func scalar(_ a: Float, _ b: Float) -> Float { a + b }
+}
+struct SubMap: BinaryMap {
+    @inline(__always) func vector(_ a: V, _ b: V) -> V { a - b }
+    @inline(__always) func scalar(_ a: Float, _ b: Float) -> Float { a - b }
+}
+struct MulMap: BinaryMap {
+    @inline(__always) func vector(_ a: V, _ b: V) -> V { a * b }
+    @inline(__always) func scalar(_ a: Float, _ b: Float) -> Float { a * b }
+}
+struct DivMap: BinaryMap {
+    @inline(__always) func vector(_ a: V, _ b: V) -> V { a / b }
+    @inline(__always) func scalar(_ a: Float, _ b: Float) -> Float { a / b }
+}
+struct AddScalarMap: UnaryMap {
+    let s: Float
+    @inline(__always) func vector(_ x: V) -> V { x + s }
+    @inline(__always) func scalar(_ x: Float) -> Float { x + s }
+}
+struct MulScalarMap: UnaryMap {
+    let s: Float
+    @inline(__always) func vector(_ x: V) -> V { x * s }
+    @inline(__always) func scalar(_ x: Float) -> Float { x * s }
 }

@@ -97,12 +97,7 @@ func biasLeaky(_ x: Tensor, _ b: Tensor?, dim: Int, slope: Float, gain: Float, c
         // dy/dx = gain · (slope where the pre-activation is <= 0) · (0 where clamped), read off y.
         // Where |y| == clamp the value was clamped (CUDA bias_act's rule; the reference also passes the
         // gradient when the pre-clamp value is exactly ±clamp, a set of measure zero).
-        let sg: Float = gain < 0 ? -1 : 1, hasClamp = clamp != nil, lim = clamp ?? .infinity
-        let vs = V(repeating: slope * gain), vg = V(repeating: gain), vl = V(repeating: lim)
-        let mask = mapUnary(y, { v in
-            let m: V = vs.replacing(with: vg, where: v * sg .> 0)
-            return hasClamp ? m.replacing(with: 0, where: v .>= vl).replacing(with: 0, where: v .<= -vl) : m
-        }, { v in hasClamp && Swift.abs(v) >= lim ? 0 : (v * sg > 0 ? gain : slope * gain) })
+        let mask = mapUnary(y, BiasActSlopeMap(slope: slope, gain: gain, sign: gain < 0 ? -1 : 1, clamp: clamp))
         let gx = g * mask
         return [gx] + (bc == nil ? [] : [needs[1] ? gx.sum(axes: axes) : nil])
     }
@@ -155,5 +150,19 @@ func biasLeakyReference(_ x: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, o
     for i in 0..<(outer * c * inner) {
         let v = x[i] + (b?[(i / inner) % c] ?? 0)
         y[i] = Swift.min(Swift.max((v > 0 ? v : v * slope) * gain, -clamp), clamp)
+    }
+}
+
+/// bias_act's local slope read off its output y: gain · (slope where y · sign(gain) <= 0), 0 where |y| reached clamp.
+struct BiasActSlopeMap: UnaryMap {
+    let slope: Float, gain: Float, sign: Float, clamp: Float?
+    @inline(__always) func vector(_ v: V) -> V {
+        let m = V(repeating: slope * gain).replacing(with: V(repeating: gain), where: v * sign .> 0)
+        guard let lim = clamp else { return m }
+        return m.replacing(with: 0, where: v .>= V(repeating: lim)).replacing(with: 0, where: v .<= V(repeating: -lim))
+    }
+    @inline(__always) func scalar(_ v: Float) -> Float {
+        if let lim = clamp, Swift.abs(v) >= lim { return 0 }
+        return v * sign > 0 ? gain : slope * gain
     }
 }

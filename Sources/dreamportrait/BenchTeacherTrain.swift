@@ -17,10 +17,11 @@ enum BenchTeacherTrain {
             Option(name: "--json", value: nil, help: "Print one JSON object per model"),
             Option(name: "--profile", value: nil, help: "Also print where each model's timed steps spend their time, by op (forward and backward)"),
             Option(name: "--profile-shapes", value: nil, help: "As --profile, one row per op and input shapes"),
-        ],
+        ] + TrainingPool.options,
         run: run)
 
     static func run(_ args: Arguments) throws {
+        try TrainingPool.configure(args)
         let runs = try args.int("--runs", default: 3, range: 1...1000)
         let unetConfig = WorldTeacherSizes.unet(crossAttentionDim: 256), vaeConfig = WorldTeacherSizes.vae
         if let dir = args.string("--configs") {

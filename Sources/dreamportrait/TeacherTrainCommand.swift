@@ -30,12 +30,13 @@ enum TeacherTrainCommand {
             Option(name: "--decoder-only", value: nil, help: "vae with --init: fine-tune the decoder only (latents, and a U-Net trained on them, stay valid)"),
             Option(name: "--checkpoint-minutes", value: "M", help: "Minutes between checkpoints", defaultValue: "5"),
             Option(name: "--fresh", value: nil, help: "Start over even if the run folder has checkpoints"),
-        ],
+        ] + TrainingPool.options,
         run: run)
 
     static let defaults: [String: (steps: Int, batch: Int)] = ["clip": (3000, 64), "judge": (3000, 64), "vae": (4000, 8), "unet": (6000, 32), "attributes": (2000, 64)]
 
     static func run(_ args: Arguments) throws {
+        try TrainingPool.configure(args)
         guard let part = args.string("--part"), let d = defaults[part] else {
             throw UsageError(message: "--part must be one of clip, judge, vae, unet, attributes", command: args.command)
         }

@@ -60,9 +60,7 @@ enum TrainCommand {
             Option(name: "--fake-score-lr", value: "LR", help: "Ours (VSD/DMD): stage 2's D-SDS compares the teacher's guided prediction with a fake score (a copy of the teacher trained online on the generator's renders at LR) instead of the injected noise (Distill/FakeScore.swift)", defaultValue: "off"),
             Option(name: "--mode-seeking-on", value: "X", help: "What --mode-seeking compares: planes (the tri-planes) or images (the rendered images; each pair then shares its camera)", defaultValue: "planes"),
             Option(name: "--quiet", value: nil, help: "No progress line"),
-            Option(name: "--pool-mib", value: "M", help: "Capacity of TensorCore's buffer pool (freed large buffers kept for reuse; it never holds more than the step's peak)", defaultValue: "4096"),
-            Option(name: "--pool-slack-mib", value: "M", help: "How far past the most ever in use at once the pool may hold freed buffers before it frees the oldest", defaultValue: "1024"),
-        ],
+        ] + TrainingPool.options,
         run: run)
 
     static func run(_ args: Arguments) throws {
@@ -82,15 +80,7 @@ enum TrainCommand {
         let seed = UInt64(try args.int("--seed", default: 0, range: 0...Int.max))
         let limit = args.string("--limit") == nil ? nil : try args.int("--limit", default: 0, range: 1...Int.max)
         let configName = args.string("--config") ?? "world128"
-        // The pool frees its buffers whenever holding them would pass the most ever handed out at once, so a large cap
-        // costs no memory; 512 MiB evicted buffers a stage-1 step needs again (world128, batch 8: 8.4 -> 4.9 s of
-        // page-fault system time per 12 steps, Gmain 8.8 -> 8.0 s, the same peak RSS).
-        BufferPool.shared.capacityBytes = try args.int("--pool-mib", default: 4096, range: 0...1 << 20) << 20
-        // Slack: TensorCore's default (64 MiB, for inference) let the phases of a world-supervised stage-0 step evict
-        // each other's buffers, so every step mapped fresh ones and the kernel zeroed them (clear_page 8% of the
-        // profile). 40 steps of world128 Grec, batch 8, one thread: 64 MiB -> 1024 MiB, system time 9.7 -> 3.0 s, step
-        // 2.05 -> 1.70 s (median), peak RSS 1.00 -> 1.36 GB; 4096 MiB gave the same as 1024.
-        BufferPool.shared.slackBytes = try args.int("--pool-slack-mib", default: 1024, range: 0...1 << 20) << 20
+        try TrainingPool.configure(args)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir) else {
             throw UsageError(message: "--data \(data): no such dataset folder or zip", command: args.command)

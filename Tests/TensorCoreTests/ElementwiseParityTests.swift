@@ -11,6 +11,7 @@ final class ElementwiseParityTests: XCTestCase {
         "softplus": { $0.softplus() }, "softplus_b2_t3": { $0.softplus(beta: 2, threshold: 3) },
         "clamp": { $0.clamp(min: -0.5, max: 0.7) }, "erf": { $0.erf() }, "pow3": { $0.pow(3) },
         "log": { $0.log() }, "sqrt": { $0.sqrt() }, "rsqrt": { $0.rsqrt() }, "pow_frac": { $0.pow(1.7) },
+        "quick_gelu": { $0.quickGELU() },
     ]
 
     func testUnaryParity() throws {

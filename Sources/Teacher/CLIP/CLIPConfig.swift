@@ -16,7 +16,7 @@ public enum CLIPActivation: String, Codable, Sendable, CaseIterable {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         switch self {
-        case .quickGELU: return x * (x * 1.702).sigmoid()
+        case .quickGELU: return x.quickGELU()
         case .gelu: return x.gelu()
         case .geluNew, .geluPytorchTanh, .geluFast: return x.gelu(approximate: .tanh)
         case .relu: return x.relu()

@@ -55,7 +55,7 @@ public let vWidth = 16
 /// erf for 16 lanes, as PyTorch's vectorised CPU erf (ATen's Vectorized<float>::erf, so GELU matches it):
 /// Abramowitz & Stegun 7.1.26, erf(x) = sign(x) · (1 - r(t) · t · e^(-x²)), t = 1 / (1 + p|x|); max absolute error
 /// 1.5e-7. Foundation.erf is a libm call per element, 10x slower.
-@inline(__always) @inlinable func verf(_ x: V) -> V {
+@_transparent @inlinable func verf(_ x: V) -> V {
     let signBit = SIMD16<UInt32>(repeating: 0x8000_0000)
     let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
     let sign = bits & signBit

@@ -74,23 +74,14 @@ extension Tensor {
     /// scalar tail uses the same lanes, so an element's value does not depend on its position.
     public func softplus(beta: Float = 1, threshold: Float = 20) -> Tensor {
         let x = self
-        let vf: (V) -> V = { v in
-            let z = v * beta
-            let r = beta == 1 ? vsoftplus(z) : vsoftplus(z) / beta
-            return r.replacing(with: v, where: z .> V(repeating: threshold))
-        }
-        return mapUnary(x, vf, { vf(V(repeating: $0))[0] })
+        return mapUnary(x, SoftplusMap(beta: beta, threshold: threshold))
             .recorded("softplus", [x]) { g, _ in
                 guard !GradMode.isEnabled else {
                     let z = x * beta
                     return [g * Tensor.where(z.gt(threshold), Tensor(scalar: 1), z.sigmoid())]
                 }
                 // First-order backward fused into one pass: g·σ(βx), or g where βx > threshold.
-                let vb: (V, V) -> V = { g, v in
-                    let z = v * beta
-                    return (g * vsigmoid(z)).replacing(with: g, where: z .> V(repeating: threshold))
-                }
-                return [mapBinary(g, x, "softplus_backward", vb, { vb(V(repeating: $0), V(repeating: $1))[0] })]
+                return [mapBinary(g, x, "softplus_backward", SoftplusBackwardMap(beta: beta, threshold: threshold))]
             }
     }
     public func relu() -> Tensor {
@@ -109,6 +100,18 @@ extension Tensor {
                 GradMode.isEnabled ? [g * (x.gt(0) * (1 - slope) + slope)]
                     : [mapBinary(g, x, "leaky_relu_backward", LeakyReLUBackwardMap(slope: slope))]
             }
+    }
+    /// CLIP's quick_gelu, x · σ(1.702x) (transformers' QuickGELUActivation), in one pass instead of three.
+    public func quickGELU() -> Tensor {
+        let x = self
+        return mapUnary(x, QuickGELUMap()).recorded("quick_gelu", [x]) { g, _ in
+            if !GradMode.isEnabled {
+                // First order: one fused pass, g · (σ(kx) + kx · σ(kx) · (1 − σ(kx))).
+                return [mapBinary(g, x, "quick_gelu_backward", QuickGELUBackwardMap())]
+            }
+            let s = (x * QuickGELUMap.k).sigmoid()
+            return [g * (s + x * QuickGELUMap.k * s * (1 - s))]
+        }
     }
     public func silu() -> Tensor {
         let x = self
@@ -257,4 +260,39 @@ struct GELUBackwardMap: BinaryMap {
     @inline(__always) func scalar(_ g: Float, _ x: Float) -> Float {
         g * ((verfScalar(x * GELUMap.r2) + 1) * 0.5 + x * Foundation.exp(x * x * -0.5) * Self.c)
     }
+}
+
+/// log(1 + e^(βx)) / β, x where βx > threshold; the scalar tail takes the same lanes.
+struct SoftplusMap: UnaryMap {
+    let beta: Float, threshold: Float
+    @inline(__always) func vector(_ v: V) -> V {
+        let z = v * beta
+        let r = beta == 1 ? vsoftplus(z) : vsoftplus(z) / beta
+        return r.replacing(with: v, where: z .> V(repeating: threshold))
+    }
+    @inline(__always) func scalar(_ x: Float) -> Float { vector(V(repeating: x))[0] }
+}
+/// g·σ(βx), g where βx > threshold.
+struct SoftplusBackwardMap: BinaryMap {
+    let beta: Float, threshold: Float
+    @inline(__always) func vector(_ g: V, _ v: V) -> V {
+        let z = v * beta
+        return (g * vsigmoid(z)).replacing(with: g, where: z .> V(repeating: threshold))
+    }
+    @inline(__always) func scalar(_ g: Float, _ x: Float) -> Float { vector(V(repeating: g), V(repeating: x))[0] }
+}
+
+/// x · σ(kx), k = 1.702, as PyTorch computes it (the product kx first, then the sigmoid, then x times it).
+struct QuickGELUMap: UnaryMap {
+    static var k: Float { 1.702 }
+    @inline(__always) func vector(_ x: V) -> V { x * vsigmoid(x * Self.k) }
+    @inline(__always) func scalar(_ x: Float) -> Float { x * vsigmoid(V(repeating: x * Self.k))[0] }
+}
+/// g · (s + kx · s · (1 − s)), s = σ(kx)
+struct QuickGELUBackwardMap: BinaryMap {
+    @inline(__always) func vector(_ g: V, _ x: V) -> V {
+        let s = vsigmoid(x * QuickGELUMap.k)
+        return g * (s + x * QuickGELUMap.k * s * (1 - s))
+    }
+    @inline(__always) func scalar(_ g: Float, _ x: Float) -> Float { vector(V(repeating: g), V(repeating: x))[0] }
 }

@@ -19,6 +19,8 @@ import Training
 
 public struct TeacherEvaluationSettings {
     public var teacher: String, judge: String, attributes: String, data: String
+    /// Reads the real images' round trip through this VAE (a diffusers vae/ folder) instead of the teacher's own.
+    public var roundTripVAE: String? = nil
     public var count = 200, steps = 50, batch = 8
     public var guidance: Float = 7.5
     public var seed: UInt64 = 0
@@ -52,6 +54,7 @@ public struct TeacherEvaluation {
     public static func run(_ s: TeacherEvaluationSettings, progress: ((Int, Int) -> Void)? = nil) throws -> TeacherEvaluation {
         let models = try loadTeacherModels(folder: s.teacher)
         let pipe = models.pipeline()
+        let vae = try s.roundTripVAE.map { try AutoencoderKL.load(folder: $0) } ?? models.vae
         let judge = try CLIPModel(folder: s.judge), tok = try CLIPTokenizer(folder: s.judge), proc = try CLIPImageProcessor(folder: s.judge)
         let classifier = try AttributeClassifier.load(s.attributes)
         let size = proc.cropHeight
@@ -77,7 +80,7 @@ public struct TeacherEvaluation {
             var parts: [Tensor] = []
             for start in stride(from: 0, to: n, by: s.batch) {
                 let x = test.images(Array(start..<Swift.min(start + s.batch, n)))
-                parts.append(((models.vae.decode(models.vae.encode(x).mean) + 1) * 0.5).clamp(min: 0, max: 1))
+                parts.append(((vae.decode(vae.encode(x).mean) + 1) * 0.5).clamp(min: 0, max: 1))
             }
             return Tensor.concat(parts, axis: 0)
         }

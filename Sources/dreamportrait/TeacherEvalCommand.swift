@@ -21,6 +21,7 @@ enum TeacherEvalCommand {
             Option(name: "--distractors", value: "K", help: "Other captions per ranking", defaultValue: "99"),
             Option(name: "--seed", value: "S", help: "Seed of samples and distractor draws", defaultValue: "0"),
             Option(name: "--out", value: "DIR", help: "Writes report.json and samples.png there"),
+            Option(name: "--vae", value: "DIR", help: "Read the real images' VAE round trip with this VAE (a diffusers vae/ folder, e.g. a vae run's export/) instead of the teacher's"),
         ],
         run: run)
 
@@ -36,12 +37,13 @@ enum TeacherEvalCommand {
         s.distractors = try args.int("--distractors", default: 99, range: 1...10_000)
         s.guidance = try args.float("--guidance", default: 7.5)
         s.seed = UInt64(try args.int("--seed", default: 0, range: 0...Int.max))
+        s.roundTripVAE = args.string("--vae")
         let bar = ProgressBar(total: s.count, start: 0, unit: "samples")
         let r = try TeacherEvaluation.run(s) { done, total in bar.update(Swift.min(done, total)) }
         bar.finish()
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try PNG.write(r.grid, to: (out as NSString).appendingPathComponent("samples.png"))
-        try writeJSONAtomically(["teacher": s.teacher, "judge": s.judge, "attributes": s.attributes, "samples": r.samples,
+        try writeJSONAtomically(["teacher": s.teacher, "round_trip_vae": s.roundTripVAE ?? "teacher's", "judge": s.judge, "attributes": s.attributes, "samples": r.samples,
                                  "candidates": r.candidates, "steps": s.steps, "guidance": Double(s.guidance), "seed": s.seed,
                                  "r_precision": r.rPrecision, "attribute_agreement": r.attributeAgreement,
                                  "attribute_agreement_real_images": r.realAttributeAgreement, "r_precision_real_images": r.realRPrecision,

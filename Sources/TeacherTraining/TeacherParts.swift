@@ -193,9 +193,18 @@ public enum TeacherParts {
             }
             try run.writeOrCheckConfig(["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
                                         "clip": clipRun, "vae": vaeRun], mustMatch: ["part", "batch", "seed", "clip", "vae"])
-            let clipFolder = (clipRun as NSString).appendingPathComponent("export"), vaeFolder = (vaeRun as NSString).appendingPathComponent("export")
-            let clip = try CLIPModel(folder: clipFolder)
-            text = CLIPTextEncoding(tokenizer: try CLIPTokenizer(folder: clipFolder), textEncoder: try clip.textEncoder(droppingLastLayers: 1))
+            let vaeFolder = (vaeRun as NSString).appendingPathComponent("export")
+            let pipelineText = (clipRun as NSString).appendingPathComponent("text_encoder/config.json")
+            if FileManager.default.fileExists(atPath: pipelineText) {
+                // A teacher pipeline folder: its text encoder as it stands (already the penultimate layer + final
+                // norm), so a U-Net can be trained on a new VAE with the shipped teacher's text conditioning.
+                text = try CLIPTextEncoding(tokenizerFolder: (clipRun as NSString).appendingPathComponent("tokenizer"),
+                                            textEncoderFolder: (clipRun as NSString).appendingPathComponent("text_encoder"))
+            } else {
+                let clipFolder = (clipRun as NSString).appendingPathComponent("export")
+                let clip = try CLIPModel(folder: clipFolder)
+                text = CLIPTextEncoding(tokenizer: try CLIPTokenizer(folder: clipFolder), textEncoder: try clip.textEncoder(droppingLastLayers: 1))
+            }
             vae = try AutoencoderKL.load(folder: vaeFolder)
             initial = nil
         }
@@ -213,7 +222,7 @@ public enum TeacherParts {
             posteriors = UNetTrainer.encodeAll(vae, bank, progress: !s.quiet)
             try saveSafeTensors(["posteriors": posteriors], to: cache)
         }
-        let config = try initial?.config ?? decodeConfig(UNet2DConditionConfig.self, s.configFile) ?? WorldTeacherSizes.unet(crossAttentionDim: text.hiddenSize)
+        let config = try initial?.config ?? decodeConfig(UNet2DConditionConfig.self, s.configFile) ?? WorldTeacherSizes.unet(crossAttentionDim: text.hiddenSize, latentChannels: vae.config.latentChannels)
         let task = try UNetTrainer(config: config, text: text, vae: vae, posteriors: posteriors, bank: bank, batch: s.batch, steps: s.steps,
                                    seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? (initial == nil ? 3e-4 : 1e-4), warmupSteps: 200, weightDecay: 0.01))
         if let initial {

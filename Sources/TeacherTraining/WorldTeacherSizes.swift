@@ -51,8 +51,10 @@ public enum WorldTeacherSizes {
 
     /// U-Net on 16×16×4 latents: 64/128/256 channels, cross-attention (heads of 32) at 16² and 8², a plain
     /// block at 4², a cross-attention mid block, text states of `crossAttentionDim`.
-    public static func unet(crossAttentionDim: Int) -> UNet2DConditionConfig {
+    public static func unet(crossAttentionDim: Int, latentChannels: Int = 4) -> UNet2DConditionConfig {
         var c = UNet2DConditionConfig()
+        c.inChannels = latentChannels
+        c.outChannels = latentChannels
         c.sampleSize = imageSize / 4
         c.downBlockTypes = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]
         c.upBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]

@@ -24,7 +24,7 @@ enum TeacherTrainCommand {
             Option(name: "--lr", value: "X", help: "Peak learning rate", defaultValue: "per part"),
             Option(name: "--seed", value: "S", help: "Seed (judge: use another than clip's)", defaultValue: "0 (judge 1)"),
             Option(name: "--config", value: "FILE.json", help: "The part's model config (HF/diffusers config.json format)"),
-            Option(name: "--clip", value: "RUN", help: "unet: the finished clip run"),
+            Option(name: "--clip", value: "RUN", help: "unet: the finished clip run, or a teacher pipeline folder (its text encoder and tokenizer)"),
             Option(name: "--vae", value: "RUN", help: "unet: the finished vae run"),
             Option(name: "--init", value: "DIR", help: "vae: continue from a trained VAE (a vae/ folder, or a teacher pipeline folder); unet: continue a teacher pipeline folder's U-Net with its text encoder and VAE"),
             Option(name: "--decoder-only", value: nil, help: "vae with --init: fine-tune the decoder only (latents, and a U-Net trained on them, stay valid)"),

@@ -199,6 +199,14 @@ final class TeacherTrainingTests: XCTestCase {
             let moved = initialUNet.filter { continued[$0.0]!.toArray() != $0.1.toArray() }.count
             if lr == 0 { XCTAssertEqual(moved, 0, "lr 0 keeps the --init U-Net") } else { XCTAssertGreaterThan(moved, 10, "the continued U-Net trains") }
         }
+        // --clip PIPELINE: a U-Net on a vae run, conditioned by a teacher pipeline's text encoder exactly as it stands.
+        var onPipeline = try settings("unet-pipeline-text", steps: 1, batch: 4)
+        onPipeline.clipRun = unet.out + "/export"; onPipeline.vaeRun = straight.out; onPipeline.configFile = unet.configFile
+        try TeacherParts.runUNet(onPipeline)
+        let sourceText = try loadTeacherModels(folder: unet.out + "/export").text.textEncoder.namedParameters()
+        let keptText = Dictionary(uniqueKeysWithValues: try loadTeacherModels(folder: onPipeline.out + "/export").text.textEncoder.namedParameters())
+        XCTAssertEqual(keptText.count, sourceText.count)
+        for (k, t) in sourceText { XCTAssertEqual(keptText[k]?.toArray(), t.toArray(), "text encoder \(k)") }
         var both = try settings("unet-init-bad", steps: 1, batch: 4)
         both.initFolder = unet.out + "/export"; both.configFile = unet.configFile
         XCTAssertThrowsError(try TeacherParts.runUNet(both)) { XCTAssertTrue("\($0)".contains("--init"), "\($0)") }
@@ -215,6 +223,16 @@ final class TeacherTrainingTests: XCTestCase {
         XCTAssertEqual(r.candidates, 3)
         for v in [r.rPrecision, r.attributeAgreement, r.realAttributeAgreement, r.realRPrecision] { XCTAssertTrue((0...1).contains(v)) }
         for v in [r.rPrecision, r.realRPrecision] { XCTAssertEqual(v * Double(r.samples), (v * Double(r.samples)).rounded(), accuracy: 1e-9, "k of \(r.samples)") }
+        XCTAssertTrue((0...1).contains(r.roundTripRPrecision))
+        XCTAssertGreaterThan(r.roundTripAttributes.stated, 0)
+        // --vae with the pipeline's own VAE folder reads the same round trip; another VAE reads its own.
+        e.roundTripVAE = unet.out + "/export/vae"
+        let same = try TeacherEvaluation.run(e)
+        XCTAssertEqual(same.roundTripRPrecision, r.roundTripRPrecision)
+        XCTAssertEqual(same.roundTripAttributes.percent, r.roundTripAttributes.percent)
+        XCTAssertEqual(same.rPrecision, r.rPrecision, "the samples do not depend on --vae")
+        e.roundTripVAE = straight.out + "/missing"
+        XCTAssertThrowsError(try TeacherEvaluation.run(e)) { XCTAssertTrue("\($0)".contains("missing"), "\($0)") }
     }
 
     /// The retrieval ceiling of a reader of the 43 attributes: 1/k where k images of the group fit the caption.

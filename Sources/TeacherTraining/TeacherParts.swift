@@ -26,6 +26,8 @@ public struct TeacherRunSettings {
     public var initFolder: String? = nil
     /// vae: with initFolder, train the decoder only (the latent space and its scaling factor stay).
     public var decoderOnly = false
+    /// vae: add the patch-adversarial term (nil: reconstruction and KL only).
+    public var adversarial: AdversarialSettings? = nil
     public var checkpointSeconds: Double = 300
     public var limit: Int? = nil
     /// attributes: the classifier's input size (the others take theirs from their model configs).
@@ -127,18 +129,25 @@ public enum TeacherParts {
         let initFolder = s.initFolder.map { f in
             FileManager.default.fileExists(atPath: (f as NSString).appendingPathComponent("vae/config.json")) ? (f as NSString).appendingPathComponent("vae") : f
         }
-        try run.writeOrCheckConfig(["part": "vae", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
-                                    "init": initFolder ?? "none", "decoder_only": s.decoderOnly],
-                                   mustMatch: ["part", "batch", "seed", "init", "decoder_only"])
+        var config: [String: Any] = ["part": "vae", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
+                                     "init": initFolder ?? "none", "decoder_only": s.decoderOnly]
+        if let a = s.adversarial {
+            config.merge(["adversarial_weight": Double(a.weight), "adversarial_start": a.start, "adversarial_lr": a.lr ?? 0]) { $1 }
+        }
+        // The adversarial keys are absent without the term, so a run is resumed only with the settings it began with.
+        try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "init", "decoder_only",
+                                                       "adversarial_weight", "adversarial_start", "adversarial_lr"])
         let initial = try initFolder.map { try AutoencoderKL.load(folder: $0) }
-        let config = try initial?.config ?? decodeConfig(AutoencoderKLConfig.self, s.configFile) ?? WorldTeacherSizes.vae
+        let modelConfig = try initial?.config ?? decodeConfig(AutoencoderKLConfig.self, s.configFile) ?? WorldTeacherSizes.vae
         log("loading the training split of \(s.data)", s.quiet)
-        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: config.sampleSize, limit: s.limit, progress: !s.quiet)
-        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: config.sampleSize, limit: 500)
-        let task = try VAETrainer(config: config, initial: initial, decoderOnly: s.decoderOnly, bank: bank, batch: s.batch,
+        let bank = try WorldImageBank(dataset: s.data, split: .train, resolution: modelConfig.sampleSize, limit: s.limit, progress: !s.quiet)
+        let test = try WorldImageBank(dataset: s.data, split: .test, resolution: modelConfig.sampleSize, limit: 500)
+        let task = try VAETrainer(config: modelConfig, initial: initial, decoderOnly: s.decoderOnly, bank: bank, batch: s.batch,
                                   steps: s.steps, seed: s.seed,
-                                  optimiser: OptimiserSettings(lr: s.lr ?? (s.decoderOnly ? 1e-4 : 1e-3), warmupSteps: 100, weightDecay: 0))
+                                  optimiser: OptimiserSettings(lr: s.lr ?? (s.decoderOnly ? 1e-4 : 1e-3), warmupSteps: 100, weightDecay: 0),
+                                  adversarial: s.adversarial)
         var report: [String: Any] = ["part": "vae", "decoder_only": s.decoderOnly]
+        if let a = s.adversarial { report["adversarial_weight"] = Double(a.weight) }
         if let initFolder, run.latestCheckpointPath() == nil {
             let before = task.psnr(test, count: 500)
             log(String(format: "%@: held-out PSNR %.2f dB before training", initFolder, before), s.quiet)

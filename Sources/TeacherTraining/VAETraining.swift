@@ -1,7 +1,8 @@
 // The teacher's auto-encoder (AutoencoderKL, diffusers layout) trained on world images: reconstruction
 // loss L1 + L2 on [-1, 1] pixels of a posterior sample, plus the KL term with weight 1e-6 relative to a
-// per-image reconstruction sum (Stable Diffusion's autoencoder recipe without the perceptual and adversarial terms,
-// which the smooth synthetic images do not need). Samples: originals above reconstructions.
+// per-image reconstruction sum (Stable Diffusion's autoencoder recipe without its perceptual term), and optionally
+// its patch-adversarial term (PatchDiscriminator.swift: hinge loss, adaptive weight; `adversarial`). Samples:
+// originals above reconstructions.
 // Decoder-only fine-tuning (Stability's sd-vae-ft-mse recipe): from a trained VAE, the encoder and quant_conv frozen,
 // so the latent space, and every U-Net trained on it, stays valid while the reconstructions improve.
 import Codecs
@@ -9,6 +10,17 @@ import Foundation
 import Teacher
 import TensorCore
 import Training
+
+/// The patch-adversarial term's settings (SD's autoencoder: disc_weight 0.5, the same Adam as the autoencoder's).
+public struct AdversarialSettings: Equatable {
+    /// The weight on the adaptive λ (taming's disc_weight).
+    public var weight: Float = 0.5
+    /// The decoder feels the term from this step on; D trains from step 0 (taming's disc_start, for both).
+    public var start: Int = 500
+    /// D's peak learning rate (nil: the autoencoder's).
+    public var lr: Double? = nil
+    public init(weight: Float = 0.5, start: Int = 500, lr: Double? = nil) { self.weight = weight; self.start = start; self.lr = lr }
+}
 
 public final class VAETrainer: TrainingTask {
     public let title = "teacher vae"
@@ -20,11 +32,22 @@ public final class VAETrainer: TrainingTask {
     /// Only `decoder.*` and `post_quant_conv.*` train (the KL term, a function of the encoder alone, is left out).
     public let decoderOnly: Bool
     public var itemsPerStep: Int { data.size }
+    public let adversarial: AdversarialSettings?
+    public let discriminator: PatchDiscriminator?
+    let discriminatorAdam: Adam?
 
     /// - Parameter initial: a trained VAE to continue from (its config), instead of a fresh one of `config`.
     public init(config: AutoencoderKLConfig, initial: AutoencoderKL? = nil, decoderOnly: Bool = false, bank: WorldImageBank,
-                batch: Int, steps: Int, seed: UInt64, optimiser: OptimiserSettings) throws {
+                batch: Int, steps: Int, seed: UInt64, optimiser: OptimiserSettings, adversarial: AdversarialSettings? = nil) throws {
         model = try initial ?? AutoencoderKL(config: config, rng: RandomGenerator(seed: seed))
+        self.adversarial = adversarial
+        if let adversarial {
+            let d = PatchDiscriminator(inChannels: config.inChannels, rng: RandomGenerator(seed: seed &+ 0xD15C))
+            discriminator = d
+            discriminatorAdam = Adam(d.namedParameters(), lr: adversarial.lr ?? optimiser.lr, betas: (0.5, 0.9), eps: 1e-8)
+        } else {
+            discriminator = nil; discriminatorAdam = nil
+        }
         self.decoderOnly = decoderOnly
         data = WorldBatches(bank: bank, size: batch, steps: steps, seed: seed)
         self.optimiser = optimiser
@@ -48,17 +71,52 @@ public final class VAETrainer: TrainingTask {
         let l1 = diff.abs().mean(), l2 = (diff * diff).mean()
         let kl = posterior.kl().mean()
         // KL per image weighted as Stable Diffusion's (its reconstruction term is a per-image sum; ours is a mean).
-        let loss = decoderOnly ? l1 + l2 : l1 + l2 + kl * (klWeight / Float(x.count / idx.count))
-        let value = try optimise(loss, name: "loss/vae", model: model, adam: adam, lr: optimiser.rate(step: step, total: data.steps), step: step)
+        var loss = decoderOnly ? l1 + l2 : l1 + l2 + kl * (klWeight / Float(x.count / idx.count))
+        let lr = optimiser.rate(step: step, total: data.steps)
+        var logged: [String: Double] = [:]
+        if let adversarial, let discriminator, let discriminatorAdam {
+            // Decoder: + λ·(−mean D(x̂)), λ adaptive and constant within the step (D's parameters get this
+            // backward's gradient too, and it is zeroed before D's own step below).
+            let fake = discriminator(recon)
+            let gLoss = AdversarialTerm.generatorLoss(fake)
+            if step >= adversarial.start {
+                let lambda = AdversarialTerm.lambda(recon: recon, reconstructionLoss: l1 + l2, adversarialLoss: gLoss,
+                                                    weight: adversarial.weight)
+                loss = loss + gLoss * lambda
+                logged["adv/lambda"] = Double(lambda)
+            }
+            logged["loss/g_adv"] = Double(gLoss.item())
+            let value = try optimise(loss, name: "loss/vae", model: model, adam: adam, lr: lr, step: step)
+            // D: hinge loss on the real images and the (detached) reconstructions of this step.
+            let dLoss = AdversarialTerm.discriminatorLoss(real: discriminator(x), fake: discriminator(recon.detach()))
+            let dLR = (adversarial.lr ?? optimiser.lr) / optimiser.lr * lr
+            logged["loss/d"] = try optimise(dLoss, name: "loss/d", model: discriminator, adam: discriminatorAdam, lr: dLR, step: step)
+            logged["loss/vae"] = value
+        } else {
+            logged["loss/vae"] = try optimise(loss, name: "loss/vae", model: model, adam: adam, lr: lr, step: step)
+        }
         let mse = Double(l2.item()) / 4 // [-1, 1] -> [0, 1]
-        return ["loss/vae": value, "loss/l1": Double(l1.item()), "psnr": -10 * log10(Swift.max(mse, 1e-12)), "kl": Double(kl.item())]
+        return logged.merging(["loss/l1": Double(l1.item()), "psnr": -10 * log10(Swift.max(mse, 1e-12)), "kl": Double(kl.item())]) { $1 }
     }
 
     public func checkpoint() throws -> (files: [String: [String: Tensor]], state: [String: Any]) {
-        (checkpointFiles(["model": model], adam), ["part": "vae"])
+        var files = checkpointFiles(["model": model], adam)
+        if let discriminator, let discriminatorAdam {
+            files["discriminator"] = discriminator.stateDict()
+            files["discriminator_adam"] = discriminatorAdam.stateDict()
+        }
+        return (files, ["part": "vae"])
     }
 
-    public func restore(_ c: Checkpoint) throws { try restoreFiles(c, ["model": model], adam) }
+    public func restore(_ c: Checkpoint) throws {
+        try restoreFiles(c, ["model": model], adam)
+        guard let discriminator, let discriminatorAdam else { return }
+        guard let d = c.files["discriminator"], let da = c.files["discriminator_adam"] else {
+            throw FileError(path: "checkpoint at step \(c.step)", message: "has no discriminator or discriminator_adam file (a run without --adversarial-weight)")
+        }
+        try discriminator.load(d)
+        try discriminatorAdam.loadStateDict(da)
+    }
 
     /// Mean PSNR (dB, [0, 1] range) of posterior-mean reconstructions of `count` images of `bank`.
     public func psnr(_ bank: WorldImageBank, count: Int) -> Double {

@@ -28,6 +28,9 @@ enum TeacherTrainCommand {
             Option(name: "--vae", value: "RUN", help: "unet: the finished vae run"),
             Option(name: "--init", value: "DIR", help: "vae: continue from a trained VAE (a vae/ folder, or a teacher pipeline folder); unet: continue a teacher pipeline folder's U-Net with its text encoder and VAE"),
             Option(name: "--decoder-only", value: nil, help: "vae with --init: fine-tune the decoder only (latents, and a U-Net trained on them, stay valid)"),
+            Option(name: "--adversarial-weight", value: "W", help: "vae: add Stable Diffusion's patch-adversarial term (PatchGAN, hinge loss) at this weight on its adaptive λ (SD: 0.5)", defaultValue: "off"),
+            Option(name: "--adversarial-start", value: "N", help: "vae: the decoder feels the adversarial term from step N (the discriminator trains from step 0)", defaultValue: "500"),
+            Option(name: "--adversarial-lr", value: "X", help: "vae: the discriminator's peak learning rate", defaultValue: "the VAE's"),
             Option(name: "--checkpoint-minutes", value: "M", help: "Minutes between checkpoints", defaultValue: "5"),
             Option(name: "--fresh", value: nil, help: "Start over even if the run folder has checkpoints"),
         ] + TrainingPool.options,
@@ -51,6 +54,16 @@ enum TeacherTrainCommand {
         if args.string("--lr") != nil { s.lr = Double(try args.float("--lr", default: 0)) }
         s.initFolder = args.string("--init")
         s.decoderOnly = args.flag("--decoder-only")
+        if args.string("--adversarial-weight") != nil {
+            guard part == "vae" else { throw UsageError(message: "--adversarial-weight is for --part vae", command: args.command) }
+            var a = AdversarialSettings(weight: try args.float("--adversarial-weight", default: 0.5),
+                                        start: try args.int("--adversarial-start", default: 500, range: 0...10_000_000))
+            guard a.weight > 0, a.weight.isFinite else { throw UsageError(message: "--adversarial-weight must be a positive number", command: args.command) }
+            if args.string("--adversarial-lr") != nil { a.lr = Double(try args.float("--adversarial-lr", default: 0)) }
+            s.adversarial = a
+        } else if args.string("--adversarial-start") != nil || args.string("--adversarial-lr") != nil {
+            throw UsageError(message: "--adversarial-start and --adversarial-lr go with --adversarial-weight", command: args.command)
+        }
         if (part != "vae" && s.decoderOnly) || (part != "vae" && part != "unet" && s.initFolder != nil) {
             throw UsageError(message: s.decoderOnly ? "--decoder-only is for --part vae" : "--init is for --part vae and --part unet", command: args.command)
         }

@@ -19,7 +19,7 @@ final class TeacherTrainingTests: XCTestCase {
         return dir
     }()
 
-    func writeConfig<C: Encodable>(_ c: C, _ name: String) throws -> String {
+    static func writeConfig<C: Encodable>(_ c: C, _ name: String) throws -> String {
         let path = try temporaryFolder("cfg") + "/\(name).json"
         try JSONEncoder().encode(c).write(to: URL(fileURLWithPath: path))
         return path
@@ -34,14 +34,14 @@ final class TeacherTrainingTests: XCTestCase {
         return c
     }
 
-    func tinyVAE() -> AutoencoderKLConfig {
+    static func tinyVAE() -> AutoencoderKLConfig {
         var c = WorldTeacherSizes.vae
         c.downBlockTypes = ["DownEncoderBlock2D", "DownEncoderBlock2D"]; c.upBlockTypes = ["UpDecoderBlock2D", "UpDecoderBlock2D"]
         c.blockOutChannels = [8, 16]; c.normNumGroups = 4; c.sampleSize = 32
         return c
     }
 
-    func settings(_ tag: String, steps: Int, batch: Int) throws -> TeacherRunSettings {
+    static func settings(_ tag: String, steps: Int, batch: Int) throws -> TeacherRunSettings {
         var s = TeacherRunSettings(data: TeacherTrainingTests.world, out: try temporaryFolder(tag), steps: steps, batch: batch, seed: 3)
         s.quiet = true
         return s
@@ -67,8 +67,8 @@ final class TeacherTrainingTests: XCTestCase {
     }
 
     func testCLIPTrainsAndExportsToATransformersFolder() throws {
-        var s = try settings("clip", steps: 6, batch: 8)
-        s.configFile = try writeConfig(tinyCLIP(), "clip")
+        var s = try Self.settings("clip", steps: 6, batch: 8)
+        s.configFile = try Self.writeConfig(tinyCLIP(), "clip")
         let results = try TeacherParts.runCLIP(s, judge: false)
         XCTAssertEqual(results.map(\.style), ["celebatext", "ood"])
         let heldOut = try WorldImageBank(dataset: s.data, split: .test, resolution: 32).count
@@ -99,8 +99,8 @@ final class TeacherTrainingTests: XCTestCase {
     /// The judge: contrastive loss plus the auxiliary attribute heads (image: ground truth; text: what the caption
     /// states), checkpointed with the run and left out of the export, which stays a plain CLIPModel folder.
     func testJudgeLearnsAttributeHeadsAndExportsAPlainCLIP() throws {
-        var s = try settings("judge", steps: 4, batch: 8)
-        s.configFile = try writeConfig(tinyCLIP(), "judge")
+        var s = try Self.settings("judge", steps: 4, batch: 8)
+        s.configFile = try Self.writeConfig(tinyCLIP(), "judge")
         try TeacherParts.runCLIP(s, judge: true)
         let log = TrainingLog.read(path: s.out + "/log.jsonl")
         let image = log.compactMap { $0.values["loss/attributes_image"] }, text = log.compactMap { $0.values["loss/attributes_text"] }
@@ -127,11 +127,11 @@ final class TeacherTrainingTests: XCTestCase {
     }
 
     func testVAEDecoderOnlyFineTuneKeepsTheLatentSpace() throws {
-        var base = try settings("vae-base", steps: 2, batch: 4)
-        base.configFile = try writeConfig(tinyVAE(), "vae")
+        var base = try Self.settings("vae-base", steps: 2, batch: 4)
+        base.configFile = try Self.writeConfig(Self.tinyVAE(), "vae")
         try TeacherParts.runVAE(base)
         let initial = try AutoencoderKL.load(folder: base.out + "/export")
-        var ft = try settings("vae-ft", steps: 3, batch: 4)
+        var ft = try Self.settings("vae-ft", steps: 3, batch: 4)
         ft.initFolder = base.out + "/export"
         ft.decoderOnly = true
         ft.lr = 1e-2
@@ -150,16 +150,16 @@ final class TeacherTrainingTests: XCTestCase {
         XCTAssertNotNil(report["psnr_heldout_db_before"] as? Double)
         XCTAssertEqual(report["decoder_only"] as? Bool, true)
         // --decoder-only needs a VAE to start from.
-        var bad = try settings("vae-bad", steps: 1, batch: 4)
+        var bad = try Self.settings("vae-bad", steps: 1, batch: 4)
         bad.decoderOnly = true
         XCTAssertThrowsError(try TeacherParts.runVAE(bad)) { XCTAssertTrue("\($0)".contains("--init"), "\($0)") }
     }
 
     func testVAEResumesBitForBitAndTheWholeTeacherExports() throws {
-        var straight = try settings("vae-a", steps: 4, batch: 4)
-        straight.configFile = try writeConfig(tinyVAE(), "vae")
+        var straight = try Self.settings("vae-a", steps: 4, batch: 4)
+        straight.configFile = try Self.writeConfig(Self.tinyVAE(), "vae")
         try TeacherParts.runVAE(straight)
-        var split = try settings("vae-b", steps: 2, batch: 4)
+        var split = try Self.settings("vae-b", steps: 2, batch: 4)
         split.configFile = straight.configFile
         try TeacherParts.runVAE(split)
         split.steps = 4
@@ -171,16 +171,16 @@ final class TeacherTrainingTests: XCTestCase {
         for (k, t) in a.files["adam"]! { XCTAssertEqual(t.toArray(), b.files["adam"]![k]!.toArray(), "adam \(k) after 2 + resume + 2") }
 
         // U-Net on top of a clip run and this VAE; the exported pipeline loads and samples.
-        var clip = try settings("clip-for-unet", steps: 2, batch: 8)
-        clip.configFile = try writeConfig(tinyCLIP(), "clip")
+        var clip = try Self.settings("clip-for-unet", steps: 2, batch: 8)
+        clip.configFile = try Self.writeConfig(tinyCLIP(), "clip")
         try TeacherParts.runCLIP(clip, judge: false)
-        var unet = try settings("unet", steps: 3, batch: 4)
+        var unet = try Self.settings("unet", steps: 3, batch: 4)
         unet.clipRun = clip.out; unet.vaeRun = straight.out
         var cfg = WorldTeacherSizes.unet(crossAttentionDim: 32)
         cfg.sampleSize = 16; cfg.blockOutChannels = [16, 32]; cfg.normNumGroups = 8
         cfg.downBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"]; cfg.upBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"]
         cfg.attentionHeadDim = .many([1, 2])
-        unet.configFile = try writeConfig(cfg, "unet")
+        unet.configFile = try Self.writeConfig(cfg, "unet")
         try TeacherParts.runUNet(unet)
         let pipe = try loadPipeline(folder: unet.out + "/export")
         let img = try pipe(prompts: ["A smiling woman."], height: 32, width: 32, steps: 2, guidanceScale: 7.5, seed: 1)
@@ -192,7 +192,7 @@ final class TeacherTrainingTests: XCTestCase {
         // continued export is the initial U-Net exactly (its weights were the starting point); at a real lr it moves.
         let initialUNet = try loadTeacherModels(folder: unet.out + "/export").unet.namedParameters()
         for (tag, lr) in [("unet-init-0", 0.0), ("unet-init", 1e-3)] {
-            var more = try settings(tag, steps: 2, batch: 4)
+            var more = try Self.settings(tag, steps: 2, batch: 4)
             more.initFolder = unet.out + "/export"; more.lr = lr
             try TeacherParts.runUNet(more)
             let continued = Dictionary(uniqueKeysWithValues: try loadTeacherModels(folder: more.out + "/export").unet.namedParameters())
@@ -200,19 +200,19 @@ final class TeacherTrainingTests: XCTestCase {
             if lr == 0 { XCTAssertEqual(moved, 0, "lr 0 keeps the --init U-Net") } else { XCTAssertGreaterThan(moved, 10, "the continued U-Net trains") }
         }
         // --clip PIPELINE: a U-Net on a vae run, conditioned by a teacher pipeline's text encoder exactly as it stands.
-        var onPipeline = try settings("unet-pipeline-text", steps: 1, batch: 4)
+        var onPipeline = try Self.settings("unet-pipeline-text", steps: 1, batch: 4)
         onPipeline.clipRun = unet.out + "/export"; onPipeline.vaeRun = straight.out; onPipeline.configFile = unet.configFile
         try TeacherParts.runUNet(onPipeline)
         let sourceText = try loadTeacherModels(folder: unet.out + "/export").text.textEncoder.namedParameters()
         let keptText = Dictionary(uniqueKeysWithValues: try loadTeacherModels(folder: onPipeline.out + "/export").text.textEncoder.namedParameters())
         XCTAssertEqual(keptText.count, sourceText.count)
         for (k, t) in sourceText { XCTAssertEqual(keptText[k]?.toArray(), t.toArray(), "text encoder \(k)") }
-        var both = try settings("unet-init-bad", steps: 1, batch: 4)
+        var both = try Self.settings("unet-init-bad", steps: 1, batch: 4)
         both.initFolder = unet.out + "/export"; both.configFile = unet.configFile
         XCTAssertThrowsError(try TeacherParts.runUNet(both)) { XCTAssertTrue("\($0)".contains("--init"), "\($0)") }
 
         // The evaluation runs on these tiny parts (the figures mean nothing here; their ranges and counts do).
-        var attr = try settings("attr-for-eval", steps: 2, batch: 4)
+        var attr = try Self.settings("attr-for-eval", steps: 2, batch: 4)
         attr.imageSize = 32
         try TeacherParts.runAttributes(attr)
         var e = TeacherEvaluationSettings(teacher: unet.out + "/export", judge: clip.out + "/export",

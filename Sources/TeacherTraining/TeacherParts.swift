@@ -184,18 +184,28 @@ public enum TeacherParts {
 
     /// The U-Net, conditioned by the clip run's text tower (penultimate layer + final norm) on the vae run's latents;
     /// or, with `initFolder` (a teacher pipeline folder), that pipeline's U-Net trained further with its own text
-    /// encoder and VAE (a fresh optimiser and warm-up: a longer schedule for a teacher already shipped).
+    /// encoder and VAE (a fresh optimiser and warm-up: a longer schedule for a teacher already shipped), or with
+    /// `vaeRun` as well on that run's VAE instead (a VAE fine-tuned from the pipeline's, whose latents moved a little).
     public static func runUNet(_ s: TeacherRunSettings) throws {
         if s.initFolder != nil && s.configFile != nil {
             throw FileError(path: s.configFile!, message: "--config and --init: a U-Net continued with --init keeps its own config")
         }
         let run = try RunFolder(path: s.out)
-        let text: CLIPTextEncoding, vae: AutoencoderKL, initial: UNet2DConditionModel?
+        let text: CLIPTextEncoding, initial: UNet2DConditionModel?
+        var vae: AutoencoderKL
         if let initFolder = s.initFolder {
-            try run.writeOrCheckConfig(["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
-                                        "init": initFolder], mustMatch: ["part", "batch", "seed", "init"])
+            var config: [String: Any] = ["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps, "init": initFolder]
+            if let vaeRun = s.vaeRun { config["vae"] = vaeRun }
+            try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "init", "vae"])
             let models = try loadTeacherModels(folder: initFolder)
             (text, vae, initial) = (models.text, models.vae, models.unet)
+            if let vaeRun = s.vaeRun {
+                let folder = (vaeRun as NSString).appendingPathComponent("export")
+                vae = try AutoencoderKL.load(folder: folder)
+                guard vae.config.latentChannels == models.unet.config.inChannels else {
+                    throw FileError(path: folder, message: "has \(vae.config.latentChannels) latent channels; the U-Net of \(initFolder) takes \(models.unet.config.inChannels)")
+                }
+            }
         } else {
             guard let clipRun = s.clipRun, let vaeRun = s.vaeRun else {
                 throw FileError(path: s.out, message: "the unet part needs --clip RUN and --vae RUN (finished clip and vae runs), or --init PIPELINE")

@@ -25,7 +25,7 @@ enum TeacherTrainCommand {
             Option(name: "--seed", value: "S", help: "Seed (judge: use another than clip's)", defaultValue: "0 (judge 1)"),
             Option(name: "--config", value: "FILE.json", help: "The part's model config (HF/diffusers config.json format)"),
             Option(name: "--clip", value: "RUN", help: "unet: the finished clip run, or a teacher pipeline folder (its text encoder and tokenizer)"),
-            Option(name: "--vae", value: "RUN", help: "unet: the finished vae run"),
+            Option(name: "--vae", value: "RUN", help: "unet: the finished vae run (with --init: instead of the pipeline's VAE)"),
             Option(name: "--init", value: "DIR", help: "vae: continue from a trained VAE (a vae/ folder, or a teacher pipeline folder); unet: continue a teacher pipeline folder's U-Net with its text encoder and VAE"),
             Option(name: "--decoder-only", value: nil, help: "vae with --init: fine-tune the decoder only (latents, and a U-Net trained on them, stay valid)"),
             Option(name: "--adversarial-weight", value: "W", help: "vae: add Stable Diffusion's patch-adversarial term (PatchGAN, hinge loss) at this weight on its adaptive λ (SD: 0.5)", defaultValue: "off"),
@@ -67,8 +67,8 @@ enum TeacherTrainCommand {
         if (part != "vae" && s.decoderOnly) || (part != "vae" && part != "unet" && s.initFolder != nil) {
             throw UsageError(message: s.decoderOnly ? "--decoder-only is for --part vae" : "--init is for --part vae and --part unet", command: args.command)
         }
-        if part == "unet" && s.initFolder != nil && (s.clipRun != nil || s.vaeRun != nil) {
-            throw UsageError(message: "--part unet takes either --init PIPELINE (its text encoder and VAE) or --clip RUN --vae RUN, not both", command: args.command)
+        if part == "unet" && s.initFolder != nil && s.clipRun != nil {
+            throw UsageError(message: "--part unet takes either --init PIPELINE (its text encoder, and its VAE unless --vae RUN) or --clip RUN --vae RUN, not --init with --clip", command: args.command)
         }
         s.checkpointSeconds = 60 * Double(try args.int("--checkpoint-minutes", default: 5, range: 1...10_000))
         Interrupt.install(message: "finishing the step in flight, then checkpointing and exporting")

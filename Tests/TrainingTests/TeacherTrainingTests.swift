@@ -210,6 +210,26 @@ final class TeacherTrainingTests: XCTestCase {
         var both = try Self.settings("unet-init-bad", steps: 1, batch: 4)
         both.initFolder = unet.out + "/export"; both.configFile = unet.configFile
         XCTAssertThrowsError(try TeacherParts.runUNet(both)) { XCTAssertTrue("\($0)".contains("--init"), "\($0)") }
+        // --init PIPELINE --vae RUN: the pipeline's U-Net (kept exactly at lr 0) and text encoder on another VAE, which
+        // the export carries; a VAE whose latent channels the U-Net does not take is refused by its folder.
+        var otherVAE = try Self.settings("vae-other", steps: 1, batch: 4)
+        otherVAE.configFile = straight.configFile; otherVAE.seed = 9
+        try TeacherParts.runVAE(otherVAE)
+        var onOther = try Self.settings("unet-init-other-vae", steps: 1, batch: 4)
+        onOther.initFolder = unet.out + "/export"; onOther.vaeRun = otherVAE.out; onOther.lr = 0
+        try TeacherParts.runUNet(onOther)
+        let exported = try loadTeacherModels(folder: onOther.out + "/export")
+        let otherWeights = Dictionary(uniqueKeysWithValues: try AutoencoderKL.load(folder: otherVAE.out + "/export").namedParameters())
+        for (k, t) in exported.vae.namedParameters() { XCTAssertEqual(t.toArray(), otherWeights[k]?.toArray(), "vae \(k) is the --vae run's") }
+        let kept = Dictionary(uniqueKeysWithValues: exported.unet.namedParameters())
+        for (k, t) in initialUNet { XCTAssertEqual(kept[k]?.toArray(), t.toArray(), "unet \(k) at lr 0") }
+        var wide = Self.tinyVAE(); wide.latentChannels = 8
+        var wideVAE = try Self.settings("vae-wide", steps: 1, batch: 4)
+        wideVAE.configFile = try Self.writeConfig(wide, "vae-wide")
+        try TeacherParts.runVAE(wideVAE)
+        var onWide = try Self.settings("unet-init-wide-vae", steps: 1, batch: 4)
+        onWide.initFolder = unet.out + "/export"; onWide.vaeRun = wideVAE.out
+        XCTAssertThrowsError(try TeacherParts.runUNet(onWide)) { XCTAssertTrue("\($0)".contains("vae-wide") && "\($0)".contains("8 latent channels"), "\($0)") }
 
         // The evaluation runs on these tiny parts (the figures mean nothing here; their ranges and counts do).
         var attr = try Self.settings("attr-for-eval", steps: 2, batch: 4)

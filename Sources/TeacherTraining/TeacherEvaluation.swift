@@ -112,7 +112,9 @@ public struct TeacherEvaluation {
         let r = AttributeAccuracy.count(prompts: captions, probabilities: realProbs)
         let v = AttributeAccuracy.count(prompts: captions, probabilities: tripProbs)
         let shown = Swift.min(8, n)
+        // Rows: the teacher's samples, the real images after the VAE, the real images.
         let grid = ContactSheet.make(TeacherImages.images(all.slice(axis: 0, start: 0, end: shown) * 2 - 1)
+                                        + TeacherImages.images(roundTrip.slice(axis: 0, start: 0, end: shown) * 2 - 1)
                                         + TeacherImages.images(test.images(Array(0..<shown))), columns: shown)
         return TeacherEvaluation(rPrecision: rPrecision(imageEmbeds), sampleAttributes: a, realAttributes: r,
                                  realRPrecision: rPrecision(realEmbeds), roundTripAttributes: v,

@@ -26,6 +26,8 @@ public struct TeacherRunSettings {
     public var initFolder: String? = nil
     /// vae: with initFolder, train the decoder only (the latent space and its scaling factor stay).
     public var decoderOnly = false
+    /// unet: train the text encoder with the U-Net (nil: frozen).
+    public var textTraining: TextEncoderTraining? = nil
     /// vae: add the patch-adversarial term (nil: reconstruction and KL only).
     public var adversarial: AdversarialSettings? = nil
     public var checkpointSeconds: Double = 300
@@ -196,7 +198,8 @@ public enum TeacherParts {
         if let initFolder = s.initFolder {
             var config: [String: Any] = ["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps, "init": initFolder]
             if let vaeRun = s.vaeRun { config["vae"] = vaeRun }
-            try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "init", "vae"])
+            if let t = s.textTraining { config.merge(["text_lr_multiplier": t.lrMultiplier, "text_attribute_weight": Double(t.attributeWeight)]) { $1 } }
+            try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "init", "vae", "text_lr_multiplier", "text_attribute_weight"])
             let models = try loadTeacherModels(folder: initFolder)
             (text, vae, initial) = (models.text, models.vae, models.unet)
             if let vaeRun = s.vaeRun {
@@ -210,8 +213,10 @@ public enum TeacherParts {
             guard let clipRun = s.clipRun, let vaeRun = s.vaeRun else {
                 throw FileError(path: s.out, message: "the unet part needs --clip RUN and --vae RUN (finished clip and vae runs), or --init PIPELINE")
             }
-            try run.writeOrCheckConfig(["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
-                                        "clip": clipRun, "vae": vaeRun], mustMatch: ["part", "batch", "seed", "clip", "vae"])
+            var config: [String: Any] = ["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
+                                         "clip": clipRun, "vae": vaeRun]
+            if let t = s.textTraining { config.merge(["text_lr_multiplier": t.lrMultiplier, "text_attribute_weight": Double(t.attributeWeight)]) { $1 } }
+            try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "clip", "vae", "text_lr_multiplier", "text_attribute_weight"])
             let vaeFolder = (vaeRun as NSString).appendingPathComponent("export")
             let pipelineText = (clipRun as NSString).appendingPathComponent("text_encoder/config.json")
             if FileManager.default.fileExists(atPath: pipelineText) {
@@ -243,7 +248,8 @@ public enum TeacherParts {
         }
         let config = try initial?.config ?? decodeConfig(UNet2DConditionConfig.self, s.configFile) ?? WorldTeacherSizes.unet(crossAttentionDim: text.hiddenSize, latentChannels: vae.config.latentChannels)
         let task = try UNetTrainer(config: config, text: text, vae: vae, posteriors: posteriors, bank: bank, batch: s.batch, steps: s.steps,
-                                   seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? (initial == nil ? 3e-4 : 1e-4), warmupSteps: 200, weightDecay: 0.01))
+                                   seed: s.seed, optimiser: OptimiserSettings(lr: s.lr ?? (initial == nil ? 3e-4 : 1e-4), warmupSteps: 200, weightDecay: 0.01),
+                                   textTraining: s.textTraining)
         if let initial {
             try task.unet.load(initial.stateDict()); try task.ema.load(initial.stateDict())
         }
@@ -254,7 +260,7 @@ public enum TeacherParts {
         try writer.write(scheduler: .stableDiffusion2)
         try writer.write(vae: vae)
         try writer.write(unet: task.ema)
-        try writer.write(textEncoder: text.textEncoder)
+        try writer.write(textEncoder: task.emaText.textEncoder)
         try writer.write(tokenizer: tok)
         log("wrote the teacher pipeline \(run.file("export"))", s.quiet)
     }

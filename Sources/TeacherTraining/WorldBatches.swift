@@ -38,12 +38,13 @@ func restoreFiles(_ c: Checkpoint, _ networks: [String: Module], _ adam: Adam) t
 }
 
 /// One optimiser step on `loss` for `model`: a non-finite loss or gradient is refused by name (nothing is
-/// stepped), every group's learning rate is set to `lr`, gradients are clipped to `maxNorm` when given.
-/// Returns the loss value.
-func optimise(_ loss: Tensor, name: String, model: Module, adam: Adam, lr: Double, step: Int, maxNorm: Double? = nil) throws -> Double {
+/// stepped), every group's learning rate is set to `lr` (times `groupScales[i]` when given), gradients are clipped
+/// to `maxNorm` when given. Returns the loss value.
+func optimise(_ loss: Tensor, name: String, model: Module, adam: Adam, lr: Double, step: Int, maxNorm: Double? = nil,
+              groupScales: [Double]? = nil) throws -> Double {
     let value = Double(loss.item())
     try checkFinite(name, value, step: step)
-    for i in adam.groups.indices { adam.groups[i].lr = lr }
+    for i in adam.groups.indices { adam.groups[i].lr = lr * (groupScales?[i] ?? 1) }
     adam.zeroGrad()
     loss.backward()
     try checkFiniteGradients(model.namedParameters(), prefix: "", step: step)

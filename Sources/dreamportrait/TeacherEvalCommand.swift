@@ -20,7 +20,7 @@ enum TeacherEvalCommand {
             Option(name: "--guidance", value: "S", help: "Classifier-free guidance", defaultValue: "7.5"),
             Option(name: "--distractors", value: "K", help: "Other captions per ranking", defaultValue: "99"),
             Option(name: "--seed", value: "S", help: "Seed of samples and distractor draws", defaultValue: "0"),
-            Option(name: "--out", value: "DIR", help: "Writes report.json and samples.png there"),
+            Option(name: "--out", value: "DIR", help: "Writes report.json and samples.png there (rows: samples, real images after the VAE, real images)"),
             Option(name: "--vae", value: "DIR", help: "Read the real images' VAE round trip with this VAE (a diffusers vae/ folder, e.g. a vae run's export/) instead of the teacher's"),
         ],
         run: run)

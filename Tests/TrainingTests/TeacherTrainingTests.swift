@@ -25,7 +25,7 @@ final class TeacherTrainingTests: XCTestCase {
         return path
     }
 
-    func tinyCLIP() -> CLIPConfig {
+    static func tinyCLIP() -> CLIPConfig {
         var c = WorldTeacherSizes.clip(vocabularySize: 4700, bos: 0, eos: 0, pad: 0)
         c.textConfig.hiddenSize = 32; c.textConfig.intermediateSize = 64; c.textConfig.numHiddenLayers = 2; c.textConfig.numAttentionHeads = 2
         c.visionConfig.hiddenSize = 32; c.visionConfig.intermediateSize = 64; c.visionConfig.numHiddenLayers = 2
@@ -68,7 +68,7 @@ final class TeacherTrainingTests: XCTestCase {
 
     func testCLIPTrainsAndExportsToATransformersFolder() throws {
         var s = try Self.settings("clip", steps: 6, batch: 8)
-        s.configFile = try Self.writeConfig(tinyCLIP(), "clip")
+        s.configFile = try Self.writeConfig(Self.tinyCLIP(), "clip")
         let results = try TeacherParts.runCLIP(s, judge: false)
         XCTAssertEqual(results.map(\.style), ["celebatext", "ood"])
         let heldOut = try WorldImageBank(dataset: s.data, split: .test, resolution: 32).count
@@ -100,7 +100,7 @@ final class TeacherTrainingTests: XCTestCase {
     /// states), checkpointed with the run and left out of the export, which stays a plain CLIPModel folder.
     func testJudgeLearnsAttributeHeadsAndExportsAPlainCLIP() throws {
         var s = try Self.settings("judge", steps: 4, batch: 8)
-        s.configFile = try Self.writeConfig(tinyCLIP(), "judge")
+        s.configFile = try Self.writeConfig(Self.tinyCLIP(), "judge")
         try TeacherParts.runCLIP(s, judge: true)
         let log = TrainingLog.read(path: s.out + "/log.jsonl")
         let image = log.compactMap { $0.values["loss/attributes_image"] }, text = log.compactMap { $0.values["loss/attributes_text"] }
@@ -110,7 +110,7 @@ final class TeacherTrainingTests: XCTestCase {
         XCTAssertTrue(image.allSatisfy { $0.isFinite && $0 > 0.1 && $0 < 2 }, "\(image)")
         XCTAssertTrue(text.allSatisfy { $0.isFinite && $0 >= 0 && $0 < 2 }, "\(text)")
         let last = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: s.out).latestCheckpointPath()))
-        XCTAssertEqual(last.files["attribute_heads"]?["image.weight"]?.shape, [43, tinyCLIP().projectionDim])
+        XCTAssertEqual(last.files["attribute_heads"]?["image.weight"]?.shape, [43, Self.tinyCLIP().projectionDim])
         let model = try CLIPModel(folder: s.out + "/export")
         XCTAssertFalse(model.namedParameters().contains { $0.0.contains("attribute") })
         // Captions' stated attributes become masked targets.
@@ -120,7 +120,7 @@ final class TeacherTrainingTests: XCTestCase {
     }
 
     func tinyCLIPWith(vocab: Int, _ tok: CLIPTokenizer) -> CLIPConfig {
-        var c = tinyCLIP()
+        var c = Self.tinyCLIP()
         c.textConfig.vocabSize = vocab
         c.textConfig.eosTokenID = tok.endTokenID; c.textConfig.bosTokenID = tok.startTokenID; c.textConfig.padTokenID = tok.padTokenID
         return c
@@ -172,7 +172,7 @@ final class TeacherTrainingTests: XCTestCase {
 
         // U-Net on top of a clip run and this VAE; the exported pipeline loads and samples.
         var clip = try Self.settings("clip-for-unet", steps: 2, batch: 8)
-        clip.configFile = try Self.writeConfig(tinyCLIP(), "clip")
+        clip.configFile = try Self.writeConfig(Self.tinyCLIP(), "clip")
         try TeacherParts.runCLIP(clip, judge: false)
         var unet = try Self.settings("unet", steps: 3, batch: 4)
         unet.clipRun = clip.out; unet.vaeRun = straight.out

@@ -46,13 +46,14 @@ public final class CLIPTextEncoding: TextEncoding {
     /// ids (N, L) -> (N, L, hidden) text states, for L ≤ model_max_length. The encoder is causal, so the states of a
     /// prefix of a padded row (e.g. up to its end token) are those of the whole row at the same positions (to the
     /// kernels' rounding: products of other shapes may sum in another order).
-    public func encode(ids: Tensor) -> Tensor {
+    public func encode(ids: Tensor) -> Tensor { withNoGrad { encodeDifferentiably(ids: ids) } }
+
+    /// `encode(ids:)` recorded for autograd (when gradients are on), for training the text encoder.
+    public func encodeDifferentiably(ids: Tensor) -> Tensor {
         require(ids.rank == 2 && ids.shape[1] <= tokenizer.contextLength,
                 "CLIPTextEncoding.encode: ids must be (N, L ≤ \(tokenizer.contextLength)), got \(ids.shape)")
-        return withNoGrad {
-            guard let k = clipSkip else { return textEncoder(ids: ids).lastHiddenState }
-            let t = textEncoder.text_model
-            return t.final_layer_norm(t.hiddenStates(ids: ids, at: -(k + 1)))
-        }
+        guard let k = clipSkip else { return textEncoder(ids: ids).lastHiddenState }
+        let t = textEncoder.text_model
+        return t.final_layer_norm(t.hiddenStates(ids: ids, at: -(k + 1)))
     }
 }

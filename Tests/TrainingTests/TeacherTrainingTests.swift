@@ -41,6 +41,25 @@ final class TeacherTrainingTests: XCTestCase {
         return c
     }
 
+    /// Runs `run` to 4 steps straight (folder `tag`-a) and to 2, then resumed to 4 (`tag`-b), and asserts that the two
+    /// newest checkpoints hold the same `files`, key for key and bit for bit. Returns the straight run and its checkpoint.
+    static func assertResumesBitForBit(_ tag: String, files: [String],
+                                       _ run: (_ tag: String, _ steps: Int, _ out: String?) throws -> TeacherRunSettings)
+        throws -> (settings: TeacherRunSettings, checkpoint: Checkpoint) {
+        let straight = try run(tag + "-a", 4, nil)
+        let split = try run(tag + "-b", 2, nil)
+        _ = try run(tag + "-b", 4, split.out)
+        let a = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: straight.out).latestCheckpointPath()))
+        let b = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: split.out).latestCheckpointPath()))
+        XCTAssertEqual(a.step, 4); XCTAssertEqual(b.step, 4)
+        for file in files {
+            let fa = try XCTUnwrap(a.files[file], file), fb = try XCTUnwrap(b.files[file], file)
+            XCTAssertEqual(Set(fa.keys), Set(fb.keys), file)
+            for (k, v) in fa { XCTAssertEqual(v.toArray(), fb[k]!.toArray(), "\(file) \(k) after 2 + resume + 2") }
+        }
+        return (straight, a)
+    }
+
     static func settings(_ tag: String, steps: Int, batch: Int) throws -> TeacherRunSettings {
         var s = TeacherRunSettings(data: TeacherTrainingTests.world, out: try temporaryFolder(tag), steps: steps, batch: batch, seed: 3)
         s.quiet = true
@@ -156,19 +175,14 @@ final class TeacherTrainingTests: XCTestCase {
     }
 
     func testVAEResumesBitForBitAndTheWholeTeacherExports() throws {
-        var straight = try Self.settings("vae-a", steps: 4, batch: 4)
-        straight.configFile = try Self.writeConfig(Self.tinyVAE(), "vae")
-        try TeacherParts.runVAE(straight)
-        var split = try Self.settings("vae-b", steps: 2, batch: 4)
-        split.configFile = straight.configFile
-        try TeacherParts.runVAE(split)
-        split.steps = 4
-        try TeacherParts.runVAE(split)
-        let a = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: straight.out).latestCheckpointPath()))
-        let b = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: split.out).latestCheckpointPath()))
-        XCTAssertEqual(a.step, 4); XCTAssertEqual(b.step, 4)
-        for (k, t) in a.files["model"]! { XCTAssertEqual(t.toArray(), b.files["model"]![k]!.toArray(), "vae \(k) after 2 + resume + 2") }
-        for (k, t) in a.files["adam"]! { XCTAssertEqual(t.toArray(), b.files["adam"]![k]!.toArray(), "adam \(k) after 2 + resume + 2") }
+        let vaeConfig = try Self.writeConfig(Self.tinyVAE(), "vae")
+        let (straight, _) = try Self.assertResumesBitForBit("vae", files: ["model", "adam"]) { tag, steps, out in
+            var s = try Self.settings(tag, steps: steps, batch: 4)
+            if let out { s.out = out }
+            s.configFile = vaeConfig
+            try TeacherParts.runVAE(s)
+            return s
+        }
 
         // U-Net on top of a clip run and this VAE; the exported pipeline loads and samples.
         var clip = try Self.settings("clip-for-unet", steps: 2, batch: 8)

@@ -41,23 +41,13 @@ final class TextEncoderTrainingTests: XCTestCase {
         cfg.downBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"]; cfg.upBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"]
         cfg.attentionHeadDim = .many([1, 2])
         let unetConfig = try t.writeConfig(cfg, "unet")
-        func run(_ tag: String, steps: Int, out: String? = nil) throws -> TeacherRunSettings {
+        let (straight, a) = try t.assertResumesBitForBit("te", files: ["unet", "unet_ema", "text_encoder", "text_encoder_ema", "text_head", "adam"]) { tag, steps, out in
             var s = try t.settings(tag, steps: steps, batch: 4)
             if let out { s.out = out }
             s.clipRun = clip.out; s.vaeRun = vae.out; s.configFile = unetConfig; s.lr = 1e-3
             s.textTraining = TextEncoderTraining(lrMultiplier: 0.5, attributeWeight: 0.1)
             try TeacherParts.runUNet(s)
             return s
-        }
-        let straight = try run("te-a", steps: 4)
-        let split = try run("te-b", steps: 2)
-        _ = try run("te-b", steps: 4, out: split.out)
-        let a = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: straight.out).latestCheckpointPath()))
-        let b = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: split.out).latestCheckpointPath()))
-        for file in ["unet", "unet_ema", "text_encoder", "text_encoder_ema", "text_head", "adam"] {
-            let fa = try XCTUnwrap(a.files[file], file), fb = try XCTUnwrap(b.files[file], file)
-            XCTAssertEqual(Set(fa.keys), Set(fb.keys), file)
-            for (k, v) in fa { XCTAssertEqual(v.toArray(), fb[k]!.toArray(), "\(file) \(k) after 2 + resume + 2") }
         }
         // The text encoder moved; the export holds its EMA (not the raw weights, not the initial ones).
         let initial = Dictionary(uniqueKeysWithValues: try CLIPModel(folder: clip.out + "/export").textEncoder(droppingLastLayers: 1).namedParameters())
@@ -85,7 +75,7 @@ final class TextEncoderTrainingTests: XCTestCase {
             XCTAssertEqual(trainer.adam.learningRate(of: name)!, 2.5e-4, accuracy: 1e-12, name)
         }
         // A run begun with the text encoder training does not resume frozen.
-        var frozen = try t.settings("te-a", steps: 5, batch: 4)
+        var frozen = try t.settings("te-c", steps: 5, batch: 4)
         frozen.out = straight.out; frozen.clipRun = clip.out; frozen.vaeRun = vae.out; frozen.configFile = unetConfig
         XCTAssertThrowsError(try TeacherParts.runUNet(frozen)) { XCTAssertTrue("\($0)".contains("text_lr_multiplier"), "\($0)") }
     }

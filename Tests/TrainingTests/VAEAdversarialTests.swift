@@ -40,24 +40,13 @@ final class VAEAdversarialTests: XCTestCase {
         var base = try t.settings("adv-base", steps: 2, batch: 4)
         base.configFile = try t.writeConfig(t.tinyVAE(), "vae")
         try TeacherParts.runVAE(base)
-        func run(_ tag: String, steps: Int, out: String? = nil) throws -> TeacherRunSettings {
+        let (straight, a) = try t.assertResumesBitForBit("adv", files: ["model", "adam", "discriminator", "discriminator_adam"]) { tag, steps, out in
             var s = try t.settings(tag, steps: steps, batch: 4)
             if let out { s.out = out }
             s.initFolder = base.out + "/export"; s.decoderOnly = true; s.lr = 1e-3
             s.adversarial = AdversarialSettings(weight: 0.5, start: 1)
             try TeacherParts.runVAE(s)
             return s
-        }
-        let straight = try run("adv-a", steps: 4)
-        let split = try run("adv-b", steps: 2)
-        _ = try run("adv-b", steps: 4, out: split.out)
-        let a = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: straight.out).latestCheckpointPath()))
-        let b = try RunFolder.loadCheckpoint(folder: try XCTUnwrap(RunFolder(path: split.out).latestCheckpointPath()))
-        XCTAssertEqual(a.step, 4); XCTAssertEqual(b.step, 4)
-        for file in ["model", "adam", "discriminator", "discriminator_adam"] {
-            let fa = try XCTUnwrap(a.files[file], file), fb = try XCTUnwrap(b.files[file], file)
-            XCTAssertEqual(Set(fa.keys), Set(fb.keys))
-            for (k, v) in fa { XCTAssertEqual(v.toArray(), fb[k]!.toArray(), "\(file) \(k) after 2 + resume + 2") }
         }
         // The term reaches the decoder from step `start` on, with a positive finite λ; D trains from step 0.
         let log = TrainingLog.read(path: straight.out + "/log.jsonl")
@@ -73,7 +62,7 @@ final class VAEAdversarialTests: XCTestCase {
             XCTAssertEqual(v.toArray(), initial[k]!.toArray(), "\(k) is frozen")
         }
         // A run begun with the term does not resume without it (or with another weight).
-        var plain = try t.settings("adv-a", steps: 5, batch: 4)
+        var plain = try t.settings("adv-c", steps: 5, batch: 4)
         plain.out = straight.out; plain.initFolder = base.out + "/export"; plain.decoderOnly = true; plain.lr = 1e-3
         XCTAssertThrowsError(try TeacherParts.runVAE(plain)) { XCTAssertTrue("\($0)".contains("adversarial_weight"), "\($0)") }
     }

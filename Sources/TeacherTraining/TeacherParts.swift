@@ -184,6 +184,12 @@ public enum TeacherParts {
         return psnr
     }
 
+    /// The run-config keys of the text encoder's training (absent when it is frozen, as in runs that predate it).
+    static func textTrainingConfig(_ s: TeacherRunSettings) -> [String: Any] {
+        guard let t = s.textTraining else { return [:] }
+        return ["text_lr_multiplier": t.lrMultiplier, "text_attribute_weight": Double(t.attributeWeight)]
+    }
+
     /// The U-Net, conditioned by the clip run's text tower (penultimate layer + final norm) on the vae run's latents;
     /// or, with `initFolder` (a teacher pipeline folder), that pipeline's U-Net trained further with its own text
     /// encoder and VAE (a fresh optimiser and warm-up: a longer schedule for a teacher already shipped), or with
@@ -198,7 +204,7 @@ public enum TeacherParts {
         if let initFolder = s.initFolder {
             var config: [String: Any] = ["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps, "init": initFolder]
             if let vaeRun = s.vaeRun { config["vae"] = vaeRun }
-            if let t = s.textTraining { config.merge(["text_lr_multiplier": t.lrMultiplier, "text_attribute_weight": Double(t.attributeWeight)]) { $1 } }
+            config.merge(textTrainingConfig(s)) { $1 }
             try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "init", "vae", "text_lr_multiplier", "text_attribute_weight"])
             let models = try loadTeacherModels(folder: initFolder)
             (text, vae, initial) = (models.text, models.vae, models.unet)
@@ -215,7 +221,7 @@ public enum TeacherParts {
             }
             var config: [String: Any] = ["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
                                          "clip": clipRun, "vae": vaeRun]
-            if let t = s.textTraining { config.merge(["text_lr_multiplier": t.lrMultiplier, "text_attribute_weight": Double(t.attributeWeight)]) { $1 } }
+            config.merge(textTrainingConfig(s)) { $1 }
             try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "clip", "vae", "text_lr_multiplier", "text_attribute_weight"])
             let vaeFolder = (vaeRun as NSString).appendingPathComponent("export")
             let pipelineText = (clipRun as NSString).appendingPathComponent("text_encoder/config.json")

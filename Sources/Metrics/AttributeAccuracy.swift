@@ -3,6 +3,10 @@
 // asserted, false denied); an attribute classifier's probability > 0.5 on the image is its verdict. The accuracy is
 // the share of (image, stated attribute) pairs where the verdict matches the statement, pooled over images (micro
 // average; attributes a prompt does not mention are not scored). The same rule as `teacher eval`'s agreement.
+// Steering (the balanced figure) also counts what a statement implies: the world's hair colours are exclusive (one
+// colour, none when bald), so "blond hair" says the other five colours are absent. Those implied statements enter
+// the balanced figure only, so that a generator that draws one hair colour for every prompt reads 50% on the
+// colours as it does on everything else; the pooled accuracy counts what the prompt states in words.
 import Foundation
 import PortraitWorld
 
@@ -14,12 +18,15 @@ public enum AttributeAccuracy {
         public var agree = 0, stated = 0
         /// Of those, the statements that the attribute is present ("the man", "wears glasses").
         public var agreeWhenTrue = 0, statedTrue = 0
+        /// Absences implied by another statement (another hair colour stated), outside `agree` and `stated`.
+        public var agreeWhenImpliedFalse = 0, impliedFalse = 0
         public init() {}
         public var agreeWhenFalse: Int { agree - agreeWhenTrue }
         public var statedFalse: Int { stated - statedTrue }
         static func + (a: Tally, b: Tally) -> Tally {
             var c = a
             c.agree += b.agree; c.stated += b.stated; c.agreeWhenTrue += b.agreeWhenTrue; c.statedTrue += b.statedTrue
+            c.agreeWhenImpliedFalse += b.agreeWhenImpliedFalse; c.impliedFalse += b.impliedFalse
             return c
         }
     }
@@ -39,23 +46,25 @@ public enum AttributeAccuracy {
         }
 
         /// Balanced accuracy, the steering figure: per attribute the mean of the agreement when the prompts state it
-        /// present and when they state it absent, averaged over the attributes stated both ways at least
+        /// present and when they state or imply it absent, averaged over the attributes stated both ways at least
         /// `minimumEachWay` times (a text-blind generator reads 50% in expectation, whatever it draws; the same
         /// prompts give the same attributes, so models are compared on one set). Nil when no attribute qualifies.
         public func balanced(minimumEachWay: Int = 5) -> (percent: Double, attributes: [Attribute])? {
             let both = Attribute.allCases.filter { a in
-                perAttribute[a].map { $0.statedTrue >= minimumEachWay && $0.statedFalse >= minimumEachWay } ?? false
+                perAttribute[a].map { $0.statedTrue >= minimumEachWay && $0.statedFalse + $0.impliedFalse >= minimumEachWay } ?? false
             }
             guard !both.isEmpty else { return nil }
             let sum = both.reduce(0.0) { acc, a in
                 let t = perAttribute[a]!
-                return acc + 50 * (Double(t.agreeWhenTrue) / Double(t.statedTrue) + Double(t.agreeWhenFalse) / Double(t.statedFalse))
+                let whenFalse = Double(t.agreeWhenFalse + t.agreeWhenImpliedFalse) / Double(t.statedFalse + t.impliedFalse)
+                return acc + 50 * (Double(t.agreeWhenTrue) / Double(t.statedTrue) + whenFalse)
             }
             return (sum / Double(both.count), both)
         }
 
-        /// {attribute: {"percent", "stated", "when_stated_true": {"percent", "stated"}, "when_stated_false": {…}}} for
-        /// the attributes prompts stated, for JSON reports (a split's percent is null when nothing was stated so).
+        /// {attribute: {"percent", "stated", "when_stated_true": {"percent", "stated"}, "when_stated_false": {…},
+        /// "when_implied_false": {…}}} for the attributes prompts stated, for JSON reports (a split's percent is null
+        /// when nothing was stated so).
         public var perAttributeJSON: [String: Any] {
             func split(_ agree: Int, _ stated: Int) -> [String: Any] {
                 ["percent": stated == 0 ? NSNull() : 100 * Double(agree) / Double(stated) as Any, "stated": stated]
@@ -64,7 +73,8 @@ public enum AttributeAccuracy {
             for (a, v) in perAttribute where v.stated > 0 {
                 out[a.rawValue] = ["percent": 100 * Double(v.agree) / Double(v.stated), "stated": v.stated,
                                    "when_stated_true": split(v.agreeWhenTrue, v.statedTrue),
-                                   "when_stated_false": split(v.agreeWhenFalse, v.statedFalse)]
+                                   "when_stated_false": split(v.agreeWhenFalse, v.statedFalse),
+                                   "when_implied_false": split(v.agreeWhenImpliedFalse, v.impliedFalse)]
             }
             return out
         }
@@ -78,7 +88,8 @@ public enum AttributeAccuracy {
                      "AttributeAccuracy: \(probabilities.count) probabilities for \(prompts.count) images of \(n) attributes")
         var c = Counts()
         for (i, prompt) in prompts.enumerated() {
-            for (a, v) in PromptAttributes.parse(prompt) {
+            let stated = PromptAttributes.parse(prompt)
+            for (a, v) in stated {
                 guard let k = Attribute.allCases.firstIndex(of: a) else { continue }
                 let hit = (probabilities[i * n + k] > 0.5) == v ? 1 : 0
                 c.stated += 1
@@ -88,7 +99,24 @@ public enum AttributeAccuracy {
                 if v { t.agreeWhenTrue += hit; t.statedTrue += 1 }
                 c.perAttribute[a] = t
             }
+            for a in impliedAbsent(stated) {
+                let k = Attribute.allCases.firstIndex(of: a)!
+                var t = c.perAttribute[a] ?? Tally()
+                t.impliedFalse += 1
+                t.agreeWhenImpliedFalse += probabilities[i * n + k] > 0.5 ? 0 : 1
+                c.perAttribute[a] = t
+            }
         }
         return c
+    }
+
+    /// The world's exclusive hair colours.
+    static let hairColours: [Attribute] = [.blackHair, .blondHair, .brownHair, .grayHair, .redHair, .whiteHair]
+
+    /// Attributes a prompt's statements imply absent without naming them: every hair colour it does not mention, when
+    /// it states one present.
+    static func impliedAbsent(_ stated: [Attribute: Bool]) -> [Attribute] {
+        guard hairColours.contains(where: { stated[$0] == true }) else { return [] }
+        return hairColours.filter { stated[$0] == nil }
     }
 }

@@ -126,7 +126,7 @@ enum EvalGeneratorCommand {
             print(String(format: "Attribute accuracy: %.2f%% (%ld of %ld stated attributes agree with the classifier, views F, L15, R15)",
                          a.percent, a.agree, a.stated))
             if let b = a.balanced() {
-                print(String(format: "Steering (balanced attribute accuracy, 50%% = text-blind): %.2f%% over the %ld attributes stated both ways (%@)",
+                print(String(format: "Steering (balanced attribute accuracy, 50%% = text-blind): %.2f%% over the %ld attributes stated both ways (%@; a hair colour is absent where another is stated)",
                              b.percent, b.attributes.count, b.attributes.map(\.rawValue).joined(separator: ", ")))
             }
         }

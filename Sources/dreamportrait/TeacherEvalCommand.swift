@@ -59,7 +59,7 @@ enum TeacherEvalCommand {
         print(String(format: "R-precision (judge, 1 of %d): %.1f%% (real images: %.1f%%)   attribute agreement: %.1f%% (real images: %.1f%%)   %d samples",
                      r.candidates, 100 * r.rPrecision, 100 * r.realRPrecision, 100 * r.attributeAgreement, 100 * r.realAttributeAgreement, r.samples))
         if let b = r.sampleAttributes.balanced(), let real = r.realAttributes.balanced() {
-            print(String(format: "steering (balanced attribute agreement, 50%% = ignores the caption): %.1f%% (real images: %.1f%%) over %ld attributes stated both ways",
+            print(String(format: "steering (balanced attribute agreement, 50%% = ignores the caption): %.1f%% (real images: %.1f%%) over %ld attributes stated both ways (hair colours: another colour stated counts as absent)",
                          b.percent, real.percent, b.attributes.count))
         }
         print(String(format: "real images after the VAE (posterior mean): R-precision %.1f%%, attribute agreement %.1f%%%@",

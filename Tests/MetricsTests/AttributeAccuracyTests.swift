@@ -63,4 +63,36 @@ final class AttributeAccuracyTests: XCTestCase {
         let f = AttributeAccuracy.count(prompts: prompts, probabilities: faithful)
         XCTAssertEqual(try XCTUnwrap(f.balanced(minimumEachWay: 2)?.percent), 100, accuracy: 1e-12)
     }
+
+    /// Hair colours are stated only present ("blond hair"), but exclusive: a prompt naming one implies the other five
+    /// absent. Those implied absences make the colours count in the balanced figure (a generator drawing black hair
+    /// for every prompt reads 50% on them, one that follows the prompt 100%) and stay out of the pooled accuracy.
+    func testHairColoursCountInSteeringThroughImpliedAbsence() throws {
+        let colours: [(String, Attribute)] = [("black", .blackHair), ("blond", .blondHair), ("red", .redHair)]
+        let prompts = (0..<12).map { "The woman has \(colours[$0 % 3].0) hair." }
+        func probs(_ drawn: (Int) -> Attribute) -> [Float] {
+            (0..<12).flatMap { i in Attribute.allCases.map { a -> Float in a == drawn(i) || a == .male ? (a == .male ? 0.1 : 0.9) : 0.1 } }
+        }
+        let blind = AttributeAccuracy.count(prompts: prompts, probabilities: probs { _ in .blackHair })
+        let faithful = AttributeAccuracy.count(prompts: prompts, probabilities: probs { colours[$0 % 3].1 })
+        let black = try XCTUnwrap(blind.perAttribute[.blackHair])
+        XCTAssertEqual(black.statedTrue, 4); XCTAssertEqual(black.agreeWhenTrue, 4)
+        XCTAssertEqual(black.impliedFalse, 8); XCTAssertEqual(black.agreeWhenImpliedFalse, 0)
+        XCTAssertEqual(blind.perAttribute[.brownHair]?.impliedFalse, 12, "never stated, implied absent by every prompt")
+        XCTAssertEqual(blind.perAttribute[.brownHair]?.stated ?? 0, 0)
+        // Pooled: only the words (colour true, bald false, female) count; black drawn for all, so 4 of 12 colours agree.
+        XCTAssertEqual(blind.stated, 36)
+        XCTAssertEqual(blind.agree, 4 + 12 + 12)
+        let b = try XCTUnwrap(blind.balanced(minimumEachWay: 4))
+        XCTAssertEqual(b.attributes, [.blackHair, .blondHair, .redHair])
+        XCTAssertEqual(b.percent, 50, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(faithful.balanced(minimumEachWay: 4)?.percent), 100, accuracy: 1e-12)
+        let json = try XCTUnwrap(blind.perAttributeJSON["Blond_Hair"] as? [String: Any])
+        XCTAssertEqual((json["when_implied_false"] as? [String: Any])?["stated"] as? Int, 8)
+        XCTAssertEqual((json["when_implied_false"] as? [String: Any])?["percent"] as? Double, 100)
+        // Two colours named: neither is implied absent, the other four are.
+        XCTAssertEqual(Set(AttributeAccuracy.impliedAbsent(PromptAttributes.parse("She has black and gray hair."))),
+                       Set(AttributeAccuracy.impliedAbsent(PromptAttributes.parse("She has gray hair."))).subtracting([.blackHair]))
+        XCTAssertEqual(AttributeAccuracy.impliedAbsent(PromptAttributes.parse("The man is bald.")), [])
+    }
 }

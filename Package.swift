@@ -95,7 +95,7 @@ let package = Package(
         // Training the teacher stack (CLIP, judge, VAE, U-Net) on the synthetic world.
         .target(name: "TeacherTraining", dependencies: ["TensorCore", "Codecs", "Teacher", "Training", "PortraitWorld", "Metrics"], swiftSettings: kernelFlags),
         // DreamPortrait's training: EG3D's GAN training (stage 0) and stages 1-2 with D-SDS.
-        .target(name: "Distill", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld", "Training"], swiftSettings: kernelFlags),
+        .target(name: "Distill", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld", "Training", "Metrics"], swiftSettings: kernelFlags),
         // Per-prompt optimisation: the SDS baseline (`sds`) and Portrait3D's refinement (`refine`): pyramid tri-grid,
         // SDS through D-SDS's code, SDEdit, masked-L2 fit, their outputs.
         .target(name: "Refine", dependencies: ["TensorCore", "Codecs", "TriPlaneGAN", "Teacher", "PortraitWorld", "Training", "Distill", "PortraitExport", "Metrics"], swiftSettings: kernelFlags),

@@ -17,6 +17,8 @@ public struct TextStageSettings {
     /// Adapter ablations: `--no-3d-pool`, `--no-gate`.
     public var pool3D = true
     public var gated = true
+    /// `--whiten-eot` (ours; EOTWhitening.swift): a new semantics mapping reads t_EOT whitened on the training captions.
+    public var whitenEOT = false
     /// λ of a new semantics mapping network (nil: EG3D's mapping value, 0.01). A continued text-conditioned
     /// checkpoint keeps its own unless this is set (then it must agree).
     public var mappingLrMultiplier: Float?
@@ -54,6 +56,25 @@ public struct TextStageSettings {
 }
 
 public enum TextStages {
+    /// The whitening of t_EOT fitted on up to `count` training captions (one random caption of each of as many random
+    /// training images, drawn from `seed`), encoded by the teacher's text encoder.
+    public static func fitWhitening(text: CLIPTextEncoding, captions: [[String]], seed: UInt64, count: Int = 4096) throws -> (mean: [Float], matrix: [Float]) {
+        let r = RandomGenerator(seed: StepRandom.mix(seed ^ 0x5748_4954))
+        let n = Swift.min(count, captions.count)
+        let prompts = (0..<n).map { _ -> String in
+            let c = captions[r.integer(below: captions.count)]
+            return c[r.integer(below: c.count)]
+        }
+        var rows: [Float] = []
+        rows.reserveCapacity(n * text.hiddenSize)
+        for start in stride(from: 0, to: n, by: 64) {
+            let batch = Array(prompts[start..<Swift.min(start + 64, n)])
+            let states = try withNoGrad { try text.encode(batch) }
+            rows += TriPlaneGAN.TextConditioning.fromCLIP(hiddenStates: states, tokenIDs: text.tokenIDs(batch)).eot.toArray()
+        }
+        return try EOTWhitening.fit(rows, count: n, dim: text.hiddenSize)
+    }
+
     /// Builds the stage-1/2 task. `initPath` is a stage-0 checkpoint folder (G, G_ema, D .safetensors) or one
     /// generator file (G = G_ema = it, D fresh). The generator's configuration comes from the checkpoint;
     /// `training` gives the optimisation settings.
@@ -92,6 +113,7 @@ public enum TextStages {
         }
         cc.pool3D = settings.pool3D
         cc.gated = settings.gated
+        cc.whitenEOT = settings.whitenEOT
         let problems = cc.problems(for: cfg)
         guard problems.isEmpty else { throw TrainingError.data("the conditioning does not fit the generator: " + problems.joined(separator: "; ")) }
         let rng = RandomGenerator(seed: StepRandom.mix(seed ^ 0x5445_5854))
@@ -99,7 +121,7 @@ public enum TextStages {
         if let tg = initial.g as? TextConditionedGenerator, let te = initial.ema as? TextConditionedGenerator {
             // A stage-1 (or 2) checkpoint: continue its adapters and semantics mapping.
             guard tg.conditioningConfig == cc else {
-                throw FileError(path: initPath, message: "its text conditioning \((try? tg.conditioningConfig.jsonString()) ?? "?") differs from this run's \((try? cc.jsonString()) ?? "?") (--adapters, --no-3d-pool, --no-gate, --mapping-lr-multiplier, text encoder width)")
+                throw FileError(path: initPath, message: "its text conditioning \((try? tg.conditioningConfig.jsonString()) ?? "?") differs from this run's \((try? cc.jsonString()) ?? "?") (--adapters, --no-3d-pool, --no-gate, --whiten-eot, --mapping-lr-multiplier, text encoder width)")
             }
             if let v = settings.gateInit, v != 0 {
                 throw FileError(path: initPath, message: "--gate-init opens the gates of new adapters; this checkpoint's adapters are trained (their gates are what they learnt)")
@@ -108,6 +130,10 @@ public enum TextStages {
         } else {
             g = TextConditionedGenerator(generator: initial.g.eg3d, conditioning: cc, rng: rng)
             if let v = settings.gateInit, v != 0 { for a in g.conditioning.adapters.items { a.openGate(to: v) } }
+            if cc.whitenEOT {
+                let w = try fitWhitening(text: text, captions: bank.captions, seed: seed)
+                g.conditioning.semanticsMapping.setWhitening(mean: w.mean, matrix: w.matrix)
+            }
             ema = TextConditionedGenerator(generator: initial.ema.eg3d, conditioning: cc, rng: RandomGenerator(seed: 0))
             try withNoGrad { try ema.conditioning.load(g.conditioning.stateDict(), strict: true) }
         }

@@ -42,6 +42,7 @@ enum TrainCommand {
             Option(name: "--adapters", value: "0|2|4|6", help: "Adapters (stages 1-2)", defaultValue: "6"),
             Option(name: "--no-3d-pool", value: nil, help: "Adapters without the 3D-aware pooling (ablation)"),
             Option(name: "--no-gate", value: nil, help: "Adapters without the tanh gate (ablation)"),
+            Option(name: "--whiten-eot", value: nil, help: "Ours: a new semantics mapping reads t_EOT whitened on 4,096 training captions (ZCA), so attributes the text encoder varies little along reach it as strongly as the rest"),
             Option(name: "--freeze", value: "g|d|none", help: "Freeze G (only the text conditioning trains) or D (ablation)", defaultValue: "none"),
             Option(name: "--guidance", value: "S", help: "D-SDS classifier-free guidance scale (stage 2)", defaultValue: "100"),
             Option(name: "--dsds-weight", value: "W", help: "Weight of D-SDS beside the GAN loss in G's objective (stage 2)", defaultValue: "1"),
@@ -164,6 +165,7 @@ enum TrainCommand {
             }
             settings.pool3D = !args.flag("--no-3d-pool")
             settings.gated = !args.flag("--no-gate")
+            settings.whitenEOT = args.flag("--whiten-eot")
             if args.string("--mapping-lr-multiplier") != nil {
                 let l = try args.float("--mapping-lr-multiplier", default: 0.01)
                 guard l.isFinite && l > 0 && l <= 100 else {
@@ -222,7 +224,8 @@ enum TrainCommand {
             settingsRecord.merge(["teacher": args.string("--teacher") ?? "none", "text_loss": settings.textLoss.rawValue, "clip": settings.clipFolder ?? "none",
                                   "adapters": settings.adapters, "freeze": settings.freeze,
                                   "pool_3d": settings.pool3D, "gated": settings.gated]) { $1 }
-            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "gate_init", "adapter_lr_multiplier", "d_text", "d_mismatch", "dsds_rescale", "mode_seeking", "mode_seeking_on", "fake_score_lr"]
+            if settings.whitenEOT { settingsRecord["whiten_eot"] = true }
+            mustMatch += ["teacher", "text_loss", "clip", "adapters", "freeze", "pool_3d", "gated", "guidance", "dsds_weight", "t_min", "t_max", "t_max_end", "t_anneal_kimg", "mapping_lr_multiplier", "gate_init", "adapter_lr_multiplier", "d_text", "d_mismatch", "dsds_rescale", "mode_seeking", "mode_seeking_on", "fake_score_lr", "whiten_eot"]
             // Recorded only when not the default, so that runs started before these keys existed resume.
             if settings.dsds.guidance != 100 { settingsRecord["guidance"] = Double(settings.dsds.guidance) }
             if settings.dsds.weight != 1 { settingsRecord["dsds_weight"] = Double(settings.dsds.weight) }

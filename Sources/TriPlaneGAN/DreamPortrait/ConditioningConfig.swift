@@ -33,6 +33,10 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
     /// when false, so default configurations keep their JSON).
     public var pool3D = true
     public var gated = true
+    /// Ours (JSON `whiten_eot`, written only when true): the semantics mapping reads t_EOT whitened by a fixed
+    /// affine map fitted on the training captions (`SemanticsMappingNetwork.setWhitening`), so that what the text
+    /// encoder varies least along (session 28: hair colour, beside gender) reaches the mapping as strongly.
+    public var whitenEOT = false
 
     public init(wDim: Int = 512, textDim: Int = 1024, hiddenDim: Int = 512, mappingLrMultiplier: Float = 0.01,
                 adapterDim: Int = 32, heads: Int = 4, innerDim: Int? = nil,
@@ -69,7 +73,7 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
 
     /// The semantics mapping network's configuration.
     public var semanticsMapping: SemanticsMappingConfig {
-        SemanticsMappingConfig(wDim: wDim, textDim: textDim, hiddenDim: hiddenDim, lrMultiplier: mappingLrMultiplier)
+        SemanticsMappingConfig(wDim: wDim, textDim: textDim, hiddenDim: hiddenDim, lrMultiplier: mappingLrMultiplier, whitenEOT: whitenEOT)
     }
 
     /// The configuration of the adapter at `placement`.
@@ -139,6 +143,7 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case wDim = "w_dim", textDim = "text_dim", hiddenDim = "hidden_dim", mappingLrMultiplier = "mapping_lr_multiplier"
         case adapterDim = "adapter_dim", heads, innerDim = "inner_dim", placements, axes, pool3D = "pool_3d", gated
+        case whitenEOT = "whiten_eot"
     }
 
     /// Decodes and validates (every key but `inner_dim` and `axes` is required).
@@ -155,6 +160,7 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
         axes = try k.decodeIfPresent(TriPlaneAxes.self, forKey: .axes) ?? .eg3d
         pool3D = try k.decodeIfPresent(Bool.self, forKey: .pool3D) ?? true
         gated = try k.decodeIfPresent(Bool.self, forKey: .gated) ?? true
+        whitenEOT = try k.decodeIfPresent(Bool.self, forKey: .whitenEOT) ?? false
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -170,6 +176,7 @@ public struct ConditioningConfig: Sendable, Equatable, Codable {
         try k.encode(axes, forKey: .axes)
         if !pool3D { try k.encode(pool3D, forKey: .pool3D) }
         if !gated { try k.encode(gated, forKey: .gated) }
+        if whitenEOT { try k.encode(whitenEOT, forKey: .whitenEOT) }
     }
 
     /// Reads a configuration written by `jsonString()` and validates it on its own.

@@ -99,7 +99,7 @@ public enum AttributeAccuracy {
                 if v { t.agreeWhenTrue += hit; t.statedTrue += 1 }
                 c.perAttribute[a] = t
             }
-            for a in impliedAbsent(stated) {
+            for a in PromptAttributes.impliedAbsent(stated) {
                 let k = Attribute.allCases.firstIndex(of: a)!
                 var t = c.perAttribute[a] ?? Tally()
                 t.impliedFalse += 1
@@ -108,15 +108,5 @@ public enum AttributeAccuracy {
             }
         }
         return c
-    }
-
-    /// The world's exclusive hair colours.
-    static let hairColours: [Attribute] = [.blackHair, .blondHair, .brownHair, .grayHair, .redHair, .whiteHair]
-
-    /// Attributes a prompt's statements imply absent without naming them: every hair colour it does not mention, when
-    /// it states one present.
-    static func impliedAbsent(_ stated: [Attribute: Bool]) -> [Attribute] {
-        guard hairColours.contains(where: { stated[$0] == true }) else { return [] }
-        return hairColours.filter { stated[$0] == nil }
     }
 }

@@ -100,4 +100,15 @@ public enum PromptAttributes {
            re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil { out[.male] = out[.male] == true ? nil : false }
         return out
     }
+
+    /// The world's hair colours, which exclude one another: an identity has one of them (or none, bald).
+    public static let exclusiveHairColours: [Attribute] = [.blackHair, .blondHair, .brownHair, .grayHair, .redHair, .whiteHair]
+
+    /// Attributes `stated` (a `parse` result) implies absent without naming them: every hair colour it does not
+    /// mention, when it states one present. Captions only ever assert a hair colour, so without this no caption
+    /// says which colours a person does *not* have.
+    public static func impliedAbsent(_ stated: [Attribute: Bool]) -> [Attribute] {
+        guard exclusiveHairColours.contains(where: { stated[$0] == true }) else { return [] }
+        return exclusiveHairColours.filter { stated[$0] == nil }
+    }
 }

@@ -46,11 +46,14 @@ public final class AttributeHeads: Module {
         return (l * mask).sum() / Swift.max(mask.sum().item(), 1)
     }
 
-    /// Targets and mask (B, A) of the attributes each caption states (PromptAttributes), unstated ones masked.
-    public static func stated(_ captions: [String]) -> (target: Tensor, mask: Tensor) {
+    /// Targets and mask (B, A) of the attributes each caption states (PromptAttributes), unstated ones masked;
+    /// with `impliedAbsent`, also those a statement implies false (the other hair colours, when one is stated).
+    public static func stated(_ captions: [String], impliedAbsent: Bool = false) -> (target: Tensor, mask: Tensor) {
         var t = [Float](repeating: 0, count: captions.count * Attribute.allCases.count), m = t
         for (b, c) in captions.enumerated() {
-            for (a, v) in PromptAttributes.parse(c) {
+            let stated = PromptAttributes.parse(c)
+            let implied = impliedAbsent ? PromptAttributes.impliedAbsent(stated).map { ($0, false) } : []
+            for (a, v) in Array(stated) + implied {
                 let k = b * Attribute.allCases.count + Attribute.allCases.firstIndex(of: a)!
                 t[k] = v ? 1 : 0
                 m[k] = 1

@@ -187,7 +187,9 @@ public enum TeacherParts {
     /// The run-config keys of the text encoder's training (absent when it is frozen, as in runs that predate it).
     static func textTrainingConfig(_ s: TeacherRunSettings) -> [String: Any] {
         guard let t = s.textTraining else { return [:] }
-        return ["text_lr_multiplier": t.lrMultiplier, "text_attribute_weight": Double(t.attributeWeight)]
+        var c: [String: Any] = ["text_lr_multiplier": t.lrMultiplier, "text_attribute_weight": Double(t.attributeWeight)]
+        if t.impliedAbsent { c["text_implied_absent"] = true }   // absent otherwise, as in the runs that predate it
+        return c
     }
 
     /// The U-Net, conditioned by the clip run's text tower (penultimate layer + final norm) on the vae run's latents;
@@ -205,7 +207,7 @@ public enum TeacherParts {
             var config: [String: Any] = ["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps, "init": initFolder]
             if let vaeRun = s.vaeRun { config["vae"] = vaeRun }
             config.merge(textTrainingConfig(s)) { $1 }
-            try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "init", "vae", "text_lr_multiplier", "text_attribute_weight"])
+            try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "init", "vae", "text_lr_multiplier", "text_attribute_weight", "text_implied_absent"])
             let models = try loadTeacherModels(folder: initFolder)
             (text, vae, initial) = (models.text, models.vae, models.unet)
             if let vaeRun = s.vaeRun {
@@ -222,7 +224,7 @@ public enum TeacherParts {
             var config: [String: Any] = ["part": "unet", "data": s.data, "batch": s.batch, "seed": s.seed, "steps": s.steps,
                                          "clip": clipRun, "vae": vaeRun]
             config.merge(textTrainingConfig(s)) { $1 }
-            try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "clip", "vae", "text_lr_multiplier", "text_attribute_weight"])
+            try run.writeOrCheckConfig(config, mustMatch: ["part", "batch", "seed", "clip", "vae", "text_lr_multiplier", "text_attribute_weight", "text_implied_absent"])
             let vaeFolder = (vaeRun as NSString).appendingPathComponent("export")
             let pipelineText = (clipRun as NSString).appendingPathComponent("text_encoder/config.json")
             if FileManager.default.fileExists(atPath: pipelineText) {

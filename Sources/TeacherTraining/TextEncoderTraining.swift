@@ -7,6 +7,10 @@
 // auxiliary head reading the attributes each caption states (PromptAttributes: true or false, unstated ones
 // masked) from the end token's state, by binary cross-entropy. The encoder steps at `lrMultiplier` × the U-Net's
 // rate and has an EMA like the U-Net's; the EMA pair is what is exported and sampled.
+// `impliedAbsent` (session 29): 28 of the 43 attributes, the hair colours among them, are only ever stated true, so
+// the head learns them as constant biases and nothing asks the end token to tell them apart; trained so, it came to
+// carry gender and lose hair colour (README, Training, "Session 28"), which the generator's semantics mapping reads.
+// With it, a stated hair colour also states the other five false (PromptAttributes.impliedAbsent).
 import PortraitWorld
 import Teacher
 import TensorCore
@@ -16,8 +20,10 @@ public struct TextEncoderTraining: Equatable, Sendable {
     public var lrMultiplier: Double = 1
     /// Weight of the auxiliary attribute loss beside the ε-loss (0: the ε-loss alone).
     public var attributeWeight: Float = 0.1
-    public init(lrMultiplier: Double = 1, attributeWeight: Float = 0.1) {
-        self.lrMultiplier = lrMultiplier; self.attributeWeight = attributeWeight
+    /// The head also learns the attributes a caption implies absent (the other hair colours).
+    public var impliedAbsent = false
+    public init(lrMultiplier: Double = 1, attributeWeight: Float = 0.1, impliedAbsent: Bool = false) {
+        self.lrMultiplier = lrMultiplier; self.attributeWeight = attributeWeight; self.impliedAbsent = impliedAbsent
     }
 }
 
@@ -38,9 +44,10 @@ public final class StatedAttributeHead: Module {
         return states.reshape([n * l, h]).indexSelect(axis: 0, Tensor(rows, shape: [n]))
     }
 
-    /// Mean BCE of the stated attributes of `prompts` (none stated: zero) read from the end states.
-    public func loss(states: Tensor, attentionMask: Tensor, prompts: [String]) -> Tensor {
-        let (target, mask) = AttributeHeads.stated(prompts)
+    /// Mean BCE of the stated (and with `impliedAbsent` the implied) attributes of `prompts` (none: zero) read from
+    /// the end states.
+    public func loss(states: Tensor, attentionMask: Tensor, prompts: [String], impliedAbsent: Bool = false) -> Tensor {
+        let (target, mask) = AttributeHeads.stated(prompts, impliedAbsent: impliedAbsent)
         return AttributeHeads.bce(proj(Self.endStates(states, attentionMask: attentionMask)), target, mask: mask)
     }
 }

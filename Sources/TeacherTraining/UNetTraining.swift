@@ -108,7 +108,8 @@ public final class UNetTrainer: TrainingTask {
         var loss = denoising
         var logged: [String: Double] = [:]
         if let textTraining, let textHead {
-            let attributes = textHead.loss(states: states, attentionMask: encoded.attentionMask, prompts: prompts)
+            let attributes = textHead.loss(states: states, attentionMask: encoded.attentionMask, prompts: prompts,
+                                          impliedAbsent: textTraining.impliedAbsent)
             loss = loss + attributes * textTraining.attributeWeight
             logged = ["loss/epsilon": Double(denoising.item()), "loss/text_attributes": Double(attributes.item())]
         }

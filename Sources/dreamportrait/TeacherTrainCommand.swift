@@ -30,6 +30,7 @@ enum TeacherTrainCommand {
             Option(name: "--decoder-only", value: nil, help: "vae with --init: fine-tune the decoder only (latents, and a U-Net trained on them, stay valid)"),
             Option(name: "--text-lr-multiplier", value: "M", help: "unet: train the text encoder with the U-Net at M × its learning rate, with an auxiliary head reading the attributes each caption states (negations included)", defaultValue: "frozen"),
             Option(name: "--text-attribute-weight", value: "W", help: "unet with --text-lr-multiplier: weight of the auxiliary attribute loss", defaultValue: "0.1"),
+            Option(name: "--text-implied-absent", value: nil, help: "unet with --text-lr-multiplier: the auxiliary head also learns what a caption implies absent (a stated hair colour: the other five false), so the end token keeps the hair colours apart"),
             Option(name: "--adversarial-weight", value: "W", help: "vae: add Stable Diffusion's patch-adversarial term (PatchGAN, hinge loss) at this weight on its adaptive λ (SD: 0.5)", defaultValue: "off"),
             Option(name: "--adversarial-start", value: "N", help: "vae: the decoder feels the adversarial term from step N (the discriminator trains from step 0)", defaultValue: "500"),
             Option(name: "--adversarial-lr", value: "X", help: "vae: the discriminator's peak learning rate", defaultValue: "the VAE's"),
@@ -59,13 +60,14 @@ enum TeacherTrainCommand {
         if args.string("--text-lr-multiplier") != nil {
             guard part == "unet" else { throw UsageError(message: "--text-lr-multiplier is for --part unet", command: args.command) }
             let t = TextEncoderTraining(lrMultiplier: Double(try args.float("--text-lr-multiplier", default: 1)),
-                                        attributeWeight: try args.float("--text-attribute-weight", default: 0.1))
+                                        attributeWeight: try args.float("--text-attribute-weight", default: 0.1),
+                                        impliedAbsent: args.flag("--text-implied-absent"))
             guard t.lrMultiplier > 0, t.lrMultiplier.isFinite, t.attributeWeight >= 0, t.attributeWeight.isFinite else {
                 throw UsageError(message: "--text-lr-multiplier must be positive and --text-attribute-weight at least 0", command: args.command)
             }
             s.textTraining = t
-        } else if args.string("--text-attribute-weight") != nil {
-            throw UsageError(message: "--text-attribute-weight goes with --text-lr-multiplier", command: args.command)
+        } else if args.string("--text-attribute-weight") != nil || args.flag("--text-implied-absent") {
+            throw UsageError(message: "--text-attribute-weight and --text-implied-absent go with --text-lr-multiplier", command: args.command)
         }
         if args.string("--adversarial-weight") != nil {
             guard part == "vae" else { throw UsageError(message: "--adversarial-weight is for --part vae", command: args.command) }

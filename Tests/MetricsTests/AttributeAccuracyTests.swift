@@ -91,8 +91,8 @@ final class AttributeAccuracyTests: XCTestCase {
         XCTAssertEqual((json["when_implied_false"] as? [String: Any])?["stated"] as? Int, 8)
         XCTAssertEqual((json["when_implied_false"] as? [String: Any])?["percent"] as? Double, 100)
         // Two colours named: neither is implied absent, the other four are.
-        XCTAssertEqual(Set(AttributeAccuracy.impliedAbsent(PromptAttributes.parse("She has black and gray hair."))),
-                       Set(AttributeAccuracy.impliedAbsent(PromptAttributes.parse("She has gray hair."))).subtracting([.blackHair]))
-        XCTAssertEqual(AttributeAccuracy.impliedAbsent(PromptAttributes.parse("The man is bald.")), [])
+        XCTAssertEqual(Set(PromptAttributes.impliedAbsent(PromptAttributes.parse("She has black and gray hair."))),
+                       Set(PromptAttributes.impliedAbsent(PromptAttributes.parse("She has gray hair."))).subtracting([.blackHair]))
+        XCTAssertEqual(PromptAttributes.impliedAbsent(PromptAttributes.parse("The man is bald.")), [])
     }
 }

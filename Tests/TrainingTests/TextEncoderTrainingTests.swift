@@ -28,6 +28,28 @@ final class TextEncoderTrainingTests: XCTestCase {
         XCTAssertEqual(m.toArray()[(2 * a)...].reduce(0, +), 0, "a dropped caption states nothing")
     }
 
+    func testImpliedAbsentTargetsTellTheHairColoursApart() {
+        let captions = ["The woman has blond hair.", "She has long red hair and no beard.", "The man is bald.", "He is smiling."]
+        let (t0, m0) = AttributeHeads.stated(captions)
+        let (t1, m1) = AttributeHeads.stated(captions, impliedAbsent: true)
+        let a = Attribute.allCases.count, idx = { Attribute.allCases.firstIndex(of: $0)! }
+        let colours: [Attribute] = [.blackHair, .blondHair, .brownHair, .grayHair, .redHair, .whiteHair]
+        // As stated, a hair colour is only ever a true target: nothing tells blond from red.
+        XCTAssertEqual(colours.map { m0.toArray()[idx($0)] }, [0, 1, 0, 0, 0, 0])
+        // Implied, each caption naming a colour has all six as targets, the named one true, the rest false.
+        for (row, named) in [(0, Attribute.blondHair), (1, .redHair)] {
+            XCTAssertEqual(colours.map { m1.toArray()[row * a + idx($0)] }, [1, 1, 1, 1, 1, 1], "row \(row)")
+            XCTAssertEqual(colours.map { t1.toArray()[row * a + idx($0)] }, colours.map { $0 == named ? 1 : 0 }, "row \(row)")
+        }
+        // Captions naming no colour, and every other attribute, are as before.
+        XCTAssertEqual(Array(t1.toArray()[(2 * a)...]), Array(t0.toArray()[(2 * a)...]))
+        XCTAssertEqual(Array(m1.toArray()[(2 * a)...]), Array(m0.toArray()[(2 * a)...]))
+        for k in 0..<(2 * a) where !colours.map(idx).contains(k % a) {
+            XCTAssertEqual(m1.toArray()[k], m0.toArray()[k]); XCTAssertEqual(t1.toArray()[k], t0.toArray()[k])
+        }
+        XCTAssertEqual(m1.toArray()[a + idx(.noBeard)], 1); XCTAssertEqual(t1.toArray()[a + idx(.noBeard)], 1)
+    }
+
     func testJointTrainingResumesBitForBitAndExportsTheEMATextEncoder() throws {
         let t = TeacherTrainingTests.self
         var clip = try t.settings("te-clip", steps: 2, batch: 8)
@@ -45,7 +67,7 @@ final class TextEncoderTrainingTests: XCTestCase {
             var s = try t.settings(tag, steps: steps, batch: 4)
             if let out { s.out = out }
             s.clipRun = clip.out; s.vaeRun = vae.out; s.configFile = unetConfig; s.lr = 1e-3
-            s.textTraining = TextEncoderTraining(lrMultiplier: 0.5, attributeWeight: 0.1)
+            s.textTraining = TextEncoderTraining(lrMultiplier: 0.5, attributeWeight: 0.1, impliedAbsent: true)
             try TeacherParts.runUNet(s)
             return s
         }
@@ -74,7 +96,11 @@ final class TextEncoderTrainingTests: XCTestCase {
         for name in ["text_encoder.text_model.final_layer_norm.weight", "text_head.proj.weight"] {
             XCTAssertEqual(trainer.adam.learningRate(of: name)!, 2.5e-4, accuracy: 1e-12, name)
         }
-        // A run begun with the text encoder training does not resume frozen.
+        // A run begun with implied absences does not resume without them, nor frozen.
+        var plain = try t.settings("te-p", steps: 5, batch: 4)
+        plain.out = straight.out; plain.clipRun = clip.out; plain.vaeRun = vae.out; plain.configFile = unetConfig
+        plain.textTraining = TextEncoderTraining(lrMultiplier: 0.5, attributeWeight: 0.1)
+        XCTAssertThrowsError(try TeacherParts.runUNet(plain)) { XCTAssertTrue("\($0)".contains("text_implied_absent"), "\($0)") }
         var frozen = try t.settings("te-c", steps: 5, batch: 4)
         frozen.out = straight.out; frozen.clipRun = clip.out; frozen.vaeRun = vae.out; frozen.configFile = unetConfig
         XCTAssertThrowsError(try TeacherParts.runUNet(frozen)) { XCTAssertTrue("\($0)".contains("text_lr_multiplier"), "\($0)") }

@@ -168,6 +168,26 @@ final class CoreParityTests: XCTestCase {
         }
     }
 
+    /// A product wider than one column block (`gemmNC`, set by the L2 size) against the naive reference: B row-major
+    /// (packed a row at a time, the last panel partial) and transposed, K past one block, accumulate, a tall one (band
+    /// split on two threads) and a short one; bit-equal on 1 and 2 threads.
+    func testGemmWiderThanOneColumnBlockMatchesReference() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        let n = gemmNC + 2 * gemmNR + 5, k = gemmKC + 44
+        for m in [13, 61] {
+            for transB in [false, true] {
+                let a = testTensor([m, k], seed: 11), b = testTensor(transB ? [n, k] : [k, n], seed: 12)
+                let ar = MatrixRef(a.data, rs: k, cs: 1)
+                let br = transB ? MatrixRef(b.data, rs: 1, cs: k) : MatrixRef(b.data, rs: n, cs: 1)
+                for accumulate in [false, true] {
+                    checkOnOneAndTwoThreads(m: m, n: n, k: k, ar, br, padding: 3, accumulate: accumulate, seed: 13,
+                                            "gemm \(m)x\(n)x\(k) (column blocks of \(gemmNC)) transB \(transB) accumulate \(accumulate)")
+                }
+            }
+        }
+    }
+
     /// The k-contiguous product (a convolution's weight gradient) against the naive reference: odd sizes that leave
     /// partial row blocks of A and B and a k tail past the last vector, with and without accumulation, 1 and 2 threads.
     func testGemmNTMatchesReference() {

@@ -105,8 +105,8 @@ func convForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: U
         if pointwise {
             gemm(m: s.og, n: nc, k: k, wg, MatrixRef(img + j0, rs: p, cs: 1), dst, ldc: p, accumulate: bias != nil)
         } else {
-            gemm(m: s.og, n: nc, k: k, wg, dst, ldc: p, accumulate: bias != nil) { k0, kc, jj, panel in
-                im2colPanel(img, s, k0: k0, kc: kc, j0: j0 + jj, panel)
+            gemm(m: s.og, n: nc, k: k, wg, dst, ldc: p, accumulate: bias != nil) { k0, kc, jj, count, panels in
+                for q in 0..<count { im2colPanel(img, s, k0: k0, kc: kc, j0: j0 + jj + q * gemmNR, panels + q * kc * gemmNR) }
             }
         }
     }

@@ -3,6 +3,8 @@
 // Goto/BLIS structure: K in blocks of kc; B packed into NR-wide panels (shared by all threads); each task
 // packs an MR-row strip block of A and runs the register tile (GemmTile.swift) over it.
 
+import Foundation
+
 /// A strided matrix operand.
 public struct MatrixRef {
     public let base: UnsafePointer<Float>
@@ -40,8 +42,8 @@ public func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef,
         gemmBands(m: m, n: n, k: k, a, b, c, ldc: ldc, accumulate: accumulate)
         return
     }
-    gemm(m: m, n: n, k: k, a, c, ldc: ldc, accumulate: accumulate) { k0, kc, j0, dst in
-        packB(b, k0: k0, kc: kc, j0: j0, n: n, into: dst)
+    gemm(m: m, n: n, k: k, a, c, ldc: ldc, accumulate: accumulate) { k0, kc, j0, panels, dst in
+        packBPanels(b, k0: k0, kc: kc, j0: j0, panels: panels, n: n, into: dst)
     }
 }
 
@@ -77,8 +79,8 @@ func gemmBands(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef, _ c: Unsa
         parallelFor(threads) { t in
             let j0 = Swift.min(n, panels * t / threads * gemmNR), j1 = Swift.min(n, panels * (t + 1) / threads * gemmNR)
             if j0 >= j1 { return }
-            gemm(m: m, n: j1 - j0, k: k, a, c + j0, ldc: ldc, accumulate: accumulate) { k0, kc, jj, dst in
-                packB(b, k0: k0, kc: kc, j0: j0 + jj, n: n, into: dst)
+            gemm(m: m, n: j1 - j0, k: k, a, c + j0, ldc: ldc, accumulate: accumulate) { k0, kc, jj, panels, dst in
+                packBPanels(b, k0: k0, kc: kc, j0: j0 + jj, panels: panels, n: n, into: dst)
             }
         }
         return
@@ -88,8 +90,8 @@ func gemmBands(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef, _ c: Unsa
         let r0 = Swift.min(m, strips * t / threads * gemmMR), r1 = Swift.min(m, strips * (t + 1) / threads * gemmMR)
         if r0 >= r1 { return }
         let at = MatrixRef(a.base + r0 * a.rs, rs: a.rs, cs: a.cs)
-        gemm(m: r1 - r0, n: n, k: k, at, c + r0 * ldc, ldc: ldc, accumulate: accumulate) { k0, kc, j0, dst in
-            packB(b, k0: k0, kc: kc, j0: j0, n: n, into: dst)
+        gemm(m: r1 - r0, n: n, k: k, at, c + r0 * ldc, ldc: ldc, accumulate: accumulate) { k0, kc, j0, panels, dst in
+            packBPanels(b, k0: k0, kc: kc, j0: j0, panels: panels, n: n, into: dst)
         }
     }
 }
@@ -130,32 +132,43 @@ func gemmSplitK(m: Int, n: Int, k: Int, _ a: MatrixRef, _ b: MatrixRef, _ c: Uns
     }
 }
 
-/// GEMM whose B operand is produced panel by panel: `packPanel(k0, kc, j0, dst)` writes rows k0..<k0+kc
-/// of columns j0..<j0+NR of B into dst as kc rows of NR floats, zero past column n. Convolution packs its
-/// im2col columns straight from the image this way, with no column matrix in memory (implicit GEMM).
-/// Wide products are done gemmNC columns at a time, so the packed B block stays at gemmNC · gemmKC floats (8 MB)
-/// instead of growing with n (a 512² convolution would pack 262,144 columns: 268 MB). Each column block is an
-/// independent GEMM with the same summation order, so the result does not depend on the blocking.
+/// GEMM whose B operand is produced panel by panel: `packPanels(k0, kc, j0, count, dst)` writes rows k0..<k0+kc of
+/// columns j0..<j0+count·NR of B into dst as `count` panels of kc rows of NR floats (panel q at dst + q · kc · NR),
+/// zero past column n. Convolution packs its im2col columns straight from the image this way, with no column matrix in
+/// memory (implicit GEMM).
+/// Wide products are done gemmNC columns at a time, so the packed B block stays in L2 instead of growing with n (a 512²
+/// convolution would pack 262,144 columns: 268 MB). Each column block is an independent GEMM with the same summation
+/// order, so the result does not depend on the blocking (nor on the machine's cache size, which sets gemmNC).
 @inline(__always)
 func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-          packPanel: (_ k0: Int, _ kc: Int, _ j0: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) {
+          packPanels: (_ k0: Int, _ kc: Int, _ j0: Int, _ count: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) {
     var jb = 0
+    let nc = gemmNC
     repeat {
-        let nb = Swift.min(gemmNC, n - jb)
-        gemmColumns(m: m, n: nb, k: k, a, c + jb, ldc: ldc, accumulate: accumulate) { k0, kc, j0, dst in
-            packPanel(k0, kc, jb + j0, dst)
+        let nb = Swift.min(nc, n - jb)
+        gemmColumns(m: m, n: nb, k: k, a, c + jb, ldc: ldc, accumulate: accumulate) { k0, kc, j0, count, dst in
+            packPanels(k0, kc, jb + j0, count, dst)
         }
         jb += nb
     } while jb < n
 }
 
-/// Columns per GEMM block (a multiple of gemmNR).
-let gemmNC = 8192
+/// Columns per GEMM block: as many NR panels as keep the packed B block (gemmKC rows) within half the core's L2, and
+/// at least 512 KB of it (the convolution's chunk, `convColumnChunk`; sysconf reports no L2 on some machines). 2-core
+/// Intel Xeon (family 6 model 207, 2 MB L2), 1 thread, a standalone copy of this tile and packing, beside two training
+/// runs, best of 25 interleaved, GFLOP/s, with the packed B block at 8 MB (n ≤ 8192, before) / 1 MB (1024 columns,
+/// now) / 512 KB: sgemm 2048³ 131.5 / 139.9 / 140.1, 1024³ 148.9 / 147.6 (one block either way) / 141.6 (two
+/// blocks: A packed twice).
+let gemmNC: Int = {
+    let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+    let bytes = Swift.max(1 << 19, l2 > 0 ? l2 / 2 : 0)
+    return Swift.max(8, bytes / (gemmKC * 4) / gemmNR) * gemmNR
+}()
 
 /// One column block of `gemm`: B[:, 0..<n] packed kc rows at a time, the row blocks of A spread over the threads.
 @inline(__always)
 func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-                 packPanel: (_ k0: Int, _ kc: Int, _ j0: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) {
+                 packPanels: (_ k0: Int, _ kc: Int, _ j0: Int, _ count: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if !accumulate { for i in 0..<m { (c + i * ldc).initialize(repeating: 0, count: n) } }
@@ -179,10 +192,10 @@ func gemmColumns(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePoint
         let kc = Swift.min(gemmKC, k - k0)
         // Pack B[k0..<k0+kc, :] into panels: panel p holds kc rows of NR floats (zero-padded).
         if serial {
-            for p in 0..<nPanels { packPanel(k0, kc, p * gemmNR, packedB + p * gemmNR * kc) }
+            packPanels(k0, kc, 0, nPanels, packedB)
         } else {
             parallelRanges(nPanels, grain: Swift.max(1, 4096 / kc)) { panels in
-                for p in panels { packPanel(k0, kc, p * gemmNR, packedB + p * gemmNR * kc) }
+                packPanels(k0, kc, panels.lowerBound * gemmNR, panels.count, packedB + panels.lowerBound * gemmNR * kc)
             }
         }
         let acc = accumulate || k0 > 0
@@ -248,6 +261,30 @@ let gemmUnpackedAPanels = 4
 /// worker costs; the overhead chain ran 1.5x slower on 2 threads than on 1 at 2^18, and at 2^21 `bench overhead`'s
 /// MLP step (three 2^21 GEMMs) took 0.24 ms on 2 threads against 0.21 ms on 1, quiet; 0.205 ms at 2^22).
 let gemmSerialWork = 1 << 22
+
+/// `count` panels of B's columns j0 ..< j0 + count · NR (panel q at dst + q · kc · NR, as packB). Row-major B with every
+/// panel full is packed a row at a time: each row's run of count · NR floats read contiguously and dealt into the panels.
+/// Panel by panel instead reads NR floats from each of kc rows n floats apart (a 4 KB stride at n = 1024), which the
+/// hardware prefetcher does not follow: 1 thread, sgemm 1024³ 141.9 -> 148.9 GFLOP/s (Xeon, as gemmNC).
+// b: (k, n) -> dst: count panels of kc · NR floats
+@inline(__always) func packBPanels(_ b: MatrixRef, k0: Int, kc: Int, j0: Int, panels count: Int, n: Int,
+                                   into dst: UnsafeMutablePointer<Float>) {
+    if b.cs == 1 && j0 + count * gemmNR <= n {
+        let panelSize = kc * gemmNR
+        var row = b.base + k0 * b.rs + j0
+        for kk in 0..<kc {
+            var src = row, d = dst + kk * gemmNR
+            for _ in 0..<count {
+                var v = 0
+                while v < gemmNR { vstore(vload(src + v), d + v); v += vWidth }
+                src += gemmNR; d += panelSize
+            }
+            row += b.rs
+        }
+        return
+    }
+    for q in 0..<count { packB(b, k0: k0, kc: kc, j0: j0 + q * gemmNR, n: n, into: dst + q * kc * gemmNR) }
+}
 
 /// packed[kk * NR + j] = B[k0 + kk, j0 + j], zero beyond column n.
 @inline(__always) func packB(_ b: MatrixRef, k0: Int, kc: Int, j0: Int, n: Int, into dst: UnsafeMutablePointer<Float>) {

@@ -158,7 +158,8 @@ func gemm(m: Int, n: Int, k: Int, _ a: MatrixRef, _ c: UnsafeMutablePointer<Floa
 /// Intel Xeon (family 6 model 207, 2 MB L2), 1 thread, a standalone copy of this tile and packing, beside two training
 /// runs, best of 25 interleaved, GFLOP/s, with the packed B block at 8 MB (n ≤ 8192, before) / 1 MB (1024 columns,
 /// now) / 512 KB: sgemm 2048³ 131.5 / 139.9 / 140.1, 1024³ 148.9 / 147.6 (one block either way) / 141.6 (two
-/// blocks: A packed twice).
+/// blocks: A packed twice). The release binary, 1 thread: beside the runs 2048³ 99–104 -> 115–118; on the quiet machine
+/// no change (141.4 / 141.8, 127.1 / 130.3 in two rounds): the smaller block pays where other work shares the caches.
 let gemmNC: Int = {
     let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
     let bytes = Swift.max(1 << 19, l2 > 0 ? l2 / 2 : 0)
@@ -265,7 +266,8 @@ let gemmSerialWork = 1 << 22
 /// `count` panels of B's columns j0 ..< j0 + count · NR (panel q at dst + q · kc · NR, as packB). Row-major B with every
 /// panel full is packed a row at a time: each row's run of count · NR floats read contiguously and dealt into the panels.
 /// Panel by panel instead reads NR floats from each of kc rows n floats apart (a 4 KB stride at n = 1024), which the
-/// hardware prefetcher does not follow: 1 thread, sgemm 1024³ 141.9 -> 148.9 GFLOP/s (Xeon, as gemmNC).
+/// hardware prefetcher does not follow: 1 thread, sgemm 1024³ 141.9 -> 148.9 GFLOP/s in the standalone copy beside two
+/// training runs (Xeon, as gemmNC); the release binary on the quiet machine, 154.0 -> 153.6 (no change).
 // b: (k, n) -> dst: count panels of kc · NR floats
 @inline(__always) func packBPanels(_ b: MatrixRef, k0: Int, kc: Int, j0: Int, panels count: Int, n: Int,
                                    into dst: UnsafeMutablePointer<Float>) {

@@ -168,13 +168,13 @@ final class CoreParityTests: XCTestCase {
         }
     }
 
-    /// A product wider than one column block (`gemmNC`, set by the L2 size) against the naive reference: B row-major
-    /// (packed a row at a time, the last panel partial) and transposed, K past one block, accumulate, a tall one (band
-    /// split on two threads) and a short one; bit-equal on 1 and 2 threads.
+    /// A product wider than two column blocks (`gemmNC`, set by the L2 size) against the naive reference, so that each
+    /// of two threads' column bands still spans more than one block: B row-major (packed a row at a time, the last panel
+    /// partial) and transposed, K past one block, accumulate; bit-equal on 1 and 2 threads.
     func testGemmWiderThanOneColumnBlockMatchesReference() {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
-        let n = gemmNC + 2 * gemmNR + 5, k = gemmKC + 44
+        let n = 2 * gemmNC + 2 * gemmNR + 5, k = gemmKC + 44
         for m in [13, 61] {
             for transB in [false, true] {
                 let a = testTensor([m, k], seed: 11), b = testTensor(transB ? [n, k] : [k, n], seed: 12)
